@@ -1,0 +1,51 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "runbook",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "runbook", targets: ["runbook"]),
+        .library(name: "RunbookCore", targets: ["RunbookCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams.git", exact: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", exact: "3.12.3"),
+    ],
+    targets: [
+        // Pure: model, loader, diagnostics, expressions, graph, planner, protocols. No I/O.
+        .target(
+            name: "RunbookCore",
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict),
+        // One file per subcommand; everything the executable does, testable in-process.
+        .target(
+            name: "RunbookCLI",
+            dependencies: [
+                "RunbookCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(name: "runbook", dependencies: ["RunbookCLI"], swiftSettings: strict),
+        // Generates large runbooks and measures validate / offline plan.
+        .executableTarget(name: "RunbookBenchmark", dependencies: ["RunbookCore"], swiftSettings: strict),
+        .target(name: "RunbookTestSupport", dependencies: ["RunbookCore"], swiftSettings: strict),
+        .testTarget(
+            name: "RunbookCoreTests",
+            dependencies: ["RunbookCore", "RunbookTestSupport"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "RunbookCLITests",
+            dependencies: ["RunbookCLI", "RunbookCore", "RunbookTestSupport"],
+            swiftSettings: strict),
+    ]
+)

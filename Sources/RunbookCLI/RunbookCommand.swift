@@ -1,0 +1,35 @@
+import ArgumentParser
+
+/// The `runbook` command: validate, plan, and list the action types.
+public struct RunbookCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "runbook",
+        abstract: "Declarative runbooks for GlusterFS geo-replication disaster recovery.",
+        discussion: """
+            A runbook (YAML) describes one recovery procedure: steps, their preconditions, gates \
+            where a person or a measured condition says go. An inventory (YAML) describes one site \
+            pair. `runbook plan` shows exactly what a runbook would do against an inventory.
+
+            Exit codes: 0 ok, 1 failed, 2 invalid runbook or inventory, 3 precondition failed, \
+            4 parked at a gate, 5 locked by another run, 64 usage.
+            """,
+        version: "0.1.0",
+        subcommands: [Validate.self, PlanCommand.self, Actions.self])
+
+    public init() {}
+}
+
+/// Exit codes of SPEC §6.
+public enum RunbookExit {
+    public static let failed = ExitCode(1)
+    public static let invalid = ExitCode(2)
+    public static let preconditionFailed = ExitCode(3)
+    public static let parked = ExitCode(4)
+    public static let locked = ExitCode(5)
+    public static let usage = ExitCode(64)
+}
+
+extension RunbookCommand {
+    /// Runs the command line of this process; the executable's only call.
+    public static func runMain() async { await main() }
+}

@@ -1,0 +1,93 @@
+/// Turns inventory YAML into an `Inventory`, reporting every problem it finds.
+public enum InventoryLoader {
+    static let topLevelKeys = ["apiVersion", "kind", "metadata", "defaults", "hosts", "vars"]
+    static let settingKeys = [
+        "address", "user", "port", "sudo", "transport", "connect_timeout", "gluster", "identity_file",
+        "ssh_options", "host_concurrency",
+    ]
+    static let hostKeys = settingKeys + ["roles", "description"]
+
+    public static func load(text: String, file: String, diagnostics: inout Diagnostics) -> Inventory? {
+        guard let root = YAMLParser.parse(text, file: file, diagnostics: &diagnostics) else { return nil }
+        var reader = NodeReader()
+        let inventory = load(root: root, file: file, reader: &reader)
+        diagnostics.append(contentsOf: reader.diagnostics)
+        return inventory
+    }
+
+    static func load(root: YAMLNode, file: String, reader: inout NodeReader) -> Inventory? {
+        guard let top = reader.mapping(root, allowed: topLevelKeys, what: "the inventory") else { return nil }
+        var inventory = Inventory(file: file, location: root.location)
+        if let pair = top["apiVersion"] {
+            if let version = reader.string(pair.value, what: "apiVersion"), version != "runbook/v1" {
+                reader.diagnostics.error("unsupported apiVersion '\(version)': expected runbook/v1", at: pair.value.location)
+            }
+        } else {
+            reader.diagnostics.error("missing required key 'apiVersion' (add `apiVersion: runbook/v1`)", at: root.location)
+        }
+        if let pair = top["kind"], let kind = reader.string(pair.value, what: "kind"), kind != "Inventory" {
+            reader.diagnostics.error("kind must be Inventory in an inventory file, got '\(kind)'", at: pair.value.location)
+        }
+        if let pair = top["metadata"], let meta = reader.mapping(pair.value, allowed: ["name", "description"], what: "metadata") {
+            if let name = meta["name"], let text = reader.string(name.value, what: "metadata.name") {
+                inventory.name = Located(text, at: name.value.location)
+                if !RunbookLoader.isValidName(text) {
+                    reader.diagnostics.error("metadata.name '\(text)' must be letters, digits, '.', '_' or '-'", at: name.value.location)
+                }
+            } else if meta["name"] == nil {
+                reader.diagnostics.error("missing required key 'name' in metadata", at: pair.value.location)
+            }
+        } else if top["metadata"] == nil {
+            reader.diagnostics.error("missing required key 'metadata' (with a `name`)", at: root.location)
+        }
+        if let pair = top["defaults"] {
+            inventory.defaults = loadSettings(pair.value, allowed: settingKeys, what: "defaults", reader: &reader).settings
+        }
+        if let pair = top["hosts"] {
+            if let pairs = pair.value.pairs {
+                for hostPair in pairs where !YAMLParser.isDuplicateSentinel(hostPair.key) {
+                    if !RunbookLoader.isValidName(hostPair.key) {
+                        reader.diagnostics.error("host name '\(hostPair.key)' must be letters, digits, '.', '_' or '-'", at: hostPair.keyLocation)
+                    }
+                    let (settings, roles) = loadSettings(hostPair.value, allowed: hostKeys, what: "host '\(hostPair.key)'", reader: &reader)
+                    inventory.hosts.append(InventoryHost(name: hostPair.key, location: hostPair.keyLocation, roles: roles, settings: settings))
+                }
+            } else {
+                reader.diagnostics.error("hosts must be a mapping of host name to settings, got \(pair.value.kindDescription)", at: pair.value.location)
+            }
+        } else {
+            reader.diagnostics.error("missing required key 'hosts'", at: root.location)
+        }
+        if let pair = top["vars"] {
+            if let pairs = pair.value.pairs {
+                inventory.vars = pairs.filter { !YAMLParser.isDuplicateSentinel($0.key) }
+            } else if !pair.value.isNull {
+                reader.diagnostics.error("vars must be a mapping of names to values, got \(pair.value.kindDescription)", at: pair.value.location)
+            }
+        }
+        return inventory
+    }
+
+    static func loadSettings(_ node: YAMLNode, allowed: [String], what: String, reader: inout NodeReader)
+        -> (settings: HostSettings, roles: [Located<String>])
+    {
+        var settings = HostSettings()
+        var roles: [Located<String>] = []
+        if node.isNull { return (settings, roles) }
+        guard let fields = reader.mapping(node, allowed: allowed, what: what) else { return (settings, roles) }
+        if let pair = fields["address"] { settings.address = reader.string(pair.value, what: "address") }
+        if let pair = fields["user"] { settings.user = reader.string(pair.value, what: "user") }
+        if let pair = fields["port"] { settings.port = reader.int(pair.value, what: "port", range: 1...65535) }
+        if let pair = fields["sudo"] { settings.sudo = reader.bool(pair.value, what: "sudo") }
+        if let pair = fields["transport"] {
+            settings.transport = reader.enumValue(pair.value, what: "transport", as: HostSettings.TransportKind.self)
+        }
+        if let pair = fields["connect_timeout"] { settings.connectTimeout = reader.duration(pair.value, what: "connect_timeout") }
+        if let pair = fields["gluster"] { settings.gluster = reader.string(pair.value, what: "gluster") }
+        if let pair = fields["identity_file"] { settings.identityFile = reader.string(pair.value, what: "identity_file") }
+        if let pair = fields["ssh_options"] { settings.sshOptions = reader.stringList(pair.value, what: "ssh_options")?.map(\.value) }
+        if let pair = fields["host_concurrency"] { settings.hostConcurrency = reader.int(pair.value, what: "host_concurrency", range: 1...1000) }
+        if let pair = fields["roles"] { roles = reader.stringList(pair.value, what: "roles") ?? [] }
+        return (settings, roles)
+    }
+}

@@ -1,0 +1,117 @@
+/// Typed reads from `YAMLNode`s that report a diagnostic at the node when the type is wrong.
+struct NodeReader {
+    var diagnostics = Diagnostics()
+
+    /// Reports keys not in `allowed` (with a suggestion) and returns the pairs keyed by name.
+    mutating func mapping(_ node: YAMLNode, allowed: [String], what: String) -> [String: YAMLNode.Pair]? {
+        guard let pairs = node.pairs else {
+            diagnostics.error("\(what) must be a mapping, got \(node.kindDescription)", at: node.location)
+            return nil
+        }
+        var result: [String: YAMLNode.Pair] = [:]
+        for pair in pairs {
+            if YAMLParser.isDuplicateSentinel(pair.key) { continue }
+            if !allowed.contains(pair.key) {
+                diagnostics.error(
+                    "unknown key '\(pair.key)' in \(what)\(Suggestions.hint(for: pair.key, in: allowed))",
+                    at: pair.keyLocation)
+                continue
+            }
+            result[pair.key] = pair
+        }
+        return result
+    }
+
+    mutating func string(_ node: YAMLNode, what: String) -> String? {
+        guard let text = node.scalar else {
+            diagnostics.error("\(what) must be a string, got \(node.kindDescription)", at: node.location)
+            return nil
+        }
+        return text
+    }
+
+    mutating func int(_ node: YAMLNode, what: String, range: ClosedRange<Int>? = nil) -> Int? {
+        guard let text = node.scalar, node.isPlainScalar, let value = Int(text) else {
+            diagnostics.error("\(what) must be a whole number, got \(node.kindDescription)", at: node.location)
+            return nil
+        }
+        if let range, !range.contains(value) {
+            diagnostics.error("\(what) must be between \(range.lowerBound) and \(range.upperBound), got \(value)", at: node.location)
+            return nil
+        }
+        return value
+    }
+
+    mutating func bool(_ node: YAMLNode, what: String) -> Bool? {
+        if let text = node.scalar, node.isPlainScalar {
+            switch text.lowercased() {
+            case "true", "yes", "on": return true
+            case "false", "no", "off": return false
+            default: break
+            }
+        }
+        diagnostics.error("\(what) must be true or false, got \(node.kindDescription)", at: node.location)
+        return nil
+    }
+
+    mutating func duration(_ node: YAMLNode, what: String) -> Double? {
+        guard let text = node.scalar, let seconds = Value.parseDuration(text) else {
+            diagnostics.error(
+                "\(what) must be a duration like 90s, 15m, 2h or 1h30m, got \(node.kindDescription)",
+                at: node.location)
+            return nil
+        }
+        return seconds
+    }
+
+    mutating func stringList(_ node: YAMLNode, what: String) -> [Located<String>]? {
+        guard let items = node.items else {
+            diagnostics.error("\(what) must be a list, got \(node.kindDescription)", at: node.location)
+            return nil
+        }
+        var result: [Located<String>] = []
+        for item in items {
+            if let text = string(item, what: "each entry of \(what)") {
+                result.append(Located(text, at: item.location))
+            }
+        }
+        return result
+    }
+
+    mutating func enumValue<E: RawRepresentable & CaseIterable>(_ node: YAMLNode, what: String, as type: E.Type) -> E?
+    where E.RawValue == String {
+        guard let text = string(node, what: what) else { return nil }
+        if let value = E(rawValue: text) { return value }
+        let names = E.allCases.map(\.rawValue)
+        diagnostics.error(
+            "\(what) must be one of \(names.joined(separator: ", ")), got '\(text)'\(Suggestions.hint(for: text, in: names))",
+            at: node.location)
+        return nil
+    }
+
+    mutating func expression(_ node: YAMLNode, what: String) -> LocatedExpression? {
+        guard let text = string(node, what: what) else { return nil }
+        var source = text
+        var location = node.textLocation
+        // Accept `${{ expr }}` around a bare expression too.
+        if let inner = Self.unwrapInterpolation(source) {
+            location = location.advanced(by: inner.offset)
+            source = inner.text
+        }
+        do {
+            let expression = try Expression(parsing: source)
+            return LocatedExpression(expression: expression, location: location)
+        } catch {
+            diagnostics.error("in \(what): \(error.message)", at: location.advanced(by: error.offset))
+            return nil
+        }
+    }
+
+    /// `${{ x }}` -> (" x ", 3) when the whole text is one interpolation.
+    static func unwrapInterpolation(_ text: String) -> (text: String, offset: Int)? {
+        guard text.hasPrefix("${{"), text.hasSuffix("}}"), text.count >= 5 else { return nil }
+        let inner = text.dropFirst(3).dropLast(2)
+        guard !inner.contains("${{"), !inner.contains("}}") else { return nil }
+        return (String(inner), 3)
+    }
+}

@@ -1,0 +1,72 @@
+/// A runbook as written: one recovery procedure, with where every part of it came from.
+public struct Runbook: Sendable {
+    public var file: String
+    public var apiVersion: String
+    public var name: Located<String>
+    public var description: String?
+    /// Allowed `--mode` values; the first is the default. Empty: the runbook has no modes.
+    public var modes: [Located<String>]
+    public var onFailure: FailurePolicy
+    public var concurrency: Int
+    public var params: [ParamSpec]
+    public var roles: [RoleSpec]
+    public var preconditions: [Step]
+    public var steps: [Step]
+    public var location: SourceLocation
+
+    public init(file: String, location: SourceLocation) {
+        self.file = file
+        self.location = location
+        self.apiVersion = "runbook/v1"
+        self.name = Located("", at: location)
+        self.modes = []
+        self.onFailure = .stop
+        self.concurrency = 8
+        self.params = []
+        self.roles = []
+        self.preconditions = []
+        self.steps = []
+    }
+
+    public func param(named name: String) -> ParamSpec? { params.first { $0.name == name } }
+    public func role(named name: String) -> RoleSpec? { roles.first { $0.name == name } }
+
+    /// Preconditions then steps, in document order.
+    public var allSteps: [Step] { preconditions + steps }
+}
+
+/// What happens when a step fails after its retries.
+public enum FailurePolicy: String, Sendable, Hashable, Codable, CaseIterable {
+    case rollback, stop, `continue`
+}
+
+/// What a gate does when its timeout passes.
+public enum GateTimeoutPolicy: String, Sendable, Hashable, Codable, CaseIterable {
+    case abort, rollback, proceed
+}
+
+/// A declared parameter of a runbook.
+public struct ParamSpec: Sendable {
+    public enum ParamType: String, Sendable, Hashable, Codable, CaseIterable {
+        case string, int, bool, duration, list
+    }
+
+    public var name: String
+    public var location: SourceLocation
+    public var type: ParamType
+    public var defaultValue: YAMLNode?
+    public var allowed: [String]?
+    public var pattern: Located<String>?
+    public var secret: Bool
+    public var fromEnv: String?
+    public var description: String?
+}
+
+/// A role the inventory must provide hosts for.
+public struct RoleSpec: Sendable {
+    public var name: String
+    public var location: SourceLocation
+    public var min: Int
+    public var max: Int?
+    public var description: String?
+}

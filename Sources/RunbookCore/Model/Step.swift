@@ -1,0 +1,117 @@
+/// One node of the runbook as written: an action, a probe, a gate or a choice.
+public struct Step: Sendable {
+    public var id: String
+    /// Where the step's `id` value is (or the step itself when it has none).
+    public var location: SourceLocation
+    public var description: String?
+    public var needs: [Located<String>]
+    public var target: Located<String>?
+    public var when: LocatedExpression?
+    public var modes: [Located<String>]?
+    public var body: StepBody
+    public var with: YAMLNode?
+    public var check: YAMLNode?
+    public var verify: YAMLNode?
+    public var undo: UndoSpec?
+    public var irreversible: Bool
+    public var commit: Bool
+    public var retries: Int
+    public var retryDelay: Double?
+    public var timeout: Double?
+    public var onFailure: FailurePolicy?
+    public var expect: LocatedExpression?
+    public var message: String?
+    public var isPrecondition: Bool
+
+    public init(id: String, location: SourceLocation, body: StepBody) {
+        self.id = id
+        self.location = location
+        self.body = body
+        self.needs = []
+        self.irreversible = false
+        self.commit = false
+        self.retries = 0
+        self.isPrecondition = false
+    }
+}
+
+/// Exactly one of action, probe, gate or choose.
+public enum StepBody: Sendable {
+    case action(Located<String>)
+    case probe(Located<String>)
+    case gate(Gate)
+    case choose([ChooseAlternative])
+
+    /// The action or probe type name, if the step has one.
+    public var typeName: Located<String>? {
+        switch self {
+        case .action(let name), .probe(let name): return name
+        case .gate, .choose: return nil
+        }
+    }
+}
+
+/// A gate: a person or a measured condition must say "go".
+public struct Gate: Sendable {
+    public enum Kind: Sendable {
+        case approval(ApprovalGate)
+        case until(UntilGate)
+    }
+
+    public var kind: Kind
+    public var location: SourceLocation
+
+    public var typeName: String {
+        switch kind {
+        case .approval: return "approval"
+        case .until: return "until"
+        }
+    }
+}
+
+/// An approval gate: a person answers.
+public struct ApprovalGate: Sendable {
+    public var prompt: YAMLNode?
+    public var approvers: [String]
+    public var timeout: Double?
+    public var onTimeout: GateTimeoutPolicy
+}
+
+/// An until gate: a probe is polled until a condition holds.
+public struct UntilGate: Sendable {
+    public var probe: Located<String>
+    public var with: YAMLNode?
+    public var target: Located<String>?
+    public var condition: LocatedExpression
+    public var every: Double
+    public var timeout: Double?
+    public var onTimeout: GateTimeoutPolicy
+}
+
+/// One alternative of a `choose` step.
+public struct ChooseAlternative: Sendable {
+    /// nil for `otherwise`.
+    public var when: LocatedExpression?
+    public var step: Step
+    public var location: SourceLocation
+}
+
+/// The declared undo of a step.
+public struct UndoSpec: Sendable {
+    public var action: Located<String>
+    public var with: YAMLNode?
+    public var location: SourceLocation
+}
+
+/// An expression together with where its text starts in the file.
+public struct LocatedExpression: Sendable {
+    public var expression: Expression
+    public var location: SourceLocation
+
+    public var source: String { expression.source }
+
+    /// The location of a character offset inside the expression text.
+    public func location(ofOffset offset: Int) -> SourceLocation {
+        location.advanced(by: offset)
+    }
+}

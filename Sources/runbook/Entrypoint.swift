@@ -1,0 +1,6 @@
+import RunbookCLI
+
+@main
+struct Entrypoint {
+    static func main() async { await RunbookCommand.runMain() }
+}
