@@ -124,11 +124,15 @@ struct NodeBuilder {
                 plans.append(ChoicePlan.Alternative(
                     condition: report, typeName: typeName, commands: resolved?.commands ?? [], undo: resolved?.undo ?? .none))
                 if chosen == nil, !undecided {
-                    switch report?.result {
-                    case .some(true), .none: chosen = index
-                    case .some(false): break
+                    if let report {
+                        switch report.result {
+                        case true?: chosen = index
+                        case false?: break
+                        case nil: undecided = true  // known at run time: so is everything after it
+                        }
+                    } else {
+                        chosen = index  // otherwise
                     }
-                    if let report, report.result == nil { undecided = true }
                 }
             }
             node.choice = ChoicePlan(alternatives: plans, chosen: chosen)
