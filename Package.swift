@@ -8,7 +8,7 @@ let strict: [SwiftSetting] = [
 
 let package = Package(
     name: "runbook",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],  // Synchronization.Mutex (RunLock)
     products: [
         .executable(name: "runbook", targets: ["runbook"]),
         .library(name: "RunbookCore", targets: ["RunbookCore"]),
@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", exact: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", exact: "3.12.3"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", exact: "1.0.2"),
     ],
     targets: [
         // Pure: model, loader, diagnostics, expressions, graph, planner, protocols. No I/O.
@@ -27,21 +29,39 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict),
+        // Effects: the SQLite journal, locks, the state directory, transports, the executor.
+        .target(
+            name: "RunbookExecution",
+            dependencies: [
+                "RunbookCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
+            swiftSettings: strict),
         // One file per subcommand; everything the executable does, testable in-process.
         .target(
             name: "RunbookCLI",
             dependencies: [
                 "RunbookCore",
+                "RunbookExecution",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
         .executableTarget(name: "runbook", dependencies: ["RunbookCLI"], swiftSettings: strict),
         // Generates large runbooks and measures validate / offline plan.
         .executableTarget(name: "RunbookBenchmark", dependencies: ["RunbookCore"], swiftSettings: strict),
-        .target(name: "RunbookTestSupport", dependencies: ["RunbookCore"], swiftSettings: strict),
+        .target(name: "RunbookTestSupport", dependencies: ["RunbookCore", "RunbookExecution"], swiftSettings: strict),
         .testTarget(
             name: "RunbookCoreTests",
             dependencies: ["RunbookCore", "RunbookTestSupport"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "RunbookExecutionTests",
+            dependencies: [
+                "RunbookExecution", "RunbookCore", "RunbookTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "RunbookCLITests",

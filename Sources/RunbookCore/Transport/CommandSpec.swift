@@ -1,38 +1,58 @@
-import Foundation
-
 /// One command to run on a host: argv is never re-split by a shell.
 public struct CommandSpec: Sendable, Hashable, Codable {
+    /// The program and its arguments; `argv[0]` without a `/` is looked up in `PATH`.
     public var argv: [String]
+    /// Variables added to (or overriding) the inherited environment.
     public var environment: [String: String]
+    /// Directory to run in; `nil` keeps the transport's default (local: current directory, ssh: login directory).
     public var workingDirectory: String?
+    /// Text fed to the command's standard input; `nil` connects stdin to `/dev/null`.
     public var stdin: String?
 
-    public init(argv: [String], environment: [String: String] = [:], workingDirectory: String? = nil, stdin: String? = nil) {
+    /// Creates a command specification.
+    public init(
+        argv: [String],
+        environment: [String: String] = [:],
+        workingDirectory: String? = nil,
+        stdin: String? = nil
+    ) {
         self.argv = argv
         self.environment = environment
         self.workingDirectory = workingDirectory
         self.stdin = stdin
     }
 
-    /// The command as a POSIX shell needs it: elements quoted where needed, env and cwd prefixed.
+    /// The command as a POSIX shell would need it: each element single-quoted only when needed; env as K=V prefix; cwd as `cd DIR &&`.
+    ///
+    /// Example: `cd /srv && MODE=fast pg_ctl 'start now'`. Environment entries
+    /// are sorted by name so the text is deterministic. A name that is not a
+    /// valid shell variable name cannot be a `K=V` prefix; then the whole set is
+    /// passed through `env` instead (`env 'A-B=1' cmd`). The program name is
+    /// additionally quoted when a shell would not read it as a plain program
+    /// (it contains `=` or is a reserved word). Stdin is not part of the text.
     public var shellText: String {
         var parts: [String] = []
-        if let workingDirectory { parts.append("cd \(ShellQuoting.quote(workingDirectory)) &&") }
-        for key in environment.keys.sorted() { parts.append("\(key)=\(ShellQuoting.quote(environment[key]!))") }
-        parts.append(contentsOf: argv.map(ShellQuoting.quote))
-        return parts.joined(separator: " ")
-    }
-}
-
-/// POSIX shell quoting.
-public enum ShellQuoting {
-    /// `s` as one shell word: unchanged when it has only safe characters, else single-quoted.
-    public static func quote(_ s: String) -> String {
-        if s.isEmpty { return "''" }
-        let safe = s.unicodeScalars.allSatisfy {
-            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "_@%+=:,./-".unicodeScalars.contains($0)
+        if let dir = workingDirectory {
+            parts.append("cd")
+            parts.append(ShellQuoting.quote(dir))
+            parts.append("&&")
         }
-        if safe { return s }
-        return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        let env = environment.sorted { $0.key < $1.key }
+        if !env.isEmpty {
+            if env.allSatisfy({ ShellQuoting.isValidVariableName($0.key) }) {
+                for (key, value) in env {
+                    parts.append(key + "=" + ShellQuoting.quote(value))
+                }
+            } else {
+                parts.append("env")
+                for (key, value) in env {
+                    parts.append(ShellQuoting.quote(key + "=" + value))
+                }
+            }
+        }
+        for (index, word) in argv.enumerated() {
+            parts.append(index == 0 ? ShellQuoting.quoteCommandWord(word) : ShellQuoting.quote(word))
+        }
+        return parts.joined(separator: " ")
     }
 }

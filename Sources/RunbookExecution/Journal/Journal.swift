@@ -1,0 +1,416 @@
+import Foundation
+import GRDB
+import RunbookCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The durable record of runs: their plan, step states, attempts, approvals and hash-chained events.
+///
+/// Backed by one SQLite file in WAL mode through a GRDB `DatabasePool`. Every write commits
+/// durably (`synchronous = FULL`) before the call returns, so a process killed at any instant
+/// (even with SIGKILL) leaves the journal consistent, and `beginAttempt` records an intent before
+/// the caller acts on the world. Every text is passed through the redactor before it is stored.
+/// Several processes may open the same file; writers wait up to `busyTimeout` for each other.
+public final class Journal: Sendable {
+    /// The path of the SQLite file.
+    public let path: String
+    /// The redactor applied to every stored text.
+    public let redactor: Redactor
+    /// The longest stdout/stderr excerpt stored for an attempt, in UTF-8 bytes (head and tail kept).
+    public let maxExcerptBytes: Int
+
+    let storageRedactor: StorageRedactor
+    let pool: DatabasePool
+    let now: @Sendable () -> Date
+
+    /// Opens (creating if needed) the journal at `path` and brings its schema up to date.
+    ///
+    /// - Parameters:
+    ///   - path: The SQLite file; its directory must exist. Created with mode 0600.
+    ///   - redactor: Applied to every text before it is stored.
+    ///   - busyTimeout: How long a write waits for another process's write to finish.
+    ///   - maxExcerptBytes: Cap on each stored stdout/stderr excerpt.
+    ///   - now: The clock for timestamps the journal sets itself (event times, `updatedAt`).
+    public init(
+        path: String,
+        redactor: Redactor,
+        busyTimeout: TimeInterval = 5,
+        maxExcerptBytes: Int = 64 * 1024,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) throws {
+        self.path = path
+        self.redactor = redactor
+        self.storageRedactor = StorageRedactor(redactor)
+        self.maxExcerptBytes = max(maxExcerptBytes, 1024)
+        self.now = now
+
+        // Create the file owner-only before SQLite does; -wal and -shm inherit its mode.
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        if fd >= 0 {
+            closeDescriptor(fd)
+        }
+
+        var config = Configuration()
+        config.label = "runbook.journal"
+        config.busyMode = .timeout(busyTimeout)
+        config.foreignKeysEnabled = true
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        pool = try DatabasePool(path: path, configuration: config)
+        let migrator = Journal.migrator
+        let superseded = try pool.read { db in try migrator.hasBeenSuperseded(db) }
+        if superseded {
+            throw JournalError.newerSchema(path: path)
+        }
+        try migrator.migrate(pool)
+    }
+
+    /// Closes the database connections; the journal must not be used afterwards.
+    public func close() throws {
+        try pool.close()
+    }
+
+    // MARK: - Transactions
+
+    /// Runs `body` in one IMMEDIATE transaction: everything it writes commits together, or
+    /// nothing does if it throws.
+    ///
+    /// The `JournalTransaction` is only valid inside `body`. Do not call other `Journal` methods
+    /// from inside `body`: the writer connection is not reentrant (use the transaction's reads).
+    public func write<T>(_ body: (JournalTransaction) throws -> T) throws -> T {
+        try pool.write { db in
+            let transaction = JournalTransaction(db: db, journal: self)
+            defer { transaction.invalidate() }
+            return try body(transaction)
+        }
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.read(body)
+    }
+
+    // MARK: - Single-operation conveniences
+
+    /// Inserts a new run (see `JournalTransaction.createRun`).
+    public func createRun(_ run: RunRecord) throws {
+        try write { try $0.createRun(run) }
+    }
+
+    /// Sets a run's status (see `JournalTransaction.updateRun`).
+    public func updateRun(id: String, status: RunStatus, exitCode: Int? = nil, finishedAt: Date? = nil) throws {
+        try write { try $0.updateRun(id: id, status: status, exitCode: exitCode, finishedAt: finishedAt) }
+    }
+
+    /// Inserts or replaces a step (see `JournalTransaction.upsertStep`).
+    public func upsertStep(_ step: StepRecord) throws {
+        try write { try $0.upsertStep(step) }
+    }
+
+    /// Appends one event to a run's chain and returns it as stored.
+    @discardableResult
+    public func appendEvent(
+        runID: String,
+        type: String,
+        step: String? = nil,
+        host: String? = nil,
+        payload: [String: String] = [:]
+    ) throws -> EventRecord {
+        try write { try $0.appendEvent(runID: runID, type: type, step: step, host: host, payload: payload) }
+    }
+
+    /// Records an approval or rejection (see `JournalTransaction.recordApproval`).
+    public func recordApproval(_ approval: ApprovalRecord) throws {
+        try write { try $0.recordApproval(approval) }
+    }
+
+    // MARK: - Write-ahead attempts
+
+    /// Commits the intent of an attempt before the caller acts, and returns its id.
+    ///
+    /// The row is durable when this returns: if the process dies while acting, a resume finds the
+    /// attempt in `inFlightAttempts(runID:)` and must re-probe before doing anything again.
+    public func beginAttempt(
+        runID: String,
+        nodeID: String,
+        phase: AttemptPhase,
+        number: Int,
+        intent: String,
+        startedAt: Date? = nil
+    ) throws -> Int64 {
+        let r = storageRedactor
+        let at = startedAt ?? now()
+        return try pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO attempts (runID, nodeID, phase, number, intent, startedAt,
+                                          stdoutExcerpt, stderrExcerpt)
+                    VALUES (?, ?, ?, ?, ?, ?, '', '')
+                    """,
+                arguments: [runID, r.redact(nodeID), phase.rawValue, number, r.redact(intent), at]
+            )
+            return db.lastInsertedRowID
+        }
+    }
+
+    /// Commits the outcome of an attempt started with `beginAttempt`.
+    ///
+    /// Output is redacted, then cut to `maxExcerptBytes` (keeping its head and tail).
+    /// Throws `JournalError.attemptNotInFlight` if the attempt is unknown or already finished.
+    public func finishAttempt(
+        id: Int64,
+        outcome: String,
+        exitCode: Int? = nil,
+        stdout: String = "",
+        stderr: String = "",
+        error: String? = nil,
+        finishedAt: Date? = nil
+    ) throws {
+        let r = storageRedactor
+        let at = finishedAt ?? now()
+        let out = Journal.excerpt(r.redact(stdout), maxBytes: maxExcerptBytes)
+        let err = Journal.excerpt(r.redact(stderr), maxBytes: maxExcerptBytes)
+        try pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE attempts
+                    SET finishedAt = ?, outcome = ?, exitCode = ?, stdoutExcerpt = ?,
+                        stderrExcerpt = ?, error = ?
+                    WHERE id = ? AND outcome IS NULL
+                    """,
+                arguments: [at, r.redact(outcome), exitCode, out, err, r.redact(error), id]
+            )
+            if db.changesCount == 0 {
+                throw JournalError.attemptNotInFlight(id)
+            }
+        }
+    }
+
+    /// Attempts of a run that were started and never finished: what a resume must re-probe.
+    public func inFlightAttempts(runID: String) throws -> [AttemptRecord] {
+        try read { db in
+            try AttemptRecord.fetchAll(
+                db,
+                sql: "SELECT * FROM attempts WHERE runID = ? AND outcome IS NULL ORDER BY id",
+                arguments: [runID]
+            )
+        }
+    }
+
+    // MARK: - Reads
+
+    /// The run with this exact id, or nil.
+    public func run(id: String) throws -> RunRecord? {
+        try read { db in try RunRecord.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id]) }
+    }
+
+    /// Up to `limit` runs, newest first.
+    public func runs(limit: Int = 50) throws -> [RunRecord] {
+        try read { db in
+            try RunRecord.fetchAll(
+                db,
+                sql: "SELECT * FROM runs ORDER BY startedAt DESC, id DESC LIMIT ?",
+                arguments: [limit]
+            )
+        }
+    }
+
+    /// The newest run of this runbook against this inventory, or nil.
+    public func latestRun(runbookName: String, inventoryName: String) throws -> RunRecord? {
+        try read { db in
+            try RunRecord.fetchOne(
+                db,
+                sql: """
+                    SELECT * FROM runs WHERE runbookName = ? AND inventoryName = ?
+                    ORDER BY startedAt DESC, id DESC LIMIT 1
+                    """,
+                arguments: [runbookName, inventoryName]
+            )
+        }
+    }
+
+    /// The steps of a run, in the order they were first inserted (document order).
+    public func steps(runID: String) throws -> [StepRecord] {
+        try read { db in
+            try StepRecord.fetchAll(
+                db,
+                sql: "SELECT * FROM steps WHERE runID = ? ORDER BY ordinal",
+                arguments: [runID]
+            )
+        }
+    }
+
+    /// One step of a run, or nil.
+    public func step(runID: String, nodeID: String) throws -> StepRecord? {
+        try read { db in try JournalTransaction.fetchStep(db, runID: runID, nodeID: nodeID) }
+    }
+
+    /// All attempts of a run, in the order they were begun.
+    public func attempts(runID: String) throws -> [AttemptRecord] {
+        try read { db in
+            try AttemptRecord.fetchAll(
+                db,
+                sql: "SELECT * FROM attempts WHERE runID = ? ORDER BY id",
+                arguments: [runID]
+            )
+        }
+    }
+
+    /// All approvals and rejections of a run, oldest first.
+    public func approvals(runID: String) throws -> [ApprovalRecord] {
+        try read { db in
+            try ApprovalRecord.fetchAll(
+                db,
+                sql: "SELECT * FROM approvals WHERE runID = ? ORDER BY id",
+                arguments: [runID]
+            )
+        }
+    }
+
+    /// The latest decision recorded at a gate of a run, or nil.
+    public func approval(runID: String, gate: String) throws -> ApprovalRecord? {
+        try read { db in try JournalTransaction.fetchApproval(db, runID: runID, gate: gate) }
+    }
+
+    /// The events of a run, by seq.
+    public func events(runID: String) throws -> [EventRecord] {
+        try read { db in
+            try EventRecord.fetchAll(
+                db,
+                sql: "SELECT * FROM events WHERE runID = ? ORDER BY seq",
+                arguments: [runID]
+            )
+        }
+    }
+
+    /// Resolves a full run id from a unique prefix (an exact id always wins).
+    ///
+    /// Throws `JournalError.noRunMatches` or `JournalError.ambiguousRunID` (listing the candidates).
+    public func resolveRunID(prefix: String) throws -> String {
+        let trimmed = prefix.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty else { throw JournalError.noRunMatches(prefix: prefix) }
+        return try read { db in
+            if try String.fetchOne(db, sql: "SELECT id FROM runs WHERE id = ?", arguments: [trimmed]) != nil {
+                return trimmed
+            }
+            let candidates = try String.fetchAll(
+                db,
+                sql: "SELECT id FROM runs WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 21",
+                arguments: [trimmed.count, trimmed]
+            )
+            switch candidates.count {
+            case 0: throw JournalError.noRunMatches(prefix: trimmed)
+            case 1: return candidates[0]
+            default: throw JournalError.ambiguousRunID(prefix: trimmed, candidates: candidates)
+            }
+        }
+    }
+
+    // MARK: - Integrity
+
+    /// Re-computes a run's event chain and reports the first event where it does not hold.
+    ///
+    /// Detects altered, removed, replaced or reordered events, and events cut from the end
+    /// (the run row records the chain head). Does not detect a rewrite of the whole chain
+    /// together with the run row by someone with write access to the file.
+    public func verifyChain(runID: String) throws -> ChainVerification {
+        try read { db in
+            guard let head = try Row.fetchOne(
+                db,
+                sql: "SELECT chainHeadSeq, chainHeadHash FROM runs WHERE id = ?",
+                arguments: [runID]
+            ) else {
+                throw JournalError.runNotFound(runID)
+            }
+            let rows = try Row.fetchCursor(
+                db,
+                sql: "SELECT * FROM events WHERE runID = ? ORDER BY seq",
+                arguments: [runID]
+            )
+            var expectedSeq = 1
+            var previousHash = EventChain.genesisHash
+            while let row = try rows.next() {
+                let seq: Int = row["seq"]
+                if seq != expectedSeq {
+                    return .broken(seq: expectedSeq, reason: .missing(foundSeq: seq))
+                }
+                let prevHash: String = row["prevHash"]
+                let stored: String = row["hash"]
+                let tsText: String = row["ts"]
+                if JournalTimestamp.parse(tsText) == nil {
+                    return .broken(seq: seq, reason: .unreadable("timestamp \(tsText)"))
+                }
+                let computed = EventChain.hash(
+                    prevHash: prevHash,
+                    canonicalText: EventChain.canonicalText(
+                        runID: row["runID"],
+                        seq: seq,
+                        ts: tsText,
+                        type: row["type"],
+                        step: row["step"],
+                        host: row["host"],
+                        payloadJSON: row["payloadJSON"]
+                    )
+                )
+                if computed != stored {
+                    return .broken(seq: seq, reason: .hashMismatch(stored: stored, computed: computed))
+                }
+                if prevHash != previousHash {
+                    return .broken(seq: seq, reason: .prevHashMismatch(stored: prevHash, expected: previousHash))
+                }
+                previousHash = stored
+                expectedSeq += 1
+            }
+            let headSeq: Int = head["chainHeadSeq"]
+            let headHash: String = head["chainHeadHash"]
+            if headSeq >= expectedSeq {
+                return .broken(seq: expectedSeq, reason: .truncated(recordedLastSeq: headSeq))
+            }
+            if headSeq != expectedSeq - 1 || headHash != previousHash {
+                return .broken(
+                    seq: min(headSeq + 1, expectedSeq - 1),
+                    reason: .headMismatch(recordedLastSeq: headSeq, recordedHash: headHash)
+                )
+            }
+            return .ok(eventCount: expectedSeq - 1)
+        }
+    }
+
+    /// The SQLite journal mode in effect (`wal` for a journal).
+    public func journalMode() throws -> String {
+        try pool.write { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
+    }
+
+    /// Copies the WAL into the main file and truncates the WAL (e.g. before a backup).
+    public func checkpoint() throws {
+        try pool.writeWithoutTransaction { db in
+            _ = try db.checkpoint(.truncate)
+        }
+    }
+
+    // MARK: - Helpers
+
+    /// Cuts `text` to at most `maxBytes` UTF-8 bytes, keeping its head and tail around a marker.
+    static func excerpt(_ text: String, maxBytes: Int) -> String {
+        let bytes = Array(text.utf8)
+        guard bytes.count > maxBytes else { return text }
+        let headCount = maxBytes / 4
+        let marker = "\n…[\(bytes.count - maxBytes) bytes elided]…\n"
+        let tailCount = maxBytes - headCount
+        // Decoding may replace a split multi-byte character at either cut with U+FFFD; harmless.
+        let head = String(decoding: bytes[0..<headCount], as: UTF8.self)
+        let tail = String(decoding: bytes[(bytes.count - tailCount)...], as: UTF8.self)
+        return head + marker + tail
+    }
+}
+
+/// `close(2)`, reachable from types that have a `close()` method of their own.
+func closeDescriptor(_ fd: Int32) {
+    _ = close(fd)
+}

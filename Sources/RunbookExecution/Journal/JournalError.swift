@@ -1,0 +1,39 @@
+import Foundation
+
+/// Errors raised by the journal itself (SQLite errors surface as GRDB's `DatabaseError`).
+public enum JournalError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// No run has this id.
+    case runNotFound(String)
+    /// No run id starts with this prefix.
+    case noRunMatches(prefix: String)
+    /// Several run ids start with this prefix.
+    case ambiguousRunID(prefix: String, candidates: [String])
+    /// The attempt does not exist or was already finished.
+    case attemptNotInFlight(Int64)
+    /// A `JournalTransaction` was used after its `write` closure returned.
+    case transactionEnded
+    /// The file was written by a newer version of runbook (unknown migrations).
+    case newerSchema(path: String)
+    /// Stored data could not be interpreted.
+    case corrupt(String)
+
+    /// A one-line human-readable explanation.
+    public var description: String {
+        switch self {
+        case .runNotFound(let id):
+            return "no run with id \(id)"
+        case .noRunMatches(let prefix):
+            return "no run id starts with \"\(prefix)\""
+        case .ambiguousRunID(let prefix, let candidates):
+            return "run id prefix \"\(prefix)\" is ambiguous; it matches: " + candidates.joined(separator: ", ")
+        case .attemptNotInFlight(let id):
+            return "attempt \(id) does not exist or is already finished"
+        case .transactionEnded:
+            return "journal transaction used after its write closure returned"
+        case .newerSchema(let path):
+            return "journal \(path) was written by a newer version of runbook; refusing to use it"
+        case .corrupt(let why):
+            return "journal data is corrupt: \(why)"
+        }
+    }
+}

@@ -1,0 +1,287 @@
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Who holds (or held) a run lock, as written into the lock file.
+public struct LockHolder: Codable, Sendable, Equatable, CustomStringConvertible {
+    /// The run this belongs to.
+    public var runID: String
+    /// The host name of the machine.
+    public var hostname: String
+    /// The process id.
+    public var pid: Int32
+    /// When it started.
+    public var startedAt: Date
+
+    /// Creates a holder description.
+    public init(runID: String, hostname: String, pid: Int32, startedAt: Date) {
+        self.runID = runID
+        self.hostname = hostname
+        self.pid = pid
+        self.startedAt = startedAt
+    }
+
+    /// Whether a process with this pid exists on this machine (it may be a reused pid).
+    public var processExists: Bool {
+        guard pid > 0 else { return false }
+        return kill(pid, 0) == 0 || errno == EPERM
+    }
+
+    /// `run <id>, host <h>, pid <n>, started <ISO-8601>`.
+    public var description: String {
+        "run \(runID), host \(hostname), pid \(pid), started \(LockHolder.formatDate(startedAt))"
+    }
+
+    static func formatDate(_ date: Date) -> String {
+        let full = JournalTimestamp.format(date)  // 2026-11-25T09:15:02.123Z
+        return String(full.prefix(19)) + "Z"
+    }
+
+    static func encode(_ holder: LockHolder) -> Data {
+        var text = "{"
+        text += "\"runID\":" + JSONText.quote(holder.runID) + ","
+        text += "\"hostname\":" + JSONText.quote(holder.hostname) + ","
+        text += "\"pid\":" + String(holder.pid) + ","
+        text += "\"startedAt\":" + JSONText.quote(JournalTimestamp.format(holder.startedAt))
+        text += "}\n"
+        return Data(text.utf8)
+    }
+
+    static func decode(_ data: Data) -> LockHolder? {
+        struct Raw: Decodable {
+            var runID: String
+            var hostname: String
+            var pid: Int32
+            var startedAt: String
+        }
+        guard let raw = try? JSONDecoder().decode(Raw.self, from: data),
+              let date = JournalTimestamp.parse(raw.startedAt)
+        else { return nil }
+        return LockHolder(runID: raw.runID, hostname: raw.hostname, pid: raw.pid, startedAt: date)
+    }
+}
+
+/// Thrown by `RunLock.acquire` when another live process holds the lock.
+public struct LockHeldError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The holder named in the lock file; nil if the holder has not written it (yet).
+    public var holder: LockHolder?
+    /// The runbook name.
+    public var runbook: String
+    /// The inventory name.
+    public var inventory: String
+    /// The lock file.
+    public var path: String
+
+    /// Creates the error.
+    public init(holder: LockHolder?, runbook: String, inventory: String, path: String) {
+        self.holder = holder
+        self.runbook = runbook
+        self.inventory = inventory
+        self.path = path
+    }
+
+    /// `another run holds the lock for <runbook> on <inventory>: run …, host …, pid …, started …`.
+    public var description: String {
+        let who = holder.map(\.description) ?? "holder unknown (see \(path))"
+        return "another run holds the lock for \(runbook) on \(inventory): \(who)"
+    }
+}
+
+/// One run at a time per (runbook, inventory): an exclusive `flock` on a file in `locks/`.
+///
+/// The lock lives on an open file descriptor kept for the life of the run, so the kernel drops it
+/// when the process dies, even by SIGKILL. The file names the holder (JSON), for error messages
+/// and to notice a holder that died without releasing.
+public final class RunLock: Sendable {
+    /// The lock file.
+    public let path: String
+    /// The runbook name.
+    public let runbook: String
+    /// The inventory name.
+    public let inventory: String
+    /// The previous holder named in the file when the lock was taken: it died without releasing
+    /// (its pid is gone, or was reused by another process). The caller should warn.
+    public let tookOverFrom: LockHolder?
+
+    private struct State {
+        var fd: Int32
+        var holder: LockHolder
+    }
+
+    private let state: Mutex<State?>
+
+    private init(path: String, runbook: String, inventory: String, fd: Int32, holder: LockHolder, tookOverFrom: LockHolder?) {
+        self.path = path
+        self.runbook = runbook
+        self.inventory = inventory
+        self.tookOverFrom = tookOverFrom
+        self.state = Mutex(State(fd: fd, holder: holder))
+    }
+
+    deinit {
+        release()
+    }
+
+    /// Errors other than contention.
+    public enum Failure: Error, Sendable, Equatable, CustomStringConvertible {
+        /// The lock file could not be opened, locked or written.
+        case io(path: String, operation: String, errno: Int32)
+
+        /// A one-line human-readable explanation.
+        public var description: String {
+            switch self {
+            case .io(let path, let operation, let code):
+                return "run lock \(path): \(operation) failed: \(String(cString: strerror(code)))"
+            }
+        }
+    }
+
+    /// The lock file path for a runbook and inventory: `<dir>/<runbook>--<inventory>.lock`.
+    public static func lockPath(directory: String, runbook: String, inventory: String) -> String {
+        let name = StateDirectory.sanitize(runbook) + "--" + StateDirectory.sanitize(inventory) + ".lock"
+        return StateDirectory.join(directory, name)
+    }
+
+    /// Takes the lock for (runbook, inventory) without waiting, and writes the holder into the file.
+    ///
+    /// Throws `LockHeldError` if another open file description (another process, or another
+    /// `RunLock` in this process) holds it.
+    public static func acquire(
+        directory: String,
+        runbook: String,
+        inventory: String,
+        runID: String,
+        now: Date = Date(),
+        pid: Int32 = getpid(),
+        hostname: String = RunLock.currentHostname()
+    ) throws -> RunLock {
+        try StateDirectory.makePrivateDirectory(directory, createParents: true)
+        let path = lockPath(directory: directory, runbook: runbook, inventory: inventory)
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw Failure.io(path: path, operation: "open", errno: errno) }
+        var locked = false
+        defer { if !locked { closeDescriptor(fd) } }
+
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let code = errno
+            if code == EINTR { continue }
+            if code == EWOULDBLOCK || code == EAGAIN {
+                throw LockHeldError(
+                    holder: readHolderOfHeldLock(fd: fd),
+                    runbook: runbook,
+                    inventory: inventory,
+                    path: path
+                )
+            }
+            throw Failure.io(path: path, operation: "flock", errno: code)
+        }
+        locked = true
+        // A holder still named in the file released nothing: it died (SIGKILL, crash, reboot).
+        let previous = readHolder(fd: fd)
+        let holder = LockHolder(runID: runID, hostname: hostname, pid: pid, startedAt: now)
+        do {
+            try writeHolder(holder, fd: fd, path: path)
+        } catch {
+            locked = false
+            _ = flock(fd, LOCK_UN)
+            throw error
+        }
+        return RunLock(
+            path: path, runbook: runbook, inventory: inventory, fd: fd, holder: holder,
+            tookOverFrom: previous
+        )
+    }
+
+    /// The holder as currently written in the file, or nil once released.
+    public var holder: LockHolder? {
+        state.withLock { $0?.holder }
+    }
+
+    /// Whether this lock is still held.
+    public var isHeld: Bool {
+        state.withLock { $0 != nil }
+    }
+
+    /// Rewrites the holder with another run id (a resume continues an existing run).
+    public func updateRunID(_ runID: String) throws {
+        try state.withLock { current in
+            guard var held = current else { return }
+            held.holder.runID = runID
+            try RunLock.writeHolder(held.holder, fd: held.fd, path: path)
+            current = held
+        }
+    }
+
+    /// Clears the holder from the file and releases the lock. Safe to call more than once.
+    public func release() {
+        state.withLock { current in
+            guard let held = current else { return }
+            _ = ftruncate(held.fd, 0)
+            _ = flock(held.fd, LOCK_UN)
+            closeDescriptor(held.fd)
+            current = nil
+        }
+    }
+
+    /// This machine's host name.
+    public static func currentHostname() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "unknown" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    // MARK: - File contents
+
+    private static func readAll(fd: Int32) -> Data {
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var offset: off_t = 0
+        while true {
+            let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, offset) }
+            if count < 0, errno == EINTR { continue }
+            if count <= 0 { break }
+            data.append(contentsOf: buffer[0..<count])
+            offset += off_t(count)
+            if data.count > 64 * 1024 { break }
+        }
+        return data
+    }
+
+    private static func readHolder(fd: Int32) -> LockHolder? {
+        let data = readAll(fd: fd)
+        return data.isEmpty ? nil : LockHolder.decode(data)
+    }
+
+    /// The holder of a lock held elsewhere; it writes the file just after locking, so allow it a moment.
+    private static func readHolderOfHeldLock(fd: Int32) -> LockHolder? {
+        for _ in 0..<20 {
+            if let holder = readHolder(fd: fd) { return holder }
+            usleep(10_000)
+        }
+        return nil
+    }
+
+    private static func writeHolder(_ holder: LockHolder, fd: Int32, path: String) throws {
+        let data = LockHolder.encode(holder)
+        guard ftruncate(fd, 0) == 0 else { throw Failure.io(path: path, operation: "truncate", errno: errno) }
+        var written = 0
+        try data.withUnsafeBytes { raw in
+            while written < raw.count {
+                let count = pwrite(fd, raw.baseAddress! + written, raw.count - written, off_t(written))
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    throw Failure.io(path: path, operation: "write", errno: errno)
+                }
+                written += count
+            }
+        }
+        _ = fsync(fd)
+    }
+}
