@@ -2,7 +2,7 @@ import Foundation
 
 /// Compiles a checked runbook and an inventory into a `Plan`: params resolved, modes and
 /// `when` applied, targets fanned out into step instances, commands rendered. Pure.
-public struct Compiler {
+public struct Compiler: Sendable {
     public var registry: ActionRegistry
 
     public init(registry: ActionRegistry) {
@@ -104,6 +104,28 @@ public struct Compiler {
             runbook: runbook, inventory: inventory, mode: mode, params: params, redactor: redactor,
             preconditions: preconditions, nodes: ordered, rollback: Self.rollbackOrder(ordered),
             context: context, offline: true)
+    }
+
+    /// A step instance resolved again at run time, with what earlier steps produced.
+    ///
+    /// - Parameters:
+    ///   - stepValues: for each step id that has run, `{outputs: {...}, status: "..."}`.
+    ///   - host: the host chosen at run time (for `any(role)`), or nil to keep the planned one.
+    /// - Returns: the node, or nil with errors (a type error only visible with real values).
+    public func resolve(_ node: PlanNode, in plan: Plan, stepValues: [String: Value], host: String? = nil, runID: String? = nil,
+                        diagnostics: inout Diagnostics) -> PlanNode? {
+        guard let step = plan.runbook.allSteps.first(where: { $0.id == node.stepID }) else { return nil }
+        var context = plan.context
+        if case .map(var steps)? = context.roots["steps"] {
+            for (id, value) in stepValues { steps[id] = value }
+            context.roots["steps"] = .map(steps)
+        }
+        if let runID { context.roots["run"] = .map(["id": .string(runID)]) }
+        var builder = NodeBuilder(compiler: self, runbook: plan.runbook, inventory: plan.inventory, mode: plan.mode, context: context)
+        var resolved = builder.instance(of: step, id: node.id, host: host ?? node.host, candidates: node.candidates)
+        resolved?.needs = node.needs
+        diagnostics.append(contentsOf: builder.diagnostics)
+        return builder.diagnostics.hasErrors ? nil : resolved
     }
 
     /// The predicted rollback: undoable changing instances, newest first, commit points marked.

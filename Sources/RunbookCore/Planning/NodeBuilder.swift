@@ -110,6 +110,14 @@ struct NodeBuilder {
             node.typeName = gate.typeName
             node.gate = resolveGate(gate, step: step, host: host, context: context)
             node.effect = .unknown(gate.typeName == "approval" ? "waits for approval" : "waits until the condition holds")
+            if case .until(let until) = gate.kind, let probe = registry[until.probe.value] {
+                // The polled probe's arguments and commands, so the executor can run it.
+                let probeHost = RenderHost(name: node.gate?.probeHost ?? host, settings: inventory.settings(for: node.gate?.probeHost ?? host))
+                if let arguments = resolveArguments(until.with, type: probe, stepID: step.id, host: probeHost.name, context: context) {
+                    node.arguments = arguments
+                    node.commands = probe.commands(for: arguments, on: probeHost)
+                }
+            }
         case .choose(let alternatives):
             node.kind = .choose
             var plans: [ChoicePlan.Alternative] = []

@@ -1,0 +1,99 @@
+import Foundation
+import RunbookCore
+
+/// The connections of one run: one transport per host, at most `host_concurrency` commands at
+/// once on each, and the choice of host for `any(role)` targets.
+public actor HostPool {
+    let inventory: Inventory
+    let controlDirectory: String
+    let multiplex: Bool
+    let defaultHostConcurrency: Int
+    private var transports: [String: any Transport] = [:]
+    private var slots: [String: Int] = [:]
+    private var waiters: [String: [CheckedContinuation<Void, Never>]] = [:]
+    private var chosen: [String: String] = [:]
+
+    /// For tests: replace how a host's transport is made.
+    let factory: (@Sendable (HostConnection) -> any Transport)?
+
+    public init(inventory: Inventory, controlDirectory: String, multiplex: Bool = true, hostConcurrency: Int = 4,
+                factory: (@Sendable (HostConnection) -> any Transport)? = nil) {
+        self.inventory = inventory
+        self.controlDirectory = controlDirectory
+        self.multiplex = multiplex
+        self.defaultHostConcurrency = hostConcurrency
+        self.factory = factory
+    }
+
+    /// How to reach an inventory host (or this machine, for `localhost`).
+    public nonisolated func connection(for host: String) -> HostConnection {
+        let settings = inventory.settings(for: host)
+        let kind: HostConnection.Kind = (settings.transport ?? (host == "localhost" ? .local : .ssh)) == .local ? .local : .ssh
+        return HostConnection(
+            name: host, kind: kind, address: settings.address, user: settings.user, port: settings.port,
+            connectTimeout: settings.connectTimeout ?? 10, sudo: settings.sudo ?? false,
+            identityFile: settings.identityFile, sshOptions: settings.sshOptions ?? [])
+    }
+
+    public func transport(for host: String) -> any Transport {
+        if let existing = transports[host] { return existing }
+        let connection = connection(for: host)
+        let transport = factory?(connection) ?? makeTransport(for: connection, controlDirectory: controlDirectory, multiplex: multiplex)
+        transports[host] = transport
+        return transport
+    }
+
+    /// Runs a command on a host within its concurrency limit.
+    public func run(on host: String, _ command: CommandSpec, timeout: Double?, outputLimit: Int) async throws -> CommandResult {
+        let transport = transport(for: host)
+        await acquire(host)
+        defer { release(host) }
+        return try await transport.run(command, timeout: timeout, outputLimit: outputLimit)
+    }
+
+    public func checkConnection(_ host: String) async -> ConnectionCheck {
+        await transport(for: host).checkConnection()
+    }
+
+    /// The first of `candidates` that answers a connection check (remembered for the run).
+    public func firstReachable(_ candidates: [String], key: String) async -> (host: String?, errors: [String: String]) {
+        if let host = chosen[key] { return (host, [:]) }
+        var errors: [String: String] = [:]
+        for candidate in candidates {
+            let check = await checkConnection(candidate)
+            if check.reachable {
+                chosen[key] = candidate
+                return (candidate, errors)
+            }
+            errors[candidate] = check.error ?? "unreachable"
+        }
+        return (nil, errors)
+    }
+
+    public func closeAll() async {
+        for transport in transports.values { await transport.close() }
+        transports = [:]
+    }
+
+    private func limit(for host: String) -> Int {
+        inventory.settings(for: host).hostConcurrency ?? defaultHostConcurrency
+    }
+
+    private func acquire(_ host: String) async {
+        if slots[host, default: 0] < limit(for: host) {
+            slots[host, default: 0] += 1
+            return
+        }
+        await withCheckedContinuation { waiters[host, default: []].append($0) }
+    }
+
+    private func release(_ host: String) {
+        if var queue = waiters[host], !queue.isEmpty {
+            let next = queue.removeFirst()
+            waiters[host] = queue
+            next.resume()  // the slot passes to the waiter
+        } else {
+            slots[host, default: 1] -= 1
+        }
+    }
+}

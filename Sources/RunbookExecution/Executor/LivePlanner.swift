@@ -1,0 +1,177 @@
+import Foundation
+import RunbookCore
+
+/// The dry run for real: connects, runs every precondition and every action's read-only probe
+/// side, and predicts per step instance `= already done`, `+ will change`, `? unknown until run`
+/// or `- skipped`. Nothing is changed and nothing is journaled.
+public struct LivePlanner: Sendable {
+    public let hosts: HostPool
+    public let runtimes: [String: any ExecutableAction]
+    public let compiler: Compiler
+    public let outputLimit: Int
+
+    public init(hosts: HostPool, runtimes: [String: any ExecutableAction], compiler: Compiler, outputLimit: Int = 64 * 1024) {
+        self.hosts = hosts
+        self.runtimes = runtimes
+        self.compiler = compiler
+        self.outputLimit = outputLimit
+    }
+
+    /// A precondition's result.
+    public struct PreconditionResult: Sendable {
+        public var nodeID: String
+        public var host: String
+        public var passed: Bool
+        public var summary: String
+    }
+
+    /// The plan with observed effects, the preconditions' results, and the probed facts (for the plan hash).
+    public struct Result: Sendable {
+        public var plan: Plan
+        public var preconditions: [PreconditionResult]
+        public var facts: [String: String]
+        public var preconditionsFailed: Bool { preconditions.contains { !$0.passed } }
+    }
+
+    func context(_ node: PlanNode, host: String) -> ActionContext {
+        let hosts = self.hosts
+        return ActionContext(node: node, host: host, timeout: node.timeout ?? 60, outputLimit: outputLimit) { host, command, timeout, limit in
+            try await hosts.run(on: host, command, timeout: timeout, outputLimit: limit)
+        }
+    }
+
+    func chooseHost(_ node: PlanNode) async -> (String?, String?) {
+        guard !node.candidates.isEmpty else { return (node.host, nil) }
+        let (host, errors) = await hosts.firstReachable(node.candidates, key: node.target)
+        if host == nil {
+            return (nil, "no host of \(node.target) answered: " + node.candidates.map { "\($0): \(errors[$0] ?? "unreachable")" }.joined(separator: "; "))
+        }
+        return (host, nil)
+    }
+
+    public func run(_ compiled: Plan) async -> Result {
+        var plan = compiled
+        plan.offline = false
+        var facts: [String: String] = [:]
+
+        // Preconditions, in parallel.
+        let snapshot = plan
+        let preconditions = await withTaskGroup(of: (Int, PlanNode, PreconditionResult).self) { group in
+            for (i, node) in snapshot.preconditions.enumerated() {
+                group.addTask { let (n, r) = await self.precondition(node, plan: snapshot); return (i, n, r) }
+            }
+            var results: [(Int, PlanNode, PreconditionResult)] = []
+            for await result in group { results.append(result) }
+            return results.sorted { $0.0 < $1.0 }
+        }
+        plan.preconditions = preconditions.map(\.1)
+        for (_, node, result) in preconditions { facts["precondition:\(node.id)"] = result.summary }
+
+        // Steps, in order, feeding probe outputs to later conditions.
+        var stepValues: [String: Value] = [:]
+        var willChange = Set<String>()  // node ids predicted to change (or unknown)
+        var nodes: [PlanNode] = []
+        for planned in plan.nodes {
+            var node = planned
+            let upstream = planned.needs.filter { willChange.contains($0) }
+            let (host, hostError) = await chooseHost(planned)
+            var diagnostics = Diagnostics()
+            if let host, let resolved = compiler.resolve(planned, in: plan, stepValues: stepValues, host: host, diagnostics: &diagnostics) {
+                node = resolved
+            }
+            if let hostError {
+                node.effect = .unknown(hostError)
+                willChange.insert(node.id)
+            } else if case .skipped = node.effect {
+                stepValues[node.stepID] = stepValues[node.stepID] ?? .map(["outputs": .map([:]), "status": .string("skipped")])
+            } else {
+                node.effect = await predict(node, upstream: upstream, stepValues: &stepValues)
+                switch node.effect {
+                case .willChange, .unknown: willChange.insert(node.id)
+                default: break
+                }
+            }
+            facts["step:\(node.id)"] = "\(node.effect.marker) \(node.effect.detail ?? "")"
+            nodes.append(node)
+        }
+        plan.nodes = nodes
+        return Result(plan: plan, preconditions: preconditions.map(\.2), facts: facts)
+    }
+
+    func precondition(_ planned: PlanNode, plan: Plan) async -> (PlanNode, PreconditionResult) {
+        var node = planned
+        let (host, hostError) = await chooseHost(planned)
+        guard let host else {
+            node.effect = .unknown(hostError ?? "unreachable")
+            return (node, PreconditionResult(nodeID: node.id, host: planned.host, passed: false, summary: hostError ?? "unreachable"))
+        }
+        node.host = host
+        guard let runtime = runtimes[node.typeName] else {
+            return (node, PreconditionResult(nodeID: node.id, host: host, passed: false, summary: "no implementation for '\(node.typeName)'"))
+        }
+        do {
+            let observation = try await runtime.probe(context(node, host: host))
+            let failure = Self.expectationFailure(node, outputs: observation.outputs, context: plan.context)
+            node.effect = failure == nil ? .alreadyDone("holds: \(observation.summary)") : .unknown("FAILS: \(failure!)")
+            return (node, PreconditionResult(nodeID: node.id, host: host, passed: failure == nil, summary: failure ?? observation.summary))
+        } catch let error as TransportError {
+            let why = "\(host) is unreachable: \(error.message)"
+            node.effect = .unknown(why)
+            return (node, PreconditionResult(nodeID: node.id, host: host, passed: false, summary: why))
+        } catch {
+            node.effect = .unknown("\(error)")
+            return (node, PreconditionResult(nodeID: node.id, host: host, passed: false, summary: "\(error)"))
+        }
+    }
+
+    func predict(_ node: PlanNode, upstream: [String], stepValues: inout [String: Value]) async -> PlanEffect {
+        if case .unknown(let why) = node.effect, node.kind == .choose, node.choice?.chosen == nil { return .unknown(why) }
+        if node.when != nil, node.when?.result == nil { return node.effect }
+        switch node.kind {
+        case .gate:
+            return node.effect
+        case .probe:
+            guard let runtime = runtimes[node.typeName] else { return .unknown("no implementation for '\(node.typeName)'") }
+            do {
+                let observation = try await runtime.probe(context(node, host: node.host))
+                stepValues[node.stepID] = .map(["outputs": .map(observation.outputs), "status": .string("succeeded")])
+                if let failure = Self.expectationFailure(node, outputs: observation.outputs, context: nil) {
+                    return .unknown("reads now: \(observation.summary); would FAIL: \(failure)")
+                }
+                return .alreadyDone("reads: \(observation.summary)")
+            } catch let error as TransportError {
+                return .unknown("\(node.host) is unreachable: \(error.message)")
+            } catch {
+                return .unknown("\(error)")
+            }
+        case .action, .choose:
+            if node.arguments.hasUnknowns { return .unknown("its values come from steps that run first") }
+            guard let runtime = runtimes[node.typeName] else { return .unknown("no implementation for '\(node.typeName)'") }
+            do {
+                let observation = try await runtime.probe(context(node, host: node.host))
+                if !upstream.isEmpty {
+                    let now = observation.done ? "done now" : "not done now"
+                    return .unknown("depends on \(upstream.joined(separator: ", ")), which will change first (\(now): \(observation.summary))")
+                }
+                return observation.done ? .alreadyDone(observation.summary) : .willChange(observation.summary)
+            } catch let error as TransportError {
+                return .unknown("\(node.host) is unreachable: \(error.message)")
+            } catch {
+                return .unknown("probe failed: \(error)")
+            }
+        }
+    }
+
+    static func expectationFailure(_ node: PlanNode, outputs: [String: Value], context: EvaluationContext?) -> String? {
+        guard let source = node.expect else { return nil }
+        var evaluation = context ?? EvaluationContext(roots: [:])
+        evaluation.roots["outputs"] = .map(outputs)
+        let observed = outputs.keys.sorted().map { "\($0) = \(outputs[$0]!.renderedForText.prefix(80))" }.joined(separator: ", ")
+        do {
+            if case .bool(true) = try RunbookCore.Expression(parsing: source).evaluate(in: evaluation) { return nil }
+            return "\(node.message ?? "expectation failed") (expect: \(source); observed: \(observed))"
+        } catch {
+            return "cannot evaluate `\(source)`: \(error.message) (observed: \(observed))"
+        }
+    }
+}
