@@ -10,7 +10,9 @@ public enum YAMLParser {
 
     /// Whether a key is a renamed duplicate (already reported).
     public static func isDuplicateSentinel(_ key: String) -> Bool {
-        key.contains(duplicateMarker)
+        // Called for every mapping key: skip the (slow, generic) substring search for keys too
+        // short to hold the marker, which is almost all of them.
+        key.utf8.count >= duplicateMarker.utf8.count && key.contains(duplicateMarker)
     }
 
     /// The document's root node, or nil when the text is not YAML (with the errors reported).

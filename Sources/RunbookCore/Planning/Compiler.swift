@@ -86,10 +86,12 @@ public struct Compiler: Sendable {
         // Edges between instances, then a stable order.
         var instancesByStep: [String: [Int]] = [:]
         for (index, node) in nodes.enumerated() { instancesByStep[node.stepID, default: []].append(index) }
+        // Each step's needs by id (first step with an id wins, as a linear search would): one
+        // lookup per instance instead of a scan of all steps, which was quadratic.
+        let needsByStep = Dictionary(runbook.steps.map { ($0.id, $0.needs) }, uniquingKeysWith: { first, _ in first })
         var dependencies = [[Int]](repeating: [], count: nodes.count)
         for (index, node) in nodes.enumerated() {
-            let step = runbook.steps.first { $0.id == node.stepID }
-            for need in step?.needs ?? [] {
+            for need in needsByStep[node.stepID] ?? [] {
                 dependencies[index].append(contentsOf: instancesByStep[need.value] ?? [])
             }
             nodes[index].needs = dependencies[index].map { nodes[$0].id }

@@ -11,7 +11,7 @@ public enum TemplateResolver {
     public static func references(in node: YAMLNode, diagnostics: inout Diagnostics) -> [(NameReference, SourceLocation)] {
         var result: [(NameReference, SourceLocation)] = []
         walkScalars(node) { text, scalar in
-            guard text.contains("${{") else { return }
+            guard mayContainInterpolation(text), text.contains("${{") else { return }
             do throws(ExpressionError) {
                 let interpolated = try InterpolatedString(parsing: text)
                 for reference in interpolated.references {
@@ -22,6 +22,21 @@ public enum TemplateResolver {
             }
         }
         return result
+    }
+
+    /// False when `text` certainly has no `${{` (no such UTF-8 bytes): a cheap pre-check before
+    /// `String.contains`, whose generic substring search dominated validating large runbooks.
+    static func mayContainInterpolation(_ text: String) -> Bool {
+        var run = 0
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: "{"), run > 0 {
+                if run == 2 { return true }
+                run = 2
+            } else {
+                run = byte == UInt8(ascii: "$") ? 1 : 0
+            }
+        }
+        return false
     }
 
     static func walkScalars(_ node: YAMLNode, _ body: (String, YAMLNode) -> Void) {

@@ -37,12 +37,21 @@ public struct PlanTextRenderer {
             out.append("Rollback order: nothing to undo (no step with an undo would have changed anything).")
         } else {
             out.append("Rollback order (on failure with on_failure: rollback; newest first, stopping at the last commit point):")
+            // `plan.node(id)` is a linear search; once per rollback entry it was quadratic.
+            // Same lookup order: the first step instance with the id, else the first precondition.
+            var positions: [String: (precondition: Bool, index: Int)] = [:]
+            for (index, node) in plan.preconditions.enumerated().reversed() { positions[node.id] = (true, index) }
+            for (index, node) in plan.nodes.enumerated().reversed() { positions[node.id] = (false, index) }
+            func node(_ id: String) -> PlanNode? {
+                guard let position = positions[id] else { return nil }
+                return position.precondition ? plan.preconditions[position.index] : plan.nodes[position.index]
+            }
             var number = 0
             for entry in plan.rollback {
                 switch entry {
                 case .undo(let id):
                     number += 1
-                    out.append("  \(number). \(id)\(undoSummary(plan.node(id)).map { ": \($0)" } ?? "")")
+                    out.append("  \(number). \(id)\(undoSummary(node(id)).map { ": \($0)" } ?? "")")
                 case .commitPoint(let id):
                     out.append("  -- commit point '\(id)': automatic rollback stops here; `runbook rollback RUN --past-commit` goes further")
                 }
