@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RunbookCore
+import RunbookExecution
 
 /// Options shared by `plan` and `run`: which runbook, against which inventory, with what.
 struct PlanOptions: ParsableArguments {
@@ -33,7 +34,7 @@ enum PlanFormat: String, ExpressibleByArgument, CaseIterable {
 
 extension RunbookCommand {
     /// `runbook plan FILE -i INV [--offline] [-o PLAN] [--format ...]`.
-    struct PlanCommand: ParsableCommand {
+    struct PlanCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "plan",
             abstract: "Show what a runbook would do against an inventory (the dry run).",
@@ -41,8 +42,9 @@ extension RunbookCommand {
                 Prints each step instance with its host, the exact commands, its needs, why it is \
                 skipped if it is, and its undo, then the rollback order and a count line:
                   + will change   = already done   ? unknown until run   - skipped (mode/when)
-                With --offline no host is contacted: preconditions and probes are listed, not run. \
-                Exit 0, 2 when the runbook, inventory or params are invalid.
+                Without --offline it connects to the hosts and runs every precondition and every \
+                action's read-only probe (nothing is changed). With --offline no host is contacted. \
+                Exit 0; 2 when the runbook, inventory or params are invalid; 3 when a precondition fails.
                 """)
 
         @OptionGroup var options: PlanOptions
@@ -56,33 +58,21 @@ extension RunbookCommand {
         @Option(help: "Output format: text, json, dot (Graphviz) or mermaid.")
         var format: PlanFormat = .text
 
-        mutating func run() throws {
-            guard offline else {
-                Terminal.writeError("""
-                    runbook: error: a live plan (probing the hosts) needs the executor, which this build does not have yet.
-                    Run `runbook plan \(options.file) -i \(options.inventory) --offline` to see the compiled plan without contacting any host.
-
-                    """)
-                throw RunbookExit.usage
-            }
-            var documents = Documents()
-            let runbook = documents.loadRunbook(options.file)
-            let inventory = documents.loadInventory(options.inventory)
+        mutating func run() async throws {
             let params = try options.parsedParams()
-            guard let runbook, let inventory, !documents.diagnostics.hasErrors else {
-                documents.printDiagnostics()
-                Terminal.writeError("runbook: \(DiagnosticPrinter.summary(documents.diagnostics)); no plan was made\n")
-                throw RunbookExit.invalid
+            let inputs = try RunInputs.load(runbook: options.file, inventory: options.inventory, mode: options.mode, params: params, runID: nil)
+            var plan = inputs.plan
+            var facts: [String: String] = [:]
+            var preconditionsFailed = false
+            if !offline {
+                let state = try StateContext.open(redactor: plan.redactor)
+                let hosts = HostPool(inventory: plan.inventory, controlDirectory: state.directory.sshControlDirectory)
+                let live = await LivePlanner(hosts: hosts, runtimes: standardRuntimes(hosts: hosts), compiler: Compiler(registry: .standard)).run(plan)
+                await hosts.closeAll()
+                plan = live.plan
+                facts = live.facts
+                preconditionsFailed = live.preconditionsFailed
             }
-            let request = Compiler.Request(
-                runbook: runbook, inventory: inventory, mode: options.mode, params: params,
-                environment: ProcessInfo.processInfo.environment)
-            guard let plan = Compiler(registry: .standard).compile(request, diagnostics: &documents.diagnostics) else {
-                documents.printDiagnostics()
-                Terminal.writeError("runbook: \(DiagnosticPrinter.summary(documents.diagnostics)); no plan was made\n")
-                throw RunbookExit.invalid
-            }
-            documents.printDiagnostics()  // warnings
 
             switch format {
             case .text: Terminal.write(PlanTextRenderer(plan: plan, color: Terminal.colorEnabled(forStderr: false)).render())
@@ -93,11 +83,10 @@ extension RunbookCommand {
 
             if let output {
                 var object = PlanJSONRenderer(plan: plan).object()
-                let hash = PlanHash.compute(
-                    runbookText: documents.printer.sources[options.file] ?? "",
-                    inventoryText: documents.printer.sources[options.inventory] ?? "",
-                    mode: plan.mode, params: plan.params, facts: [:])
+                let hash = inputs.planHash(facts: facts)
                 object["plan_hash"] = hash
+                object["facts"] = facts
+                object["inputs"] = ["runbook_sha256": RunInputs.sha256(inputs.runbookText), "inventory_sha256": RunInputs.sha256(inputs.inventoryText)]
                 object["created_at"] = ISO8601DateFormatter().string(from: Date())
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
                 let text = plan.redactor.redact(String(decoding: data, as: UTF8.self)) + "\n"
@@ -107,7 +96,11 @@ extension RunbookCommand {
                     Terminal.writeError("runbook: error: cannot write the plan to '\(output)': \(error.localizedDescription)\n")
                     throw RunbookExit.failed
                 }
-                Terminal.writeError("runbook: plan saved to \(output) (sha256 \(hash.prefix(16))…)\n")
+                Terminal.writeError("runbook: plan saved to \(output) (sha256 \(hash.prefix(16))…); run it with `runbook run \(output) -i \(options.inventory)`\n")
+            }
+            if preconditionsFailed {
+                Terminal.writeError("runbook: a precondition fails: a run would stop before changing anything (exit 3)\n")
+                throw RunbookExit.preconditionFailed
             }
         }
     }

@@ -27,6 +27,7 @@ public struct ActionRegistry: Sendable {
     public static var builtIn: ActionRegistry {
         var registry = ActionRegistry()
         registry.register(ShellAction())
+        registry.register(CommandProbe())
         registry.register(SSHKeyProbe())
         registry.register(SSHReachableProbe())
         registry.register(ApprovalGateType())

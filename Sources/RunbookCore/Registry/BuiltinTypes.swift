@@ -43,6 +43,34 @@ public struct ShellAction: ActionType {
     }
 }
 
+/// `command`: a read-only command whose exit code and output a step can test.
+public struct CommandProbe: ActionType {
+    public init() {}
+
+    public let descriptor = ActionDescriptor(
+        name: "command", kind: .probe,
+        summary: "Run a read-only command (argv list or script) and expose its exit code and output; by default it must exit 0.",
+        parameters: [
+            ParameterSpec("run", .argv, "the command as a list of arguments"),
+            ParameterSpec("script", .string, "a script run with `sh -c` (instead of `run`)"),
+            ParameterSpec("env", .stringMap, "environment variables added for the command"),
+            ParameterSpec("cwd", .string, "working directory of the command"),
+        ],
+        exactlyOneOf: [["run", "script"]],
+        outputs: [
+            OutputSpec("exit_code", "int", "its exit status"),
+            OutputSpec("stdout", "string", "standard output, trailing newlines removed"),
+            OutputSpec("stderr", "string", "standard error, trailing newlines removed"),
+        ],
+        changes: false, undo: .none,
+        defaultExpectation: "outputs.exit_code == 0")
+
+    public func commands(for arguments: ResolvedArguments, on host: RenderHost) -> [PlannedCommand] {
+        let argv = arguments.strings("run") ?? arguments.string("script").map { ["/bin/sh", "-c", $0] } ?? []
+        return [PlannedCommand(.probe, on: host.name, CommandSpec(argv: argv, environment: arguments.stringMap("env"), workingDirectory: arguments.string("cwd")))]
+    }
+}
+
 /// `ssh.key`: is a private key present on the target, and (optionally) accepted by another host.
 public struct SSHKeyProbe: ActionType {
     public init() {}

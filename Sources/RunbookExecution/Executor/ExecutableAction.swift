@@ -145,6 +145,35 @@ public struct ShellRuntime: ExecutableAction {
     }
 }
 
+/// `command`: run the probe command, expose exit code and output.
+public struct CommandProbeRuntime: ExecutableAction {
+    public init() {}
+
+    public func probe(_ context: ActionContext) async throws -> Observation {
+        guard let command = context.node.commands.first(where: { $0.purpose == .probe }) else {
+            return Observation(done: true, summary: "no command")
+        }
+        let result = try await context.run(command.command, on: command.host)
+        let outputs: [String: Value] = [
+            "exit_code": result.exitCode.map { .int(Int($0)) } ?? .int(-1),
+            "stdout": .string(Self.trimmed(result.stdout)), "stderr": .string(Self.trimmed(result.stderr)),
+        ]
+        let status = result.timedOut ? "timed out" : result.exitCode.map { "exited \($0)" } ?? "was killed"
+        let firstLine = Self.trimmed(result.stdout).split(separator: "\n").first.map { ": \($0.prefix(80))" } ?? ""
+        return Observation(done: true, summary: "\(status)\(firstLine)", outputs: outputs, result: result)
+    }
+
+    public func apply(_ context: ActionContext, observation: Observation) async throws -> EffectResult {
+        EffectResult(succeeded: true, summary: "probe", outputs: observation.outputs)
+    }
+
+    static func trimmed(_ text: String) -> String {
+        var text = Substring(text)
+        while text.last == "\n" || text.last == "\r" { text = text.dropLast() }
+        return String(text)
+    }
+}
+
 /// `ssh.reachable`: a connection check.
 public struct SSHReachableRuntime: ExecutableAction {
     let check: @Sendable (String) async -> ConnectionCheck

@@ -82,6 +82,10 @@ extension Executor {
             return passGate(node, host: host, outputs: outputs, summary: "approved by \(approval.by): \(approval.reason)")
         }
         if let outcome = answered() { return outcome }
+        if await nothingBehind(node) {
+            let outputs: [String: Value] = ["approved_by": .string("runbook"), "reason": .string("every step after the gate is already done"), "at": .timestamp(Date())]
+            return passGate(node, host: host, outputs: outputs, summary: "not asked: every step after it is already done")
+        }
         if let deadline, Date() >= deadline { return timedOut(node, gate: gate, host: host) }
         if options.approvals.contains(node.stepID) {
             if !gate.approvers.isEmpty, !gate.approvers.contains(options.approver) {
@@ -110,6 +114,25 @@ extension Executor {
             return cancelled(node, host: host)
         }
         return answered() ?? .parked
+    }
+
+    /// Whether every action after this gate already says done (so a person has nothing to approve).
+    func nothingBehind(_ gate: PlanNode) async -> Bool {
+        let behind = LivePlanner.descendants(of: gate.id, in: plan.nodes)
+        let actions = behind.filter { $0.kind == .action || $0.kind == .choose }
+        guard !actions.isEmpty else { return false }
+        let values = ((try? journal.steps(runID: runID)) ?? []).reduce(into: [String: Value]()) { result, record in
+            if record.outputsJSON != nil { result[record.stepID] = .map(["outputs": .map(ValueJSON.decode(record.outputsJSON)), "status": .string(record.state.rawValue)]) }
+        }
+        for planned in actions {
+            var diagnostics = Diagnostics()
+            guard let node = compiler.resolve(planned, in: plan, stepValues: values, runID: runID, diagnostics: &diagnostics) else { return false }
+            if case .skipped = node.effect { continue }
+            guard !node.arguments.hasUnknowns, node.candidates.isEmpty, let runtime = runtime(for: node) else { return false }
+            if node.typeName == "shell", !node.commands.contains(where: { $0.purpose == .probe }) { return false }
+            guard let observation = try? await runtime.probe(context(node, host: node.host)), observation.done else { return false }
+        }
+        return true
     }
 
     func runUntil(_ node: PlanNode, gate: GatePlan, host: String, firstReached: Date) async -> NodeOutcome {

@@ -6,7 +6,7 @@ public struct ExecutionOptions: Sendable {
     /// Gates approved on the command line (`--approve GATE`).
     public var approvals: Set<String> = []
     /// Who approves with `--approve` or at the terminal.
-    public var approver: String = ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? "unknown"
+    public var approver: String = ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? NSUserName()
     /// Whether a person can answer at the terminal.
     public var interactive = false
     public var outputLimit = 64 * 1024
@@ -392,7 +392,7 @@ public final class Executor: Sendable {
                     let state: StepState = changed ? .succeeded : .alreadyDone
                     let summary = wasDone ? "re-verified: \(observation.summary)" : observation.summary
                     record(node, host: host, {
-                        $0.state = state; $0.changed = changed; $0.finishedAt = Date()
+                        $0.state = state; $0.changed = changed; $0.finishedAt = $0.finishedAt ?? Date()
                         if $0.outputsJSON == nil { $0.outputsJSON = ValueJSON.encode(observation.outputs) }
                     }, event: RunEvent("step.finished", step: node.id, host: host, fields: ["state": state.rawValue, "summary": summary]), completes: changed)
                     return .succeeded(changed: changed, outputs: observation.outputs.isEmpty ? ValueJSON.decode(previous?.outputsJSON) : observation.outputs)

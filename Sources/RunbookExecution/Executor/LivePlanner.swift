@@ -87,15 +87,41 @@ public struct LivePlanner: Sendable {
             } else {
                 node.effect = await predict(node, upstream: upstream, stepValues: &stepValues)
                 switch node.effect {
-                case .willChange, .unknown: willChange.insert(node.id)
-                default: break
+                case .willChange: willChange.insert(node.id)
+                case .unknown where node.kind != .gate: willChange.insert(node.id)
+                default: break  // a gate changes nothing: what comes after it can be probed
                 }
             }
             facts["step:\(node.id)"] = "\(node.effect.marker) \(node.effect.detail ?? "")"
             nodes.append(node)
         }
+        // A gate with nothing behind it that would change needs no answer.
+        for (i, node) in nodes.enumerated() where node.kind == .gate && node.gate?.type == "approval" {
+            let behind = Self.descendants(of: node.id, in: nodes)
+            let allDone = !behind.isEmpty && behind.allSatisfy { other in
+                switch other.effect {
+                case .alreadyDone, .skipped: return true
+                case .unknown where other.kind == .gate || other.kind == .probe: return true
+                default: return false
+                }
+            }
+            if allDone {
+                nodes[i].effect = .alreadyDone("every step after it is already done: it will not wait")
+                facts["step:\(node.id)"] = "\(nodes[i].effect.marker) \(nodes[i].effect.detail ?? "")"
+            }
+        }
         plan.nodes = nodes
         return Result(plan: plan, preconditions: preconditions.map(\.2), facts: facts)
+    }
+
+    static func descendants(of id: String, in nodes: [PlanNode]) -> [PlanNode] {
+        var result: [PlanNode] = []
+        var frontier: Set<String> = [id]
+        for node in nodes where !node.needs.allSatisfy({ !frontier.contains($0) }) {
+            frontier.insert(node.id)
+            result.append(node)
+        }
+        return result
     }
 
     func precondition(_ planned: PlanNode, plan: Plan) async -> (PlanNode, PreconditionResult) {

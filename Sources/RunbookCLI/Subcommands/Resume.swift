@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import RunbookCore
+import RunbookExecution
+
+extension RunbookCommand {
+    /// `runbook resume RUN [--approve GATE]...`.
+    struct Resume: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Continue a failed, killed, interrupted or parked run.",
+            discussion: """
+                Steps the journal says are done are re-verified (their check must still say done) \
+                and not applied again; a step that was in flight is probed and then applied or \
+                marked done; failed steps are tried again; gates that were approved stay approved. \
+                The runbook and inventory must be unchanged since the run started. Secret params are \
+                read again from their environment variables (or give them with -p).
+                """)
+
+        @Argument(help: "The run id (a unique prefix is enough; see `runbook history`).")
+        var run: String
+
+        @Option(name: [.customShort("p"), .customLong("param")], help: ArgumentHelp("Give a param again, e.g. a secret (repeatable).", valueName: "name=value"))
+        var params: [String] = []
+
+        @OptionGroup var flags: ExecutionFlags
+
+        mutating func run() async throws {
+            let extra = try PlanOptions.parse(["x", "-i", "x"] + params.flatMap { ["-p", $0] }).parsedParams()
+            let lookup = try StateContext.open(redactor: Redactor(secrets: []))
+            let runID: String
+            do { runID = try lookup.journal.resolveRunID(prefix: run) } catch {
+                Terminal.writeError("runbook: error: \(error)\nSee `runbook history` for run ids.\n")
+                throw RunbookExit.failed
+            }
+            guard let record = try lookup.journal.run(id: runID) else { throw RunbookExit.failed }
+            switch record.status {
+            case .succeeded:
+                Terminal.writeError("runbook: run \(runID) already finished successfully: nothing to resume.\n")
+                return
+            case .rolledBack:
+                Terminal.writeError("runbook: error: run \(runID) was rolled back; start a new run with `runbook run \(record.runbookPath) -i \(record.inventoryPath)`.\n")
+                throw RunbookExit.failed
+            default:
+                break
+            }
+            let inputs = try RunSession.reload(record, extraParams: extra)
+            var session = try RunSession(inputs: inputs, runID: runID, events: flags.events)
+            try session.acquireLock()
+            try session.state.journal.write { tx in
+                try tx.updateRun(id: runID, status: .running)
+                try tx.updateRunOwner(id: runID, pid: getpid(), hostname: RunLock.currentHostname())
+            }
+            session.event(RunEvent("run.resumed", fields: ["previous_status": record.status.rawValue]))
+
+            let executor = session.makeExecutor(options: flags.options(), planHash: record.planHash, plan: inputs.plan)
+            // Preconditions guard the first change; once steps have run they are not asked again.
+            let started = ((try? session.state.journal.steps(runID: runID)) ?? []).contains { step in
+                !inputs.plan.preconditions.contains { $0.id == step.nodeID } && step.state != .pending
+            }
+            if !started, let failure = await executor.runPreconditions() {
+                throw ExitCode(await session.finish(.preconditionFailed(failure)))
+            }
+            let outcome = await session.execute(executor)
+            let code = await session.finish(outcome)
+            if code != 0 { throw ExitCode(code) }
+        }
+    }
+}

@@ -1,0 +1,130 @@
+import ArgumentParser
+import Foundation
+import RunbookCore
+import RunbookExecution
+
+/// Options `run` and `resume` share.
+struct ExecutionFlags: ParsableArguments {
+    @Option(name: .customLong("approve"), help: ArgumentHelp("Approve this gate in advance (repeatable).", valueName: "GATE"))
+    var approvals: [String] = []
+
+    @Option(name: .customLong("events"), help: ArgumentHelp("Write one JSON object per event to FILE (- for stdout).", valueName: "FILE"))
+    var events: String?
+
+    @Option(help: "Seconds running commands get after SIGINT/SIGTERM before they are killed.")
+    var grace: Double = 10
+
+    func options() -> ExecutionOptions {
+        var options = ExecutionOptions()
+        options.approvals = Set(approvals)
+        options.interactive = Terminal.stdinIsTTY && Terminal.stderrIsTTY
+        options.graceSeconds = grace
+        return options
+    }
+}
+
+extension RunbookCommand {
+    /// `runbook run FILE|PLAN -i INV [--yes] [--approve GATE]... [--events FILE]`.
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Plan, show, confirm and execute a runbook against an inventory.",
+            discussion: """
+                Probes the hosts and shows the plan (as `runbook plan` does), asks for confirmation \
+                (a terminal asks; without one, --yes is required), runs the preconditions, then the \
+                steps: each step's intent is journaled before it acts. A saved plan (`plan -o PLAN`) \
+                runs only if the runbook, inventory, params and probed facts are unchanged.
+                Exit: 0 done, 1 failed, 3 precondition failed, 4 parked at a gate, 5 locked, 64 usage.
+                """)
+
+        @Argument(help: "The runbook file, or a plan saved with `runbook plan -o`.")
+        var file: String
+
+        @Option(name: [.customShort("i"), .long], help: "The inventory file.")
+        var inventory: String
+
+        @Option(name: [.customShort("p"), .customLong("param")], help: ArgumentHelp("Set a param (repeatable).", valueName: "name=value"))
+        var params: [String] = []
+
+        @Option(help: "The mode (default: the runbook's first).")
+        var mode: String?
+
+        @Flag(help: "Run without asking (required when no terminal can confirm).")
+        var yes = false
+
+        @OptionGroup var flags: ExecutionFlags
+
+        mutating func run() async throws {
+            let planOptions = try PlanOptions.parse([file, "-i", inventory] + params.flatMap { ["-p", $0] } + (mode.map { ["--mode", $0] } ?? []))
+            var parsed = try planOptions.parsedParams()
+            var runbookFile = file
+            var saved: SavedPlan?
+            if SavedPlan.looksLikeSavedPlan(file) {
+                saved = try SavedPlan.load(file)
+                runbookFile = saved!.runbookPath
+                parsed = saved!.params.map { ($0.key, $0.value) }.filter { p in !parsed.contains { $0.name == p.0 } } + parsed
+                if mode == nil { mode = saved!.mode }
+            }
+            let runID = RunID.generate(now: Date())
+            let inputs = try RunInputs.load(runbook: runbookFile, inventory: inventory, mode: mode, params: parsed, runID: runID)
+            var session = try RunSession(inputs: inputs, runID: runID, events: flags.events)
+            try session.acquireLock()
+
+            // The dry run for real, shown before anything changes.
+            let live = await LivePlanner(hosts: session.hosts, runtimes: session.runtimes, compiler: Compiler(registry: .standard)).run(inputs.plan)
+            Terminal.write(PlanTextRenderer(plan: live.plan, color: Terminal.colorEnabled(forStderr: false)).render())
+            let planHash = inputs.planHash(facts: live.facts)
+            if let saved {
+                let drift = saved.drift(against: inputs, facts: live.facts, planHash: planHash)
+                if !drift.isEmpty {
+                    Terminal.writeError("runbook: error: the saved plan \(file) no longer matches the world; nothing was run. What changed:\n"
+                        + drift.map { "  - \($0)" }.joined(separator: "\n") + "\nMake a new plan with `runbook plan \(runbookFile) -i \(inventory) -o \(file)`.\n")
+                    throw RunbookExit.failed
+                }
+            }
+
+            let record = RunRecord(
+                id: runID, runbookName: session.runbookName, runbookPath: runbookFile, inventoryName: session.inventoryName,
+                inventoryPath: inventory, mode: inputs.plan.mode, paramsJSON: inputs.paramsJSON(), planHash: planHash,
+                planJSON: inputs.journalPlanJSON(), pid: getpid(), hostname: RunLock.currentHostname(), startedAt: Date())
+            if live.preconditionsFailed {
+                try session.state.journal.createRun(record)
+                for result in live.preconditions {
+                    session.event(RunEvent(result.passed ? "precondition.passed" : "precondition.failed", step: result.nodeID, host: result.host, fields: ["summary": result.summary]))
+                }
+                let why = live.preconditions.filter { !$0.passed }.map { "  \($0.nodeID) on \($0.host): \($0.summary)" }.joined(separator: "\n")
+                throw ExitCode(await session.finish(.preconditionFailed(why)))
+            }
+            guard try confirm(runID: runID) else {
+                Terminal.writeError("runbook: not run: nothing was changed.\n")
+                throw RunbookExit.failed
+            }
+
+            try session.state.journal.createRun(record)
+            session.event(RunEvent("run.started", fields: ["runbook": session.runbookName, "inventory": session.inventoryName, "mode": inputs.plan.mode, "plan_hash": planHash]))
+            for result in live.preconditions {
+                session.event(RunEvent("precondition.passed", step: result.nodeID, host: result.host, fields: ["summary": result.summary]))
+            }
+            let executor = session.makeExecutor(options: flags.options(), planHash: planHash, plan: inputs.plan)
+            let outcome = await session.execute(executor)
+            let code = await session.finish(outcome)
+            if code != 0 { throw ExitCode(code) }
+        }
+
+        func confirm(runID: String) throws -> Bool {
+            if yes { return true }
+            guard Terminal.stdinIsTTY else {
+                Terminal.writeError("runbook: error: no terminal to confirm on: pass --yes to run run \(runID) unattended (gates still wait for --approve or `runbook approve`)\n")
+                throw RunbookExit.usage
+            }
+            Terminal.writeError("Run this plan as run \(runID)? (yes/no) ")
+            while let line = readLine() {
+                switch line.trimmingCharacters(in: .whitespaces).lowercased() {
+                case "y", "yes": return true
+                case "n", "no", "": return false
+                default: Terminal.writeError("please answer yes or no: ")
+                }
+            }
+            return false
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import Crypto
+import Foundation
+import RunbookCore
+import RunbookExecution
+
+/// A runbook and inventory read from disk and compiled: what `plan`, `run` and `resume` start from.
+struct RunInputs {
+    var runbookPath: String
+    var runbookText: String
+    var inventoryPath: String
+    var inventoryText: String
+    var plan: Plan
+    var documents: Documents
+
+    /// Loads and compiles; prints diagnostics and throws exit 2 when anything is invalid.
+    static func load(runbook path: String, inventory inventoryPath: String, mode: String?, params: [(name: String, value: String)],
+                     runID: String?) throws -> RunInputs {
+        var documents = Documents()
+        let runbook = documents.loadRunbook(path)
+        let inventory = documents.loadInventory(inventoryPath)
+        guard let runbook, let inventory, !documents.diagnostics.hasErrors else {
+            documents.printDiagnostics()
+            Terminal.writeError("runbook: \(DiagnosticPrinter.summary(documents.diagnostics)); nothing was run\n")
+            throw RunbookExit.invalid
+        }
+        let request = Compiler.Request(runbook: runbook, inventory: inventory, mode: mode, params: params,
+                                       environment: ProcessInfo.processInfo.environment, runID: runID)
+        guard let plan = Compiler(registry: .standard).compile(request, diagnostics: &documents.diagnostics) else {
+            documents.printDiagnostics()
+            Terminal.writeError("runbook: \(DiagnosticPrinter.summary(documents.diagnostics)); nothing was run\n")
+            throw RunbookExit.invalid
+        }
+        documents.printDiagnostics()
+        return RunInputs(runbookPath: path, runbookText: documents.printer.sources[path] ?? "", inventoryPath: inventoryPath,
+                         inventoryText: documents.printer.sources[inventoryPath] ?? "", plan: plan, documents: documents)
+    }
+
+    static func sha256(_ text: String) -> String { PlanHash.hex(SHA256.hash(data: Data(text.utf8))) }
+
+    func planHash(facts: [String: String]) -> String {
+        PlanHash.compute(runbookText: runbookText, inventoryText: inventoryText, mode: plan.mode, params: plan.params, facts: facts)
+    }
+
+    /// What the journal keeps to resume the run: file hashes, non-secret params, the plan.
+    func journalPlanJSON() -> String {
+        var params: [String: Any] = [:]
+        for param in plan.params where !param.secret { params[param.name] = param.value.renderedForText }
+        let object: [String: Any] = [
+            "runbook_sha256": Self.sha256(runbookText),
+            "inventory_sha256": Self.sha256(inventoryText),
+            "mode": plan.mode,
+            "params": params,
+            "secret_params": plan.params.filter(\.secret).map(\.name),
+            "plan": PlanJSONRenderer(plan: plan).object(),
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        return plan.redactor.redact(String(decoding: data, as: UTF8.self))
+    }
+
+    func paramsJSON() -> String {
+        var params: [String: String] = [:]
+        for param in plan.params { params[param.name] = param.display }
+        let data = (try? JSONSerialization.data(withJSONObject: params, options: [.sortedKeys])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// The state directory and its journal, opened for a command.
+struct StateContext {
+    var directory: StateDirectory
+    var journal: Journal
+
+    static func open(redactor: Redactor) throws -> StateContext {
+        do {
+            let directory = try StateDirectory(environment: ProcessInfo.processInfo.environment)
+            let journal = try Journal(path: directory.journalPath, redactor: redactor)
+            return StateContext(directory: directory, journal: journal)
+        } catch {
+            Terminal.writeError("runbook: error: cannot open the state directory or journal: \(error)\nSet RUNBOOK_STATE_DIR to a writable directory.\n")
+            throw RunbookExit.failed
+        }
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+import RunbookCore
+import RunbookExecution
+
+/// What `run`, `resume` and `rollback` share: the state directory, the lock, the connections,
+/// the executor, and how a run's end is journaled and told.
+struct RunSession {
+    var inputs: RunInputs
+    var runID: String
+    var state: StateContext
+    var hosts: HostPool
+    var runtimes: [String: any ExecutableAction]
+    var reporter: ProgressReporter
+    var observers: ObserverList
+    var lock: RunLock?
+    let stop = StopController()
+
+    init(inputs: RunInputs, runID: String, events: String?) throws {
+        self.inputs = inputs
+        self.runID = runID
+        state = try StateContext.open(redactor: inputs.plan.redactor)
+        hosts = HostPool(inventory: inputs.plan.inventory, controlDirectory: state.directory.sshControlDirectory)
+        runtimes = standardRuntimes(hosts: hosts)
+        reporter = ProgressReporter(tty: Terminal.stderrIsTTY, color: Terminal.colorEnabled(forStderr: true), redactor: inputs.plan.redactor)
+        var list: [any RunObserver] = [reporter]
+        if let events {
+            do {
+                list.append(try JSONLinesEventWriter(path: events, redactor: inputs.plan.redactor))
+            } catch {
+                Terminal.writeError("runbook: error: \(error)\n")
+                throw RunbookExit.usage
+            }
+        }
+        observers = ObserverList(list)
+    }
+
+    var runbookName: String { inputs.plan.runbook.name.value }
+    var inventoryName: String { inputs.plan.inventory.name.value }
+
+    /// One run at a time per runbook and inventory: exit 5 naming the holder.
+    mutating func acquireLock() throws {
+        do {
+            let lock = try RunLock.acquire(directory: state.directory.lockDirectory, runbook: runbookName, inventory: inventoryName, runID: runID)
+            if let previous = lock.tookOverFrom {
+                Terminal.writeError("runbook: warning: took over the lock of run \(previous.runID) (pid \(previous.pid) on \(previous.hostname), started \(JournalTimestamp.format(previous.startedAt))): that process is gone\n")
+            }
+            self.lock = lock
+        } catch let held as LockHeldError {
+            Terminal.writeError("runbook: error: \(held)\nWait for it to finish, or look at it with `runbook status \(held.holder?.runID ?? "RUN")`.\n")
+            throw RunbookExit.locked
+        }
+    }
+
+    func makeExecutor(options: ExecutionOptions, planHash: String, plan: Plan) -> Executor {
+        Executor(plan: plan, runID: runID, planHash: planHash, journal: state.journal, hosts: hosts, runtimes: runtimes,
+                 compiler: Compiler(registry: .standard), options: options, observer: observers, stop: stop,
+                 prompter: options.interactive ? Prompter() : nil)
+    }
+
+    func event(_ event: RunEvent) {
+        do {
+            try state.journal.appendEvent(runID: runID, type: event.type, step: event.step, host: event.host, payload: event.fields)
+        } catch {
+            Terminal.writeError("runbook: warning: could not journal \(event.type): \(error)\n")
+        }
+        observers.record(event, runID: runID)
+    }
+
+    /// Runs the executor with SIGINT/SIGTERM trapped, then journals and prints the end.
+    func execute(_ executor: Executor) async -> RunOutcome {
+        let trap = SignalTrap(controller: stop) { signal in
+            FileHandle.standardError.write(Data("\nrunbook: received \(signal == SIGINT ? "SIGINT" : "SIGTERM"): stopping after running commands (Ctrl-C again does the same)\n".utf8))
+        }
+        let outcome = await executor.run()
+        trap.remove()
+        return outcome
+    }
+
+    /// Journals how the run ended, prints the summary and what to do next; returns the exit code.
+    func finish(_ outcome: RunOutcome) async -> Int32 {
+        reporter.stop()
+        await hosts.closeAll()
+        let finished: Date? = outcome.status == .parked ? nil : Date()
+        do {
+            try state.journal.write { tx in
+                try tx.updateRun(id: runID, status: outcome.status, exitCode: Int(outcome.exitCode), finishedAt: finished)
+                _ = try tx.appendEvent(runID: runID, type: outcome.status == .parked ? "run.parked" : "run.finished", step: nil, host: nil,
+                                       payload: ["status": outcome.status.rawValue, "exit_code": "\(outcome.exitCode)"])
+            }
+        } catch {
+            Terminal.writeError("runbook: warning: could not journal the end of the run: \(error)\n")
+        }
+        observers.record(RunEvent(outcome.status == .parked ? "run.parked" : "run.finished", fields: ["status": outcome.status.rawValue, "exit_code": "\(outcome.exitCode)"]), runID: runID)
+        let steps = (try? state.journal.steps(runID: runID)) ?? []
+        let redactor = inputs.plan.redactor
+        Terminal.writeError("\n" + redactor.redact(summaryTable(steps, color: false)))
+        let message: String
+        switch outcome {
+        case .succeeded:
+            message = "run \(runID) succeeded."
+        case .failed(let why):
+            message = "run \(runID) FAILED:\n\(why)\nFix the cause, then `runbook resume \(runID)`; or undo its changes with `runbook rollback \(runID)`."
+        case .preconditionFailed(let why):
+            message = "run \(runID) stopped before changing anything: a precondition failed:\n\(why)"
+        case .parked(let gates):
+            let gate = gates.first ?? "GATE"
+            message = "run \(runID) is parked at gate \(gates.joined(separator: ", ")): nobody could answer it here.\nApprove with `runbook approve \(runID) \(gate) --by NAME --reason TEXT`, then `runbook resume \(runID)` (or `runbook resume \(runID) --approve \(gate)`)."
+        case .interrupted(let signal):
+            message = "run \(runID) was interrupted (\(signal == SIGINT ? "SIGINT" : "SIGTERM")); everything is journaled. Continue with `runbook resume \(runID)`."
+        case .rolledBack(let why):
+            message = "run \(runID) FAILED and was rolled back:\n\(why)\nSee `runbook show \(runID)`."
+        case .rollbackFailed(let why):
+            message = "run \(runID) FAILED and its rollback did not complete:\n\(why)\nInspect the hosts, then `runbook rollback \(runID)` again."
+        }
+        Terminal.writeError(redactor.redact(message) + "\n")
+        return outcome.exitCode
+    }
+}
+
+/// The plan `run` and `resume` journal and compare: hashes of the inputs and non-secret params.
+struct JournaledPlan {
+    var runbookSHA: String
+    var inventorySHA: String
+    var mode: String
+    var params: [String: String]
+    var secretParams: [String]
+
+    init?(json: String) {
+        guard let data = json.data(using: .utf8), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        runbookSHA = object["runbook_sha256"] as? String ?? ""
+        inventorySHA = object["inventory_sha256"] as? String ?? ""
+        mode = object["mode"] as? String ?? ""
+        params = (object["params"] as? [String: Any] ?? [:]).mapValues { "\($0)" }
+        secretParams = object["secret_params"] as? [String] ?? []
+    }
+}
+
+extension RunSession {
+    /// Reloads the runbook and inventory of a journaled run, refusing if they changed since.
+    static func reload(_ record: RunRecord, extraParams: [(name: String, value: String)]) throws -> RunInputs {
+        guard let journaled = JournaledPlan(json: record.planJSON) else {
+            Terminal.writeError("runbook: error: run \(record.id) has no readable plan in the journal; it cannot be resumed\n")
+            throw RunbookExit.failed
+        }
+        var params = journaled.params.map { (name: $0.key, value: $0.value) }.filter { param in !extraParams.contains { $0.name == param.name } }
+        params.append(contentsOf: extraParams)
+        let inputs = try RunInputs.load(runbook: record.runbookPath, inventory: record.inventoryPath, mode: journaled.mode, params: params, runID: record.id)
+        var changed: [String] = []
+        if RunInputs.sha256(inputs.runbookText) != journaled.runbookSHA { changed.append("the runbook \(record.runbookPath)") }
+        if RunInputs.sha256(inputs.inventoryText) != journaled.inventorySHA { changed.append("the inventory \(record.inventoryPath)") }
+        if !changed.isEmpty {
+            Terminal.writeError("""
+                runbook: error: \(changed.joined(separator: " and ")) changed since run \(record.id) started; \
+                continuing would run a different procedure than the one journaled.
+                Restore the files as they were (the journal keeps their SHA-256), or start a new run.
+
+                """)
+            throw RunbookExit.failed
+        }
+        return inputs
+    }
+}

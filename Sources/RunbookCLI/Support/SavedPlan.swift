@@ -1,0 +1,54 @@
+import Foundation
+import RunbookCore
+
+/// A plan saved by `runbook plan -o PLAN`: what it was made from and what it saw.
+struct SavedPlan {
+    var runbookPath: String
+    var inventoryPath: String
+    var mode: String
+    var params: [String: String]
+    var planHash: String
+    var runbookSHA: String
+    var inventorySHA: String
+    var facts: [String: String]
+
+    static func looksLikeSavedPlan(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        let head = String(decoding: handle.readData(ofLength: 64), as: UTF8.self)
+        return head.trimmingCharacters(in: .whitespacesAndNewlines).hasPrefix("{")
+    }
+
+    static func load(_ path: String) throws -> SavedPlan {
+        guard let data = FileManager.default.contents(atPath: path),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let hash = object["plan_hash"] as? String,
+            let runbook = object["runbook"] as? [String: Any], let runbookPath = runbook["file"] as? String
+        else {
+            Terminal.writeError("runbook: error: \(path) is not a plan saved with `runbook plan -o`\n")
+            throw RunbookExit.usage
+        }
+        let inputs = object["inputs"] as? [String: Any] ?? [:]
+        var params: [String: String] = [:]
+        for entry in object["params"] as? [[String: Any]] ?? [] where entry["secret"] as? Bool != true {
+            if let name = entry["name"] as? String, let value = entry["value"] { params[name] = value is NSNull ? "" : "\(value)" }
+        }
+        return SavedPlan(
+            runbookPath: runbookPath, inventoryPath: (object["inventory"] as? [String: Any])?["file"] as? String ?? "",
+            mode: object["mode"] as? String ?? "", params: params, planHash: hash,
+            runbookSHA: inputs["runbook_sha256"] as? String ?? "", inventorySHA: inputs["inventory_sha256"] as? String ?? "",
+            facts: object["facts"] as? [String: String] ?? [:])
+    }
+
+    /// What differs between this saved plan and the world now; empty when it may run.
+    func drift(against inputs: RunInputs, facts: [String: String], planHash: String) -> [String] {
+        var changes: [String] = []
+        if RunInputs.sha256(inputs.runbookText) != runbookSHA { changes.append("the runbook \(inputs.runbookPath) changed") }
+        if RunInputs.sha256(inputs.inventoryText) != inventorySHA { changes.append("the inventory \(inputs.inventoryPath) changed") }
+        for key in Set(facts.keys).union(self.facts.keys).sorted() where facts[key] != self.facts[key] {
+            changes.append("\(key): was \(self.facts[key].map { "'\($0)'" } ?? "absent"), now \(facts[key].map { "'\($0)'" } ?? "absent")")
+        }
+        if changes.isEmpty, planHash != self.planHash { changes.append("the params or mode differ (plan hash \(self.planHash.prefix(12)) vs \(planHash.prefix(12)))") }
+        return changes
+    }
+}
