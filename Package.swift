@@ -65,7 +65,10 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "RunbookCLITests",
-            dependencies: ["RunbookCLI", "RunbookCore", "RunbookTestSupport"],
+            dependencies: [
+                "RunbookCLI", "RunbookCore", "RunbookExecution", "RunbookTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: strict),
     ]
 )

@@ -14,7 +14,10 @@ public struct RunbookCommand: AsyncParsableCommand {
             4 parked at a gate, 5 locked by another run, 64 usage.
             """,
         version: "0.1.0",
-        subcommands: [Validate.self, PlanCommand.self, Run.self, Resume.self, RollbackCommand.self, Actions.self])
+        subcommands: [
+            Validate.self, PlanCommand.self, Run.self, Resume.self, RollbackCommand.self, Approve.self, Status.self, History.self,
+            Show.self, Actions.self,
+        ])
 
     public init() {}
 }

@@ -67,7 +67,7 @@ import Testing
         #expect(result.stdout.contains("? prepare@site-a  on site-a [sites]  action shell"))
         #expect(result.stdout.contains("run    $ mkdir -p /tmp/runbook-quickstart/site-b"))
         #expect(result.stdout.contains("-- commit point 'go-ahead'"))
-        #expect(result.stdout.contains("7 step instances: 0 will change, 0 already done, 6 unknown until run, 1 skipped"))
+        #expect(result.stdout.contains("8 step instances: 0 will change, 0 already done, 7 unknown until run, 1 skipped"))
     }
 
     @Test func planJSONAndSavedPlan() throws {
@@ -78,7 +78,7 @@ import Testing
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         #expect(object["mode"] as? String == "drill")
         let steps = try #require(object["steps"] as? [[String: Any]])
-        #expect(steps.count == 7)
+        #expect(steps.count == 8)
         let sync = try #require(steps.first { $0["id"] as? String == "sync" })
         #expect((sync["choose"] as? [String: Any])?["chosen"] as? Int == 0)
         let saved = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: out)) as? [String: Any])
@@ -92,9 +92,13 @@ import Testing
     }
 
     @Test func usageErrorsExit64() throws {
-        let noOffline = try run(["plan", "Examples/quickstart/failover.yaml", "-i", "Examples/quickstart/inventory.yaml"])
-        #expect(noOffline.status == 64)
-        #expect(noOffline.stderr.contains("--offline"))
+        let unknownFlag = try run(["plan", "Examples/quickstart/failover.yaml", "-i", "Examples/quickstart/inventory.yaml", "--ofline"])
+        #expect(unknownFlag.status == 64)
+        #expect(unknownFlag.stderr.contains("--ofline"))
+        let noConfirm = try run(["run", "Examples/quickstart/failover.yaml", "-i", "Examples/quickstart/inventory.yaml", "-p", "workdir=/tmp/runbook-never-\(UUID().uuidString)"],
+                                environment: ProcessInfo.processInfo.environment.merging(["RUNBOOK_STATE_DIR": NSTemporaryDirectory() + "rb-\(UUID().uuidString)"]) { $1 })
+        #expect(noConfirm.status == 64)
+        #expect(noConfirm.stderr.contains("pass --yes"))
         let badParam = try run(["plan", "Examples/quickstart/failover.yaml", "-i", "Examples/quickstart/inventory.yaml", "--offline", "-p", "novalue"])
         #expect(badParam.status == 64)
         #expect(badParam.stderr.contains("-p expects name=value, got 'novalue'"))

@@ -55,6 +55,7 @@ public struct PlanJSONRenderer {
         if let gate = node.gate {
             var entry: [String: Any] = ["type": gate.type, "on_timeout": gate.onTimeout.rawValue]
             if let prompt = gate.prompt { entry["prompt"] = prompt }
+            if !gate.approvers.isEmpty { entry["approvers"] = gate.approvers }
             if let timeout = gate.timeout { entry["timeout_seconds"] = timeout }
             if let condition = gate.condition { entry["condition"] = condition }
             if let probe = gate.probe { entry["probe"] = probe }

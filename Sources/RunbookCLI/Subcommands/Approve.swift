@@ -1,0 +1,164 @@
+import ArgumentParser
+import Foundation
+import RunbookCore
+import RunbookExecution
+
+extension RunbookCommand {
+    /// `runbook approve RUN GATE [--by NAME] [--reason TEXT] [--reject]`.
+    struct Approve: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Answer a gate of a parked or waiting run: approve it (or --reject it).",
+            discussion: """
+                RUN is a run id or any unique prefix of one; GATE is the gate's step id \
+                (`runbook status RUN` lists the waiting gates with this command filled in). The gate \
+                must be waiting or not reached yet (pending), and the run must not have finished.
+
+                The decision is journaled together with an `approval` event, bound to the run's plan \
+                hash: it does not carry over to another plan. A run that is still waiting at the gate \
+                continues by itself; a parked run continues with `runbook resume RUN`. Earlier \
+                decisions are kept; the latest one counts.
+
+                Exit 0 when recorded, 1 when the run or gate cannot be found or cannot be answered.
+                """)
+
+        @Argument(help: ArgumentHelp("The run id, or a unique prefix of it.", valueName: "RUN"))
+        var runID: String
+
+        @Argument(help: ArgumentHelp("The gate's step id.", valueName: "GATE"))
+        var gate: String
+
+        @Option(help: ArgumentHelp("Who decides (default: $SUDO_USER, then $USER).", valueName: "NAME"))
+        var by: String?
+
+        @Option(help: ArgumentHelp("Why; kept in the journal and shown by `runbook show`.", valueName: "TEXT"))
+        var reason: String?
+
+        @Flag(help: "Reject the gate instead of approving it.")
+        var reject = false
+
+        func validate() throws {
+            if let by, by.trimmingCharacters(in: .whitespaces).isEmpty {
+                throw ValidationError("--by must name who decides; leave it out to use $SUDO_USER or $USER")
+            }
+            if let reason, reason.trimmingCharacters(in: .whitespaces).isEmpty {
+                throw ValidationError("--reason must not be empty; leave it out for the default reason")
+            }
+        }
+
+        /// Why the decision cannot be recorded, found inside the write transaction.
+        struct Refusal: Error { var message: String }
+
+        mutating func run() throws {
+            let access = try JournalAccess.open()
+            let record = try access.resolveRun(runID)
+            let journal = try access.requireJournal(for: runID)
+            let steps = try access.reading("the steps of run \(record.id)") { try journal.steps(runID: record.id) }
+            let previous = try access.reading("the approvals of run \(record.id)") { try journal.approval(runID: record.id, gate: gate) }
+            let approver = by?.trimmingCharacters(in: .whitespaces) ?? defaultApprover()
+            if let message = Self.refusal(run: record, gate: gate, steps: steps) ?? Self.notAnApprover(approver, run: record, gate: gate, explicit: by != nil) {
+                throw reportFailure(message)
+            }
+
+            let decision: ApprovalDecision = reject ? .rejected : .approved
+            let why = reason ?? (reject ? "rejected with runbook approve --reject" : "approved with runbook approve")
+            let gateID = gate
+            let stored: (ApprovalRecord, EventRecord, RunRecord, StepState)
+            do {
+                stored = try journal.write { tx in
+                    // Check again inside the transaction: the run may have moved on since we looked.
+                    guard let current = try tx.run(id: record.id) else {
+                        throw Refusal(message: "run \(record.id) disappeared from the journal \(access.journalPath) while approving")
+                    }
+                    let currentStep = try tx.step(runID: record.id, nodeID: gateID)
+                    let currentSteps = steps.compactMap { $0.nodeID == gateID ? currentStep : $0 }
+                    if let message = Self.refusal(run: current, gate: gateID, steps: currentSteps) {
+                        throw Refusal(message: message)
+                    }
+                    let approval = ApprovalRecord(
+                        runID: current.id, gate: gateID, by: approver, reason: why,
+                        planHash: current.planHash, at: Date(), decision: decision)
+                    try tx.recordApproval(approval)
+                    let event = try tx.appendEvent(
+                        runID: current.id, type: "approval", step: gateID,
+                        payload: [
+                            "decision": decision.rawValue, "by": approver, "reason": why,
+                            "plan_hash": current.planHash, "via": "runbook approve",
+                        ])
+                    return (approval, event, current, currentStep?.state ?? .pending)
+                }
+            } catch let refusal as Refusal {
+                throw reportFailure(refusal.message)
+            } catch {
+                throw reportFailure("cannot record the decision in the journal \(access.journalPath): \(error); nothing was recorded, try again")
+            }
+            let (approval, event, current, gateState) = stored
+            Terminal.write(Self.confirmation(approval: approval, event: event, run: current, gateState: gateState, previous: previous))
+        }
+
+        /// Why `gate` of `run` cannot be answered, or nil if it can.
+        static func refusal(run: RunRecord, gate: String, steps: [StepRecord]) -> String? {
+            switch run.status {
+            case .succeeded:
+                return "run \(run.id) has already succeeded\(run.finishedAt.map { " (at \(ReportText.timestamp($0)))" } ?? ""): there is no gate left to answer; `runbook show \(run.id)` has its record"
+            case .rolledBack:
+                return "run \(run.id) was rolled back\(run.finishedAt.map { " (at \(ReportText.timestamp($0)))" } ?? ""): it will not continue, so its gates cannot be answered; start a new run with `runbook run`"
+            default:
+                break
+            }
+            let planGates = RunReport.planGates(run)
+            let gates = RunReport.gateNodeIDs(run: run, steps: steps)
+            let gateList = gates.isEmpty ? "its plan has no gates" : "its gates: \(gates.joined(separator: ", "))"
+            guard let step = steps.first(where: { $0.nodeID == gate }) else {
+                return "run \(run.id) has no gate '\(gate)'\(Suggestions.hint(for: gate, in: gates)); \(gateList); `runbook status \(run.id)` shows which are waiting"
+            }
+            if let planGates, planGates[gate] == nil {
+                return "'\(gate)' is a step of run \(run.id) but not a gate, so it cannot be approved\(Suggestions.hint(for: gate, in: gates)); \(gateList)"
+            }
+            switch step.state {
+            case .waiting, .pending:
+                return nil
+            default:
+                var message = "gate '\(gate)' of run \(run.id) is \(step.state.rawValue), not waiting or pending: only a gate that has not been passed can be answered"
+                if let error = ReportText.firstLine(step.error) { message += " (its error: \(error))" }
+                message += "; `runbook show \(run.id)` has its history"
+                return message
+            }
+        }
+
+        /// Why `approver` may not answer `gate` (the plan names its approvers), or nil.
+        static func notAnApprover(_ approver: String, run: RunRecord, gate: String, explicit: Bool) -> String? {
+            guard let approvers = RunReport.planGates(run)?[gate]?.approvers, !approvers.isEmpty,
+                  !approvers.contains(approver)
+            else { return nil }
+            let who = explicit ? "'\(approver)' (--by)" : "'\(approver)' (from $SUDO_USER/$USER; --by names someone else)"
+            return "\(who) is not among the approvers of gate '\(gate)' of run \(run.id) (\(approvers.joined(separator: ", "))): the run would ignore the decision; have one of them answer it"
+        }
+
+        static func confirmation(approval: ApprovalRecord, event: EventRecord, run: RunRecord, gateState: StepState, previous: ApprovalRecord?) -> String {
+            var out = "recorded: gate '\(approval.gate)' of run \(run.id) \(approval.decision.rawValue) by \(approval.by) at \(ReportText.timestamp(approval.at))\n"
+            out += "  reason: \(approval.reason)\n"
+            out += "  plan:   \(approval.planHash)\n"
+            out += "  event:  #\(event.seq) (approval) in the run's event chain\n"
+            if let previous {
+                out += "  note:   it was \(previous.decision.rawValue) by \(previous.by) at \(ReportText.timestamp(previous.at)) before; this latest decision counts\n"
+            }
+            let resume = "runbook resume \(ShellQuoting.quote(run.id))"
+            let seen = approval.decision == .approved ? "continue" : "see the rejection"
+            if run.status == .running {
+                switch ProcessLiveness.of(run) {
+                case .alive where gateState == .pending:
+                    out += "next: the run (pid \(run.pid) on \(run.hostname)) has not reached the gate yet; it will find this decision there\n"
+                case .alive:
+                    out += "next: the waiting run will \(seen) (pid \(run.pid) on \(run.hostname)); `runbook status \(run.id)` follows it\n"
+                case .gone:
+                    out += "next: the process driving the run (pid \(run.pid)) is gone: `\(resume)` continues it\n"
+                case .otherHost(let host):
+                    out += "next: the run is driven by pid \(run.pid) on \(host): if that process is alive, the waiting run will \(seen); otherwise `\(resume)` continues it\n"
+                }
+            } else {
+                out += "next: \(resume)\n"
+            }
+            return out
+        }
+    }
+}
