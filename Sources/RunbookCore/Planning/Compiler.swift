@@ -42,7 +42,9 @@ public struct Compiler: Sendable {
         let modes = runbook.modes.map(\.value)
         var mode = modes.first ?? "default"
         if let asked = request.mode {
-            if modes.isEmpty {
+            if modes.isEmpty, asked == "default" {
+                // A runbook without modes runs in mode "default" (what the journal records).
+            } else if modes.isEmpty {
                 diagnostics.error("--mode \(asked): runbook '\(runbook.name.value)' declares no modes", at: nil)
             } else if !modes.contains(asked) {
                 diagnostics.error(

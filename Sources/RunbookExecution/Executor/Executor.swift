@@ -182,6 +182,16 @@ public final class Executor: Sendable {
             }
         }
         let previous = Dictionary(((try? journal.steps(runID: runID)) ?? []).map { ($0.nodeID, $0) }, uniquingKeysWith: { $1 })
+        // Every instance has a record from the start, so `status` shows what is still to come.
+        do {
+            try journal.write { tx in
+                for node in nodes where previous[node.id] == nil {
+                    try tx.upsertStep(StepRecord(runID: runID, nodeID: node.id, stepID: node.stepID, host: node.host))
+                }
+            }
+        } catch {
+            FileHandle.standardError.write(Data("runbook: warning: could not journal the pending steps: \(error)\n".utf8))
+        }
 
         var ready = (0..<nodes.count).filter { remaining[$0] == 0 }
         var running = 0
