@@ -388,3 +388,103 @@ import Testing
         }
     }
 }
+
+/// SIGINT/SIGTERM and gate timeouts across a resume.
+@Suite struct InterruptTests {
+    let binary = PackagePaths.runbookExecutable
+
+    @Test func sigtermStopsTheRunJournalsItAndResumeFinishesIt() throws {
+        let scratch = try RunTests.Scratch()
+        let file = try scratch.write("r.yaml", """
+            apiVersion: runbook/v1
+            kind: Runbook
+            metadata: {name: interrupted}
+            steps:
+              - id: slow
+                action: shell
+                with: {script: "sleep 30; touch \(scratch.work)/slow", check: [test, -e, \(scratch.work)/slow]}
+                undo: {action: shell, with: {run: [rm, \(scratch.work)/slow]}}
+              - id: after
+                needs: [slow]
+                action: shell
+                with: {run: [touch, \(scratch.work)/after], check: [test, -e, \(scratch.work)/after]}
+                undo: {action: shell, with: {run: [rm, \(scratch.work)/after]}}
+            """)
+        let inventory = try scratch.write("i.yaml", RunTests.inventory)
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["run", file, "-i", inventory, "--yes", "--grace", "1"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["RUNBOOK_STATE_DIR"] = scratch.state
+        process.environment = environment
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // Wait until `slow` is running, then ask the run to stop.
+        let deadline = Date().addingTimeInterval(20)
+        var started = false
+        while Date() < deadline, !started {
+            Thread.sleep(forTimeInterval: 0.2)
+            if let journal = try? scratch.journal(), let run = try? journal.runs(limit: 1).first,
+                let step = try? journal.step(runID: run.id, nodeID: "slow"), step.state == .running {
+                started = true
+            }
+        }
+        #expect(started)
+        let stopAt = Date()
+        process.terminate()  // SIGTERM
+        process.waitUntilExit()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 143, "\(stderr)")
+        #expect(Date().timeIntervalSince(stopAt) < 10)
+        #expect(stderr.contains("was interrupted (SIGTERM)"))
+        #expect(stderr.contains("runbook resume"))
+        let journal = try scratch.journal()
+        let run = try #require(try journal.runs(limit: 1).first)
+        #expect(run.status == .interrupted)
+        #expect(try journal.step(runID: run.id, nodeID: "slow")?.state == .cancelled)
+        #expect(try journal.step(runID: run.id, nodeID: "after")?.state == .pending)
+        // No `sleep 30` left behind by the killed step.
+        let leftovers = try runProgram(URL(fileURLWithPath: "/usr/bin/pgrep"), ["-f", "sleep 30; touch \(scratch.work)"])
+        #expect(leftovers.stdout.isEmpty)
+
+        // Make the slow step fast for the resume: it is re-probed, applied, then `after` runs.
+        FileManager.default.createFile(atPath: scratch.work + "/slow", contents: nil)
+        var resumeEnvironment = environment
+        resumeEnvironment["NO_COLOR"] = "1"
+        let resumed = try runProgram(binary, ["resume", run.id], environment: resumeEnvironment)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(FileManager.default.fileExists(atPath: scratch.work + "/after"))
+        #expect(try journal.run(id: run.id)?.status == .succeeded)
+    }
+
+    @Test func aGateTimeoutCountsFromWhenItWasFirstReachedAcrossAResume() throws {
+        let scratch = try RunTests.Scratch()
+        let file = try scratch.write("r.yaml", """
+            apiVersion: runbook/v1
+            kind: Runbook
+            metadata: {name: timeout}
+            steps:
+              - id: go
+                gate: {approval: {prompt: "go?", timeout: 2s, on_timeout: abort}}
+                commit: true
+              - id: after
+                needs: [go]
+                action: shell
+                with: {run: [touch, \(scratch.work)/after], check: [test, -e, \(scratch.work)/after]}
+                undo: {action: shell, with: {run: [rm, \(scratch.work)/after]}}
+            """)
+        let inventory = try scratch.write("i.yaml", RunTests.inventory)
+        var environment = ProcessInfo.processInfo.environment
+        environment["RUNBOOK_STATE_DIR"] = scratch.state
+        let parked = try runProgram(binary, ["run", file, "-i", inventory, "--yes"], environment: environment)
+        #expect(parked.status == 4)
+        Thread.sleep(forTimeInterval: 2.5)
+        let run = try #require(try scratch.journal().runs(limit: 1).first)
+        let resumed = try runProgram(binary, ["resume", run.id], environment: environment)
+        #expect(resumed.status == 1, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("gate go timed out after 2s (on_timeout: abort)"))
+        #expect(!FileManager.default.fileExists(atPath: scratch.work + "/after"))
+    }
+}

@@ -1,5 +1,21 @@
+import Synchronization
 /// Evaluates `with` values (YAML with `${{ }}` inside strings) into typed `Value`s.
 public enum TemplateResolver {
+    /// Parsed templates by their text: a runbook fans one template out to many hosts, and the
+    /// checker and the compiler read the same strings; parse each once.
+    private static let cache = Mutex<[String: InterpolatedString]>([:])
+
+    /// The parsed form of an interpolated string, from the cache when it was parsed before.
+    public static func parsed(_ text: String) throws(ExpressionError) -> InterpolatedString {
+        if let hit = cache.withLock({ $0[text] }) { return hit }
+        let parsed = try InterpolatedString(parsing: text)
+        cache.withLock { entries in
+            if entries.count > 500_000 { entries.removeAll(keepingCapacity: true) }
+            entries[text] = parsed
+        }
+        return parsed
+    }
+
     /// A failure to resolve, with where it happened.
     public struct Failure: Error, Sendable {
         public var message: String
@@ -13,7 +29,7 @@ public enum TemplateResolver {
         walkScalars(node) { text, scalar in
             guard mayContainInterpolation(text), text.contains("${{") else { return }
             do throws(ExpressionError) {
-                let interpolated = try InterpolatedString(parsing: text)
+                let interpolated = try parsed(text)
                 for reference in interpolated.references {
                     result.append((reference, scalar.textLocation.advanced(by: reference.offset)))
                 }
@@ -53,7 +69,7 @@ public enum TemplateResolver {
         case .scalar(let text, let style):
             if text.contains("${{") {
                 do {
-                    return try InterpolatedString(parsing: text).evaluate(in: context)
+                    return try parsed(text).evaluate(in: context)
                 } catch {
                     throw Failure(message: error.message, location: node.textLocation.advanced(by: error.offset))
                 }
