@@ -258,7 +258,7 @@ public struct RunbookChecker {
 
     /// Type checks a value that has no expression in it.
     func checkLiteral(_ node: YAMLNode, parameter: ParameterSpec, diagnostics: inout Diagnostics) {
-        if let text = node.scalar, text.contains("${{"), node.isSingleInterpolation { return }
+        if let text = node.scalar, TemplateResolver.containsInterpolation(text), node.isSingleInterpolation { return }
         let what = "'\(parameter.name)'"
         switch parameter.type {
         case .any, .string:
@@ -266,13 +266,13 @@ public struct RunbookChecker {
                 diagnostics.error("\(what) must be a string, got \(node.kindDescription)", at: node.location)
             }
         case .int:
-            if let text = node.scalar, !text.contains("${{"), Int(text) == nil {
+            if let text = node.scalar, !TemplateResolver.containsInterpolation(text), Int(text) == nil {
                 diagnostics.error("\(what) must be a whole number, got \(node.kindDescription)", at: node.location)
             } else if node.scalar == nil {
                 diagnostics.error("\(what) must be a whole number, got \(node.kindDescription)", at: node.location)
             }
         case .bool:
-            if let text = node.scalar, !text.contains("${{"),
+            if let text = node.scalar, !TemplateResolver.containsInterpolation(text),
                 !["true", "false", "yes", "no", "on", "off"].contains(text.lowercased())
             {
                 diagnostics.error("\(what) must be true or false, got \(node.kindDescription)", at: node.location)
@@ -280,7 +280,7 @@ public struct RunbookChecker {
                 diagnostics.error("\(what) must be true or false, got \(node.kindDescription)", at: node.location)
             }
         case .duration:
-            if let text = node.scalar, !text.contains("${{"), Value.parseDuration(text) == nil {
+            if let text = node.scalar, !TemplateResolver.containsInterpolation(text), Value.parseDuration(text) == nil {
                 diagnostics.error("\(what) must be a duration like 90s, 15m, 2h or 1h30m, got \(node.kindDescription)", at: node.location)
             } else if node.scalar == nil {
                 diagnostics.error("\(what) must be a duration, got \(node.kindDescription)", at: node.location)
@@ -476,7 +476,7 @@ public struct RunbookChecker {
 
     /// Ids of steps that have a commit point among their transitive needs.
     static func stepsBehindCommit(_ steps: [Step], edges: [String: [String]]) -> Set<String> {
-        let byID = Dictionary(steps.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        let commits = Dictionary(steps.map { ($0.id, $0.commit) }, uniquingKeysWith: { first, _ in first })
         var memo: [String: Bool] = [:]
         var visiting = Set<String>()
         func behind(_ id: String) -> Bool {
@@ -484,7 +484,7 @@ public struct RunbookChecker {
             if !visiting.insert(id).inserted { return false }  // cycle: reported elsewhere
             var result = false
             for need in edges[id] ?? [] {
-                if byID[need]?.commit == true || behind(need) { result = true; break }
+                if commits[need] == true || behind(need) { result = true; break }
             }
             visiting.remove(id)
             memo[id] = result

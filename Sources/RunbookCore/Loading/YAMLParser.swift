@@ -20,7 +20,9 @@ public enum YAMLParser {
         var working = text
         for attempt in 0..<200 {
             do {
-                guard let node = try Yams.compose(yaml: working) else {
+                // The basic resolver: scalars keep their text (we type them ourselves), and no regular
+                // expression runs per scalar (Yams resolves tags when it hashes keys for duplicates).
+                guard let node = try Yams.compose(yaml: working, .basic) else {
                     diagnostics.error("the file is empty: expected a YAML mapping", at: SourceLocation(file: file, line: 1, column: 1))
                     return nil
                 }

@@ -27,7 +27,7 @@ public enum TemplateResolver {
     public static func references(in node: YAMLNode, diagnostics: inout Diagnostics) -> [(NameReference, SourceLocation)] {
         var result: [(NameReference, SourceLocation)] = []
         walkScalars(node) { text, scalar in
-            guard mayContainInterpolation(text), text.contains("${{") else { return }
+            guard containsInterpolation(text) else { return }
             do throws(ExpressionError) {
                 let interpolated = try parsed(text)
                 for reference in interpolated.references {
@@ -40,9 +40,9 @@ public enum TemplateResolver {
         return result
     }
 
-    /// False when `text` certainly has no `${{` (no such UTF-8 bytes): a cheap pre-check before
-    /// `String.contains`, whose generic substring search dominated validating large runbooks.
-    static func mayContainInterpolation(_ text: String) -> Bool {
+    /// Whether `text` contains `${{`, by one pass over its UTF-8 bytes (`String.contains` with a
+    /// string argument is a generic substring search that dominated validating large runbooks).
+    public static func containsInterpolation(_ text: String) -> Bool {
         var run = 0
         for byte in text.utf8 {
             if byte == UInt8(ascii: "{"), run > 0 {
@@ -67,7 +67,7 @@ public enum TemplateResolver {
     public static func value(of node: YAMLNode, in context: EvaluationContext) throws(Failure) -> Value {
         switch node.kind {
         case .scalar(let text, let style):
-            if text.contains("${{") {
+            if containsInterpolation(text) {
                 do {
                     return try parsed(text).evaluate(in: context)
                 } catch {
@@ -122,7 +122,7 @@ public enum TemplateResolver {
         case .any:
             return value
         case .string:
-            if let node, node.isPlainScalar, let text = node.scalar, !text.contains("${{") { return .string(text) }
+            if let node, node.isPlainScalar, let text = node.scalar, !containsInterpolation(text) { return .string(text) }
             switch value {
             case .string, .null: return value
             case .int, .double, .bool, .duration, .timestamp: return .string(value.renderedForText)

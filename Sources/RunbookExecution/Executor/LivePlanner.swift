@@ -126,6 +126,9 @@ public struct LivePlanner: Sendable {
 
     func precondition(_ planned: PlanNode, plan: Plan) async -> (PlanNode, PreconditionResult) {
         var node = planned
+        if case .skipped(let why) = planned.effect {
+            return (node, PreconditionResult(nodeID: node.id, host: node.host, passed: true, summary: "skipped: \(why)"))
+        }
         let (host, hostError) = await chooseHost(planned)
         guard let host else {
             node.effect = .unknown(hostError ?? "unreachable")
