@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "runbook", targets: ["runbook"]),
         .library(name: "RunbookCore", targets: ["RunbookCore"]),
+        .library(name: "RunbookGluster", targets: ["RunbookGluster"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", exact: "6.2.2"),
@@ -39,12 +40,18 @@ let package = Package(
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
             swiftSettings: strict),
+        // The GlusterFS pack: `gluster.*` types, their runtimes, and the `--xml` parsers.
+        .target(
+            name: "RunbookGluster",
+            dependencies: ["RunbookCore", "RunbookExecution"],
+            swiftSettings: strict),
         // One file per subcommand; everything the executable does, testable in-process.
         .target(
             name: "RunbookCLI",
             dependencies: [
                 "RunbookCore",
                 "RunbookExecution",
+                "RunbookGluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -62,6 +69,11 @@ let package = Package(
                 "RunbookExecution", "RunbookCore", "RunbookTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
+            swiftSettings: strict),
+        .testTarget(
+            name: "RunbookGlusterTests",
+            dependencies: ["RunbookGluster", "RunbookCore", "RunbookExecution"],
+            resources: [.copy("Fixtures")],
             swiftSettings: strict),
         .testTarget(
             name: "RunbookCLITests",

@@ -1,17 +1,19 @@
 import RunbookCore
 import RunbookExecution
+import RunbookGluster
 
 extension ActionRegistry {
-    /// Every type this build of `runbook` knows.
-    static var standard: ActionRegistry { .builtIn }
+    /// Every type this build of `runbook` knows: the built-in types and the GlusterFS pack.
+    static var standard: ActionRegistry { .withGluster }
 }
 
 /// The effects of every type this build knows, over one run's connections.
 func standardRuntimes(hosts: HostPool) -> [String: any ExecutableAction] {
-    [
+    let builtIn: [String: any ExecutableAction] = [
         "shell": ShellRuntime(),
         "command": CommandProbeRuntime(),
         "ssh.reachable": SSHReachableRuntime(check: { await hosts.checkConnection($0) }),
         "ssh.key": SSHKeyRuntime(),
     ]
+    return builtIn.merging(GlusterPack.runtimes(), uniquingKeysWith: { builtIn, _ in builtIn })
 }

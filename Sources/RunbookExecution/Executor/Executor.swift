@@ -371,7 +371,10 @@ public final class Executor: Sendable {
         let context = context(node, host: host)
         let wasDone = previous?.state == .succeeded || previous?.state == .alreadyDone
         let appliedBefore = previous?.changed == true || ((try? journal.attempts(runID: runID)) ?? []).contains { $0.nodeID == node.id && $0.phase == .apply }
-        let hasCheck = node.typeName != "shell" || node.commands.contains { $0.purpose == .probe }
+        let changesWorld = compiler.registry[node.typeName]?.descriptor.changes ?? true
+        // What can say "done" again: a shell `check`, or a typed action that changes something
+        // (a checkpoint, say, changes nothing that could be read back).
+        let hasCheck = node.typeName == "shell" ? node.commands.contains { $0.purpose == .probe } : changesWorld
         if wasDone, !hasCheck {
             // Nothing can re-verify it: the journal says done, so it is not run again.
             emit(RunEvent("step.verified", step: node.id, host: host, fields: ["summary": "done in an earlier attempt (no check to re-verify)"]))
@@ -421,7 +424,7 @@ public final class Executor: Sendable {
                                           exitCode: effect.result?.exitCode.map(Int.init), stdout: effect.result?.stdout ?? "", stderr: effect.result?.stderr ?? "",
                                           error: effect.succeeded ? nil : effect.summary)
                 // Whatever apply did, it may have changed the world: rollback must consider it.
-                record(node, host: host, { $0.changed = true }, event: nil)
+                if changesWorld { record(node, host: host, { $0.changed = true }, event: nil) }
                 if Task.isCancelled { return cancelled(node, host: host) }
                 guard effect.succeeded else { lastError = effect.summary; continue }
 
@@ -434,9 +437,9 @@ public final class Executor: Sendable {
                     guard verified.succeeded else { lastError = verified.summary; continue }
                 }
                 record(node, host: host, {
-                    $0.state = .succeeded; $0.changed = true; $0.finishedAt = Date(); $0.outputsJSON = ValueJSON.encode(effect.outputs)
+                    $0.state = .succeeded; $0.changed = changesWorld; $0.finishedAt = Date(); $0.outputsJSON = ValueJSON.encode(effect.outputs)
                 }, event: RunEvent("step.finished", step: node.id, host: host, fields: ["state": "succeeded", "summary": effect.summary]), completes: true)
-                return .succeeded(changed: true, outputs: effect.outputs)
+                return .succeeded(changed: changesWorld, outputs: effect.outputs)
             } catch let error as TransportError where error.kind == .cancelled {
                 return cancelled(node, host: host)
             } catch let error as TransportError {

@@ -56,7 +56,9 @@ public struct Rollback: Sendable {
                 entries.append(Entry(nodeID: node.id, host: host, action: text, undoable: true))
             case .irreversible:
                 entries.append(Entry(nodeID: node.id, host: host, action: "irreversible: cannot be undone", undoable: false))
-            case .missing, .none:
+            case .none:
+                continue  // it changes nothing
+            case .missing:
                 entries.append(Entry(nodeID: node.id, host: host, action: "no undo declared: cannot be undone", undoable: false))
             }
         }

@@ -1,0 +1,95 @@
+import Foundation
+import RunbookCore
+
+/// Builds gluster command lines: global options always first (`--mode=script`, then `--xml`),
+/// never a trailing `--xml` (after `config` it would be a value, see GLUSTER.md).
+public struct GlusterCLI: Sendable, Hashable {
+    /// The binary, from the inventory's `gluster` setting.
+    public var binary: String
+
+    /// The default binary when the inventory does not say.
+    public static let defaultBinary = "/usr/sbin/gluster"
+
+    /// Creates a builder for `binary`.
+    public init(binary: String = GlusterCLI.defaultBinary) {
+        self.binary = binary
+    }
+
+    /// The builder for a host of the plan (its `gluster` setting, or the default).
+    public init(host: RenderHost) {
+        self.init(binary: host.settings.gluster ?? Self.defaultBinary)
+    }
+
+    /// The binary a rendered step uses: `argv[0]` of its first gluster command (the ones that carry
+    /// `--mode=script`), so runtimes and undo use the same path as the plan showed.
+    public init(commands: [PlannedCommand]) {
+        let first = commands.first { $0.command.argv.count > 1 && $0.command.argv[1] == "--mode=script" }
+        self.init(binary: first?.command.argv.first ?? Self.defaultBinary)
+    }
+
+    /// `gluster --mode=script --xml WORDS...`.
+    public func xml(_ words: [String]) -> CommandSpec { CommandSpec(argv: [binary, "--mode=script", "--xml"] + words) }
+
+    /// `gluster --mode=script WORDS...` (text output).
+    public func text(_ words: [String]) -> CommandSpec { CommandSpec(argv: [binary, "--mode=script"] + words) }
+
+    // MARK: Volumes
+
+    /// `volume info VOL --xml`.
+    public func volumeInfo(_ volume: String) -> CommandSpec { xml(["volume", "info", volume]) }
+    /// `volume status VOL --xml`.
+    public func volumeStatus(_ volume: String) -> CommandSpec { xml(["volume", "status", volume]) }
+    /// `volume get VOL OPTION|all --xml`.
+    public func volumeGet(_ volume: String, _ option: String) -> CommandSpec { xml(["volume", "get", volume, option]) }
+    /// `volume set VOL OPTION VALUE`.
+    public func volumeSet(_ volume: String, _ option: String, _ value: String) -> CommandSpec { xml(["volume", "set", volume, option, value]) }
+    /// `volume reset VOL OPTION [force]`.
+    public func volumeReset(_ volume: String, _ option: String, force: Bool) -> CommandSpec {
+        xml(["volume", "reset", volume, option] + (force ? ["force"] : []))
+    }
+    /// `volume start VOL [force]`.
+    public func volumeStart(_ volume: String, force: Bool) -> CommandSpec { xml(["volume", "start", volume] + (force ? ["force"] : [])) }
+    /// `volume stop VOL [force]` (`--mode=script` answers its confirmation).
+    public func volumeStop(_ volume: String, force: Bool) -> CommandSpec { xml(["volume", "stop", volume] + (force ? ["force"] : [])) }
+    /// `peer status --xml`.
+    public var peerStatus: CommandSpec { xml(["peer", "status"]) }
+    /// `pool list --xml` (includes this node as `localhost`).
+    public var poolList: CommandSpec { xml(["pool", "list"]) }
+
+    // MARK: Geo-replication
+
+    /// `--xml volume geo-replication P S WORDS...`.
+    public func geoRep(_ primary: String, _ secondary: String, _ words: [String]) -> CommandSpec {
+        xml(["volume", "geo-replication", primary, secondary] + words)
+    }
+    /// `status detail --xml` (the same XML as `status` in 10.3; older versions add checkpoint fields only with detail).
+    public func geoRepStatus(_ primary: String, _ secondary: String) -> CommandSpec { geoRep(primary, secondary, ["status", "detail"]) }
+    /// `config` get-all, `--xml` before the verb.
+    public func geoRepConfigGet(_ primary: String, _ secondary: String) -> CommandSpec { geoRep(primary, secondary, ["config"]) }
+    /// `config KEY VALUE`, in text mode: options after `config` are values, so no `--xml` at all.
+    public func geoRepConfigSet(_ primary: String, _ secondary: String, _ key: String, _ value: String) -> CommandSpec {
+        text(["volume", "geo-replication", primary, secondary, "config", key, value])
+    }
+    /// `config !KEY` (reset to the default), in text mode.
+    public func geoRepConfigReset(_ primary: String, _ secondary: String, _ key: String) -> CommandSpec {
+        text(["volume", "geo-replication", primary, secondary, "config", "!" + key])
+    }
+    /// `create [ssh-port N] [push-pem] [force]`.
+    public func geoRepCreate(_ primary: String, _ secondary: String, pushPem: Bool, sshPort: Int?, force: Bool) -> CommandSpec {
+        var words = ["create"]
+        if let sshPort { words += ["ssh-port", String(sshPort)] }
+        if pushPem { words.append("push-pem") }
+        if force { words.append("force") }
+        return geoRep(primary, secondary, words)
+    }
+    /// `start|stop|pause|resume [force]`.
+    public func geoRepVerb(_ primary: String, _ secondary: String, _ verb: String, force: Bool) -> CommandSpec {
+        geoRep(primary, secondary, [verb] + (force ? ["force"] : []))
+    }
+    /// `delete [reset-sync-time]` (10.3 has no `delete force`).
+    public func geoRepDelete(_ primary: String, _ secondary: String, resetSyncTime: Bool) -> CommandSpec {
+        geoRep(primary, secondary, ["delete"] + (resetSyncTime ? ["reset-sync-time"] : []))
+    }
+    /// `system:: execute gsec_create` (no XML output exists for `system:: execute`).
+    public var gsecCreate: CommandSpec { text(["system::", "execute", "gsec_create"]) }
+}

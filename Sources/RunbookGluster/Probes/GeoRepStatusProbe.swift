@@ -1,0 +1,112 @@
+import Foundation
+import RunbookCore
+import RunbookExecution
+
+/// `gluster.georep.status`: the session's workers, their counts, and the failback's
+/// "Sync in Progress" / "Sync Completed" state.
+///
+/// Reads `status detail --xml` and merges `volume info PRIMARY --xml`: bricks on unreachable
+/// nodes have no row, and are reported as `Offline` workers.
+public struct GeoRepStatusProbe: ActionType, ExecutableAction {
+    /// Creates the type.
+    public init() {}
+
+    public let descriptor = ActionDescriptor(
+        name: "gluster.georep.status", kind: .probe,
+        summary: "Read a geo-replication session's workers (status detail, merged with volume info so bricks on unreachable nodes show as Offline), their counts, and whether every Active worker completed the checkpoint.",
+        parameters: [GeoRepSessionAction.primary, GeoRepSessionAction.secondary],
+        outputs: [
+            OutputSpec("session", "string", "`none` or `present`"),
+            OutputSpec("state", "string", "Sync Completed, Sync in Progress, Paused, Stopped or No session"),
+            OutputSpec("workers", "list", "maps {node, brick, status, crawl_status, last_synced, checkpoint_time, checkpoint_completed, checkpoint_completion_time, entry, data, meta, failures}; times UTC"),
+            OutputSpec("active", "int", "Active workers"),
+            OutputSpec("passive", "int", "Passive workers"),
+            OutputSpec("faulty", "int", "Faulty workers"),
+            OutputSpec("offline", "int", "bricks with no status row (node unreachable)"),
+            OutputSpec("stopped", "int", "Stopped or Created workers"),
+            OutputSpec("initializing", "int", "Initializing... workers"),
+            OutputSpec("paused", "int", "Paused workers"),
+            OutputSpec("checkpoint_completed_all", "bool", "at least one Active worker, and every Active worker completed the checkpoint"),
+        ],
+        changes: false, undo: .none,
+        defaultExpectation: "outputs.faulty == 0")
+
+    public func commands(for arguments: ResolvedArguments, on host: RenderHost) -> [PlannedCommand] {
+        let cli = GlusterCLI(host: host)
+        let primary = arguments.string("primary") ?? "", secondary = arguments.string("secondary") ?? ""
+        return [PlannedCommand(.probe, on: host.name, cli.geoRepStatus(primary, secondary)), PlannedCommand(.probe, on: host.name, cli.volumeInfo(primary))]
+    }
+
+    public func check(_ arguments: ResolvedArguments) -> [String] { ArgumentChecks.session(arguments) }
+
+    /// The outputs for a status (pure; `volume` adds Offline workers for bricks with no row).
+    public static func outputs(_ status: GeoRepStatus, volume: GlusterVolume?) -> [String: Value] {
+        guard status.exists else {
+            return ["session": .string("none"), "state": .string("No session"), "workers": .list([]), "active": .int(0), "passive": .int(0),
+                    "faulty": .int(0), "offline": .int(0), "stopped": .int(0), "initializing": .int(0), "paused": .int(0),
+                    "checkpoint_completed_all": .bool(false)]
+        }
+        let workers = volume.map { GlusterParse.mergeOffline(status.workers, volume: $0) } ?? status.workers
+        func count(_ state: GeoRepWorkerState) -> Int { workers.filter { $0.state == state }.count }
+        let active = workers.filter { $0.state == .active }
+        let completedAll = !active.isEmpty && active.allSatisfy { $0.checkpointCompleted == true }
+        let state: String
+        if completedAll {
+            state = "Sync Completed"
+        } else if !workers.isEmpty && workers.allSatisfy({ $0.state == .paused }) {
+            state = "Paused"
+        } else if !workers.isEmpty && workers.allSatisfy({ $0.state.isStopped || $0.state == .offline }) {
+            state = "Stopped"
+        } else {
+            state = "Sync in Progress"
+        }
+        return [
+            "session": .string("present"), "state": .string(state), "workers": .list(workers.map(value)),
+            "active": .int(active.count), "passive": .int(count(.passive)), "faulty": .int(count(.faulty)), "offline": .int(count(.offline)),
+            "stopped": .int(count(.stopped) + count(.created)), "initializing": .int(count(.initializing)), "paused": .int(count(.paused)),
+            "checkpoint_completed_all": .bool(completedAll),
+        ]
+    }
+
+    static func value(_ worker: GeoRepWorker) -> Value {
+        func time(_ date: Date?) -> Value { date.map(Value.timestamp) ?? .null }
+        func int(_ number: Int?) -> Value { number.map(Value.int) ?? .null }
+        return .map([
+            "node": .string(worker.primaryNode), "brick": .string(worker.primaryBrick), "status": .string(worker.status),
+            "crawl_status": .string(worker.crawlStatus), "last_synced": time(worker.lastSynced), "checkpoint_time": time(worker.checkpointTime),
+            "checkpoint_completed": .bool(worker.checkpointCompleted == true), "checkpoint_completion_time": time(worker.checkpointCompletionTime),
+            "entry": int(worker.entry), "data": int(worker.data), "meta": int(worker.meta), "failures": int(worker.failures),
+            "secondary": .string(worker.secondary), "secondary_user": .string(worker.secondaryUser),
+        ])
+    }
+
+    public func probe(_ context: ActionContext) async throws -> Observation {
+        let primary = try context.required("primary"), secondary = try context.required("secondary")
+        let client = GlusterClient(context)
+        let status = try await client.geoRepStatus(primary, secondary)
+        let volume = status.exists ? try await client.volume(primary) : nil
+        let outputs = Self.outputs(status, volume: volume)
+        return Observation(done: true, summary: Self.summary(outputs, pair: "\(primary) → \(secondary)"), outputs: outputs)
+    }
+
+    static func summary(_ outputs: [String: Value], pair: String) -> String {
+        guard outputs["session"] == .string("present") else { return "no session \(pair)" }
+        var parts: [String] = []
+        for key in ["active", "passive", "initializing", "faulty", "paused", "stopped", "offline"] {
+            if case .int(let n)? = outputs[key], n > 0 { parts.append("\(n) \(key)") }
+        }
+        var text = "\(pair): \(outputs["state"]?.renderedForText ?? "")" + (parts.isEmpty ? "" : " (\(parts.joined(separator: ", ")))")
+        if case .list(let workers)? = outputs["workers"] {
+            let bad = workers.compactMap { worker -> String? in
+                guard case .map(let w) = worker, let status = w["status"]?.renderedForText, ["Faulty", "Offline"].contains(status) else { return nil }
+                return "\(w["node"]?.renderedForText ?? "?"):\(w["brick"]?.renderedForText ?? "?") \(status)"
+            }
+            if !bad.isEmpty { text += "; " + bad.joined(separator: ", ") }
+        }
+        return text
+    }
+
+    public func apply(_ context: ActionContext, observation: Observation) async throws -> EffectResult {
+        EffectResult(succeeded: true, summary: "probe", outputs: observation.outputs)
+    }
+}
