@@ -179,8 +179,12 @@ public struct LivePlanner: Sendable {
             do {
                 let observation = try await runtime.probe(context(node, host: node.host))
                 if !upstream.isEmpty {
-                    let now = observation.done ? "done now" : "not done now"
-                    return .unknown("depends on \(upstream.joined(separator: ", ")), which will change first (\(now): \(observation.summary))")
+                    // Not done now: it will change (unless an earlier step happens to do it).
+                    // Done now: an earlier change could undo that, so it is only known at run time.
+                    if !observation.done {
+                        return .willChange("\(observation.summary) (after \(upstream.joined(separator: ", ")))")
+                    }
+                    return .unknown("depends on \(upstream.joined(separator: ", ")), which will change first (done now: \(observation.summary))")
                 }
                 return observation.done ? .alreadyDone(observation.summary) : .willChange(observation.summary)
             } catch let error as TransportError {
