@@ -40,6 +40,10 @@ let usage = """
                         write PREFIX.yaml and PREFIX-inventory.yaml for STEPS steps and exit, e.g.
                         to check them with `runbook validate PREFIX.yaml` and
                         `runbook plan PREFIX.yaml -i PREFIX-inventory.yaml --offline -p ticket=CHG-1`
+      --exec            measure the executor instead: 200 local /bin/true steps vs a shell loop,
+                        20 hosts x 10 steps over ssh to a loopback sshd with and without
+                        multiplexing, and ansible-playbook where installed (needs the release
+                        `runbook` binary: `swift build -c release` first)
       -h, --help        show this help
 
     Build and run in release: swift run -c release RunbookBenchmark
@@ -397,6 +401,11 @@ func short(_ steps: Int) -> String {
 
 var options = Options()
 var arguments = Array(CommandLine.arguments.dropFirst())
+
+if arguments.first == "--exec" {
+    do { try await ExecBenchmark.run() } catch { fail("exec benchmark: \(error)") }
+    exit(0)
+}
 
 if arguments.first == "--child" {
     guard arguments.count == 4, let steps = Int(arguments[1]), let phase = Phase(rawValue: arguments[2]),

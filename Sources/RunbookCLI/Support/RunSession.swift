@@ -19,7 +19,7 @@ struct RunSession {
         self.inputs = inputs
         self.runID = runID
         state = try StateContext.open(redactor: inputs.plan.redactor)
-        hosts = HostPool(inventory: inputs.plan.inventory, controlDirectory: state.directory.sshControlDirectory)
+        hosts = HostPool(inventory: inputs.plan.inventory, controlDirectory: state.directory.sshControlDirectory, multiplex: sshMultiplexing)
         runtimes = standardRuntimes(hosts: hosts)
         reporter = ProgressReporter(tty: Terminal.stderrIsTTY, color: Terminal.colorEnabled(forStderr: true), redactor: inputs.plan.redactor)
         var list: [any RunObserver] = [reporter]

@@ -1,3 +1,4 @@
+import Foundation
 import RunbookCore
 import RunbookExecution
 import RunbookGluster
@@ -17,3 +18,7 @@ func standardRuntimes(hosts: HostPool) -> [String: any ExecutableAction] {
     ]
     return builtIn.merging(GlusterPack.runtimes(), uniquingKeysWith: { builtIn, _ in builtIn })
 }
+
+/// SSH connection multiplexing (ControlMaster), on unless RUNBOOK_SSH_MULTIPLEX=0 (for benchmarks
+/// and for sites whose ssh configuration cannot use control sockets).
+var sshMultiplexing: Bool { ProcessInfo.processInfo.environment["RUNBOOK_SSH_MULTIPLEX"] != "0" }

@@ -370,7 +370,9 @@ public final class Executor: Sendable {
         }
         let context = context(node, host: host)
         let wasDone = previous?.state == .succeeded || previous?.state == .alreadyDone
-        let appliedBefore = previous?.changed == true || ((try? journal.attempts(runID: runID)) ?? []).contains { $0.nodeID == node.id && $0.phase == .apply }
+        // Only a step with a record from an earlier attempt can have been applied before.
+        let appliedBefore = previous?.changed == true
+            || (previous != nil && ((try? journal.attempts(runID: runID)) ?? []).contains { $0.nodeID == node.id && $0.phase == .apply })
         let changesWorld = compiler.registry[node.typeName]?.descriptor.changes ?? true
         // What can say "done" again: a shell `check`, or a typed action that changes something
         // (a checkpoint, say, changes nothing that could be read back).
@@ -381,9 +383,9 @@ public final class Executor: Sendable {
             return .succeeded(changed: previous?.changed ?? false, outputs: ValueJSON.decode(previous?.outputsJSON))
         }
 
-        record(node, host: host, { $0.state = .running; $0.startedAt = $0.startedAt ?? Date(); $0.error = nil },
-               event: RunEvent("step.started", step: node.id, host: host, fields: ["type": node.typeName]))
         var attempt = previous?.attempts ?? 0
+        record(node, host: host, { $0.state = .running; $0.startedAt = $0.startedAt ?? Date(); $0.error = nil; $0.attempts = attempt + 1 },
+               event: RunEvent("step.started", step: node.id, host: host, fields: ["type": node.typeName]))
         var lastError = ""
         for round in 0...node.retries {
             if round > 0 {
@@ -392,14 +394,19 @@ public final class Executor: Sendable {
                 do { try await Task.sleep(for: .seconds(delay)) } catch { return cancelled(node, host: host) }
             }
             attempt += 1
-            record(node, host: host, { $0.attempts = attempt }, event: nil)
+            if round > 0 { record(node, host: host, { $0.attempts = attempt }, event: nil) }
             do {
-                // Probe: is it already done?
-                let probeID = try journal.beginAttempt(runID: runID, nodeID: node.id, phase: .probe, number: attempt,
-                                                       intent: intent(node.commands.filter { $0.purpose == .probe }, fallback: "probe \(node.typeName)"))
-                let observation = try await runtime.probe(context)
-                try journal.finishAttempt(id: probeID, outcome: observation.done ? "done" : "notDone", exitCode: observation.result?.exitCode.map(Int.init),
-                                          stdout: observation.result?.stdout ?? "", stderr: observation.result?.stderr ?? "", error: nil)
+                // Probe: is it already done? (A shell step without `check` has nothing to ask.)
+                let observation: Observation
+                if hasCheck {
+                    let probeID = try journal.beginAttempt(runID: runID, nodeID: node.id, phase: .probe, number: attempt,
+                                                           intent: intent(node.commands.filter { $0.purpose == .probe }, fallback: "probe \(node.typeName)"))
+                    observation = try await runtime.probe(context)
+                    try journal.finishAttempt(id: probeID, outcome: observation.done ? "done" : "notDone", exitCode: observation.result?.exitCode.map(Int.init),
+                                              stdout: observation.result?.stdout ?? "", stderr: observation.result?.stderr ?? "", error: nil)
+                } else {
+                    observation = try await runtime.probe(context)
+                }
                 if observation.done {
                     let changed = appliedBefore
                     let state: StepState = changed ? .succeeded : .alreadyDone
@@ -416,7 +423,7 @@ public final class Executor: Sendable {
                 if Task.isCancelled { return cancelled(node, host: host) }
 
                 // Apply, with the intent and what was observed committed first.
-                record(node, host: host, { if let state = observation.undoState { $0.observedJSON = state } }, event: nil)
+                if let state = observation.undoState { record(node, host: host, { $0.observedJSON = state }, event: nil) }
                 let applyCommands = node.commands.filter { $0.purpose == .apply }
                 let applyID = try journal.beginAttempt(runID: runID, nodeID: node.id, phase: .apply, number: attempt, intent: intent(applyCommands, fallback: "apply \(node.typeName)"))
                 let effect = try await runtime.apply(context, observation: observation)
@@ -424,9 +431,17 @@ public final class Executor: Sendable {
                                           exitCode: effect.result?.exitCode.map(Int.init), stdout: effect.result?.stdout ?? "", stderr: effect.result?.stderr ?? "",
                                           error: effect.succeeded ? nil : effect.summary)
                 // Whatever apply did, it may have changed the world: rollback must consider it.
-                if changesWorld { record(node, host: host, { $0.changed = true }, event: nil) }
-                if Task.isCancelled { return cancelled(node, host: host) }
-                guard effect.succeeded else { lastError = effect.summary; continue }
+                // (A success records it with the outcome below; a crash in between is covered by
+                // the journaled apply attempt, which a resume reads.)
+                if Task.isCancelled {
+                    if changesWorld { record(node, host: host, { $0.changed = true }, event: nil) }
+                    return cancelled(node, host: host)
+                }
+                guard effect.succeeded else {
+                    if changesWorld { record(node, host: host, { $0.changed = true }, event: nil) }
+                    lastError = effect.summary
+                    continue
+                }
 
                 let verifyCommands = node.commands.filter { $0.purpose == .verify }
                 if !verifyCommands.isEmpty {
@@ -434,7 +449,11 @@ public final class Executor: Sendable {
                     let verified = try await runtime.verify(context)
                     try journal.finishAttempt(id: verifyID, outcome: verified.succeeded ? AttemptOutcome.ok : AttemptOutcome.failed, exitCode: verified.result?.exitCode.map(Int.init),
                                               stdout: verified.result?.stdout ?? "", stderr: verified.result?.stderr ?? "", error: verified.succeeded ? nil : verified.summary)
-                    guard verified.succeeded else { lastError = verified.summary; continue }
+                        guard verified.succeeded else {
+                        if changesWorld { record(node, host: host, { $0.changed = true }, event: nil) }
+                        lastError = verified.summary
+                        continue
+                    }
                 }
                 record(node, host: host, {
                     $0.state = .succeeded; $0.changed = changesWorld; $0.finishedAt = Date(); $0.outputsJSON = ValueJSON.encode(effect.outputs)
