@@ -34,6 +34,9 @@ struct RunSession {
         observers = ObserverList(list)
     }
 
+    /// How long a run waits for commands a killed run left running before giving up (exit 5).
+    static let leftoverWaitSeconds: Double = 30
+
     var runbookName: String { inputs.plan.runbook.name.value }
     var inventoryName: String { inputs.plan.inventory.name.value }
 
@@ -43,8 +46,23 @@ struct RunSession {
             let lock = try RunLock.acquire(directory: state.directory.lockDirectory, runbook: runbookName, inventory: inventoryName, runID: runID)
             if let previous = lock.tookOverFrom {
                 Terminal.writeError("runbook: warning: took over the lock of run \(previous.runID) (pid \(previous.pid) on \(previous.hostname), started \(JournalTimestamp.format(previous.startedAt))): that process is gone\n")
+                // The command it was running when it died may still be running (each command has
+                // its own session): probing before it ends would see "not done" and apply twice.
+                if !((try? state.journal.inFlightAttempts(runID: previous.runID)) ?? []).isEmpty {
+                    let left = LeftoverCommands.waitForExit(runID: previous.runID, timeout: Self.leftoverWaitSeconds) { left in
+                        Terminal.writeError("runbook: waiting (at most \(Int(Self.leftoverWaitSeconds)) s) for commands run \(previous.runID) left running:\n"
+                            + left.map { "  \($0)" }.joined(separator: "\n") + "\n")
+                    }
+                    if !left.isEmpty {
+                        lock.release()
+                        Terminal.writeError("runbook: error: commands of run \(previous.runID) are still running; nothing was done:\n"
+                            + left.map { "  \($0)" }.joined(separator: "\n") + "\nWait for them to finish (or kill them), then try again.\n")
+                        throw RunbookExit.locked
+                    }
+                }
             }
             self.lock = lock
+            LeftoverCommands.mark(runID: runID)
         } catch let held as LockHeldError {
             Terminal.writeError("runbook: error: \(held)\nWait for it to finish, or look at it with `runbook status \(held.holder?.runID ?? "RUN")`.\n")
             throw RunbookExit.locked

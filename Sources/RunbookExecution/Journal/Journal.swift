@@ -64,12 +64,21 @@ public final class Journal: Sendable {
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         pool = try DatabasePool(path: path, configuration: config)
+        // GRDB sets `synchronous = NORMAL` when it puts a pool in WAL mode, after
+        // `prepareDatabase`: set FULL again on the writer, so a commit survives a power loss
+        // too, not only a killed process (a resume after a reboot relies on it).
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         let migrator = Journal.migrator
         let superseded = try pool.read { db in try migrator.hasBeenSuperseded(db) }
         if superseded {
             throw JournalError.newerSchema(path: path)
         }
         try migrator.migrate(pool)
+    }
+
+    /// The writer's `PRAGMA synchronous` (2 = FULL).
+    public func synchronousMode() throws -> Int {
+        try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     /// Closes the database connections; the journal must not be used afterwards.

@@ -9,6 +9,7 @@ import Testing
         let dir = TempDir()
         let journal = try openJournal(dir)
         #expect(try journal.journalMode() == "wal")
+        #expect(try journal.synchronousMode() == 2, "commits must be synced (FULL), not NORMAL")
 
         let raw = try DatabaseQueue(path: dir.file("journal.sqlite"))
         let tables = try raw.read { db in

@@ -43,7 +43,7 @@ struct LocalTransportTests {
         #expect(r.stderr == "err\n")
         #expect(!r.stdoutTruncated)
         #expect(!r.stderrTruncated)
-        #expect(r.duration > 0 && r.duration < 10)
+        #expect(r.duration > 0)  // measured; how long it takes is for benchmarks, not tests
     }
 
     @Test("environment is added to the inherited one; working directory is used")
