@@ -81,16 +81,5 @@ public struct PlanJSONRenderer {
         return result
     }
 
-    static func json(_ value: Value) -> Any {
-        switch value {
-        case .null, .unknown: return NSNull()
-        case .bool(let flag): return flag
-        case .int(let number): return number
-        case .double(let number): return number
-        case .string(let text): return text
-        case .duration, .timestamp: return value.renderedForText
-        case .list(let items): return items.map(json)
-        case .map(let entries): return entries.mapValues(json)
-        }
-    }
+    static func json(_ value: Value) -> Any { ValueJSON.object(value) }
 }

@@ -524,16 +524,6 @@ public final class Executor: Sendable {
 
     /// nil when the probe's expectation holds, else what failed with the values it read.
     func checkExpectation(_ node: PlanNode, outputs: [String: Value]) -> String? {
-        guard let source = node.expect else { return nil }
-        var context = plan.context
-        context.roots["outputs"] = .map(outputs)
-        let observed = outputs.keys.sorted().map { "\($0) = \(outputs[$0]!.renderedForText.prefix(80))" }.joined(separator: ", ")
-        do {
-            let expression = try RunbookCore.Expression(parsing: source)
-            if case .bool(true) = try expression.evaluate(in: context) { return nil }
-            return "\(node.message ?? "expectation failed") (expect: \(source); observed: \(observed))"
-        } catch {
-            return "cannot evaluate expect `\(source)`: \(error.message) (observed: \(observed))"
-        }
+        LivePlanner.expectationFailure(node, outputs: outputs, context: plan.context)
     }
 }
