@@ -122,13 +122,13 @@ struct LocalTransportTests {
     @Test("a timeout kills the command and its grandchildren and is reported as timedOut")
     func timeoutKillsGroup() async throws {
         let r = try await transport.run(
-            CommandSpec(argv: ["sh", "-c", "sleep 30 & echo $!; sleep 30"]),
+            CommandSpec(argv: ["sh", "-c", "sleep 300 & echo $!; sleep 300"]),
             timeout: 1,
             outputLimit: 1000
         )
         #expect(r.timedOut)
         #expect(!r.succeeded)
-        #expect(r.duration >= 0.9 && r.duration < 20, "duration \(r.duration)")  // well short of the 30 s sleep, even on a loaded machine
+        #expect(r.duration >= 0.9 && r.duration < 120, "duration \(r.duration)")  // well short of the 300 s sleep, even on a loaded machine
         let grandchild = try #require(pids(in: r.stdout).first, "stdout: \(r.stdout)")
         #expect(await waitUntilGone(grandchild), "grandchild \(grandchild) still alive")
     }
@@ -136,12 +136,12 @@ struct LocalTransportTests {
     @Test("a background child left by a command that exited is killed too")
     func straggler() async throws {
         let r = try await transport.run(
-            CommandSpec(argv: ["sh", "-c", "trap '' TERM; (trap '' TERM; exec sleep 30) >/dev/null 2>&1 & echo $!"]),
+            CommandSpec(argv: ["sh", "-c", "trap '' TERM; (trap '' TERM; exec sleep 300) >/dev/null 2>&1 & echo $!"]),
             timeout: 10,
             outputLimit: 1000
         )
         #expect(r.exitCode == 0)
-        #expect(r.duration < 20)  // did not wait for the 30 s background sleep
+        #expect(r.duration < 120)  // did not wait for the 300 s background sleep
         let child = try #require(pids(in: r.stdout).first)
         #expect(await waitUntilGone(child), "background child \(child) survived")
     }
@@ -189,7 +189,7 @@ struct LocalTransportTests {
         let clock = ContinuousClock()
         let task = Task {
             try await transport.run(
-                CommandSpec(argv: ["sh", "-c", "sleep 30 & echo $$ $! > \(pidFile).tmp; mv \(pidFile).tmp \(pidFile); sleep 30"]),
+                CommandSpec(argv: ["sh", "-c", "sleep 300 & echo $$ $! > \(pidFile).tmp; mv \(pidFile).tmp \(pidFile); sleep 300"]),
                 timeout: nil,
                 outputLimit: 1000
             )
@@ -207,7 +207,7 @@ struct LocalTransportTests {
         task.cancel()
         let outcome = await task.result
         let elapsed = clock.now - start
-        #expect(elapsed < .seconds(20), "cancellation took \(elapsed)")  // not the 30 s the commands sleep
+        #expect(elapsed < .seconds(120), "cancellation took \(elapsed)")  // not the 300 s the commands sleep
         switch outcome {
         case .success(let r):
             Issue.record("expected a cancellation error, got \(r)")

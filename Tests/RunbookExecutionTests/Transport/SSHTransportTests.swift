@@ -117,17 +117,17 @@ struct SSHTransportTests {
         try await withLoopback { t, server in
             let pidFile = server.directory + "/remote-pids"
             let slow = try await t.run(
-                CommandSpec(argv: ["sh", "-c", "sleep 30 & echo $$ $! > \(pidFile); wait"]),
+                CommandSpec(argv: ["sh", "-c", "sleep 300 & echo $$ $! > \(pidFile); wait"]),
                 timeout: 1,
                 outputLimit: 1000
             )
             #expect(slow.timedOut)
-            #expect(slow.duration < 20, "duration \(slow.duration)")  // not the 30 s sleep
+            #expect(slow.duration < 120, "duration \(slow.duration)")  // not the 300 s sleep
             // The "remote" host is this machine, so the remote pids can be checked directly.
             let remote = pids(in: readSmallFile(pidFile) ?? "")
             #expect(remote.count == 2, "no pids recorded")
             for pid in remote {
-                #expect(await waitUntilGone(pid, seconds: 15), "remote pid \(pid) survived the timeout")
+                #expect(await waitUntilGone(pid, seconds: 30), "remote pid \(pid) survived the timeout")
                 if isAlive(pid) { kill(pid, SIGKILL) }
             }
         }
@@ -140,7 +140,7 @@ struct SSHTransportTests {
             let clock = ContinuousClock()
             let task = Task {
                 try await t.run(
-                    CommandSpec(argv: ["sh", "-c", "echo $$ > \(pidFile).tmp && mv \(pidFile).tmp \(pidFile); sleep 30"]),
+                    CommandSpec(argv: ["sh", "-c", "echo $$ > \(pidFile).tmp && mv \(pidFile).tmp \(pidFile); sleep 300"]),
                     timeout: nil,
                     outputLimit: 1000
                 )
@@ -157,14 +157,14 @@ struct SSHTransportTests {
             let start = clock.now
             task.cancel()
             let outcome = await task.result
-            #expect(clock.now - start < .seconds(20))  // not the 30 s sleep
+            #expect(clock.now - start < .seconds(120))  // not the 300 s sleep
             switch outcome {
             case .success(let r):
                 Issue.record("expected cancellation, got \(r)")
             case .failure(let error):
                 #expect((error as? TransportError)?.kind == .cancelled, "\(error)")
             }
-            #expect(await waitUntilGone(pid, seconds: 15), "remote pid \(pid) survived cancellation")
+            #expect(await waitUntilGone(pid, seconds: 30), "remote pid \(pid) survived cancellation")
             if isAlive(pid) { kill(pid, SIGKILL) }
         }
     }
@@ -173,14 +173,14 @@ struct SSHTransportTests {
     func remoteStragglers() async throws {
         try await withLoopback { t, _ in
             let r = try await t.run(
-                CommandSpec(argv: ["sh", "-c", "sleep 30 >/dev/null 2>&1 & echo $!"]),
+                CommandSpec(argv: ["sh", "-c", "sleep 300 >/dev/null 2>&1 & echo $!"]),
                 timeout: 20,
                 outputLimit: 1000
             )
             #expect(r.exitCode == 0)
-            #expect(r.duration < 20)  // not the 30 s background sleep
+            #expect(r.duration < 120)  // not the 300 s background sleep
             let straggler = try #require(pids(in: r.stdout).first)
-            #expect(await waitUntilGone(straggler, seconds: 15), "remote straggler \(straggler) survived")
+            #expect(await waitUntilGone(straggler, seconds: 30), "remote straggler \(straggler) survived")
             if isAlive(straggler) { kill(straggler, SIGKILL) }
 
             // A command that reads only part of its stdin still finishes normally.

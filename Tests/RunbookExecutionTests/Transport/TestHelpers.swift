@@ -48,7 +48,7 @@ func isAlive(_ pid: Int32) -> Bool {
 }
 
 /// Polls until `pid` is gone (reaped or zombie) or `seconds` pass.
-func waitUntilGone(_ pid: Int32, seconds: Double = 3) async -> Bool {
+func waitUntilGone(_ pid: Int32, seconds: Double = 30) async -> Bool {
     let clock = ContinuousClock()
     let deadline = clock.now + .milliseconds(Int64(seconds * 1000))
     while clock.now < deadline {
