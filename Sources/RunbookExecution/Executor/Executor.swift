@@ -459,16 +459,20 @@ public final class Executor: Sendable {
                     $0.state = .succeeded; $0.changed = changesWorld; $0.finishedAt = Date(); $0.outputsJSON = ValueJSON.encode(effect.outputs)
                 }, event: RunEvent("step.finished", step: node.id, host: host, fields: ["state": "succeeded", "summary": effect.summary]), completes: true)
                 return .succeeded(changed: changesWorld, outputs: effect.outputs)
-            } catch let error as TransportError where error.kind == .cancelled {
-                return cancelled(node, host: host)
-            } catch let error as TransportError {
-                lastError = "\(host) is unreachable: \(error.message)"
             } catch {
-                if Task.isCancelled { return cancelled(node, host: host) }
-                lastError = "\(error)"
+                guard let why = attemptError(error, host: host) else { return cancelled(node, host: host) }
+                lastError = why
             }
         }
         return fail(node, host: host, lastError)
+    }
+
+    /// What a failed attempt says, or nil when it was cancelled (the run is stopping).
+    func attemptError(_ error: any Error, host: String) -> String? {
+        if let transport = error as? TransportError {
+            return transport.kind == .cancelled ? nil : "\(host) is unreachable: \(transport.message)"
+        }
+        return Task.isCancelled ? nil : "\(error)"
     }
 
     func fail(_ node: PlanNode, host: String, _ why: String) -> NodeOutcome {
@@ -510,13 +514,9 @@ public final class Executor: Sendable {
                     $0.state = .succeeded; $0.finishedAt = Date(); $0.outputsJSON = ValueJSON.encode(observation.outputs)
                 }, event: RunEvent("step.finished", step: node.id, host: host, fields: ["state": "succeeded", "summary": observation.summary]))
                 return .succeeded(changed: false, outputs: observation.outputs)
-            } catch let error as TransportError where error.kind == .cancelled {
-                return cancelled(node, host: host)
-            } catch let error as TransportError {
-                lastError = "\(host) is unreachable: \(error.message)"
             } catch {
-                if Task.isCancelled { return cancelled(node, host: host) }
-                lastError = "\(error)"
+                guard let why = attemptError(error, host: host) else { return cancelled(node, host: host) }
+                lastError = why
             }
         }
         return fail(node, host: host, lastError)
