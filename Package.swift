@@ -40,10 +40,10 @@ let package = Package(
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
             swiftSettings: strict),
-        // The GlusterFS pack: `gluster.*` types, their runtimes, and the `--xml` parsers.
+        // The GlusterFS pack: `gluster.*` types and the `--xml` parsers, over the core protocols only.
         .target(
             name: "RunbookGluster",
-            dependencies: ["RunbookCore", "RunbookExecution"],
+            dependencies: ["RunbookCore"],
             swiftSettings: strict),
         // One file per subcommand; everything the executable does, testable in-process.
         .target(

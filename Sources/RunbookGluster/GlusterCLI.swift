@@ -15,16 +15,17 @@ public struct GlusterCLI: Sendable, Hashable {
         self.binary = binary
     }
 
-    /// The builder for a host of the plan (its `gluster` setting, or the default).
-    public init(host: RenderHost) {
-        self.init(binary: host.settings.gluster ?? Self.defaultBinary)
+    /// The inventory key that names the binary.
+    public static let binaryKey = "gluster"
+
+    /// The builder for a host's inventory settings (its `gluster` key, or the default).
+    public init(settings: HostSettings) {
+        self.init(binary: settings[Self.binaryKey] ?? Self.defaultBinary)
     }
 
-    /// The binary a rendered step uses: `argv[0]` of its first gluster command (the ones that carry
-    /// `--mode=script`), so runtimes and undo use the same path as the plan showed.
-    public init(commands: [PlannedCommand]) {
-        let first = commands.first { $0.command.argv.count > 1 && $0.command.argv[1] == "--mode=script" }
-        self.init(binary: first?.command.argv.first ?? Self.defaultBinary)
+    /// The builder for a host of the plan.
+    public init(host: RenderHost) {
+        self.init(settings: host.settings)
     }
 
     /// `gluster --mode=script --xml WORDS...`.

@@ -1,10 +1,9 @@
 import RunbookCore
-import RunbookExecution
 
-/// The GlusterFS pack: the `gluster.*` action and probe types and their runtimes.
+/// The GlusterFS pack: the `gluster.*` types and the inventory keys they read.
 public enum GlusterPack {
-    /// Every type of the pack, each both the declaration (`ActionType`) and the effects (`ExecutableAction`).
-    public static var types: [any ActionType & ExecutableAction] {
+    /// Every type of the pack: each one value that declares, renders and carries out its steps.
+    public static var types: [any ActionType] {
         [
             KeysCreateAction(),
             GeoRepSessionAction(.create), GeoRepSessionAction(.start), GeoRepSessionAction(.stop),
@@ -12,17 +11,20 @@ public enum GlusterPack {
             GeoRepConfigAction(), GeoRepCheckpointAction(),
             VolumeOptionAction(.set), VolumeOptionAction(.reset), VolumeStateAction(.start), VolumeStateAction(.stop),
             VolumeHealthProbe(), GeoRepStatusProbe(), PeersProbe(), VolumeOptionsProbe(), VolumeEmptyProbe(),
+            VolumeListProbe(),
         ]
     }
 
-    /// Adds the pack's types to a registry.
+    /// The inventory host keys the pack reads.
+    public static let hostKeys: [HostKeySpec] = [
+        HostKeySpec(GlusterCLI.binaryKey, .string, "path of the gluster CLI on the host (default /usr/sbin/gluster)"),
+        HostKeySpec("glusterfind", .string, "path of the glusterfind tool on the host (default /usr/sbin/glusterfind)"),
+    ]
+
+    /// Adds the pack's types and inventory keys to a registry.
     public static func register(_ registry: inout ActionRegistry) {
         for type in types { registry.register(type) }
-    }
-
-    /// The pack's runtimes, by type name.
-    public static func runtimes() -> [String: any ExecutableAction] {
-        Dictionary(types.map { ($0.descriptor.name, $0 as any ExecutableAction) }, uniquingKeysWith: { _, last in last })
+        for key in hostKeys { registry.register(hostKey: key) }
     }
 }
 

@@ -389,4 +389,37 @@ import Testing
         ], file: "inventory.yaml")
         #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
     }
+
+    /// Keys a pack declares are validated like the core's, with positions; without the pack they are unknown.
+    @Test func packDeclaredInventoryKeys() {
+        let keys = [HostKeySpec("gluster", .string, "CLI path"), HostKeySpec("probe_budget", .duration, "test key")]
+        let marked = MarkedText("""
+            apiVersion: runbook/v1
+            kind: Inventory
+            metadata: {name: inv}
+            defaults: {gluster: /opt/gluster/sbin/gluster, 1️⃣glustr: x, probe_budget: 2️⃣soon}
+            hosts:
+              a: {roles: [primary], gluster: 3️⃣[not, a, path]}
+            """)
+        var diagnostics = Diagnostics()
+        let inventory = InventoryLoader.load(text: marked.text, file: "inventory.yaml", hostKeys: keys, diagnostics: &diagnostics)
+        let problems = mismatches(diagnostics, marked, [
+            FindingSpec("1️⃣", "unknown key 'glustr' in defaults (did you mean 'gluster'?)"),
+            FindingSpec("2️⃣", "probe_budget must be a duration"),
+            FindingSpec("3️⃣", "gluster must be a string"),
+        ], file: "inventory.yaml")
+        #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
+        #expect(inventory?.settings(for: "a")["gluster"] == "/opt/gluster/sbin/gluster")
+
+        let bare = MarkedText("""
+            apiVersion: runbook/v1
+            kind: Inventory
+            metadata: {name: inv}
+            defaults: {1️⃣gluster: /usr/sbin/gluster}
+            hosts: {a: {roles: [primary]}}
+            """)
+        var withoutPack = Diagnostics()
+        _ = InventoryLoader.load(text: bare.text, file: "inventory.yaml", diagnostics: &withoutPack)
+        #expect(mismatches(withoutPack, bare, [FindingSpec("1️⃣", "unknown key 'gluster' in defaults")], file: "inventory.yaml").isEmpty)
+    }
 }

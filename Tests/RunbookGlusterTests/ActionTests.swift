@@ -9,8 +9,8 @@ import Testing
     let b = Lab.binary
     let session = "volume geo-replication mastervol vm::slavevol"
 
-    func runtime(_ node: PlanNode) throws -> any ExecutableAction {
-        try #require(GlusterPack.runtimes()[node.typeName])
+    func runtime(_ node: PlanNode) throws -> any ActionType {
+        try #require(ActionRegistry.withGluster[node.typeName])
     }
 
     // MARK: volume.set / reset
@@ -52,7 +52,7 @@ import Testing
         let verified = try await action.verify(context)
         #expect(verified.succeeded, "\(verified.summary)")
 
-        let undone = try await action.undo(context, undoState: state)
+        let undone = try await action.undo(context.phase(.undo), undoState: state)
         #expect(undone.succeeded, "\(undone.summary)")
         #expect(host.changes == ["--mode=script --xml volume set slavevol features.read-only off", "--mode=script --xml volume set slavevol features.read-only on"])
         #expect(host.ran.allSatisfy { $0.first == b && $0[1] == "--mode=script" })
@@ -81,7 +81,7 @@ import Testing
             of: "<name>nfs.disable</name>", with: "<name>features.read-only</name>\n<value>on</value></option><option><name>nfs.disable</name>")
         host2.on("--mode=script --xml volume info mastervol", Lab.ok(info))
         host2.on("--mode=script --xml volume reset mastervol features.read-only force", Lab.okXML)
-        let undone = try await action.undo(Lab.context(node, host2), undoState: observation.undoState)
+        let undone = try await action.undo(Lab.context(node, host2, phase: .undo), undoState: observation.undoState)
         #expect(undone.succeeded, "\(undone.summary)")
         #expect(host2.changes == ["--mode=script --xml volume reset mastervol features.read-only force"])
 
@@ -117,7 +117,7 @@ import Testing
         let fresh = FakeHost()
         fresh.on("--mode=script --xml volume info mastervol", Lab.ok(info))
         fresh.on("--mode=script --xml volume set mastervol geo-replication.indexing on", Lab.okXML)
-        let undone = try await action.undo(Lab.context(node, fresh), undoState: observation.undoState)
+        let undone = try await action.undo(Lab.context(node, fresh, phase: .undo), undoState: observation.undoState)
         #expect(undone.succeeded, "\(undone.summary)")
         #expect(fresh.changes == ["--mode=script --xml volume set mastervol geo-replication.indexing on"])
     }
@@ -151,7 +151,7 @@ import Testing
         running.on("--mode=script --xml \(session) stop force", Lab.okXML)
         running.on("--mode=script --xml \(session) delete", Lab.okXML)
         #expect(try await action.probe(Lab.context(node, running)).done)
-        let undone = try await action.undo(Lab.context(node, running), undoState: observation.undoState)
+        let undone = try await action.undo(Lab.context(node, running, phase: .undo), undoState: observation.undoState)
         #expect(undone.succeeded, "\(undone.summary)")
         #expect(running.changes == ["--mode=script --xml \(session) stop force", "--mode=script --xml \(session) delete"])
     }
@@ -181,7 +181,7 @@ import Testing
         let observed = try await stopAction.probe(Lab.context(stop, active))
         #expect(!observed.done)
         stopped.on("--mode=script --xml \(session) start force", Lab.okXML)
-        let undone = try await stopAction.undo(Lab.context(stop, stopped), undoState: observed.undoState)
+        let undone = try await stopAction.undo(Lab.context(stop, stopped, phase: .undo), undoState: observed.undoState)
         #expect(undone.succeeded, "\(undone.summary)")
         #expect(stopped.changes == ["--mode=script --xml \(session) start force"])
 
@@ -189,13 +189,13 @@ import Testing
         let quiet = try await stopAction.probe(Lab.context(stop, none))
         let none2 = FakeHost()
         try none2.on("--mode=script --xml \(session) status detail", fixture: "live-10.3-georep-status-nosession.xml")
-        let nothing = try await stopAction.undo(Lab.context(stop, none2), undoState: quiet.undoState)
+        let nothing = try await stopAction.undo(Lab.context(stop, none2, phase: .undo), undoState: quiet.undoState)
         #expect(nothing.succeeded)
         #expect(none2.changes.isEmpty)
 
         // start's undo: stop force.
         active.on("--mode=script --xml \(session) stop force", Lab.okXML)
-        let startUndo = try await startAction.undo(Lab.context(start, active), undoState: nil)
+        let startUndo = try await startAction.undo(Lab.context(start, active, phase: .undo), undoState: nil)
         #expect(startUndo.succeeded)
         #expect(active.changes == ["--mode=script --xml \(session) stop force"])
     }
@@ -237,7 +237,7 @@ import Testing
         changed.on("--mode=script --xml \(session) config",
                    Lab.ok(try Fixture("live-10.3-georep-config.xml").text.replacingOccurrences(of: "<change_detector>xsync", with: "<change_detector>changelog")))
         changed.on("--mode=script \(session) config change-detector xsync", Lab.ok("geo-replication config updated successfully\n"))
-        let undone = try await action.undo(Lab.context(node, changed), undoState: observation.undoState)
+        let undone = try await action.undo(Lab.context(node, changed, phase: .undo), undoState: observation.undoState)
         #expect(undone.succeeded, "\(undone.summary)")
         #expect(changed.changes == ["--mode=script \(session) config change-detector xsync"])
 
@@ -250,7 +250,7 @@ import Testing
                   Lab.ok(try Fixture("live-10.3-georep-config.xml").text.replacingOccurrences(of: "<sync_method>rsync", with: "<sync_method>tarssh")))
         tarssh.on("--mode=script \(session) config !sync-method", Lab.ok("geo-replication config updated successfully\n"))
         #expect(try await action.probe(Lab.context(sync, tarssh)).done)
-        let reset = try await action.undo(Lab.context(sync, tarssh), undoState: syncObserved.undoState)
+        let reset = try await action.undo(Lab.context(sync, tarssh, phase: .undo), undoState: syncObserved.undoState)
         #expect(reset.succeeded, "\(reset.summary)")
         #expect(tarssh.changes == ["--mode=script \(session) config !sync-method"])
 
@@ -369,7 +369,7 @@ import Testing
         let after = FakeHost()
         after.on("--mode=script --xml volume info mastervol", stoppedInfo)
         after.on("--mode=script --xml volume start mastervol force", Lab.okXML)
-        let undone = try await runtime(stop).undo(Lab.context(stop, after), undoState: observed.undoState)
+        let undone = try await runtime(stop).undo(Lab.context(stop, after, phase: .undo), undoState: observed.undoState)
         #expect(undone.succeeded, "\(undone.summary)")
         #expect(after.changes == ["--mode=script --xml volume start mastervol force"])
 
@@ -401,7 +401,7 @@ import Testing
                 with: {primary: mastervol, secondary: "vm:slavevol", key: use-tarssh, value: "true"}
             """
         let runbook = try #require(RunbookLoader.load(text: text, file: "r.yaml", diagnostics: &diagnostics))
-        let inventory = try #require(InventoryLoader.load(text: Lab.inventory, file: "i.yaml", diagnostics: &diagnostics))
+        let inventory = try #require(InventoryLoader.load(text: Lab.inventory, file: "i.yaml", hostKeys: GlusterPack.hostKeys, diagnostics: &diagnostics))
         _ = Compiler(registry: .withGluster).compile(Compiler.Request(runbook: runbook, inventory: inventory, mode: nil, params: [], environment: [:]), diagnostics: &diagnostics)
         let messages = diagnostics.errors.map(\.description).joined(separator: "\n")
         #expect(messages.contains("HOST::VOLUME"))

@@ -102,15 +102,22 @@ enum Lab {
             """
         var diagnostics = Diagnostics()
         let runbook = try #require(RunbookLoader.load(text: text, file: "r.yaml", diagnostics: &diagnostics), "\(diagnostics.all)")
-        let inventory = try #require(InventoryLoader.load(text: inventory, file: "i.yaml", diagnostics: &diagnostics), "\(diagnostics.all)")
+        let inventory = try #require(InventoryLoader.load(text: inventory, file: "i.yaml", hostKeys: GlusterPack.hostKeys, diagnostics: &diagnostics), "\(diagnostics.all)")
         let request = Compiler.Request(runbook: runbook, inventory: inventory, mode: nil, params: [], environment: [:])
         let plan = try #require(Compiler(registry: .withGluster).compile(request, diagnostics: &diagnostics), "\(diagnostics.all)")
         #expect(diagnostics.errors.isEmpty, "\(diagnostics.all)")
         return try #require(plan.nodes.first { $0.stepID == "s" })
     }
 
-    static func context(_ node: PlanNode, _ host: FakeHost) -> ActionContext {
-        ActionContext(node: node, host: node.host, timeout: 30, runner: host.runner)
+    /// The lab inventory's settings for a host (the `gluster` key names the binary).
+    static func settings(_ host: String) -> HostSettings {
+        var diagnostics = Diagnostics()
+        let loaded = InventoryLoader.load(text: inventory, file: "i.yaml", hostKeys: GlusterPack.hostKeys, diagnostics: &diagnostics)
+        return loaded?.settings(for: host) ?? HostSettings()
+    }
+
+    static func context(_ node: PlanNode, _ host: FakeHost, phase: PlannedCommand.Purpose = .probe) -> ActionContext {
+        ActionContext(node: node, host: node.host, settings: settings(node.host), phase: phase, timeout: 30, runner: host.runner)
     }
 
     static func ok(_ text: String = "") -> CommandResult { CommandResult(exitCode: 0, stdout: text) }

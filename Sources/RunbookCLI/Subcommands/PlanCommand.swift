@@ -67,7 +67,7 @@ extension RunbookCommand {
             if !offline {
                 let state = try StateContext.open(redactor: plan.redactor)
                 let hosts = HostPool(inventory: plan.inventory, controlDirectory: state.directory.sshControlDirectory, multiplex: sshMultiplexing)
-                let live = await LivePlanner(hosts: hosts, runtimes: standardRuntimes(hosts: hosts), compiler: Compiler(registry: .standard)).run(plan)
+                let live = await LivePlanner(hosts: hosts, compiler: Compiler(registry: .standard)).run(plan)
                 await hosts.closeAll()
                 plan = live.plan
                 facts = live.facts

@@ -70,7 +70,7 @@ extension RunbookCommand {
             try session.acquireLock()
 
             // The dry run for real, shown before anything changes.
-            let live = await LivePlanner(hosts: session.hosts, runtimes: session.runtimes, compiler: Compiler(registry: .standard)).run(inputs.plan)
+            let live = await LivePlanner(hosts: session.hosts, compiler: Compiler(registry: .standard)).run(inputs.plan)
             Terminal.write(PlanTextRenderer(plan: live.plan, color: Terminal.colorEnabled(forStderr: false)).render())
             let planHash = inputs.planHash(facts: live.facts)
             if let saved {

@@ -31,7 +31,8 @@ extension RunbookCommand {
                 guard let text = documents.read(file) else { continue }
                 let before = documents.diagnostics.errors.count
                 if Documents.declaredKind(text) == "Inventory" {
-                    if let inventory = InventoryLoader.load(text: text, file: file, diagnostics: &documents.diagnostics),
+                    if let inventory = InventoryLoader.load(
+                        text: text, file: file, hostKeys: registry.hostKeys, diagnostics: &documents.diagnostics),
                         documents.diagnostics.errors.count == before
                     {
                         summaries.append("\(file): ok (inventory '\(inventory.name.value)', \(inventory.hosts.count) hosts)")

@@ -9,7 +9,6 @@ struct RunSession {
     var runID: String
     var state: StateContext
     var hosts: HostPool
-    var runtimes: [String: any ExecutableAction]
     var reporter: ProgressReporter
     var observers: ObserverList
     var lock: RunLock?
@@ -20,7 +19,6 @@ struct RunSession {
         self.runID = runID
         state = try StateContext.open(redactor: inputs.plan.redactor)
         hosts = HostPool(inventory: inputs.plan.inventory, controlDirectory: state.directory.sshControlDirectory, multiplex: sshMultiplexing)
-        runtimes = standardRuntimes(hosts: hosts)
         reporter = ProgressReporter(tty: Terminal.stderrIsTTY, color: Terminal.colorEnabled(forStderr: true), redactor: inputs.plan.redactor)
         var list: [any RunObserver] = [reporter]
         if let events {
@@ -70,7 +68,7 @@ struct RunSession {
     }
 
     func makeExecutor(options: ExecutionOptions, planHash: String, plan: Plan) -> Executor {
-        Executor(plan: plan, runID: runID, planHash: planHash, journal: state.journal, hosts: hosts, runtimes: runtimes,
+        Executor(plan: plan, runID: runID, planHash: planHash, journal: state.journal, hosts: hosts,
                  compiler: Compiler(registry: .standard), options: options, observer: observers, stop: stop,
                  prompter: options.interactive ? Prompter() : nil)
     }

@@ -162,7 +162,7 @@ public struct RunbookChecker {
         // Step-level check/verify are the shell's `check`/`verify`.
         for (key, node) in [("check", step.check), ("verify", step.verify)] {
             guard let node else { continue }
-            if descriptor.name == "shell" {
+            if descriptor.takesStepCheck {
                 if with?[key] != nil {
                     diagnostics.error("step '\(step.id)' gives `\(key)` twice (in the step and in `with`); keep one", at: node.location)
                 } else {

@@ -2,20 +2,24 @@
 public enum InventoryLoader {
     static let topLevelKeys = ["apiVersion", "kind", "metadata", "defaults", "hosts", "vars"]
     static let settingKeys = [
-        "address", "user", "port", "sudo", "transport", "connect_timeout", "gluster", "identity_file",
+        "address", "user", "port", "sudo", "transport", "connect_timeout", "identity_file",
         "ssh_options", "host_concurrency",
     ]
-    static let hostKeys = settingKeys + ["roles", "description"]
 
-    public static func load(text: String, file: String, diagnostics: inout Diagnostics) -> Inventory? {
+    /// Loads an inventory; `hostKeys` are the keys the registry's packs declare (`registry.hostKeys`).
+    public static func load(text: String, file: String, hostKeys: [HostKeySpec] = [], diagnostics: inout Diagnostics)
+        -> Inventory?
+    {
         guard let root = YAMLParser.parse(text, file: file, diagnostics: &diagnostics) else { return nil }
         var reader = NodeReader()
-        let inventory = load(root: root, file: file, reader: &reader)
+        let inventory = load(root: root, file: file, hostKeys: hostKeys, reader: &reader)
         diagnostics.append(contentsOf: reader.diagnostics)
         return inventory
     }
 
-    static func load(root: YAMLNode, file: String, reader: inout NodeReader) -> Inventory? {
+    static func load(root: YAMLNode, file: String, hostKeys: [HostKeySpec], reader: inout NodeReader) -> Inventory? {
+        let settingKeys = Self.settingKeys + hostKeys.map(\.name)
+        let hostKeyNames = settingKeys + ["roles", "description"]
         guard let top = reader.mapping(root, allowed: topLevelKeys, what: "the inventory") else { return nil }
         var inventory = Inventory(file: file, location: root.location)
         if let pair = top["apiVersion"] {
@@ -41,7 +45,7 @@ public enum InventoryLoader {
             reader.diagnostics.error("missing required key 'metadata' (with a `name`)", at: root.location)
         }
         if let pair = top["defaults"] {
-            inventory.defaults = loadSettings(pair.value, allowed: settingKeys, what: "defaults", reader: &reader).settings
+            inventory.defaults = loadSettings(pair.value, allowed: settingKeys, packKeys: hostKeys, what: "defaults", reader: &reader).settings
         }
         if let pair = top["hosts"] {
             if let pairs = pair.value.pairs {
@@ -49,7 +53,8 @@ public enum InventoryLoader {
                     if !RunbookLoader.isValidName(hostPair.key) {
                         reader.diagnostics.error("host name '\(hostPair.key)' must be letters, digits, '.', '_' or '-'", at: hostPair.keyLocation)
                     }
-                    let (settings, roles) = loadSettings(hostPair.value, allowed: hostKeys, what: "host '\(hostPair.key)'", reader: &reader)
+                    let (settings, roles) = loadSettings(
+                        hostPair.value, allowed: hostKeyNames, packKeys: hostKeys, what: "host '\(hostPair.key)'", reader: &reader)
                     inventory.hosts.append(InventoryHost(name: hostPair.key, location: hostPair.keyLocation, roles: roles, settings: settings))
                 }
             } else {
@@ -68,7 +73,7 @@ public enum InventoryLoader {
         return inventory
     }
 
-    static func loadSettings(_ node: YAMLNode, allowed: [String], what: String, reader: inout NodeReader)
+    static func loadSettings(_ node: YAMLNode, allowed: [String], packKeys: [HostKeySpec], what: String, reader: inout NodeReader)
         -> (settings: HostSettings, roles: [Located<String>])
     {
         var settings = HostSettings()
@@ -83,11 +88,24 @@ public enum InventoryLoader {
             settings.transport = reader.enumValue(pair.value, what: "transport", as: HostSettings.TransportKind.self)
         }
         if let pair = fields["connect_timeout"] { settings.connectTimeout = reader.duration(pair.value, what: "connect_timeout") }
-        if let pair = fields["gluster"] { settings.gluster = reader.string(pair.value, what: "gluster") }
+        for key in packKeys {
+            guard let pair = fields[key.name] else { continue }
+            if let text = packValue(pair.value, key: key, reader: &reader) { settings.extra[key.name] = text }
+        }
         if let pair = fields["identity_file"] { settings.identityFile = reader.string(pair.value, what: "identity_file") }
         if let pair = fields["ssh_options"] { settings.sshOptions = reader.stringList(pair.value, what: "ssh_options")?.map(\.value) }
         if let pair = fields["host_concurrency"] { settings.hostConcurrency = reader.int(pair.value, what: "host_concurrency", range: 1...1000) }
         if let pair = fields["roles"] { roles = reader.stringList(pair.value, what: "roles") ?? [] }
         return (settings, roles)
+    }
+
+    /// A pack key's value, checked against its declared type, as text.
+    static func packValue(_ node: YAMLNode, key: HostKeySpec, reader: inout NodeReader) -> String? {
+        switch key.type {
+        case .int: return reader.int(node, what: key.name).map(String.init)
+        case .bool: return reader.bool(node, what: key.name).map { $0 ? "true" : "false" }
+        case .duration: return reader.duration(node, what: key.name).map { Value.formatDuration($0) }
+        default: return reader.string(node, what: key.name)
+        }
     }
 }

@@ -275,7 +275,7 @@ public enum RunbookLoader {
         }
         switch pair.key {
         case "approval":
-            var gate = ApprovalGate(prompt: nil, approvers: [], timeout: nil, onTimeout: .abort)
+            var gate = ApprovalGateSpec(prompt: nil, approvers: [], timeout: nil, onTimeout: .abort)
             if !pair.value.isNull,
                 let fields = reader.mapping(pair.value, allowed: ["prompt", "approvers", "timeout", "on_timeout"], what: "approval gate")
             {
@@ -302,7 +302,7 @@ public enum RunbookLoader {
                 }
                 return nil
             }
-            var gate = UntilGate(
+            var gate = UntilGateSpec(
                 probe: Located(probeName, at: probe.value.location), with: fields["with"]?.value, target: nil,
                 condition: condition, every: 30, timeout: nil, onTimeout: .abort)
             if let target = fields["on"], let text = reader.string(target.value, what: "on") { gate.target = Located(text, at: target.value.location) }

@@ -50,12 +50,16 @@ public struct HostSettings: Sendable, Hashable, Codable {
     public var sudo: Bool?
     public var transport: TransportKind?
     public var connectTimeout: Double?
-    public var gluster: String?
     public var identityFile: String?
     public var sshOptions: [String]?
     public var hostConcurrency: Int?
+    /// Keys declared by action packs (e.g. the GlusterFS pack's `gluster`), as validated text.
+    public var extra: [String: String] = [:]
 
     public init() {}
+
+    /// A pack's key: this host's value, else the defaults'.
+    public subscript(key: String) -> String? { extra[key] }
 
     /// These settings, with unset fields taken from `base`.
     public func merged(over base: HostSettings) -> HostSettings {
@@ -66,10 +70,10 @@ public struct HostSettings: Sendable, Hashable, Codable {
         if let sudo { result.sudo = sudo }
         if let transport { result.transport = transport }
         if let connectTimeout { result.connectTimeout = connectTimeout }
-        if let gluster { result.gluster = gluster }
         if let identityFile { result.identityFile = identityFile }
         if let sshOptions { result.sshOptions = sshOptions }
         if let hostConcurrency { result.hostConcurrency = hostConcurrency }
+        result.extra.merge(extra) { _, own in own }
         return result
     }
 }

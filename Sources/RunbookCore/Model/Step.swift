@@ -54,8 +54,8 @@ public enum StepBody: Sendable {
 /// A gate: a person or a measured condition must say "go".
 public struct Gate: Sendable {
     public enum Kind: Sendable {
-        case approval(ApprovalGate)
-        case until(UntilGate)
+        case approval(ApprovalGateSpec)
+        case until(UntilGateSpec)
     }
 
     public var kind: Kind
@@ -70,7 +70,7 @@ public struct Gate: Sendable {
 }
 
 /// An approval gate: a person answers.
-public struct ApprovalGate: Sendable {
+public struct ApprovalGateSpec: Sendable {
     public var prompt: YAMLNode?
     public var approvers: [String]
     public var timeout: Double?
@@ -78,7 +78,7 @@ public struct ApprovalGate: Sendable {
 }
 
 /// An until gate: a probe is polled until a condition holds.
-public struct UntilGate: Sendable {
+public struct UntilGateSpec: Sendable {
     public var probe: Located<String>
     public var with: YAMLNode?
     public var target: Located<String>?

@@ -119,6 +119,13 @@ public struct Compiler: Sendable {
     public func resolve(_ node: PlanNode, in plan: Plan, stepValues: [String: Value], host: String? = nil, runID: String? = nil,
                         diagnostics: inout Diagnostics) -> PlanNode? {
         guard let step = plan.runbook.allSteps.first(where: { $0.id == node.stepID }) else { return nil }
+        return resolve(node, step: step, in: plan, stepValues: stepValues, host: host, runID: runID, diagnostics: &diagnostics)
+    }
+
+    /// ``resolve(_:in:stepValues:host:runID:diagnostics:)`` with the node's step already found
+    /// (the executor indexes the steps by id once).
+    public func resolve(_ node: PlanNode, step: Step, in plan: Plan, stepValues: [String: Value], host: String? = nil,
+                        runID: String? = nil, diagnostics: inout Diagnostics) -> PlanNode? {
         var context = plan.context
         if case .map(var steps)? = context.roots["steps"] {
             for (id, value) in stepValues { steps[id] = value }

@@ -183,8 +183,8 @@ struct NodeBuilder {
 
     func offlineEffect(kind: PlanNode.Kind, typeName: String, arguments: ResolvedArguments) -> PlanEffect {
         if kind == .probe { return .unknown("probe: runs at run time (offline plan)") }
-        if typeName == "shell", arguments["check"] == nil || arguments["check"] == .null {
-            return .willChange("no `check`: it runs every time")
+        if let type = registry[typeName], type.descriptor.changes, let reason = type.runsEveryTime(arguments) {
+            return .willChange(reason)
         }
         if arguments.hasUnknowns { return .unknown("depends on values known at run time") }
         return .unknown("not probed (--offline)")
@@ -201,13 +201,13 @@ struct NodeBuilder {
     mutating func resolveTyped(_ step: Step, typeName: String, host: RenderHost, context: EvaluationContext) -> Resolved? {
         guard let type = registry[typeName] else { return nil }
         var with = step.with
-        if typeName == "shell" {
+        if type.descriptor.takesStepCheck {
             if let check = step.check { with = RunbookChecker.adding(key: "check", value: check, to: with, at: step.location) }
             if let verify = step.verify { with = RunbookChecker.adding(key: "verify", value: verify, to: with, at: step.location) }
         }
         guard let arguments = resolveArguments(with, type: type, stepID: step.id, host: host.name, context: context) else { return nil }
         var commands = type.commands(for: arguments, on: host)
-        if typeName != "shell", let verify = step.verify {
+        if !type.descriptor.takesStepCheck, let verify = step.verify {
             if let value = try? TemplateResolver.value(of: verify, in: context),
                 let argv = TemplateResolver.coerce(TemplateResolver.displayValue(value, node: verify), node: verify, to: .command)
             {

@@ -28,11 +28,27 @@ public struct ActionDescriptor: Sendable {
     public var defaultExpectation: String?
     /// What "already done" means for it, for `runbook actions`.
     public var idempotency: String?
+    /// Whether a step's own `check:` and `verify:` keys are this type's parameters of those names
+    /// (the shell's); otherwise `check` is refused and `verify` adds commands after the type's own.
+    public var takesStepCheck: Bool
+    /// For gates: how the executor waits at one.
+    public var gate: GateBehaviour?
+
+    /// How a gate type waits.
+    public enum GateBehaviour: String, Sendable, Hashable, Codable {
+        /// A person answers (terminal, `--approve`, `runbook approve`); unattended, the run parks.
+        case approval
+        /// A probe is polled until a condition holds.
+        case poll
+    }
 
     public init(
         name: String, kind: Kind, summary: String, parameters: [ParameterSpec], exactlyOneOf: [[String]] = [],
-        outputs: [OutputSpec], changes: Bool, undo: UndoKind, defaultExpectation: String? = nil, idempotency: String? = nil
+        outputs: [OutputSpec], changes: Bool, undo: UndoKind, defaultExpectation: String? = nil, idempotency: String? = nil,
+        takesStepCheck: Bool = false, gate: GateBehaviour? = nil
     ) {
+        self.takesStepCheck = takesStepCheck
+        self.gate = gate
         self.name = name
         self.kind = kind
         self.summary = summary

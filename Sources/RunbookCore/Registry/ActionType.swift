@@ -1,37 +1,113 @@
-/// An action, probe or gate type: its declaration and how it renders its commands.
+/// An action, probe or gate type: one value that declares what it takes and produces, renders
+/// the exact commands a step of it runs, and carries them out.
 ///
-/// The compiler only needs the declaration and the rendering, both pure. The executor adds the
-/// effects through `ExecutableAction` in the execution layer.
+/// The compiler uses the declaration and `commands(for:on:)` (pure); the executor, the live
+/// planner, gates and rollback call the effects with an ``ActionContext`` whose runner is the
+/// only way to reach a host, and which runs nothing the plan does not show. A new type is one
+/// file with one of these and one registration line.
 public protocol ActionType: Sendable {
     var descriptor: ActionDescriptor { get }
 
     /// The exact commands a step of this type runs on `host` with these arguments, in order.
+    /// A type that decides at run time (parse output, then run a second command) lists the
+    /// second command here too.
     func commands(for arguments: ResolvedArguments, on host: RenderHost) -> [PlannedCommand]
 
     /// Extra checks on the arguments once resolved (e.g. a volume name's shape). Messages only.
     func check(_ arguments: ResolvedArguments) -> [String]
+
+    /// Why a step with these arguments cannot tell "already done" and so runs every time
+    /// (`shell` without `check`), or nil when its probe can.
+    func runsEveryTime(_ arguments: ResolvedArguments) -> String?
+
+    /// Reads the world without changing it: is the action already done, what does a probe see.
+    /// The dry run calls it.
+    func probe(_ context: ActionContext) async throws -> Observation
+    /// Changes the world. Only called when `probe` said not done, after the intent is journaled.
+    func apply(_ context: ActionContext, observation: Observation) async throws -> EffectResult
+    /// Checks that `apply` worked (default: the planned `verify` commands must exit 0).
+    func verify(_ context: ActionContext) async throws -> EffectResult
+    /// Undoes `apply`, given what `probe` remembered before it (default: the declared undo).
+    func undo(_ context: ActionContext, undoState: String?) async throws -> EffectResult
 }
 
 extension ActionType {
     public func check(_ arguments: ResolvedArguments) -> [String] { [] }
+
+    public func runsEveryTime(_ arguments: ResolvedArguments) -> String? { nil }
+
+    /// Gates are carried out by the executor; a type with nothing to read says so.
+    public func probe(_ context: ActionContext) async throws -> Observation {
+        Observation(done: !descriptor.changes, summary: "\(descriptor.name) reads nothing")
+    }
+
+    /// A probe's apply is its observation.
+    public func apply(_ context: ActionContext, observation: Observation) async throws -> EffectResult {
+        EffectResult(succeeded: true, summary: "probe", outputs: observation.outputs)
+    }
+
+    public func verify(_ context: ActionContext) async throws -> EffectResult {
+        try await runCommands(context.planned(.verify), context: context.phase(.verify), what: "verify")
+    }
+
+    public func undo(_ context: ActionContext, undoState: String?) async throws -> EffectResult {
+        guard case .commands(let commands) = context.node.undo else {
+            return EffectResult(succeeded: true, summary: "nothing to undo")
+        }
+        return try await runCommands(commands, context: context.phase(.undo), what: "undo")
+    }
+
+    /// Runs commands in order, stopping at the first that fails.
+    public func runCommands(_ commands: [PlannedCommand], context: ActionContext, what: String) async throws
+        -> EffectResult
+    {
+        var last: CommandResult?
+        for command in commands {
+            let result = try await context.run(command)
+            last = result
+            if !result.succeeded {
+                return EffectResult(
+                    succeeded: false, summary: CommandFailure.summary(what, command.command, result), result: result)
+            }
+        }
+        return EffectResult(succeeded: true, summary: commands.isEmpty ? "no \(what) command" : "\(what) ok", result: last)
+    }
 }
 
-/// The types `runbook` knows, by name.
+/// How a failed command is told in one line.
+public enum CommandFailure {
+    /// "`what` `cmd` exited 3: last stderr line".
+    public static func summary(_ what: String, _ command: CommandSpec, _ result: CommandResult) -> String {
+        "\(what) `\(command.shellText.prefix(120))` \(status(result))"
+            + (result.stderr.split(separator: "\n").last.map { ": \($0)" } ?? "")
+    }
+
+    /// "exited 3", "timed out after 30s", "was killed by signal 9".
+    public static func status(_ result: CommandResult) -> String {
+        if result.timedOut { return "timed out after \(Int(result.duration.rounded()))s" }
+        if let code = result.exitCode { return "exited \(code)" }
+        return "was killed by signal \(result.signal ?? 0)"
+    }
+}
+
+/// The types `runbook` knows, by name, and the inventory keys their packs declare.
 public struct ActionRegistry: Sendable {
     public private(set) var types: [String: any ActionType] = [:]
     public private(set) var order: [String] = []
+    /// Host settings the packs read (e.g. `gluster`: the CLI's path), validated by the loader.
+    public private(set) var hostKeys: [HostKeySpec] = []
 
     public init() {}
 
-    /// The built-in types: `shell`, `ssh.key`, `ssh.reachable`, and the `approval`/`until` gates.
+    /// The built-in types: `shell`, `command`, `ssh.key`, `ssh.reachable`, and the `approval`/`until` gates.
     public static var builtIn: ActionRegistry {
         var registry = ActionRegistry()
         registry.register(ShellAction())
         registry.register(CommandProbe())
         registry.register(SSHKeyProbe())
         registry.register(SSHReachableProbe())
-        registry.register(ApprovalGateType())
-        registry.register(UntilGateType())
+        registry.register(ApprovalGate())
+        registry.register(UntilGate())
         return registry
     }
 
@@ -41,6 +117,12 @@ public struct ActionRegistry: Sendable {
         types[name] = type
     }
 
+    /// Declares an inventory host key (in `defaults` and per host) for a pack.
+    public mutating func register(hostKey: HostKeySpec) {
+        hostKeys.removeAll { $0.name == hostKey.name }
+        hostKeys.append(hostKey)
+    }
+
     public subscript(name: String) -> (any ActionType)? { types[name] }
 
     public func names(of kind: ActionDescriptor.Kind) -> [String] {
@@ -48,4 +130,17 @@ public struct ActionRegistry: Sendable {
     }
 
     public var all: [any ActionType] { order.compactMap { types[$0] } }
+}
+
+/// An inventory host key a pack declares: its name, value type and what it means.
+public struct HostKeySpec: Sendable, Hashable {
+    public var name: String
+    public var type: ValueType
+    public var description: String
+
+    public init(_ name: String, _ type: ValueType, _ description: String) {
+        self.name = name
+        self.type = type
+        self.description = description
+    }
 }

@@ -19,7 +19,9 @@ extension Executor {
             $0.startedAt = $0.startedAt ?? Date()
         }, event: RunEvent("gate.waiting", step: node.id, host: host, fields: fields))
 
-        if gate.type == "until" { return await runUntil(node, gate: gate, host: host, firstReached: firstReached) }
+        if compiler.registry[gate.type]?.descriptor.gate == .poll {
+            return await runUntil(node, gate: gate, host: host, firstReached: firstReached)
+        }
         return await runApproval(node, gate: gate, host: host, firstReached: firstReached)
     }
 
@@ -121,22 +123,23 @@ extension Executor {
         let behind = LivePlanner.descendants(of: gate.id, in: plan.nodes)
         let actions = behind.filter { $0.kind == .action || $0.kind == .choose }
         guard !actions.isEmpty else { return false }
-        let values = ((try? journal.steps(runID: runID)) ?? []).reduce(into: [String: Value]()) { result, record in
-            if record.outputsJSON != nil { result[record.stepID] = .map(["outputs": .map(ValueJSON.decode(record.outputsJSON)), "status": .string(record.state.rawValue)]) }
-        }
+        let values = NodeRunner.stepValues((try? journal.steps(runID: runID)) ?? [], onlyDone: false)
         for planned in actions {
-            var diagnostics = Diagnostics()
-            guard let node = compiler.resolve(planned, in: plan, stepValues: values, runID: runID, diagnostics: &diagnostics) else { return false }
+            guard planned.candidates.isEmpty,
+                case .success(let node) = nodeRunner.resolve(planned, host: planned.host, stepValues: values, runID: runID)
+            else { return false }
             if case .skipped = node.effect { continue }
-            guard !node.arguments.hasUnknowns, node.candidates.isEmpty, let runtime = runtime(for: node) else { return false }
-            if node.typeName == "shell", !node.commands.contains(where: { $0.purpose == .probe }) { return false }
-            guard let observation = try? await runtime.probe(context(node, host: node.host)), observation.done else { return false }
+            guard !node.arguments.hasUnknowns, let type = nodeRunner.type(of: node) else { return false }
+            if type.runsEveryTime(node.arguments) != nil { return false }
+            guard let observation = try? await type.probe(context(node, host: node.host, phase: .probe)), observation.done else {
+                return false
+            }
         }
         return true
     }
 
     func runUntil(_ node: PlanNode, gate: GatePlan, host: String, firstReached: Date) async -> NodeOutcome {
-        guard let probeName = gate.probe, let runtime = runtimes[probeName], let condition = gate.condition else {
+        guard let probeName = gate.probe, let probeType = compiler.registry[probeName], let condition = gate.condition else {
             return fail(node, host: host, "no implementation for probe type '\(gate.probe ?? "")' in this build")
         }
         let deadline = deadline(gate, firstReached: firstReached)
@@ -150,7 +153,7 @@ extension Executor {
             poll += 1
             do {
                 let id = try journal.beginAttempt(runID: runID, nodeID: node.id, phase: .gatePoll, number: poll, intent: "probe \(probeName) on \(probeHost) until \(condition)")
-                let observation = try await runtime.probe(context(probeNode, host: probeHost))
+                let observation = try await probeType.probe(context(probeNode, host: probeHost, phase: .probe))
                 var evaluation = plan.context
                 evaluation.roots["outputs"] = .map(observation.outputs)
                 let holds: Bool

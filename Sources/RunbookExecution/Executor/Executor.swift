@@ -69,27 +69,28 @@ public final class Executor: Sendable {
     public let runID: String
     public let planHash: String
     let journal: Journal
-    let hosts: HostPool
-    let runtimes: [String: any ExecutableAction]
+    let hosts: any HostAccess
     let compiler: Compiler
     let options: ExecutionOptions
     let observer: any RunObserver
     let stop: StopController
     let prompter: Prompter?
+    /// Chooses hosts, resolves nodes and makes contexts: the same for every phase and caller.
+    let nodeRunner: NodeRunner
 
-    public init(plan: Plan, runID: String, planHash: String, journal: Journal, hosts: HostPool, runtimes: [String: any ExecutableAction],
+    public init(plan: Plan, runID: String, planHash: String, journal: Journal, hosts: any HostAccess,
                 compiler: Compiler, options: ExecutionOptions, observer: any RunObserver, stop: StopController, prompter: Prompter? = nil) {
         self.plan = plan
         self.runID = runID
         self.planHash = planHash
         self.journal = journal
         self.hosts = hosts
-        self.runtimes = runtimes
         self.compiler = compiler
         self.options = options
         self.observer = observer
         self.stop = stop
         self.prompter = prompter
+        self.nodeRunner = NodeRunner(plan: plan, compiler: compiler, hosts: hosts, outputLimit: options.outputLimit)
     }
 
     // MARK: - Journal and events
@@ -124,13 +125,6 @@ public final class Executor: Sendable {
             FileHandle.standardError.write(Data("runbook: warning: could not journal step \(node.id): \(error)\n".utf8))
         }
         if let event { observer.record(event, runID: runID) }
-    }
-
-    func runner() -> @Sendable (String, CommandSpec, Double?, Int) async throws -> CommandResult {
-        let hosts = self.hosts
-        return { host, command, timeout, limit in
-            try await hosts.run(on: host, command, timeout: timeout, outputLimit: limit)
-        }
     }
 
     func intent(_ commands: [PlannedCommand], fallback: String) -> String {
@@ -204,11 +198,7 @@ public final class Executor: Sendable {
         let concurrency = max(1, plan.runbook.concurrency)
 
         // Outputs of steps done in an earlier attempt feed expressions of the ones still to run.
-        for node in nodes {
-            if let record = previous[node.id], record.state == .succeeded || record.state == .alreadyDone {
-                stepValues[node.stepID] = .map(["outputs": .map(ValueJSON.decode(record.outputsJSON)), "status": .string(record.state.rawValue)])
-            }
-        }
+        stepValues = NodeRunner.stepValues(nodes.compactMap { previous[$0.id] }, onlyDone: true)
 
         func skipDependents(of i: Int, because reason: String) {
             var queue = dependents[i]
@@ -313,25 +303,17 @@ public final class Executor: Sendable {
     // MARK: - One step instance
 
     func executeNode(_ planned: PlanNode, previous: StepRecord?, stepValues: [String: Value]) async -> NodeOutcome {
-        // Choose the host of any(role): the first that answers.
-        var host = planned.host
-        if !planned.candidates.isEmpty {
-            let (chosen, errors) = await hosts.firstReachable(planned.candidates, key: planned.target)
-            guard let chosen else {
-                let detail = planned.candidates.map { "\($0): \(errors[$0] ?? "unreachable")" }.joined(separator: "; ")
-                let why = "no host of \(planned.target) answered (\(detail))"
-                record(planned, host: host, { $0.state = .failed; $0.error = why }, event: RunEvent("step.finished", step: planned.id, host: host, fields: ["state": "failed", "error": why]))
-                return .failed(why, planned.onFailure)
-            }
-            host = chosen
-        }
-
-        // Resolve again with what earlier steps produced.
-        var diagnostics = Diagnostics()
-        guard let node = compiler.resolve(planned, in: plan, stepValues: stepValues, host: host, runID: runID, diagnostics: &diagnostics) else {
-            let why = diagnostics.errors.map(\.description).joined(separator: "; ")
-            record(planned, host: host, { $0.state = .failed; $0.error = why }, event: RunEvent("step.finished", step: planned.id, host: host, fields: ["state": "failed", "error": why]))
+        // Choose the host of any(role) (the first that answers), then resolve once with what
+        // earlier steps produced.
+        let node: PlanNode, host: String
+        switch await nodeRunner.prepare(planned, stepValues: stepValues, runID: runID) {
+        case .failure(let failure):
+            let why = failure.message
+            record(planned, host: planned.host, { $0.state = .failed; $0.error = why },
+                   event: RunEvent("step.finished", step: planned.id, host: planned.host, fields: ["state": "failed", "error": why]))
             return .failed(why, planned.onFailure)
+        case .success(let prepared):
+            (node, host) = prepared
         }
         switch node.effect {
         case .skipped(let why):
@@ -356,27 +338,29 @@ public final class Executor: Sendable {
         }
     }
 
-    func context(_ node: PlanNode, host: String) -> ActionContext {
-        ActionContext(node: node, host: host, timeout: node.timeout, outputLimit: options.outputLimit, runner: runner())
+    func context(_ node: PlanNode, host: String, phase: PlannedCommand.Purpose, log: CommandLog? = nil) -> ActionContext {
+        nodeRunner.context(node, host: host, phase: phase, timeout: node.timeout, log: log)
     }
 
-    func runtime(for node: PlanNode) -> (any ExecutableAction)? { runtimes[node.typeName] }
+    /// What a phase ran, for its attempt record.
+    static func ran(_ log: CommandLog) -> [RanCommand] {
+        log.commands.map { RanCommand(host: $0.host, argv: $0.command.argv) }
+    }
 
     // MARK: Actions
 
     func runAction(_ node: PlanNode, host: String, previous: StepRecord?) async -> NodeOutcome {
-        guard let runtime = runtime(for: node) else {
+        guard let type = nodeRunner.type(of: node) else {
             return fail(node, host: host, "no implementation for action type '\(node.typeName)' in this build")
         }
-        let context = context(node, host: host)
         let wasDone = previous?.state == .succeeded || previous?.state == .alreadyDone
         // Only a step with a record from an earlier attempt can have been applied before.
         let appliedBefore = previous?.changed == true
             || (previous != nil && ((try? journal.attempts(runID: runID)) ?? []).contains { $0.nodeID == node.id && $0.phase == .apply })
-        let changesWorld = compiler.registry[node.typeName]?.descriptor.changes ?? true
-        // What can say "done" again: a shell `check`, or a typed action that changes something
-        // (a checkpoint, say, changes nothing that could be read back).
-        let hasCheck = node.typeName == "shell" ? node.commands.contains { $0.purpose == .probe } : changesWorld
+        let changesWorld = type.descriptor.changes
+        // What can say "done" again: an action that changes something and whose probe can tell
+        // (a shell step's `check`; a checkpoint changes nothing that could be read back).
+        let hasCheck = changesWorld && type.runsEveryTime(node.arguments) == nil
         if wasDone, !hasCheck {
             // Nothing can re-verify it: the journal says done, so it is not run again.
             emit(RunEvent("step.verified", step: node.id, host: host, fields: ["summary": "done in an earlier attempt (no check to re-verify)"]))
@@ -401,11 +385,13 @@ public final class Executor: Sendable {
                 if hasCheck {
                     let probeID = try journal.beginAttempt(runID: runID, nodeID: node.id, phase: .probe, number: attempt,
                                                            intent: intent(node.commands.filter { $0.purpose == .probe }, fallback: "probe \(node.typeName)"))
-                    observation = try await runtime.probe(context)
+                    let log = CommandLog()
+                    observation = try await type.probe(context(node, host: host, phase: .probe, log: log))
                     try journal.finishAttempt(id: probeID, outcome: observation.done ? "done" : "notDone", exitCode: observation.result?.exitCode.map(Int.init),
-                                              stdout: observation.result?.stdout ?? "", stderr: observation.result?.stderr ?? "", error: nil)
+                                              stdout: observation.result?.stdout ?? "", stderr: observation.result?.stderr ?? "", error: nil,
+                                              commands: Self.ran(log))
                 } else {
-                    observation = try await runtime.probe(context)
+                    observation = try await type.probe(context(node, host: host, phase: .probe))
                 }
                 if observation.done {
                     let changed = appliedBefore
@@ -426,10 +412,11 @@ public final class Executor: Sendable {
                 if let state = observation.undoState { record(node, host: host, { $0.observedJSON = state }, event: nil) }
                 let applyCommands = node.commands.filter { $0.purpose == .apply }
                 let applyID = try journal.beginAttempt(runID: runID, nodeID: node.id, phase: .apply, number: attempt, intent: intent(applyCommands, fallback: "apply \(node.typeName)"))
-                let effect = try await runtime.apply(context, observation: observation)
+                let applyLog = CommandLog()
+                let effect = try await type.apply(context(node, host: host, phase: .apply, log: applyLog), observation: observation)
                 try journal.finishAttempt(id: applyID, outcome: effect.succeeded ? AttemptOutcome.ok : (effect.result?.timedOut == true ? AttemptOutcome.timedOut : AttemptOutcome.failed),
                                           exitCode: effect.result?.exitCode.map(Int.init), stdout: effect.result?.stdout ?? "", stderr: effect.result?.stderr ?? "",
-                                          error: effect.succeeded ? nil : effect.summary)
+                                          error: effect.succeeded ? nil : effect.summary, commands: Self.ran(applyLog))
                 // Whatever apply did, it may have changed the world: rollback must consider it.
                 // (A success records it with the outcome below; a crash in between is covered by
                 // the journaled apply attempt, which a resume reads.)
@@ -446,10 +433,12 @@ public final class Executor: Sendable {
                 let verifyCommands = node.commands.filter { $0.purpose == .verify }
                 if !verifyCommands.isEmpty {
                     let verifyID = try journal.beginAttempt(runID: runID, nodeID: node.id, phase: .verify, number: attempt, intent: intent(verifyCommands, fallback: "verify"))
-                    let verified = try await runtime.verify(context)
+                    let verifyLog = CommandLog()
+                    let verified = try await type.verify(context(node, host: host, phase: .verify, log: verifyLog))
                     try journal.finishAttempt(id: verifyID, outcome: verified.succeeded ? AttemptOutcome.ok : AttemptOutcome.failed, exitCode: verified.result?.exitCode.map(Int.init),
-                                              stdout: verified.result?.stdout ?? "", stderr: verified.result?.stderr ?? "", error: verified.succeeded ? nil : verified.summary)
-                        guard verified.succeeded else {
+                                              stdout: verified.result?.stdout ?? "", stderr: verified.result?.stderr ?? "", error: verified.succeeded ? nil : verified.summary,
+                                              commands: Self.ran(verifyLog))
+                    guard verified.succeeded else {
                         if changesWorld { record(node, host: host, { $0.changed = true }, event: nil) }
                         lastError = verified.summary
                         continue
@@ -490,7 +479,7 @@ public final class Executor: Sendable {
     // MARK: Probes
 
     func runProbe(_ node: PlanNode, host: String) async -> NodeOutcome {
-        guard let runtime = runtime(for: node) else {
+        guard let type = nodeRunner.type(of: node) else {
             return fail(node, host: host, "no implementation for probe type '\(node.typeName)' in this build")
         }
         record(node, host: host, { $0.state = .running; $0.startedAt = Date() },
@@ -503,9 +492,11 @@ public final class Executor: Sendable {
             do {
                 let id = try journal.beginAttempt(runID: runID, nodeID: node.id, phase: .probe, number: round + 1,
                                                   intent: intent(node.commands, fallback: "probe \(node.typeName)"))
-                let observation = try await runtime.probe(context(node, host: host))
+                let log = CommandLog()
+                let observation = try await type.probe(context(node, host: host, phase: .probe, log: log))
                 try journal.finishAttempt(id: id, outcome: AttemptOutcome.ok, exitCode: observation.result?.exitCode.map(Int.init),
-                                          stdout: observation.result?.stdout ?? "", stderr: observation.result?.stderr ?? "")
+                                          stdout: observation.result?.stdout ?? "", stderr: observation.result?.stderr ?? "",
+                                          commands: Self.ran(log))
                 if let failure = checkExpectation(node, outputs: observation.outputs) {
                     lastError = failure
                     continue

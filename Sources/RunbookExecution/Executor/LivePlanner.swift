@@ -5,14 +5,12 @@ import RunbookCore
 /// side, and predicts per step instance `= already done`, `+ will change`, `? unknown until run`
 /// or `- skipped`. Nothing is changed and nothing is journaled.
 public struct LivePlanner: Sendable {
-    public let hosts: HostPool
-    public let runtimes: [String: any ExecutableAction]
+    public let hosts: any HostAccess
     public let compiler: Compiler
     public let outputLimit: Int
 
-    public init(hosts: HostPool, runtimes: [String: any ExecutableAction], compiler: Compiler, outputLimit: Int = 64 * 1024) {
+    public init(hosts: any HostAccess, compiler: Compiler, outputLimit: Int = 64 * 1024) {
         self.hosts = hosts
-        self.runtimes = runtimes
         self.compiler = compiler
         self.outputLimit = outputLimit
     }
@@ -33,32 +31,22 @@ public struct LivePlanner: Sendable {
         public var preconditionsFailed: Bool { preconditions.contains { !$0.passed } }
     }
 
-    func context(_ node: PlanNode, host: String) -> ActionContext {
-        let hosts = self.hosts
-        return ActionContext(node: node, host: host, timeout: node.timeout ?? 60, outputLimit: outputLimit) { host, command, timeout, limit in
-            try await hosts.run(on: host, command, timeout: timeout, outputLimit: limit)
-        }
-    }
-
-    func chooseHost(_ node: PlanNode) async -> (String?, String?) {
-        guard !node.candidates.isEmpty else { return (node.host, nil) }
-        let (host, errors) = await hosts.firstReachable(node.candidates, key: node.target)
-        if host == nil {
-            return (nil, "no host of \(node.target) answered: " + node.candidates.map { "\($0): \(errors[$0] ?? "unreachable")" }.joined(separator: "; "))
-        }
-        return (host, nil)
+    /// A dry run's probe context: a probe with no timeout of its own gets 60 s.
+    static func context(_ runner: NodeRunner, _ node: PlanNode, host: String) -> ActionContext {
+        runner.context(node, host: host, phase: .probe, timeout: node.timeout ?? 60)
     }
 
     public func run(_ compiled: Plan) async -> Result {
         var plan = compiled
         plan.offline = false
         var facts: [String: String] = [:]
+        let runner = NodeRunner(plan: plan, compiler: compiler, hosts: hosts, outputLimit: outputLimit)
 
         // Preconditions, in parallel.
         let snapshot = plan
         let preconditions = await withTaskGroup(of: (Int, PlanNode, PreconditionResult).self) { group in
             for (i, node) in snapshot.preconditions.enumerated() {
-                group.addTask { let (n, r) = await self.precondition(node, plan: snapshot); return (i, n, r) }
+                group.addTask { let (n, r) = await self.precondition(node, plan: snapshot, runner: runner); return (i, n, r) }
             }
             var results: [(Int, PlanNode, PreconditionResult)] = []
             for await result in group { results.append(result) }
@@ -74,10 +62,13 @@ public struct LivePlanner: Sendable {
         for planned in plan.nodes {
             var node = planned
             let upstream = planned.needs.filter { willChange.contains($0) }
-            let (host, hostError) = await chooseHost(planned)
-            var diagnostics = Diagnostics()
-            if let host, let resolved = compiler.resolve(planned, in: plan, stepValues: stepValues, host: host, diagnostics: &diagnostics) {
-                node = resolved
+            var hostError: String?
+            switch await runner.chooseHost(planned) {
+            case .failure(let failure): hostError = failure.message
+            case .success(let host):
+                if case .success(let resolved) = runner.resolve(planned, host: host, stepValues: stepValues, runID: nil) {
+                    node = resolved
+                }
             }
             if let hostError {
                 node.effect = .unknown(hostError)
@@ -85,7 +76,7 @@ public struct LivePlanner: Sendable {
             } else if case .skipped = node.effect {
                 stepValues[node.stepID] = stepValues[node.stepID] ?? .map(["outputs": .map([:]), "status": .string("skipped")])
             } else {
-                node.effect = await predict(node, upstream: upstream, stepValues: &stepValues)
+                node.effect = await predict(node, upstream: upstream, stepValues: &stepValues, runner: runner)
                 switch node.effect {
                 case .willChange: willChange.insert(node.id)
                 case .unknown where node.kind != .gate: willChange.insert(node.id)
@@ -124,22 +115,25 @@ public struct LivePlanner: Sendable {
         return result
     }
 
-    func precondition(_ planned: PlanNode, plan: Plan) async -> (PlanNode, PreconditionResult) {
+    func precondition(_ planned: PlanNode, plan: Plan, runner: NodeRunner) async -> (PlanNode, PreconditionResult) {
         var node = planned
         if case .skipped(let why) = planned.effect {
             return (node, PreconditionResult(nodeID: node.id, host: node.host, passed: true, summary: "skipped: \(why)"))
         }
-        let (host, hostError) = await chooseHost(planned)
-        guard let host else {
-            node.effect = .unknown(hostError ?? "unreachable")
-            return (node, PreconditionResult(nodeID: node.id, host: planned.host, passed: false, summary: hostError ?? "unreachable"))
+        let host: String
+        switch await runner.chooseHost(planned) {
+        case .failure(let failure):
+            node.effect = .unknown(failure.message)
+            return (node, PreconditionResult(nodeID: node.id, host: planned.host, passed: false, summary: failure.message))
+        case .success(let chosen):
+            host = chosen
         }
         node.host = host
-        guard let runtime = runtimes[node.typeName] else {
+        guard let type = runner.type(of: node) else {
             return (node, PreconditionResult(nodeID: node.id, host: host, passed: false, summary: "no implementation for '\(node.typeName)'"))
         }
         do {
-            let observation = try await runtime.probe(context(node, host: host))
+            let observation = try await type.probe(Self.context(runner, node, host: host))
             let failure = Self.expectationFailure(node, outputs: observation.outputs, context: plan.context)
             node.effect = failure == nil ? .alreadyDone("holds: \(observation.summary)") : .unknown("FAILS: \(failure!)")
             return (node, PreconditionResult(nodeID: node.id, host: host, passed: failure == nil, summary: failure ?? observation.summary))
@@ -153,16 +147,16 @@ public struct LivePlanner: Sendable {
         }
     }
 
-    func predict(_ node: PlanNode, upstream: [String], stepValues: inout [String: Value]) async -> PlanEffect {
+    func predict(_ node: PlanNode, upstream: [String], stepValues: inout [String: Value], runner: NodeRunner) async -> PlanEffect {
         if case .unknown(let why) = node.effect, node.kind == .choose, node.choice?.chosen == nil { return .unknown(why) }
         if node.when != nil, node.when?.result == nil { return node.effect }
         switch node.kind {
         case .gate:
             return node.effect
         case .probe:
-            guard let runtime = runtimes[node.typeName] else { return .unknown("no implementation for '\(node.typeName)'") }
+            guard let type = runner.type(of: node) else { return .unknown("no implementation for '\(node.typeName)'") }
             do {
-                let observation = try await runtime.probe(context(node, host: node.host))
+                let observation = try await type.probe(Self.context(runner, node, host: node.host))
                 stepValues[node.stepID] = .map(["outputs": .map(observation.outputs), "status": .string("succeeded")])
                 if let failure = Self.expectationFailure(node, outputs: observation.outputs, context: nil) {
                     return .unknown("reads now: \(observation.summary); would FAIL: \(failure)")
@@ -175,9 +169,9 @@ public struct LivePlanner: Sendable {
             }
         case .action, .choose:
             if node.arguments.hasUnknowns { return .unknown("its values come from steps that run first") }
-            guard let runtime = runtimes[node.typeName] else { return .unknown("no implementation for '\(node.typeName)'") }
+            guard let type = runner.type(of: node) else { return .unknown("no implementation for '\(node.typeName)'") }
             do {
-                let observation = try await runtime.probe(context(node, host: node.host))
+                let observation = try await type.probe(Self.context(runner, node, host: node.host))
                 if !upstream.isEmpty {
                     // Not done now: it will change (unless an earlier step happens to do it).
                     // Done now: an earlier change could undo that, so it is only known at run time.

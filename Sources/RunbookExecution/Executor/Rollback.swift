@@ -42,7 +42,7 @@ public struct Rollback: Sendable {
         var entries: [Entry] = []
         var stoppedAt: String?
         for record in ordered {
-            guard let node = plan.node(record.nodeID) else { continue }
+            guard let node = executor.nodeRunner.node(record.nodeID) else { continue }
             if node.commit, record.state == .succeeded, !pastCommit {
                 stoppedAt = node.id
                 break
@@ -73,21 +73,17 @@ public struct Rollback: Sendable {
             "reason": reason, "steps": entries.map(\.nodeID).joined(separator: ","), "stops_at": stoppedAt ?? "",
         ]))
         let records = Dictionary(((try? executor.journal.steps(runID: executor.runID)) ?? []).map { ($0.nodeID, $0) }, uniquingKeysWith: { $1 })
-        var stepValues: [String: Value] = [:]
-        for record in records.values where record.outputsJSON != nil {
-            stepValues[record.stepID] = .map(["outputs": .map(ValueJSON.decode(record.outputsJSON)), "status": .string(record.state.rawValue)])
-        }
+        let stepValues = NodeRunner.stepValues(Array(records.values), onlyDone: false)
         for entry in entries {
-            guard let planned = executor.plan.node(entry.nodeID) else { continue }
+            guard let planned = executor.nodeRunner.node(entry.nodeID) else { continue }
             guard entry.undoable else {
                 executor.emit(RunEvent("rollback.skipped", step: entry.nodeID, host: entry.host, fields: ["reason": entry.action]))
                 result.skipped.append("\(entry.nodeID): \(entry.action)")
                 continue
             }
-            var diagnostics = Diagnostics()
-            let node = executor.compiler.resolve(planned, in: executor.plan, stepValues: stepValues, host: entry.host,
-                                                 runID: executor.runID, diagnostics: &diagnostics) ?? planned
-            guard let runtime = executor.runtimes[node.typeName] else {
+            let resolved = executor.nodeRunner.resolve(planned, host: entry.host, stepValues: stepValues, runID: executor.runID)
+            let node = (try? resolved.get()) ?? planned
+            guard let type = executor.nodeRunner.type(of: node) else {
                 result.failed.append("\(entry.nodeID): no implementation for '\(node.typeName)'")
                 continue
             }
@@ -98,10 +94,13 @@ public struct Rollback: Sendable {
                 if case .commands(let commands) = node.undo { undoCommands = commands } else { undoCommands = [] }
                 let id = try executor.journal.beginAttempt(runID: executor.runID, nodeID: node.id, phase: .undo, number: 1,
                                                            intent: executor.intent(undoCommands, fallback: entry.action))
-                let effect = try await runtime.undo(executor.context(node, host: entry.host), undoState: records[node.id]?.observedJSON)
+                let log = CommandLog()
+                let effect = try await type.undo(executor.context(node, host: entry.host, phase: .undo, log: log),
+                                                 undoState: records[node.id]?.observedJSON)
                 try executor.journal.finishAttempt(id: id, outcome: effect.succeeded ? AttemptOutcome.ok : AttemptOutcome.failed,
                                                    exitCode: effect.result?.exitCode.map(Int.init), stdout: effect.result?.stdout ?? "",
-                                                   stderr: effect.result?.stderr ?? "", error: effect.succeeded ? nil : effect.summary)
+                                                   stderr: effect.result?.stderr ?? "", error: effect.succeeded ? nil : effect.summary,
+                                                   commands: Executor.ran(log))
                 if effect.succeeded {
                     executor.record(node, host: entry.host, { $0.state = .undone; $0.error = nil },
                                     event: RunEvent("undo.finished", step: node.id, host: entry.host, fields: ["state": "undone"]))

@@ -179,21 +179,23 @@ public final class Journal: Sendable {
         stdout: String = "",
         stderr: String = "",
         error: String? = nil,
+        commands: [RanCommand] = [],
         finishedAt: Date? = nil
     ) throws {
         let r = storageRedactor
         let at = finishedAt ?? now()
         let out = Journal.excerpt(r.redact(stdout), maxBytes: maxExcerptBytes)
         let err = Journal.excerpt(r.redact(stderr), maxBytes: maxExcerptBytes)
+        let ran = RanCommand.json(commands).map { r.redact($0) }
         try pool.write { db in
             try db.execute(
                 sql: """
                     UPDATE attempts
                     SET finishedAt = ?, outcome = ?, exitCode = ?, stdoutExcerpt = ?,
-                        stderrExcerpt = ?, error = ?
+                        stderrExcerpt = ?, error = ?, commandsJSON = ?
                     WHERE id = ? AND outcome IS NULL
                     """,
-                arguments: [at, r.redact(outcome), exitCode, out, err, r.redact(error), id]
+                arguments: [at, r.redact(outcome), exitCode, out, err, r.redact(error), ran, id]
             )
             if db.changesCount == 0 {
                 throw JournalError.attemptNotInFlight(id)

@@ -264,6 +264,15 @@ public struct AttemptRecord: Codable, Sendable, Equatable, FetchableRecord {
     public var stderrExcerpt: String
     /// The error message, if any (redacted).
     public var error: String?
+    /// What the attempt ran, as a JSON list of `{"host", "argv"}` (redacted); nil for attempts
+    /// journaled before this was kept, or that ran no command.
+    public var commandsJSON: String?
+
+    /// The commands the attempt ran, decoded.
+    public var commands: [RanCommand] {
+        guard let data = commandsJSON?.data(using: .utf8) else { return [] }
+        return (try? JSONDecoder().decode([RanCommand].self, from: data)) ?? []
+    }
 
     /// Whether the attempt was started and never finished.
     public var isInFlight: Bool { outcome == nil }
@@ -387,5 +396,21 @@ public struct EventRecord: Sendable, Equatable, FetchableRecord {
     /// The payload decoded as a string dictionary, or nil if it is not one.
     public var payload: [String: String]? {
         try? JSONDecoder().decode([String: String].self, from: Data(payloadJSON.utf8))
+    }
+}
+
+/// One command an attempt ran: where, and its exact argv.
+public struct RanCommand: Codable, Sendable, Hashable {
+    public var host: String
+    public var argv: [String]
+
+    public init(host: String, argv: [String]) {
+        self.host = host
+        self.argv = argv
+    }
+
+    static func json(_ commands: [RanCommand]) -> String? {
+        guard !commands.isEmpty, let data = try? JSONEncoder().encode(commands) else { return nil }
+        return String(decoding: data, as: UTF8.self)
     }
 }

@@ -101,6 +101,10 @@ extension Journal {
                 END;
                 """)
         }
+        // What each attempt actually ran (host and argv), to compare with the plan.
+        migrator.registerMigration("v2-attempt-commands") { db in
+            try db.execute(sql: "ALTER TABLE attempts ADD COLUMN commandsJSON TEXT")
+        }
         return migrator
     }
 }

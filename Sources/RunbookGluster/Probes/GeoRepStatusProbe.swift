@@ -1,13 +1,13 @@
 import Foundation
 import RunbookCore
-import RunbookExecution
+
 
 /// `gluster.georep.status`: the session's workers, their counts, and the failback's
 /// "Sync in Progress" / "Sync Completed" state.
 ///
 /// Reads `status detail --xml` and merges `volume info PRIMARY --xml`: bricks on unreachable
 /// nodes have no row, and are reported as `Offline` workers.
-public struct GeoRepStatusProbe: ActionType, ExecutableAction {
+public struct GeoRepStatusProbe: ActionType {
     /// Creates the type.
     public init() {}
 

@@ -1,6 +1,5 @@
 import Foundation
 import RunbookCore
-import RunbookExecution
 
 /// `gluster.georep.{create,start,stop,pause,resume,delete}`: the session's life cycle.
 ///
@@ -210,23 +209,5 @@ public struct GeoRepSessionAction: ActionType, ReprobingAction {
         case .delete:
             return EffectResult(succeeded: false, summary: "a deleted session cannot be restored; declare `undo:` or mark the step irreversible")
         }
-    }
-}
-
-extension ExecutableAction {
-    /// Runs the step's own `undo:` commands when it declared some (they replace the derived undo).
-    func runDeclaredUndo(_ context: ActionContext) async throws -> EffectResult? {
-        guard case .commands(let commands) = context.node.undo else { return nil }
-        var last: CommandResult?
-        for command in commands {
-            let result = try await context.run(command.command, on: command.host)
-            last = result
-            if !result.succeeded {
-                let output = GlusterOutput(command: command.command, host: command.host, result: result)
-                let code = result.exitCode.map { "exited \($0)" } ?? (result.timedOut ? "timed out" : "was killed")
-                return EffectResult(succeeded: false, summary: "undo `\(output.command.prefix(120))` on \(command.host) \(code): \(output.start)", result: result)
-            }
-        }
-        return EffectResult(succeeded: true, summary: commands.isEmpty ? "no undo command" : "undo ok", result: last)
     }
 }

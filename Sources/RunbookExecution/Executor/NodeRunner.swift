@@ -1,0 +1,107 @@
+import Foundation
+import RunbookCore
+
+/// The hosts of a run as the executor needs them: commands, connection checks, and the choice
+/// of host for `any(role)` targets. `HostPool` is the real one; tests use an in-memory one.
+public protocol HostAccess: CommandRunner {
+    /// The first of `candidates` that answers a connection check (remembered for the run under `key`).
+    func firstReachable(_ candidates: [String], key: String) async -> (host: String?, errors: [String: String])
+}
+
+extension HostPool: HostAccess {}
+
+/// The one sequence every caller runs a step instance through (the executor, the live planner,
+/// gates and rollback): choose the host, resolve the node once with what earlier steps produced,
+/// find its type, and give it a context whose commands are recorded.
+public struct NodeRunner: Sendable {
+    public let plan: Plan
+    public let compiler: Compiler
+    public let hosts: any HostAccess
+    public let outputLimit: Int
+    let steps: [String: Step]
+    let nodes: [String: PlanNode]
+
+    public init(plan: Plan, compiler: Compiler, hosts: any HostAccess, outputLimit: Int = 64 * 1024) {
+        self.plan = plan
+        self.compiler = compiler
+        self.hosts = hosts
+        self.outputLimit = outputLimit
+        self.steps = Dictionary(plan.runbook.allSteps.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        self.nodes = Dictionary((plan.preconditions + plan.nodes).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// A planned instance by id (steps and preconditions).
+    public func node(_ id: String) -> PlanNode? { nodes[id] }
+
+    /// The type of a node (the chosen alternative's, for `choose`).
+    public func type(of node: PlanNode) -> (any ActionType)? { compiler.registry[node.typeName] }
+
+    /// The host a node runs on: its own, or for `any(role)` the first candidate that answers.
+    public func chooseHost(_ node: PlanNode) async -> Result<String, NodeFailure> {
+        guard !node.candidates.isEmpty else { return .success(node.host) }
+        let (chosen, errors) = await hosts.firstReachable(node.candidates, key: node.target)
+        guard let chosen else {
+            let detail = node.candidates.map { "\($0): \(errors[$0] ?? "unreachable")" }.joined(separator: "; ")
+            return .failure(NodeFailure("no host of \(node.target) answered (\(detail))"))
+        }
+        return .success(chosen)
+    }
+
+    /// The node resolved on `host` with the outputs and states of earlier steps.
+    public func resolve(_ planned: PlanNode, host: String, stepValues: [String: Value], runID: String?)
+        -> Result<PlanNode, NodeFailure>
+    {
+        guard let step = steps[planned.stepID] else {
+            return .failure(NodeFailure("step \(planned.stepID) is not in the runbook"))
+        }
+        var diagnostics = Diagnostics()
+        guard
+            let node = compiler.resolve(
+                planned, step: step, in: plan, stepValues: stepValues, host: host, runID: runID,
+                diagnostics: &diagnostics)
+        else {
+            return .failure(NodeFailure(diagnostics.errors.map(\.description).joined(separator: "; ")))
+        }
+        return .success(node)
+    }
+
+    /// Host chosen, then resolved: what every caller does first.
+    public func prepare(_ planned: PlanNode, stepValues: [String: Value], runID: String?) async
+        -> Result<(node: PlanNode, host: String), NodeFailure>
+    {
+        switch await chooseHost(planned) {
+        case .failure(let failure): return .failure(failure)
+        case .success(let host):
+            return resolve(planned, host: host, stepValues: stepValues, runID: runID).map { ($0, host) }
+        }
+    }
+
+    /// A context for one phase on `host`, recording what runs in `log`.
+    public func context(_ node: PlanNode, host: String, phase: PlannedCommand.Purpose, timeout: Double?,
+                        log: CommandLog? = nil) -> ActionContext
+    {
+        ActionContext(
+            node: node, host: host, settings: plan.inventory.settings(for: host), phase: phase, timeout: timeout,
+            outputLimit: outputLimit, runner: hosts, log: log)
+    }
+
+    /// What the step values of journaled steps are (`steps.ID.outputs`, `steps.ID.status`).
+    public static func stepValues(_ records: [StepRecord], onlyDone: Bool) -> [String: Value] {
+        var values: [String: Value] = [:]
+        for record in records {
+            if onlyDone, record.state != .succeeded, record.state != .alreadyDone { continue }
+            if !onlyDone, record.outputsJSON == nil { continue }
+            values[record.stepID] = .map([
+                "outputs": .map(ValueJSON.decode(record.outputsJSON)), "status": .string(record.state.rawValue),
+            ])
+        }
+        return values
+    }
+}
+
+/// Why a step instance could not be prepared or run: one line for people.
+public struct NodeFailure: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
