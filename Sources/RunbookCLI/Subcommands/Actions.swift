@@ -30,6 +30,14 @@ extension RunbookCommand {
                     Terminal.write("  \(name.padding(toLength: width, withPad: " ", startingAt: 0))  \(descriptor.summary)\n")
                 }
             }
+            if !registry.hostKeys.isEmpty {
+                Terminal.write("inventory host keys the packs read (in `defaults` or per host):\n")
+                let width = registry.hostKeys.map(\.name.count).max() ?? 0
+                for key in registry.hostKeys {
+                    let name = key.name.padding(toLength: width, withPad: " ", startingAt: 0)
+                    Terminal.write("  \(name)  \(key.type.rawValue): \(key.description)\n")
+                }
+            }
             Terminal.write("\n`runbook actions NAME` shows one type's parameters and outputs.\n")
         }
 
