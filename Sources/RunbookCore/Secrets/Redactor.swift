@@ -1,40 +1,129 @@
 /// Masks secret values in text before it is displayed or stored.
 ///
-/// Every occurrence of every non-empty secret is replaced with `***`.
-/// Longer secrets are replaced first, so a secret that contains another
-/// secret is masked whole rather than leaving a fragment behind.
+/// Every occurrence of every non-empty secret is replaced with `***`, in every spelling a value
+/// takes on its way out: as given, shell-quoted (`'it'\''s'`, and its inner form), JSON-escaped
+/// (with and without `\/`, `\b`/`\f`, `\uXXXX` for non-ASCII), XML-escaped, and, for a secret
+/// that spans lines, each of its lines (a renderer may print them apart). The spellings are
+/// derived here, once, so every renderer that goes through a redactor masks them all.
+/// Longer spellings are replaced first, so a secret that contains another is masked whole.
 public struct Redactor: Sendable {
     /// The mask that replaces each secret occurrence.
     public static let mask = "***"
 
-    /// The secrets, non-empty, de-duplicated, longest first.
+    /// The secrets as given: non-empty, de-duplicated, longest first.
     public let secrets: [String]
+    /// Every spelling that is masked, longest first.
+    public let patterns: [String]
+
+    /// Lines of a multi-line secret shorter than this are not masked on their own (they would
+    /// mask ordinary words); the whole secret and its escaped spellings still are.
+    public static let minimumLineLength = 3
 
     /// Creates a redactor for the given secret values; empty strings are ignored.
     public init(secrets: [String]) {
-        let unique = Set(secrets.filter { !$0.isEmpty })
-        self.secrets = unique.sorted { lhs, rhs in
-            if lhs.utf8.count != rhs.utf8.count {
-                return lhs.utf8.count > rhs.utf8.count
+        func longestFirst(_ values: Set<String>) -> [String] {
+            values.sorted { lhs, rhs in
+                if lhs.utf8.count != rhs.utf8.count {
+                    return lhs.utf8.count > rhs.utf8.count
+                }
+                return lhs < rhs
             }
-            return lhs < rhs
         }
+        let unique = Set(secrets.filter { !$0.isEmpty })
+        self.secrets = longestFirst(unique)
+        self.patterns = longestFirst(Set(unique.flatMap(Self.spellings)))
+    }
+
+    /// The spellings of one secret that output can contain.
+    public static func spellings(of secret: String) -> [String] {
+        var result = [secret]
+        let shell = ShellQuoting.quote(secret)
+        result.append(shell)
+        if shell.hasPrefix("'"), shell.hasSuffix("'"), shell.count >= 2 {
+            result.append(String(shell.dropFirst().dropLast()))
+        }
+        for json in [jsonEscaped(secret, controlShortcuts: false, asciiOnly: false),
+                     jsonEscaped(secret, controlShortcuts: true, asciiOnly: false),
+                     jsonEscaped(secret, controlShortcuts: true, asciiOnly: true)] {
+            result.append(json)
+            result.append(json.split(separator: "/", omittingEmptySubsequences: false).joined(separator: "\\/"))
+        }
+        result.append(xmlEscaped(secret, apostrophe: "&apos;"))
+        result.append(xmlEscaped(secret, apostrophe: "&#39;"))
+        if secret.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) {
+            for line in secret.split(whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" })
+            where line.utf8.count >= minimumLineLength {
+                result.append(String(line))
+            }
+        }
+        return result.filter { !$0.isEmpty }
+    }
+
+    /// The inside of a JSON string literal holding `text`.
+    static func jsonEscaped(_ text: String, controlShortcuts: Bool, asciiOnly: Bool) -> String {
+        var out = ""
+        func unicodeEscape(_ value: UInt32) {
+            let hex = String(value, radix: 16)
+            out += "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+        }
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\u{08}" where controlShortcuts: out += "\\b"
+            case "\u{0C}" where controlShortcuts: out += "\\f"
+            default:
+                if scalar.value < 0x20 {
+                    unicodeEscape(scalar.value)
+                } else if asciiOnly, scalar.value > 0x7E {
+                    if scalar.value > 0xFFFF {
+                        let v = scalar.value - 0x10000
+                        unicodeEscape(0xD800 + (v >> 10))
+                        unicodeEscape(0xDC00 + (v & 0x3FF))
+                    } else {
+                        unicodeEscape(scalar.value)
+                    }
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out
+    }
+
+    /// `text` with XML's five special characters escaped.
+    static func xmlEscaped(_ text: String, apostrophe: String) -> String {
+        var out = ""
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += apostrophe
+            default: out.append(character)
+            }
+        }
+        return out
     }
 
     /// A redactor that masks nothing.
     public static let none = Redactor(secrets: [])
 
     /// Whether this redactor has no secrets to mask.
-    public var isEmpty: Bool { secrets.isEmpty }
+    public var isEmpty: Bool { patterns.isEmpty }
 
     /// Returns `text` with every occurrence of every secret replaced by `***`.
     public func redact(_ text: String) -> String {
-        guard !secrets.isEmpty, !text.isEmpty else { return text }
+        guard !patterns.isEmpty, !text.isEmpty else { return text }
         var result = text
         // No `String.contains` pre-check: it compares Characters, and would miss a secret whose
         // last scalar is followed by a combining mark in the text, although its bytes are there.
-        for secret in secrets {
-            result = Self.replacingOccurrences(of: secret, in: result)
+        for pattern in patterns {
+            result = Self.replacingOccurrences(of: pattern, in: result)
         }
         return result
     }

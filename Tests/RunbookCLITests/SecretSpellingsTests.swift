@@ -1,0 +1,120 @@
+import Foundation
+import RunbookCore
+import RunbookExecution
+import RunbookTestSupport
+import Testing
+
+/// A secret is masked in every spelling output gives it (issue: secrets leaked when they held a
+/// quote, a backslash, a tab or a newline, because the shell-quoted or JSON-escaped form was printed).
+@Suite struct SecretSpellingsTests {
+    static let secrets = [
+        "it's-SECRET-one", "dq\"SECRET-two", "bs\\SECRET-three", "dollar$SECRET-four", "tab\tSECRET-five",
+        "nl-first-part\nSECRET-six-second", "sp ace SECRET seven", "ünï-SECRET-8-ß-✓",
+        "done",  // a secret that is also a word of ordinary output
+    ]
+
+    /// Spellings computed independently of the Redactor: what must never appear.
+    static func forbidden(_ secret: String) -> [String] {
+        var result = [secret]
+        result.append("'" + secret.replacingOccurrences(of: "'", with: "'\\''") + "'")
+        let json = String(decoding: try! JSONEncoder().encode(secret), as: UTF8.self)
+        result.append(String(json.dropFirst().dropLast()))
+        let serialized = String(decoding: try! JSONSerialization.data(withJSONObject: [secret], options: [.fragmentsAllowed]), as: UTF8.self)
+        result.append(String(serialized.dropFirst(2).dropLast(2)))
+        for line in secret.split(separator: "\n") where line.count >= 3 { result.append(String(line)) }
+        return result
+    }
+
+    static func yamlQuoted(_ text: String) -> String {
+        String(decoding: try! JSONEncoder().encode(text), as: UTF8.self)
+    }
+
+    @Test(arguments: secrets)
+    func maskedEverywhere(_ secret: String) throws {
+        let scratch = try RunTests.Scratch()
+        let fromEnv = secret + "-env", fromParam = secret + "-p", fromInventory = secret + "-inv"
+        let file = try scratch.write("r.yaml", """
+            apiVersion: runbook/v1
+            kind: Runbook
+            metadata: {name: secretive}
+            params:
+              a: {type: string, secret: true, from_env: DR_A}
+              b: {type: string, secret: true}
+              c: {type: string, secret: true}
+            on_failure: stop
+            steps:
+              - id: use
+                action: shell
+                with:
+                  run: [sh, -c, 'echo "values $0|$1|$2 done"; echo "err $0" >&2', "${{ params.a }}", "${{ params.b }}", "${{ params.c }}"]
+                  env: {A: "${{ params.a }}", B: "${{ params.b }}"}
+                  check: [test, -z, "${{ params.c }}"]
+                undo: {action: shell, with: {run: [echo, "${{ params.a }}"]}}
+              - id: fail
+                needs: [use]
+                action: shell
+                with: {run: [sh, -c, 'printf "bad %s\\n" "$A" "$B" >&2; exit 1'], env: {A: "${{ params.a }}", B: "${{ params.b }}"}}
+                undo: {action: shell, with: {run: ["true"]}}
+            """)
+        let inventory = try scratch.write("i.yaml", """
+            apiVersion: runbook/v1
+            kind: Inventory
+            metadata: {name: local}
+            defaults: {transport: local}
+            hosts:
+              here: {roles: [site]}
+            vars:
+              c: \(Self.yamlQuoted(fromInventory))
+            """)
+        let events = scratch.root.appendingPathComponent("events.jsonl").path
+        let planFile = scratch.root.appendingPathComponent("saved.plan").path
+        let env = ["DR_A": fromEnv]
+        let runTests = RunTests()
+        var outputs: [(String, String)] = []
+        let plan = try runTests.runbook(scratch, ["plan", file, "-i", inventory, "-p", "b=\(fromParam)"], extraEnvironment: env)
+        let planJSON = try runTests.runbook(
+            scratch, ["plan", file, "-i", inventory, "-p", "b=\(fromParam)", "--format", "json", "-o", planFile], extraEnvironment: env)
+        let run = try runTests.runbook(scratch, ["run", file, "-i", inventory, "-p", "b=\(fromParam)", "--yes", "--events", events],
+                                       extraEnvironment: env)
+        #expect(run.status == 1, "\(run.stderr)")
+        #expect(run.stderr.contains(secret.contains("\n") ? "***" : "bad ***"), "\(run.stderr)")
+        #expect(run.stderr.contains("✓ use") || run.stderr.contains("use on localhost: succeeded"), "\(run.stderr)")
+        let runID = try runTests.latestRunID(scratch)
+        outputs += [("plan", plan.stdout + plan.stderr), ("plan json", planJSON.stdout + planJSON.stderr),
+                    ("run", run.stdout + run.stderr)]
+        for format in ["text", "json", "junit"] {
+            let show = try runTests.runbook(scratch, ["show", runID, "--format", format])
+            outputs.append(("show \(format)", show.stdout + show.stderr))
+        }
+        let status = try runTests.runbook(scratch, ["status", runID])
+        outputs.append(("status", status.stdout + status.stderr))
+        outputs.append(("events", try String(contentsOfFile: events, encoding: .utf8)))
+        outputs.append(("saved plan", (try? String(contentsOfFile: planFile, encoding: .utf8)) ?? ""))
+
+        let values = [fromEnv, fromParam, fromInventory]
+        for (name, text) in outputs {
+            for value in values {
+                for spelling in Self.forbidden(value) {
+                    #expect(!text.contains(spelling), "\(name) shows the secret as \(spelling.debugDescription)")
+                }
+            }
+        }
+        // Every byte under the state directory: journal, WAL, locks.
+        let enumerator = FileManager.default.enumerator(atPath: scratch.state)
+        while let entry = enumerator?.nextObject() as? String {
+            let path = scratch.state + "/" + entry
+            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            for value in values {
+                for spelling in Self.forbidden(value) {
+                    #expect(data.range(of: Data(spelling.utf8)) == nil, "\(entry) holds the secret as \(spelling.debugDescription)")
+                }
+            }
+        }
+    }
+
+    @Test func aSecretInsideOrdinaryOutputIsMaskedThere() {
+        let redactor = Redactor(secrets: ["done"])
+        #expect(redactor.redact("step finished: done in 2 s") == "step finished: *** in 2 s")
+        #expect(redactor.redact("nothing to see") == "nothing to see")
+    }
+}
