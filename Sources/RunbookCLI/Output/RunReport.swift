@@ -139,23 +139,18 @@ struct RunReport {
         var approvers: [String]
     }
 
-    /// The gate steps of the run's plan, by node id.
-    ///
-    /// Read from the plan JSON stored with the run: `plan.steps[]` as `runbook run` journals it
-    /// (the plan object of `plan --format json` inside `{"plan": ..., "mode": ..., ...}`), or a bare
-    /// `steps[]`; a step is a gate when its `kind` is `gate`. Nil when the stored plan has neither.
+    /// The plan journaled with the run (`PlanDocument`), or nil when it holds none that can be read.
+    static func plan(_ run: RunRecord) -> PlanDocument? {
+        try? PlanDocument.decode(run.planJSON)
+    }
+
+    /// The gate steps of the run's plan, by node id; nil when the journal holds no readable plan.
     static func planGates(_ run: RunRecord) -> [String: PlanGate]? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(run.planJSON.utf8)) as? [String: Any] else { return nil }
-        let plan = object["plan"] as? [String: Any] ?? object
-        guard let steps = plan["steps"] as? [[String: Any]] else { return nil }
+        guard let plan = plan(run) else { return nil }
         var gates: [String: PlanGate] = [:]
-        for step in steps where step["kind"] as? String == "gate" {
-            guard let id = step["id"] as? String else { continue }
-            let gate = step["gate"] as? [String: Any]
-            gates[id] = PlanGate(
-                type: gate?["type"] as? String ?? "approval",
-                prompt: gate?["prompt"] as? String,
-                approvers: gate?["approvers"] as? [String] ?? [])
+        for node in plan.steps where node.kind == .gate {
+            gates[node.id] = PlanGate(
+                type: node.gate?.type ?? "approval", prompt: node.gate?.prompt, approvers: node.gate?.approvers ?? [])
         }
         return gates
     }
