@@ -190,6 +190,8 @@ public struct SortedMap<Element: Encodable>: Encodable {
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: AnyCodingKey.self)
-        for key in entries.keys.sorted() { try container.encode(entries[key]!, forKey: AnyCodingKey(key)) }
+        for (key, value) in entries.sorted(by: { $0.key < $1.key }) {
+            try container.encode(value, forKey: AnyCodingKey(key))
+        }
     }
 }

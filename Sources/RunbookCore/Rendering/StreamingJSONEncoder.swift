@@ -57,14 +57,16 @@ final class JSONStreamWriter {
         var count: Int
     }
 
-    var buffer: [UInt8] = []
+    // Unchecked: every value appends to these, and the dynamic exclusivity checks of a class's
+    // stored properties took a tenth of the time. Nothing here runs concurrently or re-enters.
+    @exclusivity(unchecked) var buffer: [UInt8] = []
     let pretty: Bool
     let redactor: Redactor
     let chunkSize: Int
     let sink: ((UnsafeRawBufferPointer) -> Void)?
-    private(set) var stack: [Frame] = []
+    @exclusivity(unchecked) private(set) var stack: [Frame] = []
     /// Bytes handed to the sink so far.
-    private var flushed = 0
+    @exclusivity(unchecked) private var flushed = 0
 
     init(pretty: Bool, redactor: Redactor, chunkSize: Int, sink: ((UnsafeRawBufferPointer) -> Void)?) {
         self.pretty = pretty
@@ -115,9 +117,16 @@ final class JSONStreamWriter {
         }
     }
 
+    private static let spaces = [UInt8](repeating: UInt8(ascii: " "), count: 128)
+
     private func newline() {
         buffer.append(UInt8(ascii: "\n"))
-        for _ in 0..<(stack.count * 2) { buffer.append(UInt8(ascii: " ")) }
+        var indent = stack.count * 2
+        while indent > 0 {
+            let count = min(indent, Self.spaces.count)
+            buffer.append(contentsOf: Self.spaces[0..<count])
+            indent -= count
+        }
     }
 
     // MARK: Values
