@@ -1,5 +1,6 @@
-// RunbookBenchmark: generates large, realistic runbooks in memory and times `validate` and
-// `plan --offline` in-process, with each row's peak memory measured in its own child process.
+// RunbookBenchmark: generates large, realistic runbooks in memory and times `validate`,
+// `plan --offline` and `plan --offline --format json` in-process, with each cell's peak memory
+// measured in its own child process.
 //
 // Run it (always in release; debug numbers are meaningless):
 //
@@ -7,7 +8,8 @@
 //   swift run -c release RunbookBenchmark --sizes 1000,5000 --repeat 5
 //   swift run -c release RunbookBenchmark --dump 1000 /tmp/bench   # writes bench.yaml + bench-inventory.yaml
 //
-// Target: 10,000 steps validate and plan in < 0.5 s and < 200 MB, time growing linearly.
+// Targets: 10,000 steps validate and plan in < 0.5 s and < 200 MB, time growing linearly; the JSON
+// plan within 1.5x of the text plan in time and peak memory at 10,000 and 50,000 steps.
 
 import Foundation
 import RunbookCore
@@ -27,10 +29,13 @@ let usage = """
     Generates runbooks of 1,000, 10,000 and 50,000 steps (YAML text, in memory, seeded so every
     run is the same) with an inventory of 2 primary and 3 secondary hosts, and measures in-process:
       validate        RunbookLoader.load + RunbookChecker.check
-      plan (offline)  load runbook + inventory, Compiler.compile, PlanTextRenderer.render
+      plan (offline)  load runbook + inventory, Compiler.compile, PlanTextRenderer.render, written
+                      to /dev/null
+      plan JSON       the same with the JSON plan (`plan --offline --format json`) instead of the
+                      text, written to /dev/null as the CLI writes it to stdout
     Each (size, phase) runs in a fresh child process of this executable, which reports the best
     of N wall times (ContinuousClock) and its peak RSS (VmHWM from /proc/self/status).
-    Prints a Markdown table and the time growth between sizes.
+    Prints a Markdown table, the time growth between sizes, and JSON/text ratios of time and memory.
 
     OPTIONS:
       --sizes N,N,...   step counts to measure (default 1000,10000,50000)
@@ -276,8 +281,9 @@ enum RunbookGenerator {
 
 // MARK: - Phases
 
-enum Phase: String {
+enum Phase: String, CaseIterable {
     case validate, plan
+    case planJSON = "plan-json"
 }
 
 /// Keeps results observable so the optimiser cannot drop the work.
@@ -293,8 +299,18 @@ func runValidate(_ generated: Generated) {
     sink &+= diagnostics.all.count &+ runbook!.steps.count
 }
 
+/// Where both plan phases write what they render, as `runbook plan` writes to stdout.
+let devNull = FileHandle(forWritingAtPath: "/dev/null")!
+
+/// The JSON plan as `runbook plan --format json` writes it; returns the bytes written.
+func writePlanJSON(_ plan: Plan, to handle: FileHandle) -> Int {
+    let text = PlanJSONRenderer(plan: plan).render()
+    handle.write(Data(text.utf8))
+    return text.utf8.count
+}
+
 @discardableResult
-func runPlan(_ generated: Generated) -> Int {
+func runPlan(_ generated: Generated, json: Bool = false) -> Int {
     var diagnostics = Diagnostics()
     let runbook = RunbookLoader.load(text: generated.runbook, file: "bench.yaml", diagnostics: &diagnostics)
     let inventory = InventoryLoader.load(text: generated.inventory, file: "bench-inventory.yaml", diagnostics: &diagnostics)
@@ -306,9 +322,16 @@ func runPlan(_ generated: Generated) -> Int {
     precondition(
         plan!.nodes.count == generated.instances,
         "expected \(generated.instances) step instances, the plan has \(plan!.nodes.count)")
-    let text = PlanTextRenderer(plan: plan!).render()
-    precondition(text.utf8.count > generated.instances, "the rendered plan is suspiciously short")
-    sink &+= text.utf8.count
+    let bytes: Int
+    if json {
+        bytes = writePlanJSON(plan!, to: devNull)
+    } else {
+        let text = PlanTextRenderer(plan: plan!).render()
+        devNull.write(Data(text.utf8))
+        bytes = text.utf8.count
+    }
+    precondition(bytes > generated.instances, "the rendered plan is suspiciously short")
+    sink &+= bytes
     return plan!.nodes.count
 }
 
@@ -342,6 +365,7 @@ func measure(_ generated: Generated, _ phase: Phase, repeats: Int) -> Measuremen
             switch phase {
             case .validate: runValidate(generated)
             case .plan: runPlan(generated)
+            case .planJSON: runPlan(generated, json: true)
             }
         }
         best = min(best, milliseconds(elapsed))
@@ -410,7 +434,7 @@ if arguments.first == "--exec" {
 if arguments.first == "--child" {
     guard arguments.count == 4, let steps = Int(arguments[1]), let phase = Phase(rawValue: arguments[2]),
         let repeats = Int(arguments[3])
-    else { fail("usage: --child STEPS validate|plan REPEATS") }
+    else { fail("usage: --child STEPS validate|plan|plan-json REPEATS") }
     let generated = RunbookGenerator.generate(steps: steps)
     let result = measure(generated, phase, repeats: repeats)
     print("RESULT \(result.bestMS) \(result.peakKiB) \(result.instances)")
@@ -460,31 +484,33 @@ struct Row {
     var steps: Int
     var validate: Measurement
     var plan: Measurement
+    var json: Measurement
 }
 
 var rows: [Row] = []
 for steps in options.sizes {
-    let validate: Measurement
-    let plan: Measurement
-    if options.inProcess {
-        let generated = RunbookGenerator.generate(steps: steps)
-        validate = measure(generated, .validate, repeats: options.repeats)
-        plan = measure(generated, .plan, repeats: options.repeats)
-    } else {
-        validate = measureInChild(steps: steps, phase: .validate, repeats: options.repeats)
-        plan = measureInChild(steps: steps, phase: .plan, repeats: options.repeats)
+    var measured: [Phase: Measurement] = [:]
+    let generated = options.inProcess ? RunbookGenerator.generate(steps: steps) : nil
+    for phase in Phase.allCases {
+        if let generated {
+            measured[phase] = measure(generated, phase, repeats: options.repeats)
+        } else {
+            measured[phase] = measureInChild(steps: steps, phase: phase, repeats: options.repeats)
+        }
     }
-    rows.append(Row(steps: steps, validate: validate, plan: plan))
+    rows.append(Row(steps: steps, validate: measured[.validate]!, plan: measured[.plan]!, json: measured[.planJSON]!))
     FileHandle.standardError.write(Data("measured \(grouped(steps)) steps\n".utf8))
 }
 
 func mb(_ kib: Int) -> String { kib < 0 ? "n/a" : format(Double(kib) / 1024) }
 
 print("")
-print("| steps | instances | validate | plan (offline) | peak RSS validate | peak RSS plan |")
-print("|------:|----------:|---------:|---------------:|------------------:|--------------:|")
+print("| steps | instances | validate | plan (offline) | plan JSON | peak RSS validate | peak RSS plan | peak RSS plan JSON |")
+print("|------:|----------:|---------:|---------------:|----------:|------------------:|--------------:|-------------------:|")
 for row in rows {
-    print("| \(grouped(row.steps)) | \(grouped(row.plan.instances)) | \(format(row.validate.bestMS)) ms | \(format(row.plan.bestMS)) ms | \(mb(row.validate.peakKiB)) MB | \(mb(row.plan.peakKiB)) MB |")
+    let times = [row.validate, row.plan, row.json].map { "\(format($0.bestMS)) ms" }
+    let memory = [row.validate, row.plan, row.json].map { "\(mb($0.peakKiB)) MB" }
+    print("| \(grouped(row.steps)) | \(grouped(row.plan.instances)) | " + (times + memory).joined(separator: " | ") + " |")
 }
 print("")
 print("best of \(options.repeats); times in-process with ContinuousClock; peak RSS = VmHWM of \(options.inProcess ? "this process (cumulative)" : "a fresh child per cell"), including the generated YAML text")
@@ -497,6 +523,18 @@ if rows.count > 1 {
         ratios.append("\(short(next.steps))/\(short(previous.steps)) (size \(format(size))x): validate \(format(validate))x, plan \(format(plan))x")
     }
     print("time growth: " + ratios.joined(separator: "; ") + " (linear = same as size)")
+}
+let jsonRatios = rows.map { row in
+    let time = row.json.bestMS / row.plan.bestMS
+    let memory = Double(row.json.peakKiB) / Double(row.plan.peakKiB)
+    return (steps: row.steps, time: time, memory: memory)
+}
+print("JSON/text plan: " + jsonRatios.map { "\(short($0.steps)) time \(format($0.time, decimals: 2))x, peak RSS \(format($0.memory, decimals: 2))x" }
+    .joined(separator: "; "))
+let jsonTarget = jsonRatios.filter { $0.steps >= 10_000 }
+if !jsonTarget.isEmpty {
+    let ok = jsonTarget.allSatisfy { $0.time <= 1.5 && $0.memory <= 1.5 }
+    print("JSON plan within 1.5x of the text plan (time and peak RSS, 10,000 steps and more): \(ok ? "MEETS" : "MISSES")")
 }
 print("target: 10,000 steps < 0.5 s and < 200 MB")
 if let row = rows.first(where: { $0.steps == 10_000 }) {

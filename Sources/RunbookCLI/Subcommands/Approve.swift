@@ -162,3 +162,11 @@ extension RunbookCommand {
         }
     }
 }
+
+/// Who `approve` records when `--by` is not given: `$SUDO_USER`, then `$USER`, then `unknown`.
+func defaultApprover(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+    for key in ["SUDO_USER", "USER"] {
+        if let value = environment[key]?.trimmingCharacters(in: .whitespaces), !value.isEmpty { return value }
+    }
+    return "unknown"
+}

@@ -76,22 +76,21 @@ extension RunbookCommand {
 
             switch format {
             case .text: Terminal.write(PlanTextRenderer(plan: plan, color: Terminal.colorEnabled(forStderr: false)).render())
-            case .json: Terminal.write(PlanJSONRenderer(plan: plan).render())
+            case .json: PlanJSONRenderer(plan: plan).write { FileHandle.standardOutput.write(Data($0)) }
             case .dot: Terminal.write(PlanGraphRenderer(plan: plan).dot())
             case .mermaid: Terminal.write(PlanGraphRenderer(plan: plan).mermaid())
             }
 
             if let output {
-                var object = PlanJSONRenderer(plan: plan).object()
                 let hash = inputs.planHash(facts: facts)
-                object["plan_hash"] = hash
-                object["facts"] = facts
-                object["inputs"] = ["runbook_sha256": RunInputs.sha256(inputs.runbookText), "inventory_sha256": RunInputs.sha256(inputs.inventoryText)]
-                object["created_at"] = ISO8601DateFormatter().string(from: Date())
-                let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-                let text = plan.redactor.redact(String(decoding: data, as: UTF8.self)) + "\n"
+                var document = PlanDocument(plan: plan)
+                document.planHash = hash
+                document.facts = facts
+                document.inputs = inputs.documentInputs
+                document.createdAt = ISO8601DateFormatter().string(from: Date())
+                let text = Data(document.encoded(redactor: plan.redactor, pretty: true) + [UInt8(ascii: "\n")])
                 do {
-                    try text.write(toFile: output, atomically: true, encoding: .utf8)
+                    try text.write(to: URL(fileURLWithPath: output), options: .atomic)
                 } catch {
                     Terminal.writeError("runbook: error: cannot write the plan to '\(output)': \(error.localizedDescription)\n")
                     throw RunbookExit.failed

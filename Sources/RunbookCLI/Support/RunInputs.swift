@@ -41,20 +41,17 @@ struct RunInputs {
         PlanHash.compute(runbookText: runbookText, inventoryText: inventoryText, mode: plan.mode, params: plan.params, facts: facts)
     }
 
-    /// What the journal keeps to resume the run: file hashes, non-secret params, the plan.
+    /// The SHA-256 of the runbook and inventory text, as saved and journaled plans record them.
+    var documentInputs: PlanDocument.Inputs {
+        PlanDocument.Inputs(runbookSHA256: Self.sha256(runbookText), inventorySHA256: Self.sha256(inventoryText))
+    }
+
+    /// What the journal keeps to resume the run: the plan document with the hashes of its inputs
+    /// (secret params as `***`: resume reads them again from their environment).
     func journalPlanJSON() -> String {
-        var params: [String: Any] = [:]
-        for param in plan.params where !param.secret { params[param.name] = param.value.renderedForText }
-        let object: [String: Any] = [
-            "runbook_sha256": Self.sha256(runbookText),
-            "inventory_sha256": Self.sha256(inventoryText),
-            "mode": plan.mode,
-            "params": params,
-            "secret_params": plan.params.filter(\.secret).map(\.name),
-            "plan": PlanJSONRenderer(plan: plan).object(),
-        ]
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-        return plan.redactor.redact(String(decoding: data, as: UTF8.self))
+        var document = PlanDocument(plan: plan)
+        document.inputs = documentInputs
+        return String(decoding: document.encoded(redactor: plan.redactor, pretty: false), as: UTF8.self)
     }
 
     func paramsJSON() -> String {

@@ -138,16 +138,17 @@ struct JournaledPlan {
     var runbookSHA: String
     var inventorySHA: String
     var mode: String
+    /// Non-secret params as `-p` would give them.
     var params: [String: String]
     var secretParams: [String]
 
     init?(json: String) {
-        guard let data = json.data(using: .utf8), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
-        runbookSHA = object["runbook_sha256"] as? String ?? ""
-        inventorySHA = object["inventory_sha256"] as? String ?? ""
-        mode = object["mode"] as? String ?? ""
-        params = (object["params"] as? [String: Any] ?? [:]).mapValues { "\($0)" }
-        secretParams = object["secret_params"] as? [String] ?? []
+        guard let document = try? PlanDocument.decode(json) else { return nil }
+        runbookSHA = document.inputs?.runbookSHA256 ?? ""
+        inventorySHA = document.inputs?.inventorySHA256 ?? ""
+        mode = document.mode
+        params = document.commandLineParams
+        secretParams = document.params.filter(\.secret).map(\.name)
     }
 }
 

@@ -21,23 +21,15 @@ struct SavedPlan {
 
     static func load(_ path: String) throws -> SavedPlan {
         guard let data = FileManager.default.contents(atPath: path),
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-            let hash = object["plan_hash"] as? String,
-            let runbook = object["runbook"] as? [String: Any], let runbookPath = runbook["file"] as? String
+            let document = try? PlanDocument.decode(data), let hash = document.planHash, !document.runbook.file.isEmpty
         else {
             Terminal.writeError("runbook: error: \(path) is not a plan saved with `runbook plan -o`\n")
             throw RunbookExit.usage
         }
-        let inputs = object["inputs"] as? [String: Any] ?? [:]
-        var params: [String: String] = [:]
-        for entry in object["params"] as? [[String: Any]] ?? [] where entry["secret"] as? Bool != true {
-            if let name = entry["name"] as? String, let value = entry["value"] { params[name] = value is NSNull ? "" : "\(value)" }
-        }
         return SavedPlan(
-            runbookPath: runbookPath, inventoryPath: (object["inventory"] as? [String: Any])?["file"] as? String ?? "",
-            mode: object["mode"] as? String ?? "", params: params, planHash: hash,
-            runbookSHA: inputs["runbook_sha256"] as? String ?? "", inventorySHA: inputs["inventory_sha256"] as? String ?? "",
-            facts: object["facts"] as? [String: String] ?? [:])
+            runbookPath: document.runbook.file, inventoryPath: document.inventory.file, mode: document.mode,
+            params: document.commandLineParams, planHash: hash, runbookSHA: document.inputs?.runbookSHA256 ?? "",
+            inventorySHA: document.inputs?.inventorySHA256 ?? "", facts: document.facts ?? [:])
     }
 
     /// What differs between this saved plan and the world now; empty when it may run.

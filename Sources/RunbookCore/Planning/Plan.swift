@@ -106,7 +106,7 @@ public enum UndoPlan: Sendable, Hashable {
 }
 
 /// One step instance: a step on one host.
-public struct PlanNode: Sendable {
+public struct PlanNode: Sendable, Hashable {
     public enum Kind: String, Sendable, Hashable, Codable {
         case action, probe, gate, choose
     }

@@ -1,0 +1,129 @@
+import Foundation
+import RunbookExecution
+
+// MARK: - JSON
+
+enum RunReportJSON {
+    static func render(_ report: RunReport) -> String {
+        let object: [String: Any] = [
+            "version": 1,
+            "run": run(report.run, now: report.now),
+            "steps": report.steps.map(step),
+            "attempts": report.attempts.map(attempt),
+            "approvals": report.approvals.map(approval),
+            "events": report.events.map(event),
+            "chain": chain(report.chain, eventCount: report.events.count),
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+
+    static func date(_ date: Date?) -> Any {
+        date.map(JournalTimestamp.format) ?? NSNull()
+    }
+
+    static func optional(_ value: Any?) -> Any { value ?? NSNull() }
+
+    /// Stored JSON text as a JSON value; text that is not JSON stays a string.
+    static func embedded(_ text: String?) -> Any {
+        guard let text else { return NSNull() }
+        return (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])) ?? text
+    }
+
+    static func seconds(_ start: Date?, _ end: Date?) -> Any {
+        guard let start, let end else { return NSNull() }
+        return (end.timeIntervalSince(start) * 1000).rounded() / 1000
+    }
+
+    static func run(_ run: RunRecord, now: Date) -> [String: Any] {
+        [
+            "id": run.id,
+            "runbook": run.runbookName,
+            "runbookPath": run.runbookPath,
+            "inventory": run.inventoryName,
+            "inventoryPath": run.inventoryPath,
+            "mode": run.mode,
+            "status": run.status.rawValue,
+            "exitCode": optional(run.exitCode),
+            "params": embedded(run.paramsJSON),
+            "planHash": run.planHash,
+            "pid": Int(run.pid),
+            "hostname": run.hostname,
+            "startedAt": date(run.startedAt),
+            "updatedAt": date(run.updatedAt),
+            "finishedAt": date(run.finishedAt),
+            "durationSeconds": seconds(run.startedAt, run.finishedAt),
+        ]
+    }
+
+    static func step(_ step: StepRecord) -> [String: Any] {
+        [
+            "node": step.nodeID,
+            "step": step.stepID,
+            "host": optional(step.host),
+            "state": step.state.rawValue,
+            "changed": step.changed,
+            "completionSeq": optional(step.completionSeq),
+            "observed": embedded(step.observedJSON),
+            "outputs": embedded(step.outputsJSON),
+            "error": optional(step.error),
+            "attempts": step.attempts,
+            "startedAt": date(step.startedAt),
+            "finishedAt": date(step.finishedAt),
+            "firstReachedAt": date(step.firstReachedAt),
+            "durationSeconds": seconds(step.startedAt, step.finishedAt),
+        ]
+    }
+
+    static func attempt(_ attempt: AttemptRecord) -> [String: Any] {
+        [
+            "id": Int(attempt.id),
+            "node": attempt.nodeID,
+            "phase": attempt.phase.rawValue,
+            "number": attempt.number,
+            "intent": attempt.intent,
+            "startedAt": date(attempt.startedAt),
+            "finishedAt": date(attempt.finishedAt),
+            "durationSeconds": seconds(attempt.startedAt, attempt.finishedAt),
+            "outcome": optional(attempt.outcome),
+            "inFlight": attempt.isInFlight,
+            "exitCode": optional(attempt.exitCode),
+            "stdout": attempt.stdoutExcerpt,
+            "stderr": attempt.stderrExcerpt,
+            "error": optional(attempt.error),
+        ]
+    }
+
+    static func approval(_ approval: ApprovalRecord) -> [String: Any] {
+        [
+            "gate": approval.gate,
+            "decision": approval.decision.rawValue,
+            "by": approval.by,
+            "reason": approval.reason,
+            "planHash": approval.planHash,
+            "at": date(approval.at),
+        ]
+    }
+
+    static func event(_ event: EventRecord) -> [String: Any] {
+        [
+            "seq": event.seq,
+            "ts": date(event.ts),
+            "type": event.type,
+            "step": optional(event.step),
+            "host": optional(event.host),
+            "payload": embedded(event.payloadJSON),
+            "prevHash": event.prevHash,
+            "hash": event.hash,
+        ]
+    }
+
+    static func chain(_ chain: ChainVerification, eventCount: Int) -> [String: Any] {
+        switch chain {
+        case .ok(let count):
+            return ["intact": true, "eventCount": count, "brokenAtSeq": NSNull(), "reason": NSNull()]
+        case .broken(let seq, let reason):
+            return ["intact": false, "eventCount": eventCount, "brokenAtSeq": seq, "reason": reason.description]
+        }
+    }
+}
