@@ -15,7 +15,8 @@ import Testing
         let inventoryText = try String(contentsOf: root.appendingPathComponent(inventoryPath), encoding: .utf8)
         var diagnostics = Diagnostics()
         let runbook = RunbookLoader.load(text: runbookText, file: runbookPath, diagnostics: &diagnostics)
-        let inventory = InventoryLoader.load(text: inventoryText, file: inventoryPath, diagnostics: &diagnostics)
+        let inventory = InventoryLoader.load(
+            text: inventoryText, file: inventoryPath, hostKeys: GlusterPack.hostKeys, diagnostics: &diagnostics)
         let request = try Compiler.Request(
             runbook: #require(runbook, "\(diagnostics.all)"), inventory: #require(inventory, "\(diagnostics.all)"),
             mode: mode)
