@@ -76,4 +76,43 @@ import Testing
         #expect(result.status == 2)
         #expect(result.stderr.contains("\(path):3:21: error: the file is not UTF-8 text: 0xE9"), "\(result.stderr)")
     }
+
+    // MARK: - Defect 4: durations and counts out of bounds
+
+    @Test func aHugeRetryDelayIsRefusedByValidateAndRunDoesNotTrap() throws {
+        let scratch = try Scratch()
+        let inventory = try scratch.write("inventory.yaml", Self.inventory)
+        let file = try scratch.write(
+            "r.yaml",
+            """
+            apiVersion: runbook/v1
+            kind: Runbook
+            metadata: {name: huge}
+            steps:
+              - id: flaky
+                action: shell
+                with: {run: ["false"]}
+                undo: {action: shell, with: {run: ["true"]}}
+                retries: 1
+                retry_delay: 99999999999999999h
+            """)
+        let validate = try runbook(scratch, ["validate", file])
+        #expect(validate.status == 2)
+        #expect(
+            validate.stderr.contains(
+                "\(file):10:18: error: retry_delay must be from 0s to 30d, got 99999999999999999h"),
+            "\(validate.stderr)")
+        let run = try runbook(scratch, ["run", file, "-i", inventory, "--yes"])
+        #expect(run.status == 2, "a trap exits by a signal: \(run.status) \(run.stderr)")
+        #expect(run.stderr.contains("\(file):10:18: error: retry_delay"))
+    }
+
+    @Test func aGraceOutOfBoundsIsAUsageError() throws {
+        let scratch = try Scratch()
+        let inventory = try scratch.write("inventory.yaml", Self.inventory)
+        let file = try scratch.write("r.yaml", Self.slowRunbook)
+        let result = try runbook(scratch, ["run", file, "-i", inventory, "--yes", "--grace", "1e300"])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("--grace must be from 0 to 3600 seconds"), "\(result.stderr)")
+    }
 }

@@ -67,8 +67,13 @@ public struct RunbookChecker {
             if let allowed = param.allowed, let node = param.defaultValue, let text = node.scalar, !allowed.contains(text) {
                 diagnostics.error("default '\(text)' of param '\(param.name)' is not one of \(allowed.joined(separator: ", "))", at: node.location)
             }
-            if param.type == .duration, let node = param.defaultValue, let text = node.scalar, Value.parseDuration(text) == nil {
-                diagnostics.error("default of param '\(param.name)' must be a duration like 90s, 15m, 2h or 1h30m, got '\(text)'", at: node.location)
+            if param.type == .duration, let node = param.defaultValue, let text = node.scalar,
+                Value.parseBoundedDuration(text) == nil
+            {
+                diagnostics.error(
+                    "default of param '\(param.name)' must be a duration like 90s, 15m, 2h or 1h30m, "
+                        + "at most \(Value.maxDurationText), got '\(text)'",
+                    at: node.location)
             }
             if param.type == .int, let node = param.defaultValue, let text = node.scalar, Int(text) == nil {
                 diagnostics.error("default of param '\(param.name)' must be a whole number, got '\(text)'", at: node.location)
@@ -280,8 +285,13 @@ public struct RunbookChecker {
                 diagnostics.error("\(what) must be true or false, got \(node.kindDescription)", at: node.location)
             }
         case .duration:
-            if let text = node.scalar, !TemplateResolver.containsInterpolation(text), Value.parseDuration(text) == nil {
-                diagnostics.error("\(what) must be a duration like 90s, 15m, 2h or 1h30m, got \(node.kindDescription)", at: node.location)
+            if let text = node.scalar, !TemplateResolver.containsInterpolation(text),
+                Value.parseBoundedDuration(text) == nil
+            {
+                diagnostics.error(
+                    "\(what) must be a duration like 90s, 15m, 2h or 1h30m, at most \(Value.maxDurationText), "
+                        + "got \(node.kindDescription)",
+                    at: node.location)
             } else if node.scalar == nil {
                 diagnostics.error("\(what) must be a duration, got \(node.kindDescription)", at: node.location)
             }

@@ -178,7 +178,7 @@ extension Executor {
             if let deadline, Date() >= deadline { return timedOut(node, gate: gate, host: host) }
             var wait = gate.every ?? 30
             if let deadline { wait = min(wait, max(0, deadline.timeIntervalSinceNow)) }
-            do { try await Task.sleep(for: .seconds(wait)) } catch { return cancelled(node, host: host) }
+            do { try await sleep(seconds: wait) } catch { return cancelled(node, host: host) }
         }
     }
 }
