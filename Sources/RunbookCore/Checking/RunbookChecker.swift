@@ -85,6 +85,7 @@ public struct RunbookChecker {
         for step in all {
             checkStep(step, scope: scope, diagnostics: &diagnostics)
         }
+        checkValues(runbook, diagnostics: &diagnostics)
 
         // Commit points: an irreversible step must come after one.
         let commitAncestors = Self.stepsBehindCommit(runbook.steps, edges: edges)
