@@ -115,4 +115,58 @@ import Testing
         #expect(result.status == 64)
         #expect(result.stderr.contains("--grace must be from 0 to 3600 seconds"), "\(result.stderr)")
     }
+
+    // MARK: - Defect 7: values interpolated into a shell script
+
+    @Test func aValueInterpolatedIntoAScriptIsRefusedAndNothingRuns() throws {
+        let scratch = try Scratch()
+        let inventory = try scratch.write("inventory.yaml", Self.inventory)
+        let file = try scratch.write(
+            "r.yaml",
+            """
+            apiVersion: runbook/v1
+            kind: Runbook
+            metadata: {name: inject}
+            params:
+              v: {type: string, default: hello}
+            steps:
+              - id: say
+                action: shell
+                with: {script: "echo ${{ params.v }}"}
+                irreversible: true
+                needs: [go]
+              - id: go
+                gate: {approval: {prompt: go?}}
+                commit: true
+            """)
+        let validate = try runbook(scratch, ["validate", file])
+        #expect(validate.status == 2)
+        #expect(validate.stderr.contains("\(file):9:26: error: 'script' runs with `sh -c`"), "\(validate.stderr)")
+        #expect(validate.stderr.contains("pass the value in `env`"))
+        let run = try runbook(
+            scratch,
+            [
+                "run", file, "-i", inventory, "--yes", "--approve", "go",
+                "-p", "v=$(touch \(scratch.root)/INJECTED)",
+            ])
+        #expect(run.status == 2, "\(run.stderr)")
+        #expect(!scratch.exists("INJECTED"), "the interpolated value ran as a command")
+    }
+
+    /// The quickstart's own undos put `workdir` into scripts: a rollback must not run it.
+    @Test func theQuickstartsRollbackDoesNotRunTheWorkdirAsACommand() throws {
+        let scratch = try Scratch()
+        let workdir = "\(scratch.root)/qs/$(touch \(scratch.root)/INJECTED)"
+        let result = try runbook(
+            scratch,
+            [
+                "run", "Examples/quickstart/failover.yaml", "-i", "Examples/quickstart/inventory.yaml", "--yes",
+                "-p", "workdir=\(workdir)", "-p", "break_sync=true",
+            ])
+        #expect(result.status == 1, "the copy check fails on purpose and the run rolls back: \(result.stderr)")
+        #expect(result.stderr.contains("rollback") || result.stdout.contains("rollback"), "\(result.stderr)")
+        #expect(!scratch.exists("INJECTED"), "an undo ran the workdir as a command")
+        #expect(
+            !FileManager.default.fileExists(atPath: workdir + "/site-b/file1.txt"), "the undo did not remove the copy")
+    }
 }

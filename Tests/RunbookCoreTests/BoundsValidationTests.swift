@@ -95,4 +95,54 @@ import Testing
             },
             "\(diagnostics.all)")
     }
+
+    // MARK: - Scripts
+
+    @Test func interpolationIntoShellTextIsRefusedAtTheInterpolation() {
+        expect(
+            Self.header + """
+                params:
+                  dir: {type: string, default: /tmp}
+                  cmd: {type: list, default: ["true"]}
+                steps:
+                  - id: a
+                    action: shell
+                    with: {script: "rm -rf 1️⃣${{ params.dir }}/x", check: "test -d 2️⃣${{ params.dir }}"}
+                    undo: {action: shell, with: {script: 'echo 3️⃣${{ params.dir }}'}}
+                  - id: b
+                    probe: command
+                    with: {script: "ls 4️⃣${{ params.dir }}"}
+                  - id: fine
+                    action: shell
+                    with: {script: 'rm -rf "$DIR"/x', env: {DIR: "${{ params.dir }}"}, check: "${{ params.cmd }}"}
+                    undo: {action: shell, with: {run: [rm, -rf, "${{ params.dir }}/x"]}}
+                """,
+            [
+                FindingSpec("1️⃣", "'script' runs with `sh -c`, and a value put into it with ${{ }} is not quoted"),
+                FindingSpec("2️⃣", "'check' runs with `sh -c`"),
+                FindingSpec("3️⃣", "'script' runs with `sh -c`"),
+                FindingSpec("4️⃣", "'script' runs with `sh -c`"),
+            ])
+    }
+
+    /// `ssh.key` reads `~USER/.ssh/authorized_keys` through `sh -c`: `user` must be a user name.
+    @Test func anSSHKeyUserThatIsNotAUserNameIsRefusedByThePlan() {
+        var diagnostics = Diagnostics()
+        let runbook = RunbookLoader.load(
+            text: Self.header + """
+                params:
+                  who: {type: string, default: "root; touch /tmp/x"}
+                steps:
+                  - id: key
+                    probe: ssh.key
+                    with: {path: /root/.ssh/id_ed25519, authorized_on: here, user: "${{ params.who }}"}
+                """, file: "r.yaml", diagnostics: &diagnostics)!
+        let inventory = InventoryLoader.load(
+            text: "apiVersion: runbook/v1\nkind: Inventory\nmetadata: {name: i}\nhosts: {here: {transport: local}}\n",
+            file: "i.yaml", diagnostics: &diagnostics)!
+        #expect(Compiler(registry: .builtIn).compile(Compiler.Request(runbook: runbook, inventory: inventory),
+                                                     diagnostics: &diagnostics) == nil)
+        #expect(diagnostics.errors.map(\.message).contains { $0.contains("`user` 'root; touch /tmp/x' is not a user name") },
+                "\(diagnostics.all)")
+    }
 }

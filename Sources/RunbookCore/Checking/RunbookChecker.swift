@@ -180,6 +180,7 @@ public struct RunbookChecker {
                     at: node.location)
             } else {
                 checkCommandShape(node, what: "verify", diagnostics: &diagnostics)
+                checkShellText(node, name: "verify", script: false, command: true, diagnostics: &diagnostics)
                 checkTemplate(node, scope: scope, diagnostics: &diagnostics)
             }
         }
@@ -240,6 +241,9 @@ public struct RunbookChecker {
             }
             given.insert(pair.key)
             checkLiteral(pair.value, parameter: parameter, diagnostics: &diagnostics)
+            checkShellText(
+                pair.value, name: pair.key, script: parameter.isShellText, command: parameter.type == .command,
+                diagnostics: &diagnostics)
             checkTemplate(pair.value, scope: scope, diagnostics: &diagnostics)
         }
         let location = with?.location ?? ownerLocation
@@ -319,6 +323,21 @@ public struct RunbookChecker {
                 diagnostics.error("each value of \(what) must be a string, got \(pair.value.kindDescription)", at: pair.value.location)
             }
         }
+    }
+
+    /// Refuses `${{ }}` in text a shell runs: a `script`, or a command given as a string (which
+    /// runs with `sh -c`). A command that is one `${{ }}` is allowed: it may be an argv list.
+    func checkShellText(_ node: YAMLNode, name: String, script: Bool, command: Bool, diagnostics: inout Diagnostics) {
+        guard script || command, let text = node.scalar, TemplateResolver.containsInterpolation(text) else { return }
+        if !script, node.isSingleInterpolation { return }
+        let characters = Array(text)
+        let offset = characters.indices.first { characters[$0...].starts(with: ["$", "{", "{"]) } ?? 0
+        diagnostics.error(
+            "'\(name)' runs with `sh -c`, and a value put into it with ${{ }} is not quoted, "
+                + "so it could run as a command; pass the value in `env` "
+                + "(`env: {DIR: \"${{ ... }}\"}`, then \"$DIR\" in the script), "
+                + "or use `run` with an argv list",
+            at: node.textLocation.advanced(by: offset))
     }
 
     func checkCommandShape(_ node: YAMLNode, what: String, diagnostics: inout Diagnostics) {
