@@ -169,4 +169,40 @@ import Testing
         #expect(
             !FileManager.default.fileExists(atPath: workdir + "/site-b/file1.txt"), "the undo did not remove the copy")
     }
+
+    // MARK: - Defect 7: inventory addresses that ssh would misread
+
+    @Test func anEmptyOrDashAddressIsRefusedByValidateAndOfflinePlan() throws {
+        let scratch = try Scratch()
+        let inventory = try scratch.write(
+            "inventory.yaml",
+            """
+            apiVersion: runbook/v1
+            kind: Inventory
+            metadata: {name: bad}
+            hosts:
+              a: {address: "", roles: [site]}
+              b: {address: -oProxyCommand=touch /tmp/x, roles: [site]}
+              -c: {roles: [site]}
+            """)
+        let validate = try runbook(scratch, ["validate", inventory])
+        #expect(validate.status == 2)
+        #expect(validate.stderr.contains("\(inventory):5:16: error: address is empty"), "\(validate.stderr)")
+        #expect(
+            validate.stderr.contains("\(inventory):6:16: error: address '-oProxyCommand=touch /tmp/x' starts with '-'"))
+        #expect(validate.stderr.contains("\(inventory):7:3: error: host name '-c' starts with '-'"))
+        let file = try scratch.write(
+            "r.yaml",
+            """
+            apiVersion: runbook/v1
+            kind: Runbook
+            metadata: {name: r}
+            roles: {site: {min: 1}}
+            steps:
+              - {id: probe, on: site, probe: ssh.reachable}
+            """)
+        let plan = try runbook(scratch, ["plan", file, "-i", inventory, "--offline"])
+        #expect(plan.status == 2, "\(plan.stdout)")
+        #expect(plan.stderr.contains("\(inventory):5:16: error: address is empty"))
+    }
 }

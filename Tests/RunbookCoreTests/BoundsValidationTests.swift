@@ -145,4 +145,35 @@ import Testing
         #expect(diagnostics.errors.map(\.message).contains { $0.contains("`user` 'root; touch /tmp/x' is not a user name") },
                 "\(diagnostics.all)")
     }
+
+    // MARK: - Addresses
+
+    @Test func emptyOrDashAddressesAreRefused() {
+        let marked = MarkedText(
+            """
+            apiVersion: runbook/v1
+            kind: Inventory
+            metadata: {name: i}
+            defaults: {address: 4️⃣" "}
+            hosts:
+              a: {address: 1️⃣"", roles: [x]}
+              b: {address: 2️⃣-oProxyCommand=sh, roles: [x]}
+              3️⃣-c: {roles: [x]}
+              -d: {transport: local}
+              e: {address: 5️⃣"two words"}
+              f: {address: gfs-b1.example.net, roles: [x]}
+            """)
+        var diagnostics = Diagnostics()
+        _ = InventoryLoader.load(text: marked.text, file: "runbook.yaml", diagnostics: &diagnostics)
+        let problems = mismatches(
+            diagnostics, marked,
+            [
+                FindingSpec("1️⃣", "address is empty"),
+                FindingSpec("2️⃣", "address '-oProxyCommand=sh' starts with '-', which ssh would read as"),
+                FindingSpec("3️⃣", "host name '-c' starts with '-' and the host has no `address`"),
+                FindingSpec("4️⃣", "address is empty"),
+                FindingSpec("5️⃣", "address 'two words' contains whitespace"),
+            ])
+        #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
+    }
 }
