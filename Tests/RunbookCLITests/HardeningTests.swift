@@ -170,6 +170,30 @@ import Testing
             !FileManager.default.fileExists(atPath: workdir + "/site-b/file1.txt"), "the undo did not remove the copy")
     }
 
+    // MARK: - Defect 7: the saved plan's mode
+
+    @Test func aSavedPlanIsOwnerOnlyEvenOverAWorldReadableFile() throws {
+        let scratch = try Scratch()
+        let output = scratch.root + "/plan.json"
+        for round in 0..<2 {
+            if round == 1 { chmod(output, 0o644) }
+            let result = try runbook(
+                scratch,
+                [
+                    "plan", "Examples/quickstart/failover.yaml", "-i", "Examples/quickstart/inventory.yaml",
+                    "--offline", "-o", output,
+                ])
+            #expect(result.status == 0, "\(result.stderr)")
+            var info = stat()
+            #expect(stat(output, &info) == 0)
+            #expect(info.st_mode & 0o777 == 0o600, "round \(round): mode \(String(info.st_mode & 0o777, radix: 8))")
+        }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: scratch.root).filter {
+            $0.hasSuffix(".tmp")
+        }
+        #expect(leftovers.isEmpty)
+    }
+
     // MARK: - Defect 7: inventory addresses that ssh would misread
 
     @Test func anEmptyOrDashAddressIsRefusedByValidateAndOfflinePlan() throws {

@@ -91,9 +91,11 @@ extension RunbookCommand {
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
                 let text = plan.redactor.redact(String(decoding: data, as: UTF8.self)) + "\n"
                 do {
-                    try text.write(toFile: output, atomically: true, encoding: .utf8)
+                    try PrivateFile.write(text, to: output)
                 } catch {
-                    Terminal.writeError("runbook: error: cannot write the plan to '\(output)': \(error.localizedDescription)\n")
+                    Terminal.writeError(
+                        "runbook: error: cannot write the plan to '\(output)': \(error); "
+                            + "check that its directory exists and is writable\n")
                     throw RunbookExit.failed
                 }
                 Terminal.writeError("runbook: plan saved to \(output) (sha256 \(hash.prefix(16))…); run it with `runbook run \(output) -i \(options.inventory)`\n")
