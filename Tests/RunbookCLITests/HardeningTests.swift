@@ -194,6 +194,33 @@ import Testing
         #expect(leftovers.isEmpty)
     }
 
+    // MARK: - Defect 7: an argument list too long
+
+    @Test func anArgumentListTooLongOnALocalHostIsNotCalledUnreachable() throws {
+        let scratch = try Scratch()
+        let inventory = try scratch.write("inventory.yaml", Self.inventory)
+        // One argument over Linux's 128 KiB limit for a single argument.
+        let file = try scratch.write(
+            "r.yaml",
+            """
+            apiVersion: runbook/v1
+            kind: Runbook
+            metadata: {name: big}
+            steps:
+              - id: big
+                on: here
+                action: shell
+                with: {run: [echo, "\(String(repeating: "x", count: 200_000))"]}
+                undo: {action: shell, with: {run: ["true"]}}
+            """)
+        let result = try runbook(scratch, ["run", file, "-i", inventory, "--yes"])
+        #expect(result.status == 1)
+        let output = result.stdout + result.stderr
+        #expect(output.contains("Argument list too long"), "\(output.suffix(2000))")
+        #expect(output.contains("over the system's limit"))
+        #expect(!output.contains("unreachable"), "\(output.suffix(2000))")
+    }
+
     // MARK: - Defect 7: inventory addresses that ssh would misread
 
     @Test func anEmptyOrDashAddressIsRefusedByValidateAndOfflinePlan() throws {

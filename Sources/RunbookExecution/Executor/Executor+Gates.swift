@@ -170,7 +170,8 @@ extension Executor {
             } catch let error as TransportError where error.kind == .cancelled {
                 return cancelled(node, host: host)
             } catch let error as TransportError {
-                emit(RunEvent("gate.poll", step: node.id, host: probeHost, fields: ["poll": "\(poll)", "error": "\(probeHost) is unreachable: \(error.message)"]))
+                emit(RunEvent("gate.poll", step: node.id, host: probeHost,
+                              fields: ["poll": "\(poll)", "error": error.explanation(on: probeHost)]))
             } catch {
                 if Task.isCancelled { return cancelled(node, host: host) }
                 emit(RunEvent("gate.poll", step: node.id, host: probeHost, fields: ["poll": "\(poll)", "error": "\(error)"]))

@@ -460,7 +460,7 @@ public final class Executor: Sendable {
     /// What a failed attempt says, or nil when it was cancelled (the run is stopping).
     func attemptError(_ error: any Error, host: String) -> String? {
         if let transport = error as? TransportError {
-            return transport.kind == .cancelled ? nil : "\(host) is unreachable: \(transport.message)"
+            return transport.kind == .cancelled ? nil : transport.explanation(on: host)
         }
         return Task.isCancelled ? nil : "\(error)"
     }
