@@ -256,4 +256,45 @@ import Testing
         #expect(plan.status == 2, "\(plan.stdout)")
         #expect(plan.stderr.contains("\(inventory):5:16: error: address is empty"))
     }
+
+    // MARK: - Defect 5: first use of a state directory by several runs at once
+
+    /// Four runs started together on a new state directory, five times: one runs, the others
+    /// exit 5 (locked) as they would on an existing journal; none fails creating the schema.
+    @Test func runsStartedTogetherOnAFreshStateDirectoryOneRunsTheOthersAreLocked() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: binary.path), "build the runbook executable first")
+        let scratch = try Scratch()
+        let inventory = try scratch.write("inventory.yaml", Self.inventory)
+        let file = try scratch.write("r.yaml", Self.slowRunbook)
+        for round in 0..<5 {
+            let state = scratch.root + "/state-\(round)"
+            var environment = ProcessInfo.processInfo.environment
+            environment["RUNBOOK_STATE_DIR"] = state
+            environment["NO_COLOR"] = "1"
+            var processes: [(Process, Pipe)] = []
+            for _ in 0..<4 {
+                let process = Process()
+                process.executableURL = binary
+                process.arguments = ["run", file, "-i", inventory, "--yes", "--approve", "go"]
+                process.environment = environment
+                let pipe = Pipe()
+                process.standardError = pipe
+                process.standardOutput = FileHandle.nullDevice
+                processes.append((process, pipe))
+            }
+            for (process, _) in processes { try process.run() }
+            var statuses: [Int32] = []
+            var errors = ""
+            for (process, pipe) in processes {
+                errors += String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                process.waitUntilExit()
+                statuses.append(process.terminationStatus)
+            }
+            #expect(statuses.sorted() == [0, 5, 5, 5], "round \(round): exits \(statuses)\n\(errors)")
+            #expect(
+                !errors.contains("already exists") && !errors.contains("database is locked"),
+                "round \(round): \(errors)")
+            #expect(!errors.contains("writable directory"), "round \(round): \(errors)")
+        }
+    }
 }

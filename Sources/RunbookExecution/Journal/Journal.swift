@@ -31,6 +31,10 @@ public final class Journal: Sendable {
 
     /// Opens (creating if needed) the journal at `path` and brings its schema up to date.
     ///
+    /// Several processes may do this at once on a fresh state directory: creating the file, turning
+    /// WAL on and migrating the schema happen under an exclusive lock on `PATH.setup-lock`, so one
+    /// process creates the schema and the others find it made.
+    ///
     /// - Parameters:
     ///   - path: The SQLite file; its directory must exist. Created with mode 0600.
     ///   - redactor: Applied to every text before it is stored.
@@ -50,6 +54,8 @@ public final class Journal: Sendable {
         self.maxExcerptBytes = max(maxExcerptBytes, 1024)
         self.now = now
 
+        let setupLock = try Self.lockForSetup(path: path)
+        defer { closeDescriptor(setupLock) }
         // Create the file owner-only before SQLite does; -wal and -shm inherit its mode.
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         if fd >= 0 {
@@ -74,6 +80,24 @@ public final class Journal: Sendable {
             throw JournalError.newerSchema(path: path)
         }
         try migrator.migrate(pool)
+    }
+
+    /// Holds an exclusive `flock` on `PATH.setup-lock` until the descriptor is closed.
+    ///
+    /// GRDB's migrator reads which migrations are applied, then runs each in its own
+    /// transaction: two processes on a new file both see none applied, and the second fails with
+    /// "table runs already exists" (or "database is locked" while the first turns WAL on).
+    private static func lockForSetup(path: String) throws -> Int32 {
+        let lockPath = path + ".setup-lock"
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw JournalError.cannotLock(path: lockPath, errno: errno) }
+        while flock(fd, LOCK_EX) != 0 {
+            if errno == EINTR { continue }
+            let code = errno
+            closeDescriptor(fd)
+            throw JournalError.cannotLock(path: lockPath, errno: code)
+        }
+        return fd
     }
 
     /// The writer's `PRAGMA synchronous` (2 = FULL).

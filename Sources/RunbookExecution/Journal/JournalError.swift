@@ -1,5 +1,13 @@
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Errors raised by the journal itself (SQLite errors surface as GRDB's `DatabaseError`).
 public enum JournalError: Error, Sendable, Equatable, CustomStringConvertible {
     /// No run has this id.
@@ -16,6 +24,8 @@ public enum JournalError: Error, Sendable, Equatable, CustomStringConvertible {
     case newerSchema(path: String)
     /// Stored data could not be interpreted.
     case corrupt(String)
+    /// The lock that serializes creating the journal could not be taken.
+    case cannotLock(path: String, errno: Int32)
 
     /// A one-line human-readable explanation.
     public var description: String {
@@ -34,6 +44,8 @@ public enum JournalError: Error, Sendable, Equatable, CustomStringConvertible {
             return "journal \(path) was written by a newer version of runbook; refusing to use it"
         case .corrupt(let why):
             return "journal data is corrupt: \(why)"
+        case .cannotLock(let path, let code):
+            return "cannot lock \(path) to set up the journal: \(String(cString: strerror(code)))"
         }
     }
 }
