@@ -297,4 +297,53 @@ import Testing
             #expect(!errors.contains("writable directory"), "round \(round): \(errors)")
         }
     }
+
+    // MARK: - Defect 6: reading the journal when it cannot be written
+
+    @Test func statusHistoryAndShowWorkOnAFullDiskAndOnAReadOnlyJournal() throws {
+        guard getuid() == 0 else {
+            print("skipped: mounting a small tmpfs to fill needs root (run the suite as root, as CI does)")
+            return
+        }
+        let scratch = try Scratch()
+        let inventory = try scratch.write("inventory.yaml", Self.inventory)
+        let file = try scratch.write("r.yaml", Self.slowRunbook)
+        let mount = scratch.root + "/disk"
+        let state = mount + "/state"
+        try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
+        try shell("mount -t tmpfs -o size=2m tmpfs '\(mount)'")
+        defer { try? shell("umount '\(mount)'") }
+
+        let first = try runbook(scratch, ["run", file, "-i", inventory, "--yes", "--approve", "go"], state: state)
+        #expect(first.status == 0, "\(first.stderr)")
+        let history = try runbook(scratch, ["history"], state: state)
+        let runID = try #require(
+            history.stdout.split(separator: "\n").dropFirst().first?.split(separator: " ").first.map(String.init))
+
+        try shell("dd if=/dev/zero of='\(mount)/fill' bs=4k 2>/dev/null || true")
+        for command in [["history"], ["status", runID], ["show", runID], ["show", runID, "--format", "json"]] {
+            let result = try runbook(scratch, command, state: state)
+            #expect(result.status == 0, "full disk: \(command): \(result.stderr)")
+            #expect(result.stdout.contains(runID), "full disk: \(command): \(result.stdout)")
+        }
+        let blocked = try runbook(scratch, ["run", file, "-i", inventory, "--yes", "--approve", "go"], state: state)
+        #expect(blocked.status == 1)
+        #expect(blocked.stderr.contains("the disk holding the state directory \(state) is full"), "\(blocked.stderr)")
+        #expect(blocked.stderr.contains("free space on it"))
+        #expect(!blocked.stderr.contains("disk I/O error"), "\(blocked.stderr)")
+
+        try shell("rm -f '\(mount)/fill' && mount -o remount,ro '\(mount)'")
+        for command in [["history"], ["status", runID], ["show", runID]] {
+            let result = try runbook(scratch, command, state: state)
+            #expect(result.status == 0, "read-only: \(command): \(result.stderr)")
+            #expect(result.stdout.contains(runID))
+        }
+    }
+
+    func shell(_ command: String) throws {
+        let result = try runProgram(URL(fileURLWithPath: "/bin/sh"), ["-c", command])
+        guard result.status == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: ["command": command, "stderr": result.stderr])
+        }
+    }
 }
