@@ -255,7 +255,7 @@ enum RunbookGenerator {
                           script: 'for i in $(seq 1 "$COUNT"); do touch "$DIR/replica-$i"; done'
                           env: {COUNT: "${{ params.count }}", DIR: "\(part)", TICKET: "${{ params.ticket }}"}
                           check: [test, -f, "\(part)/replica-${{ params.count }}"]
-                        undo: {action: shell, with: {script: "rm -f \(part)/replica-*"}}
+                        undo: {action: shell, with: {script: 'rm -f "$DIR"/replica-*', env: {DIR: "\(part)"}}}
 
                     """
             case 1:

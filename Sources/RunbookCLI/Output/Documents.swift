@@ -6,16 +6,38 @@ struct Documents {
     var printer = DiagnosticPrinter()
     var diagnostics = Diagnostics()
 
+    /// The file's text; nil with an error when it cannot be read, is too large or is not UTF-8.
     mutating func read(_ path: String) -> String? {
+        let limit = YAMLParser.Limits.standard.maxBytes
+        let data: Data
         do {
-            let text = try String(contentsOfFile: path, encoding: .utf8)
-            printer.sources[path] = text
-            return text
+            guard let handle = FileHandle(forReadingAtPath: path) else {
+                let reason = FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file"
+                diagnostics.error("cannot read '\(path)': \(reason)", at: nil)
+                return nil
+            }
+            defer { try? handle.close() }
+            // At most one byte past the limit: a runaway file (or /dev/zero) is not read whole.
+            data = try handle.read(upToCount: limit + 1) ?? Data()
         } catch {
-            let reason = FileManager.default.fileExists(atPath: path) ? "it is not readable UTF-8 text" : "no such file"
-            diagnostics.error("cannot read '\(path)': \(reason)", at: nil)
+            diagnostics.error("cannot read '\(path)': \(error.localizedDescription)", at: nil)
             return nil
         }
+        let start = SourceLocation(file: path, line: 1, column: 1)
+        if data.count > limit {
+            diagnostics.error(
+                "the file is larger than \(limit >> 20) MiB, the most a runbook or inventory may be; split it",
+                at: start)
+            return nil
+        }
+        let bytes = [UInt8](data)
+        guard let text = SourceText.decode(bytes, file: path, diagnostics: &diagnostics) else {
+            // Shown with the caret: the bad bytes as U+FFFD.
+            printer.sources[path] = String(decoding: bytes, as: UTF8.self)
+            return nil
+        }
+        printer.sources[path] = text
+        return text
     }
 
     mutating func loadRunbook(_ path: String) -> Runbook? {

@@ -27,22 +27,63 @@ struct JournalAccess {
     /// Resolves `$RUNBOOK_STATE_DIR` (or its defaults) and opens the journal if it exists.
     ///
     /// Never creates a journal: a command that only reads must not leave an empty database behind.
-    static func open(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> JournalAccess {
+    /// Without `writable` nothing is written at all (not even the state directory's mode), so
+    /// `status`, `history` and `show` work on a full disk and on a read-only journal.
+    static func open(environment: [String: String] = ProcessInfo.processInfo.environment, writable: Bool = false) throws
+        -> JournalAccess
+    {
         let state: StateDirectory
         do {
-            state = try StateDirectory(environment: environment)
+            state = writable
+                ? try StateDirectory(environment: environment) : try StateDirectory.resolved(environment: environment)
         } catch let failure as StateDirectory.Failure {
+            if let resolved = try? StateDirectory.resolved(environment: environment), resolved.diskIsFull {
+                throw reportFailure(resolved.diskFullMessage)
+            }
             throw reportFailure("\(failure); the state directory holds the journal of every run (RUNBOOK_STATE_DIR selects it)")
         }
         guard FileManager.default.fileExists(atPath: state.journalPath) else {
             return JournalAccess(state: state, journal: nil)
         }
         do {
-            let journal = try Journal(path: state.journalPath, redactor: Redactor(secrets: []))
+            let journal = try Journal(
+                path: state.journalPath, redactor: Redactor(secrets: []), access: writable ? .readWrite : .readOnly)
+            if let bytes = journal.unreadLogBytes {
+                let why = state.diskIsFull ? " (the disk is full)" : ""
+                Terminal.writeError(
+                    "runbook: warning: read \(state.journalPath) without its log (\(bytes) bytes in "
+                        + "\(state.journalPath)-wal), which cannot be opened without writing\(why): what a run wrote "
+                        + "last may be missing until the log can be read\n")
+            }
             return JournalAccess(state: state, journal: journal)
         } catch {
-            throw reportFailure("cannot open the journal \(state.journalPath): \(error); check that it is a runbook journal and that you can read and write it (RUNBOOK_STATE_DIR selects another state directory)")
+            throw reportFailure(JournalAccess.openFailure(error, state: state, writing: writable))
         }
+    }
+
+    /// Why a journal could not be opened, and what to do: a full disk named as such, a
+    /// read-only journal or a busy one told apart from a file that is not a journal.
+    static func openFailure(_ error: any Error, state: StateDirectory, writing: Bool) -> String {
+        let path = state.journalPath
+        if state.diskIsFull { return "cannot open the journal \(path): " + state.diskFullMessage }
+        if let failure = error as? StateDirectory.Failure {
+            return "\(failure); the state directory holds the journal of every run (RUNBOOK_STATE_DIR selects it)"
+        }
+        if let journalError = error as? JournalError { return "\(journalError)" }
+        switch Journal.failureKind(of: error) {
+        case .diskFull:
+            return "cannot open the journal \(path): " + state.diskFullMessage
+        case .readOnly where writing:
+            return "cannot write the journal \(path): it or the state directory \(state.root) is read-only (\(error)); "
+                + "`runbook status`, `history` and `show` still read it; make it writable (owner, mode, mount), "
+                + "or set RUNBOOK_STATE_DIR to another state directory"
+        case .busy:
+            return "the journal \(path) is busy: another runbook process held it for more than 5 s; try again"
+        default:
+            break
+        }
+        return "cannot open the journal \(path): \(error); check that it is a runbook journal "
+            + "(RUNBOOK_STATE_DIR selects another state directory)"
     }
 
     /// The journal, or an error saying that no run was ever started here.

@@ -49,7 +49,7 @@ extension RunbookCommand {
         struct Refusal: Error { var message: String }
 
         mutating func run() throws {
-            let access = try JournalAccess.open()
+            let access = try JournalAccess.open(writable: true)
             let record = try access.resolveRun(runID)
             let journal = try access.requireJournal(for: runID)
             let steps = try access.reading("the steps of run \(record.id)") { try journal.steps(runID: record.id) }

@@ -88,11 +88,13 @@ extension RunbookCommand {
                 document.facts = facts
                 document.inputs = inputs.documentInputs
                 document.createdAt = ISO8601DateFormatter().string(from: Date())
-                let text = Data(document.encoded(redactor: plan.redactor, pretty: true) + [UInt8(ascii: "\n")])
+                let text = String(decoding: document.encoded(redactor: plan.redactor, pretty: true), as: UTF8.self) + "\n"
                 do {
-                    try text.write(to: URL(fileURLWithPath: output), options: .atomic)
+                    try PrivateFile.write(text, to: output)
                 } catch {
-                    Terminal.writeError("runbook: error: cannot write the plan to '\(output)': \(error.localizedDescription)\n")
+                    Terminal.writeError(
+                        "runbook: error: cannot write the plan to '\(output)': \(error); "
+                            + "check that its directory exists and is writable\n")
                     throw RunbookExit.failed
                 }
                 Terminal.writeError("runbook: plan saved to \(output) (sha256 \(hash.prefix(16))…); run it with `runbook run \(output) -i \(options.inventory)`\n")

@@ -11,8 +11,14 @@ struct ExecutionFlags: ParsableArguments {
     @Option(name: .customLong("events"), help: ArgumentHelp("Write one JSON object per event to FILE (- for stdout).", valueName: "FILE"))
     var events: String?
 
-    @Option(help: "Seconds running commands get after SIGINT/SIGTERM before they are killed.")
+    @Option(help: "Seconds running commands get after SIGINT/SIGTERM before they are killed (0 to 3600).")
     var grace: Double = 10
+
+    func validate() throws {
+        guard grace >= 0, grace <= 3600 else {
+            throw ValidationError("--grace must be from 0 to 3600 seconds, got \(grace)")
+        }
+    }
 
     func options() -> ExecutionOptions {
         var options = ExecutionOptions()

@@ -68,13 +68,22 @@ struct StateContext {
     var journal: Journal
 
     static func open(redactor: Redactor) throws -> StateContext {
+        let environment = ProcessInfo.processInfo.environment
+        let directory: StateDirectory
         do {
-            let directory = try StateDirectory(environment: ProcessInfo.processInfo.environment)
+            directory = try StateDirectory(environment: environment)
+        } catch {
+            if let resolved = try? StateDirectory.resolved(environment: environment), resolved.diskIsFull {
+                throw reportFailure(resolved.diskFullMessage)
+            }
+            throw reportFailure(
+                "cannot use the state directory: \(error); set RUNBOOK_STATE_DIR to a directory you can write")
+        }
+        do {
             let journal = try Journal(path: directory.journalPath, redactor: redactor)
             return StateContext(directory: directory, journal: journal)
         } catch {
-            Terminal.writeError("runbook: error: cannot open the state directory or journal: \(error)\nSet RUNBOOK_STATE_DIR to a writable directory.\n")
-            throw RunbookExit.failed
+            throw reportFailure(JournalAccess.openFailure(error, state: directory, writing: true))
         }
     }
 }

@@ -7,7 +7,9 @@ public struct CommandProbe: ActionType {
         summary: "Run a read-only command (argv list or script) and expose its exit code and output; by default it must exit 0.",
         parameters: [
             ParameterSpec("run", .argv, "the command as a list of arguments"),
-            ParameterSpec("script", .string, "a script run with `sh -c` (instead of `run`)"),
+            ParameterSpec(
+                "script", .string, shellText: true,
+                "a script run with `sh -c` (instead of `run`); values go in through `env`, never `${{ }}` in the text"),
             ParameterSpec("env", .stringMap, "environment variables added for the command"),
             ParameterSpec("cwd", .string, "working directory of the command"),
         ],

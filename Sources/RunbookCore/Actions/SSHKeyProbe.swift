@@ -34,6 +34,16 @@ public struct SSHKeyProbe: ActionType {
         return result
     }
 
+    /// `user` goes into `sh -c "cat ~USER/..."` (a tilde cannot be quoted): only a user name.
+    public func check(_ arguments: ResolvedArguments) -> [String] {
+        guard let user = arguments.string("user"), !arguments.hasUnknowns || !user.contains("${{") else { return [] }
+        let valid = user.unicodeScalars.enumerated().allSatisfy { index, c in
+            ("a"..."z").contains(c) || ("A"..."Z").contains(c) || c == "_"
+                || (index > 0 && (("0"..."9").contains(c) || c == "-" || c == "."))
+        }
+        return valid && !user.isEmpty ? [] : ["`user` '\(user)' is not a user name (letters, digits, '_', '-', '.')"]
+    }
+
     public func probe(_ context: ActionContext) async throws -> Observation {
         let planned = context.planned(.probe)
         let path = context.arguments.string("path") ?? ""

@@ -7,7 +7,9 @@ public struct ShellAction: ActionType {
         summary: "Run a command (argv list) or a script (sh -c). Idempotent through `check`; undone through the step's `undo`.",
         parameters: [
             ParameterSpec("run", .argv, "the command as a list of arguments; each element is passed as is, never re-split"),
-            ParameterSpec("script", .string, "a script run with `sh -c` (instead of `run`)"),
+            ParameterSpec(
+                "script", .string, shellText: true,
+                "a script run with `sh -c` (instead of `run`); values go in through `env`, never `${{ }}` in the text"),
             ParameterSpec("check", .command, "a command whose exit 0 means \"already done\": the step is then skipped as ok"),
             ParameterSpec("verify", .command, "a command run after `run` that must exit 0 for the step to succeed"),
             ParameterSpec("env", .stringMap, "environment variables added for the commands"),

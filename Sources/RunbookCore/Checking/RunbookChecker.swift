@@ -67,8 +67,13 @@ public struct RunbookChecker {
             if let allowed = param.allowed, let node = param.defaultValue, let text = node.scalar, !allowed.contains(text) {
                 diagnostics.error("default '\(text)' of param '\(param.name)' is not one of \(allowed.joined(separator: ", "))", at: node.location)
             }
-            if param.type == .duration, let node = param.defaultValue, let text = node.scalar, Value.parseDuration(text) == nil {
-                diagnostics.error("default of param '\(param.name)' must be a duration like 90s, 15m, 2h or 1h30m, got '\(text)'", at: node.location)
+            if param.type == .duration, let node = param.defaultValue, let text = node.scalar,
+                Value.parseBoundedDuration(text) == nil
+            {
+                diagnostics.error(
+                    "default of param '\(param.name)' must be a duration like 90s, 15m, 2h or 1h30m, "
+                        + "at most \(Value.maxDurationText), got '\(text)'",
+                    at: node.location)
             }
             if param.type == .int, let node = param.defaultValue, let text = node.scalar, Int(text) == nil {
                 diagnostics.error("default of param '\(param.name)' must be a whole number, got '\(text)'", at: node.location)
@@ -80,6 +85,7 @@ public struct RunbookChecker {
         for step in all {
             checkStep(step, scope: scope, diagnostics: &diagnostics)
         }
+        checkValues(runbook, diagnostics: &diagnostics)
 
         // Commit points: an irreversible step must come after one.
         let commitAncestors = Self.stepsBehindCommit(runbook.steps, edges: edges)
@@ -174,6 +180,7 @@ public struct RunbookChecker {
                     at: node.location)
             } else {
                 checkCommandShape(node, what: "verify", diagnostics: &diagnostics)
+                checkShellText(node, name: "verify", script: false, command: true, diagnostics: &diagnostics)
                 checkTemplate(node, scope: scope, diagnostics: &diagnostics)
             }
         }
@@ -234,6 +241,9 @@ public struct RunbookChecker {
             }
             given.insert(pair.key)
             checkLiteral(pair.value, parameter: parameter, diagnostics: &diagnostics)
+            checkShellText(
+                pair.value, name: pair.key, script: parameter.isShellText, command: parameter.type == .command,
+                diagnostics: &diagnostics)
             checkTemplate(pair.value, scope: scope, diagnostics: &diagnostics)
         }
         let location = with?.location ?? ownerLocation
@@ -280,8 +290,13 @@ public struct RunbookChecker {
                 diagnostics.error("\(what) must be true or false, got \(node.kindDescription)", at: node.location)
             }
         case .duration:
-            if let text = node.scalar, !TemplateResolver.containsInterpolation(text), Value.parseDuration(text) == nil {
-                diagnostics.error("\(what) must be a duration like 90s, 15m, 2h or 1h30m, got \(node.kindDescription)", at: node.location)
+            if let text = node.scalar, !TemplateResolver.containsInterpolation(text),
+                Value.parseBoundedDuration(text) == nil
+            {
+                diagnostics.error(
+                    "\(what) must be a duration like 90s, 15m, 2h or 1h30m, at most \(Value.maxDurationText), "
+                        + "got \(node.kindDescription)",
+                    at: node.location)
             } else if node.scalar == nil {
                 diagnostics.error("\(what) must be a duration, got \(node.kindDescription)", at: node.location)
             }
@@ -308,6 +323,21 @@ public struct RunbookChecker {
                 diagnostics.error("each value of \(what) must be a string, got \(pair.value.kindDescription)", at: pair.value.location)
             }
         }
+    }
+
+    /// Refuses `${{ }}` in text a shell runs: a `script`, or a command given as a string (which
+    /// runs with `sh -c`). A command that is one `${{ }}` is allowed: it may be an argv list.
+    func checkShellText(_ node: YAMLNode, name: String, script: Bool, command: Bool, diagnostics: inout Diagnostics) {
+        guard script || command, let text = node.scalar, TemplateResolver.containsInterpolation(text) else { return }
+        if !script, node.isSingleInterpolation { return }
+        let characters = Array(text)
+        let offset = characters.indices.first { characters[$0...].starts(with: ["$", "{", "{"]) } ?? 0
+        diagnostics.error(
+            "'\(name)' runs with `sh -c`, and a value put into it with ${{ }} is not quoted, "
+                + "so it could run as a command; pass the value in `env` "
+                + "(`env: {DIR: \"${{ ... }}\"}`, then \"$DIR\" in the script), "
+                + "or use `run` with an argv list",
+            at: node.textLocation.advanced(by: offset))
     }
 
     func checkCommandShape(_ node: YAMLNode, what: String, diagnostics: inout Diagnostics) {

@@ -70,9 +70,9 @@ struct ExprEvaluator {
             switch steps[i] {
             case .member(let name, let offset, _):
                 guard case .map(let map) = value else {
-                    throw ExpressionError(
-                        offset: offset,
-                        message: "cannot read field '\(name)' of \(quoted(from: start, to: contextEnd)): "
+                    throw ExpressionError.type(
+                        offset,
+                        "cannot read field '\(name)' of \(quoted(from: start, to: contextEnd)): "
                             + "it is \(value.typeName), not a map"
                     )
                 }
@@ -85,9 +85,9 @@ struct ExprEvaluator {
                 value = try index(value, key, offset: offset, context: quoted(from: start, to: contextEnd))
             case .wildcard(let offset, _):
                 guard case .list(let items) = value else {
-                    throw ExpressionError(
-                        offset: offset,
-                        message: "cannot use [*] on \(quoted(from: start, to: contextEnd)): "
+                    throw ExpressionError.type(
+                        offset,
+                        "cannot use [*] on \(quoted(from: start, to: contextEnd)): "
                             + "it is \(value.typeName), not a list"
                     )
                 }
@@ -126,19 +126,16 @@ struct ExprEvaluator {
             }
             return items[i]
         case (.list, _):
-            throw ExpressionError(offset: offset, message: "list index must be an int, got \(key.typeName)")
+            throw ExpressionError.type(offset, "list index must be an int, got \(key.typeName)")
         case (.map(let map), .string(let name)):
             guard let next = map[name] else {
                 throw noField(name, in: map, offset: offset, context: context)
             }
             return next
         case (.map, _):
-            throw ExpressionError(offset: offset, message: "map key must be a string, got \(key.typeName)")
+            throw ExpressionError.type(offset, "map key must be a string, got \(key.typeName)")
         default:
-            throw ExpressionError(
-                offset: offset,
-                message: "cannot index \(context): it is \(value.typeName), not a list or map"
-            )
+            throw ExpressionError.type(offset, "cannot index \(context): it is \(value.typeName), not a list or map")
         }
     }
 
@@ -150,7 +147,7 @@ struct ExprEvaluator {
         case (.not, .bool(let b)):
             return .bool(!b)
         case (.not, _):
-            throw ExpressionError(offset: offset, message: "'!' needs a bool operand, got \(value.typeName)")
+            throw ExpressionError.type(offset, "'!' needs a bool operand, got \(value.typeName)")
         case (.negate, .int(let i)):
             let (result, overflow) = Int(0).subtractingReportingOverflow(i)
             if overflow { throw ExpressionError(offset: offset, message: "integer overflow in '-'") }
@@ -160,7 +157,7 @@ struct ExprEvaluator {
         case (.negate, .duration(let d)):
             return .duration(-d)
         case (.negate, _):
-            throw ExpressionError(offset: offset, message: "'-' needs a number or duration, got \(value.typeName)")
+            throw ExpressionError.type(offset, "'-' needs a number or duration, got \(value.typeName)")
         }
     }
 
@@ -192,7 +189,7 @@ struct ExprEvaluator {
     }
 
     private func needsBool(_ symbol: String, _ l: Value, _ r: Value, offset: Int) -> ExpressionError {
-        ExpressionError(offset: offset, message: "'\(symbol)' needs bool operands, got \(l.typeName) and \(r.typeName)")
+        ExpressionError.type(offset, "'\(symbol)' needs bool operands, got \(l.typeName) and \(r.typeName)")
     }
 
     private func binary(_ op: ExprBinaryOperator, _ l: Value, _ r: Value, offset: Int) throws(ExpressionError) -> Value {
@@ -204,7 +201,7 @@ struct ExprEvaluator {
             return .bool(op == .equal ? equal : !equal)
         case .less, .lessEqual, .greater, .greaterEqual:
             guard let order = ExprEvaluator.compare(l, r) else {
-                throw ExpressionError(offset: offset, message: "cannot compare \(l.typeName) with \(r.typeName)")
+                throw ExpressionError.type(offset, "cannot compare \(l.typeName) with \(r.typeName)")
             }
             switch op {
             case .less: return .bool(order < 0)
@@ -226,7 +223,7 @@ struct ExprEvaluator {
             case (.timestamp(let t), .duration(let d)), (.duration(let d), .timestamp(let t)):
                 return .timestamp(t.addingTimeInterval(d))
             default:
-                throw ExpressionError(offset: offset, message: "cannot add \(l.typeName) and \(r.typeName)")
+                throw ExpressionError.type(offset, "cannot add \(l.typeName) and \(r.typeName)")
             }
         case .minus:
             switch (l, r) {
@@ -241,7 +238,7 @@ struct ExprEvaluator {
             case (.timestamp(let a), .timestamp(let b)): return .duration(a.timeIntervalSince(b))
             case (.timestamp(let t), .duration(let d)): return .timestamp(t.addingTimeInterval(-d))
             default:
-                throw ExpressionError(offset: offset, message: "cannot subtract \(r.typeName) from \(l.typeName)")
+                throw ExpressionError.type(offset, "cannot subtract \(r.typeName) from \(l.typeName)")
             }
         case .and, .or:
             preconditionFailure("handled by logical(isAnd:_:_:offset:)")
@@ -306,10 +303,7 @@ struct ExprEvaluator {
     ) throws(ExpressionError) -> Value {
         let name = "'\(function.rawValue)'"
         func typeError(_ argument: Int, _ expected: String) -> ExpressionError {
-            ExpressionError(
-                offset: argumentOffsets[argument],
-                message: "\(name) needs \(expected), got \(args[argument].typeName)"
-            )
+            ExpressionError.type(argumentOffsets[argument], "\(name) needs \(expected), got \(args[argument].typeName)")
         }
         switch function {
         case .now:
@@ -425,10 +419,8 @@ struct ExprEvaluator {
             var best = candidates[0]
             for candidate in candidates.dropFirst() {
                 guard let order = ExprEvaluator.compare(candidate, best) else {
-                    throw ExpressionError(
-                        offset: offset,
-                        message: "\(name) cannot compare \(candidate.typeName) with \(best.typeName)"
-                    )
+                    throw ExpressionError.type(
+                        offset, "\(name) cannot compare \(candidate.typeName) with \(best.typeName)")
                 }
                 if function == .min ? order < 0 : order > 0 { best = candidate }
             }

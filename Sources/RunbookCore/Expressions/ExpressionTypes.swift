@@ -8,11 +8,31 @@ public struct ExpressionError: Error, Sendable, Hashable, CustomStringConvertibl
     public var offset: Int
     /// A human-readable explanation, e.g. `unknown function 'lenn' (did you mean 'len'?)`.
     public var message: String
+    /// Whether the error follows from the types of the values alone (`1 + 'a'`, `!'x'`, a string
+    /// as a condition), so that `validate` can report it knowing only the params' declared
+    /// types; false for errors that depend on the values (an index out of range, an overflow).
+    /// Not part of equality.
+    public var isTypeError: Bool
 
     /// Creates an error at `offset` with `message`.
-    public init(offset: Int, message: String) {
+    public init(offset: Int, message: String, isTypeError: Bool = false) {
         self.offset = offset
         self.message = message
+        self.isTypeError = isTypeError
+    }
+
+    /// An error that the operands' types alone decide.
+    static func type(_ offset: Int, _ message: String) -> ExpressionError {
+        ExpressionError(offset: offset, message: message, isTypeError: true)
+    }
+
+    public static func == (lhs: ExpressionError, rhs: ExpressionError) -> Bool {
+        lhs.offset == rhs.offset && lhs.message == rhs.message
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(offset)
+        hasher.combine(message)
     }
 
     /// The message followed by the offset, e.g. `cannot compare string with int (at offset 4)`.
@@ -22,7 +42,7 @@ public struct ExpressionError: Error, Sendable, Hashable, CustomStringConvertibl
 
     /// A copy with the offset moved by `delta` characters.
     func shifted(by delta: Int) -> ExpressionError {
-        ExpressionError(offset: offset + delta, message: message)
+        ExpressionError(offset: offset + delta, message: message, isTypeError: isTypeError)
     }
 }
 

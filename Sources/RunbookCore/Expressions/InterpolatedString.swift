@@ -155,7 +155,7 @@ public struct InterpolatedString: Sendable, Hashable {
                 case .unknown:
                     sawUnknown = true
                 case .list, .map:
-                    throw ExpressionError(offset: offset, message: "cannot put a \(value.typeName) into text")
+                    throw ExpressionError.type(offset, "cannot put a \(value.typeName) into text")
                 default:
                     text += value.renderedForText
                 }

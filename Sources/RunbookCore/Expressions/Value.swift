@@ -142,6 +142,22 @@ public enum Value: Sendable, Hashable {
 // MARK: - Durations
 
 extension Value {
+    /// The longest duration a runbook, inventory or param may give: 30 days.
+    ///
+    /// Longer is a typo (`99999999999999999h`), and a sleep or deadline that long cannot be
+    /// represented by the clock (Swift's `Duration` traps).
+    public static let maxDuration: Double = 30 * 86_400
+
+    /// `maxDuration` as written, `30d`, for messages.
+    public static let maxDurationText = "30d"
+
+    /// ``parseDuration(_:)`` for a value a runbook gives (a param, an action's parameter): nil
+    /// also when it is longer than ``maxDuration``.
+    public static func parseBoundedDuration(_ text: String) -> Double? {
+        guard let seconds = parseDuration(text), seconds <= maxDuration else { return nil }
+        return seconds
+    }
+
     /// Parses a duration such as `90s`, `15m`, `2h`, `1h30m`, `500ms`, `1d` or `0s` into seconds.
     ///
     /// A duration is one or more `<digits><unit>` groups with units `d`, `h`, `m`, `s`, `ms`,

@@ -56,6 +56,14 @@ public enum InventoryLoader {
                     let (settings, roles) = loadSettings(
                         hostPair.value, allowed: hostKeyNames, packKeys: hostKeys, what: "host '\(hostPair.key)'", reader: &reader)
                     inventory.hosts.append(InventoryHost(name: hostPair.key, location: hostPair.keyLocation, roles: roles, settings: settings))
+                    let effective = settings.merged(over: inventory.defaults)
+                    if effective.address == nil, effective.transport != .local, hostPair.key.hasPrefix("-") {
+                        reader.diagnostics.error(
+                            "host name '\(hostPair.key)' starts with '-' and the host has no `address`, "
+                                + "so ssh would read its name as an option; give it an `address` "
+                                + "(a DNS name or IP address) or rename it",
+                            at: hostPair.keyLocation)
+                    }
                 }
             } else {
                 reader.diagnostics.error("hosts must be a mapping of host name to settings, got \(pair.value.kindDescription)", at: pair.value.location)
@@ -80,7 +88,13 @@ public enum InventoryLoader {
         var roles: [Located<String>] = []
         if node.isNull { return (settings, roles) }
         guard let fields = reader.mapping(node, allowed: allowed, what: what) else { return (settings, roles) }
-        if let pair = fields["address"] { settings.address = reader.string(pair.value, what: "address") }
+        if let pair = fields["address"], let address = reader.string(pair.value, what: "address") {
+            if let problem = addressProblem(address) {
+                reader.diagnostics.error("address \(problem)", at: pair.value.location)
+            } else {
+                settings.address = address
+            }
+        }
         if let pair = fields["user"] { settings.user = reader.string(pair.value, what: "user") }
         if let pair = fields["port"] { settings.port = reader.int(pair.value, what: "port", range: 1...65535) }
         if let pair = fields["sudo"] { settings.sudo = reader.bool(pair.value, what: "sudo") }
@@ -97,6 +111,20 @@ public enum InventoryLoader {
         if let pair = fields["host_concurrency"] { settings.hostConcurrency = reader.int(pair.value, what: "host_concurrency", range: 1...1000) }
         if let pair = fields["roles"] { roles = reader.stringList(pair.value, what: "roles") ?? [] }
         return (settings, roles)
+    }
+
+    /// What is wrong with an address ssh would be given, or nil: empty, or an ssh option.
+    static func addressProblem(_ address: String) -> String? {
+        if address.allSatisfy(\.isWhitespace) {
+            return "is empty: give the host's DNS name or IP address (or leave `address` out to use the host's name)"
+        }
+        if address.hasPrefix("-") {
+            return "'\(address)' starts with '-', which ssh would read as an option; give a DNS name or IP address"
+        }
+        if address.contains(where: \.isWhitespace) {
+            return "'\(address)' contains whitespace; give a DNS name or IP address"
+        }
+        return nil
     }
 
     /// A pack key's value, checked against its declared type, as text.

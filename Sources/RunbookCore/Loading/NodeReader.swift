@@ -31,6 +31,11 @@ struct NodeReader {
     }
 
     mutating func int(_ node: YAMLNode, what: String, range: ClosedRange<Int>? = nil) -> Int? {
+        if let range, let text = node.scalar, node.isPlainScalar, Int(text) == nil, Self.isWholeNumber(text) {
+            diagnostics.error(
+                "\(what) must be between \(range.lowerBound) and \(range.upperBound), got \(text)", at: node.location)
+            return nil
+        }
         guard let text = node.scalar, node.isPlainScalar, let value = Int(text) else {
             diagnostics.error("\(what) must be a whole number, got \(node.kindDescription)", at: node.location)
             return nil
@@ -40,6 +45,12 @@ struct NodeReader {
             return nil
         }
         return value
+    }
+
+    /// Digits with an optional sign: a number, however large.
+    static func isWholeNumber(_ text: String) -> Bool {
+        let digits = text.first == "-" || text.first == "+" ? text.dropFirst() : Substring(text)
+        return !digits.isEmpty && digits.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
     }
 
     mutating func bool(_ node: YAMLNode, what: String) -> Bool? {
@@ -54,10 +65,17 @@ struct NodeReader {
         return nil
     }
 
-    mutating func duration(_ node: YAMLNode, what: String) -> Double? {
+    /// A duration from `minimum` to `Value.maxDuration` (30 days).
+    mutating func duration(_ node: YAMLNode, what: String, minimum: Double = 0) -> Double? {
         guard let text = node.scalar, let seconds = Value.parseDuration(text) else {
             diagnostics.error(
                 "\(what) must be a duration like 90s, 15m, 2h or 1h30m, got \(node.kindDescription)",
+                at: node.location)
+            return nil
+        }
+        guard seconds >= minimum, seconds <= Value.maxDuration else {
+            diagnostics.error(
+                "\(what) must be from \(Value.formatDuration(minimum)) to \(Value.maxDurationText), got \(text)",
                 at: node.location)
             return nil
         }

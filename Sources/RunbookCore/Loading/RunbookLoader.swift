@@ -306,7 +306,9 @@ public enum RunbookLoader {
                 probe: Located(probeName, at: probe.value.location), with: fields["with"]?.value, target: nil,
                 condition: condition, every: 30, timeout: nil, onTimeout: .abort)
             if let target = fields["on"], let text = reader.string(target.value, what: "on") { gate.target = Located(text, at: target.value.location) }
-            if let every = fields["every"], let value = reader.duration(every.value, what: "every") { gate.every = value }
+            if let every = fields["every"], let value = reader.duration(every.value, what: "every", minimum: 1) {
+                gate.every = value
+            }
             if let timeout = fields["timeout"] { gate.timeout = reader.duration(timeout.value, what: "timeout") }
             if let policy = fields["on_timeout"], let value = reader.enumValue(policy.value, what: "on_timeout", as: GateTimeoutPolicy.self) {
                 gate.onTimeout = value

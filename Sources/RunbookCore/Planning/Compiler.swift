@@ -264,7 +264,9 @@ public struct Compiler: Sendable {
 
     func typeMessage(_ spec: ParamSpec, _ got: String) -> String {
         switch spec.type {
-        case .duration: return "param '\(spec.name)' must be a duration like 90s, 15m, 2h or 1h30m, got '\(got)'"
+        case .duration:
+            return "param '\(spec.name)' must be a duration like 90s, 15m, 2h or 1h30m, "
+                + "at most \(Value.maxDurationText), got '\(got)'"
         case .int: return "param '\(spec.name)' must be a whole number, got '\(got)'"
         case .bool: return "param '\(spec.name)' must be true or false, got '\(got)'"
         case .list: return "param '\(spec.name)' must be a list, got '\(got)'"
@@ -282,7 +284,7 @@ public struct Compiler: Sendable {
             case "false", "no", "off", "0": return .bool(false)
             default: return nil
             }
-        case .duration: return Value.parseDuration(text).map(Value.duration)
+        case .duration: return Value.parseBoundedDuration(text).map(Value.duration)
         case .list:
             if text.hasPrefix("[") {
                 var ignored = Diagnostics()

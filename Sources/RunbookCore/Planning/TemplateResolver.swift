@@ -147,9 +147,10 @@ public enum TemplateResolver {
             }
         case .duration:
             switch value {
-            case .duration: return value
-            case .string(let text): return Value.parseDuration(text).map(Value.duration)
-            case .int(let seconds): return .duration(Double(seconds))
+            case .duration(let seconds): return seconds >= 0 && seconds <= Value.maxDuration ? value : nil
+            case .string(let text): return Value.parseBoundedDuration(text).map(Value.duration)
+            case .int(let seconds):
+                return seconds >= 0 && Double(seconds) <= Value.maxDuration ? .duration(Double(seconds)) : nil
             default: return nil
             }
         case .argv, .stringList:

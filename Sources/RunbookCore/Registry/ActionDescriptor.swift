@@ -70,11 +70,17 @@ public struct ParameterSpec: Sendable, Hashable {
     public var type: ValueType
     public var required: Bool
     public var description: String
+    /// Text a shell runs (`sh -c`): `validate` refuses `${{ }}` in it, since an interpolated value
+    /// would not be quoted (`$(touch X)` would run). Values go in through `env`.
+    public var isShellText: Bool
 
-    public init(_ name: String, _ type: ValueType, required: Bool = false, _ description: String) {
+    public init(
+        _ name: String, _ type: ValueType, required: Bool = false, shellText: Bool = false, _ description: String
+    ) {
         self.name = name
         self.type = type
         self.required = required
+        self.isShellText = shellText
         self.description = description
     }
 }

@@ -25,6 +25,16 @@ public struct TransportError: Error, Sendable, Hashable, CustomStringConvertible
         self.message = message
     }
 
+    /// What happened, for a step's error: "`host` is unreachable: ..." only when it is; a command
+    /// that could not be started (an argument list too long, ssh itself missing) says so.
+    public func explanation(on host: String) -> String {
+        switch kind {
+        case .unreachable: return "\(host) is unreachable: \(message)"
+        case .launchFailed: return "the command could not be started on \(host): \(message)"
+        case .cancelled: return "cancelled on \(host): \(message)"
+        }
+    }
+
     /// `host: kind: message`, e.g. `db1: unreachable: ssh: connect to host db1 port 22: Connection refused`.
     public var description: String {
         "\(host): \(kind.rawValue): \(message)"

@@ -170,7 +170,8 @@ extension Executor {
             } catch let error as TransportError where error.kind == .cancelled {
                 return cancelled(node, host: host)
             } catch let error as TransportError {
-                emit(RunEvent("gate.poll", step: node.id, host: probeHost, fields: ["poll": "\(poll)", "error": "\(probeHost) is unreachable: \(error.message)"]))
+                emit(RunEvent("gate.poll", step: node.id, host: probeHost,
+                              fields: ["poll": "\(poll)", "error": error.explanation(on: probeHost)]))
             } catch {
                 if Task.isCancelled { return cancelled(node, host: host) }
                 emit(RunEvent("gate.poll", step: node.id, host: probeHost, fields: ["poll": "\(poll)", "error": "\(error)"]))
@@ -178,7 +179,7 @@ extension Executor {
             if let deadline, Date() >= deadline { return timedOut(node, gate: gate, host: host) }
             var wait = gate.every ?? 30
             if let deadline { wait = min(wait, max(0, deadline.timeIntervalSinceNow)) }
-            do { try await Task.sleep(for: .seconds(wait)) } catch { return cancelled(node, host: host) }
+            do { try await sleep(seconds: wait) } catch { return cancelled(node, host: host) }
         }
     }
 }

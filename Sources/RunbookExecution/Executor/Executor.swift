@@ -243,9 +243,10 @@ public final class Executor: Sendable {
                     interruptedBy = signal
                     stopLaunching = true
                     let grace = options.graceSeconds
-                    emit(RunEvent("run.stopping", fields: ["signal": "\(signal)", "grace_seconds": "\(Int(grace))"]))
+                    let seconds = Int(min(max(0, grace), Value.maxDuration))
+                    emit(RunEvent("run.stopping", fields: ["signal": "\(signal)", "grace_seconds": "\(seconds)"]))
                     group.addTask {
-                        try? await Task.sleep(for: .seconds(grace))
+                        try? await sleep(seconds: grace)
                         return Task.isCancelled ? .idle : .graceExpired
                     }
                 case .graceExpired:
@@ -375,7 +376,7 @@ public final class Executor: Sendable {
             if round > 0 {
                 let delay = node.retryDelay ?? options.defaultRetryDelay
                 emit(RunEvent("step.retry", step: node.id, host: host, fields: ["attempt": "\(round + 1)", "of": "\(node.retries + 1)", "after_seconds": "\(delay)", "error": lastError]))
-                do { try await Task.sleep(for: .seconds(delay)) } catch { return cancelled(node, host: host) }
+                do { try await sleep(seconds: delay) } catch { return cancelled(node, host: host) }
             }
             attempt += 1
             if round > 0 { record(node, host: host, { $0.attempts = attempt }, event: nil) }
@@ -459,7 +460,7 @@ public final class Executor: Sendable {
     /// What a failed attempt says, or nil when it was cancelled (the run is stopping).
     func attemptError(_ error: any Error, host: String) -> String? {
         if let transport = error as? TransportError {
-            return transport.kind == .cancelled ? nil : "\(host) is unreachable: \(transport.message)"
+            return transport.kind == .cancelled ? nil : transport.explanation(on: host)
         }
         return Task.isCancelled ? nil : "\(error)"
     }
@@ -487,7 +488,11 @@ public final class Executor: Sendable {
         var lastError = ""
         for round in 0...node.retries {
             if round > 0 {
-                do { try await Task.sleep(for: .seconds(node.retryDelay ?? options.defaultRetryDelay)) } catch { return cancelled(node, host: host) }
+                do {
+                    try await sleep(seconds: node.retryDelay ?? options.defaultRetryDelay)
+                } catch {
+                    return cancelled(node, host: host)
+                }
             }
             do {
                 let id = try journal.beginAttempt(runID: runID, nodeID: node.id, phase: .probe, number: round + 1,

@@ -138,7 +138,7 @@ public struct LivePlanner: Sendable {
             node.effect = failure == nil ? .alreadyDone("holds: \(observation.summary)") : .unknown("FAILS: \(failure!)")
             return (node, PreconditionResult(nodeID: node.id, host: host, passed: failure == nil, summary: failure ?? observation.summary))
         } catch let error as TransportError {
-            let why = "\(host) is unreachable: \(error.message)"
+            let why = error.explanation(on: host)
             node.effect = .unknown(why)
             return (node, PreconditionResult(nodeID: node.id, host: host, passed: false, summary: why))
         } catch {
@@ -163,7 +163,7 @@ public struct LivePlanner: Sendable {
                 }
                 return .alreadyDone("reads: \(observation.summary)")
             } catch let error as TransportError {
-                return .unknown("\(node.host) is unreachable: \(error.message)")
+                return .unknown(error.explanation(on: node.host))
             } catch {
                 return .unknown("\(error)")
             }
@@ -182,7 +182,7 @@ public struct LivePlanner: Sendable {
                 }
                 return observation.done ? .alreadyDone(observation.summary) : .willChange(observation.summary)
             } catch let error as TransportError {
-                return .unknown("\(node.host) is unreachable: \(error.message)")
+                return .unknown(error.explanation(on: node.host))
             } catch {
                 return .unknown("probe failed: \(error)")
             }

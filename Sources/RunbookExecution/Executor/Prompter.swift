@@ -57,7 +57,7 @@ public actor Prompter {
                     while !Task.isCancelled {
                         if answeredElsewhere() { return .external }
                         if let deadline, Date() >= deadline { return .deadline }
-                        do { try await Task.sleep(for: .seconds(pollEvery)) } catch { return .cancelled }
+                        do { try await sleep(seconds: pollEvery) } catch { return .cancelled }
                     }
                     return .cancelled
                 }

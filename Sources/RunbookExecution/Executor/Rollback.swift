@@ -111,7 +111,7 @@ public struct Rollback: Sendable {
                     result.failed.append("\(node.id): \(effect.summary)")
                 }
             } catch {
-                let why = (error as? TransportError).map { "\(entry.host) is unreachable: \($0.message)" } ?? "\(error)"
+                let why = (error as? TransportError).map { $0.explanation(on: entry.host) } ?? "\(error)"
                 executor.record(node, host: entry.host, { $0.state = .undoFailed; $0.error = why },
                                 event: RunEvent("undo.finished", step: node.id, host: entry.host, fields: ["state": "undoFailed", "error": why]))
                 result.failed.append("\(node.id): \(why)")

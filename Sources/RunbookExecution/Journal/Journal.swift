@@ -29,17 +29,39 @@ public final class Journal: Sendable {
     let pool: DatabasePool
     let now: @Sendable () -> Date
 
+    /// How a journal is opened.
+    public enum Access: Sendable, Equatable {
+        /// Created if needed, its schema brought up to date; what runs write through.
+        case readWrite
+        /// Never written, not even to create the `-shm` file when that cannot be done: what
+        /// `status`, `history` and `show` read through, so that they work on a full disk or a
+        /// read-only journal.
+        case readOnly
+    }
+
+    /// How this journal was opened.
+    public let access: Access
+    /// Set when the journal is read without its write-ahead log (`-wal`), which could not be
+    /// opened without writing: what the log holds and was not yet copied into the file is missing.
+    public let unreadLogBytes: Int64?
+
     /// Opens (creating if needed) the journal at `path` and brings its schema up to date.
+    ///
+    /// Several processes may do this at once on a fresh state directory: creating the file, turning
+    /// WAL on and migrating the schema happen under an exclusive lock on `PATH.setup-lock`, so one
+    /// process creates the schema and the others find it made.
     ///
     /// - Parameters:
     ///   - path: The SQLite file; its directory must exist. Created with mode 0600.
     ///   - redactor: Applied to every text before it is stored.
+    ///   - access: `.readOnly` opens an existing journal without ever writing to it.
     ///   - busyTimeout: How long a write waits for another process's write to finish.
     ///   - maxExcerptBytes: Cap on each stored stdout/stderr excerpt.
     ///   - now: The clock for timestamps the journal sets itself (event times, `updatedAt`).
     public init(
         path: String,
         redactor: Redactor,
+        access: Access = .readWrite,
         busyTimeout: TimeInterval = 5,
         maxExcerptBytes: Int = 64 * 1024,
         now: @escaping @Sendable () -> Date = { Date() }
@@ -49,31 +71,90 @@ public final class Journal: Sendable {
         self.storageRedactor = StorageRedactor(redactor)
         self.maxExcerptBytes = max(maxExcerptBytes, 1024)
         self.now = now
-
-        // Create the file owner-only before SQLite does; -wal and -shm inherit its mode.
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        if fd >= 0 {
-            closeDescriptor(fd)
-        }
+        self.access = access
 
         var config = Configuration()
         config.label = "runbook.journal"
         config.busyMode = .timeout(busyTimeout)
         config.foreignKeysEnabled = true
+        let migrator = Journal.migrator
+
+        if access == .readOnly {
+            config.readonly = true
+            (pool, unreadLogBytes) = try Self.openReadOnly(path: path, configuration: config)
+            if try pool.read({ db in try migrator.hasBeenSuperseded(db) }) {
+                throw JournalError.newerSchema(path: path)
+            }
+            return
+        }
+
+        unreadLogBytes = nil
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        let setupLock = try Self.lockForSetup(path: path)
+        defer { closeDescriptor(setupLock) }
+        // Create the file owner-only before SQLite does; -wal and -shm inherit its mode.
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        if fd >= 0 {
+            closeDescriptor(fd)
         }
         pool = try DatabasePool(path: path, configuration: config)
         // GRDB sets `synchronous = NORMAL` when it puts a pool in WAL mode, after
         // `prepareDatabase`: set FULL again on the writer, so a commit survives a power loss
         // too, not only a killed process (a resume after a reboot relies on it).
         try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-        let migrator = Journal.migrator
         let superseded = try pool.read { db in try migrator.hasBeenSuperseded(db) }
         if superseded {
             throw JournalError.newerSchema(path: path)
         }
         try migrator.migrate(pool)
+    }
+
+    /// Holds an exclusive `flock` on `PATH.setup-lock` until the descriptor is closed.
+    ///
+    /// GRDB's migrator reads which migrations are applied, then runs each in its own
+    /// transaction: two processes on a new file both see none applied, and the second fails with
+    /// "table runs already exists" (or "database is locked" while the first turns WAL on).
+    private static func lockForSetup(path: String) throws -> Int32 {
+        let lockPath = path + ".setup-lock"
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw JournalError.cannotLock(path: lockPath, errno: errno) }
+        while flock(fd, LOCK_EX) != 0 {
+            if errno == EINTR { continue }
+            let code = errno
+            closeDescriptor(fd)
+            throw JournalError.cannotLock(path: lockPath, errno: code)
+        }
+        return fd
+    }
+
+    /// A read-only pool: SQLite's own read-only mode, or, when that needs to write what it
+    /// cannot (a `-shm` file on a full disk or a read-only file system), the file read as
+    /// immutable, without locks or the log.
+    private static func openReadOnly(path: String, configuration: Configuration) throws -> (DatabasePool, Int64?) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw JournalError.missing(path: path) }
+        do {
+            let pool = try DatabasePool(path: path, configuration: configuration)
+            // Opening is lazy: read once, so a journal that cannot be read this way says so now.
+            try pool.read { db in _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") }
+            return (pool, nil)
+        } catch {
+            let logBytes = stat(path + "-wal", &info) == 0 ? Int64(info.st_size) : 0
+            var uri = "file:"
+            for character in path {
+                switch character {
+                case "%": uri += "%25"
+                case "?": uri += "%3f"
+                case "#": uri += "%23"
+                default: uri.append(character)
+                }
+            }
+            let pool = try DatabasePool(path: uri + "?immutable=1", configuration: configuration)
+            try pool.read { db in _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") }
+            return (pool, logBytes > 0 ? logBytes : nil)
+        }
     }
 
     /// The writer's `PRAGMA synchronous` (2 = FULL).

@@ -58,6 +58,50 @@ public struct StateDirectory: Sendable, Equatable {
         }
     }
 
+    /// The state directory the environment selects, without creating or changing anything: for
+    /// commands that only read (it may not exist; `journalPath` then names no file).
+    public static func resolved(
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> StateDirectory {
+        guard let root = StateDirectory.resolve(environment: environment) else { throw Failure.noLocation }
+        var trimmed = root
+        while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed.removeLast() }
+        var info = stat()
+        if stat(trimmed, &info) == 0, (info.st_mode & S_IFMT) != S_IFDIR { throw Failure.notADirectory(path: trimmed) }
+        return StateDirectory(unchecked: trimmed)
+    }
+
+    private init(unchecked root: String) {
+        self.root = root
+    }
+
+    /// Bytes this user may still write on the file system holding the state directory (or its
+    /// nearest existing parent); nil when that cannot be told.
+    public var availableBytes: Int64? {
+        var path = root
+        var info = statvfs()
+        while statvfs(path, &info) != 0 {
+            let parent = (path as NSString).deletingLastPathComponent
+            if parent == path || parent.isEmpty { return nil }
+            path = parent
+        }
+        return Int64(info.f_bavail) * Int64(info.f_frsize)
+    }
+
+    /// Whether the file system holding the state directory is full: under 64 KiB left, less
+    /// than SQLite needs to open its journal for writing.
+    public var diskIsFull: Bool {
+        (availableBytes ?? .max) < 64 * 1024
+    }
+
+    /// Says that the disk is full, where the state directory is, and what to free.
+    public var diskFullMessage: String {
+        let free = availableBytes.map { "\($0) bytes free" } ?? "no space left"
+        return "the disk holding the state directory \(root) is full (\(free)); free space on it "
+            + "(`df -h \(root)` shows the file system, `du -sh \(root)/*` what the journal and the runs' files take), "
+            + "then try again"
+    }
+
     /// The location the environment selects, without touching the file system; nil if none.
     public static func resolve(environment: [String: String]) -> String? {
         if let explicit = environment["RUNBOOK_STATE_DIR"], !explicit.isEmpty {

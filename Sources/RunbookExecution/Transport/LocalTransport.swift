@@ -78,6 +78,15 @@ public struct LocalTransport: Transport {
                 if code == EACCES || code == ENOEXEC || code == EISDIR || code == ETXTBSY {
                     return CommandResult(exitCode: 126, stderr: "runbook: \(message)\n")
                 }
+                if code == E2BIG {
+                    let size = command.argv.reduce(0) { $0 + $1.utf8.count + 1 }
+                    throw TransportError(
+                        kind: .launchFailed, host: host.name,
+                        message: "\(message): its \(command.argv.count) arguments are \(size) bytes, "
+                            + "over the system's limit (128 KiB for one argument, ARG_MAX for all with the "
+                            + "environment); "
+                            + "pass a large value in a file instead")
+                }
                 throw TransportError(kind: .launchFailed, host: host.name, message: message)
             }
         }

@@ -218,7 +218,9 @@ public struct SSHTransport: Transport {
     /// Options, host and user; `--` and the command text are appended by callers.
     func connectionArguments(mux: Bool) -> [String] {
         var args = ["-T", "-o", "BatchMode=yes"]
-        let connectTimeout = max(1, Int(host.connectTimeout.rounded(.up)))
+        // Held to what Int and ssh can take: the inventory's value is bounded, a caller's need not be.
+        let seconds = host.connectTimeout.isNaN ? 10 : min(max(1, host.connectTimeout), Value.maxDuration)
+        let connectTimeout = Int(seconds.rounded(.up))
         args += ["-o", "ConnectTimeout=\(connectTimeout)"]
         args += ["-o", "ServerAliveInterval=10", "-o", "ServerAliveCountMax=3"]
         if mux {
