@@ -268,6 +268,28 @@ public struct AttemptRecord: Codable, Sendable, Equatable, FetchableRecord {
     /// journaled before this was kept, or that ran no command.
     public var commandsJSON: String?
 
+    /// Creates an attempt record from its stored fields.
+    public init(
+        id: Int64, runID: String, nodeID: String, phase: AttemptPhase, number: Int, intent: String, startedAt: Date,
+        finishedAt: Date? = nil, outcome: String? = nil, exitCode: Int? = nil, stdoutExcerpt: String = "",
+        stderrExcerpt: String = "", error: String? = nil, commandsJSON: String? = nil
+    ) {
+        self.id = id
+        self.runID = runID
+        self.nodeID = nodeID
+        self.phase = phase
+        self.number = number
+        self.intent = intent
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.outcome = outcome
+        self.exitCode = exitCode
+        self.stdoutExcerpt = stdoutExcerpt
+        self.stderrExcerpt = stderrExcerpt
+        self.error = error
+        self.commandsJSON = commandsJSON
+    }
+
     /// The commands the attempt ran, decoded.
     public var commands: [RanCommand] {
         guard let data = commandsJSON?.data(using: .utf8) else { return [] }
@@ -409,7 +431,8 @@ public struct RanCommand: Codable, Sendable, Hashable {
         self.argv = argv
     }
 
-    static func json(_ commands: [RanCommand]) -> String? {
+    /// The list as stored in `attempts.commandsJSON`; nil for none.
+    public static func json(_ commands: [RanCommand]) -> String? {
         guard !commands.isEmpty, let data = try? JSONEncoder().encode(commands) else { return nil }
         return String(decoding: data, as: UTF8.self)
     }

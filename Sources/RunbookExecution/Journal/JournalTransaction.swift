@@ -20,12 +20,14 @@ public final class JournalTransaction {
         isValid = false
     }
 
-    private func database() throws -> Database {
+    func database() throws -> Database {
         guard isValid else { throw JournalError.transactionEnded }
         return db
     }
 
-    private var redactor: StorageRedactor { journal.storageRedactor }
+    var redactor: StorageRedactor { journal.storageRedactor }
+
+    var journalExcerptLimit: Int { journal.maxExcerptBytes }
 
     /// Inserts a new run (all its text fields redacted). Fails if the id exists.
     public func createRun(_ run: RunRecord) throws {
