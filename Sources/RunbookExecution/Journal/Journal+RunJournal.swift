@@ -52,12 +52,13 @@ extension JournalTransaction {
     public func beginAttempt(runID: String, _ start: AttemptStart) throws -> Int64 {
         let db = try database()
         let r = redactor
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO attempts (runID, nodeID, phase, number, intent, startedAt,
                                       stdoutExcerpt, stderrExcerpt)
                 VALUES (?, ?, ?, ?, ?, ?, '', '')
-                """,
+                """
+        ).execute(
             arguments: [
                 runID, r.redact(start.nodeID), start.phase.rawValue, start.number, r.redact(start.intent),
                 start.startedAt,
@@ -75,15 +76,15 @@ extension JournalTransaction {
         let out = Journal.excerpt(r.redact(end.stdout), maxBytes: limit)
         let err = Journal.excerpt(r.redact(end.stderr), maxBytes: limit)
         let ran = RanCommand.json(end.commands).map { r.redact($0) }
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 UPDATE attempts
                 SET finishedAt = ?, outcome = ?, exitCode = ?, stdoutExcerpt = ?,
                     stderrExcerpt = ?, error = ?, commandsJSON = ?
                 WHERE id = ? AND outcome IS NULL
-                """,
-            arguments: [end.finishedAt, r.redact(end.outcome), end.exitCode, out, err, r.redact(end.error), ran, id]
-        )
+                """
+        ).execute(
+            arguments: [end.finishedAt, r.redact(end.outcome), end.exitCode, out, err, r.redact(end.error), ran, id])
         if db.changesCount == 0 {
             throw JournalError.attemptNotInFlight(id)
         }

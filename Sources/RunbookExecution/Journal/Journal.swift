@@ -105,7 +105,7 @@ public final class Journal: Sendable {
     func counted<T>(_ body: (Database) throws -> T) throws -> T {
         try pool.write { db in
             let value = try body(db)
-            try db.execute(sql: "UPDATE stats SET value = value + 1 WHERE name = 'commits'")
+            try db.cachedStatement(sql: "UPDATE stats SET value = value + 1 WHERE name = 'commits'").execute()
             return value
         }
     }

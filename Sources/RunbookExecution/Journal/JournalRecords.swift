@@ -221,6 +221,19 @@ public struct StepRecord: Codable, Sendable, Equatable, FetchableRecord {
         self.firstReachedAt = firstReachedAt
     }
 
+    /// Decodes a step from a journal row (by hand: the Codable path costs more than the query).
+    public init(row: Row) throws {
+        let stateText: String = row["state"]
+        guard let state = StepState(rawValue: stateText) else {
+            throw JournalError.corrupt("step state '\(stateText)' is unknown")
+        }
+        self.init(
+            runID: row["runID"], nodeID: row["nodeID"], stepID: row["stepID"], host: row["host"], state: state,
+            changed: row["changed"], completionSeq: row["completionSeq"], observedJSON: row["observedJSON"],
+            outputsJSON: row["outputsJSON"], error: row["error"], attempts: row["attempts"], startedAt: row["startedAt"],
+            finishedAt: row["finishedAt"], firstReachedAt: row["firstReachedAt"])
+    }
+
     func redacted(_ r: StorageRedactor) -> StepRecord {
         var copy = self
         copy.nodeID = r.redact(nodeID)
