@@ -1,106 +1,251 @@
 import Foundation
 import RunbookCore
+import RunbookExecution
 import RunbookTestSupport
 
-/// `--exec`: the executor's per-step overhead and SSH multiplexing, measured by running the
-/// release `runbook` binary next to this executable (`swift build -c release` first).
+/// `--exec`: the executor's per-step overhead, its journal commits, and ssh, measured by running
+/// the release `runbook` binary next to this executable (`swift build -c release` first).
 enum ExecBenchmark {
-    static func time(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (seconds: Double, output: ProcessOutput) {
+    static let rounds = 5
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    static func time(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws
+        -> (seconds: Double, output: ProcessOutput)
+    {
         var env = ProcessInfo.processInfo.environment
         env["NO_COLOR"] = "1"
         for (key, value) in environment { env[key] = value }
         let start = ContinuousClock.now
         let output = try runProgram(URL(fileURLWithPath: executable), arguments, environment: env)
-        let elapsed = ContinuousClock.now - start
-        return (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, output)
+        return (seconds(ContinuousClock.now - start), output)
     }
 
+    /// A new directory under /tmp with a short path: the state directories inside hold ssh
+    /// control sockets, and a control directory over 48 bytes turns multiplexing off.
     static func scratch() throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("runbook-exec-bench-\(UUID().uuidString)").path
+        let path = "/tmp/rbx-" + UUID().uuidString.prefix(8).lowercased()
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
 
     /// A runbook of `count` serial `/bin/true` steps on `target`.
-    static func trueRunbook(count: Int, target: String, depth: Int? = nil) -> String {
-        var text = "apiVersion: runbook/v1\nkind: Runbook\nmetadata: {name: bench}\nconcurrency: 32\nroles: {site: {min: 1}}\nsteps:\n"
-        for i in 1...(depth ?? count) {
-            text += "  - id: s\(i)\n    on: \(target)\n    action: shell\n    with: {run: [/bin/true]}\n    undo: {action: shell, with: {run: [/bin/true]}}\n"
+    static func trueRunbook(count: Int, target: String) -> String {
+        var text = "apiVersion: runbook/v1\nkind: Runbook\nmetadata: {name: bench}\nconcurrency: 32\n"
+            + "roles: {site: {min: 1}}\nsteps:\n"
+        for i in 1...count {
+            text += "  - id: s\(i)\n    on: \(target)\n    action: shell\n    with: {run: [/bin/true]}\n"
+                + "    undo: {action: shell, with: {run: [/bin/true]}}\n"
             if i > 1 { text += "    needs: [s\(i - 1)]\n" }
         }
         return text
     }
 
+    /// One chain of `depth` serial `/bin/true` steps per host, the chains in parallel.
+    static func chainsRunbook(hosts: [String], depth: Int) -> String {
+        var text = "apiVersion: runbook/v1\nkind: Runbook\nmetadata: {name: bench-ssh}\nconcurrency: 32\nsteps:\n"
+        for host in hosts {
+            for i in 1...depth {
+                text += "  - id: \(host)-s\(i)\n    on: \(host)\n    action: shell\n    with: {run: [/bin/true]}\n"
+                    + "    undo: {action: shell, with: {run: [/bin/true]}}\n"
+                if i > 1 { text += "    needs: [\(host)-s\(i - 1)]\n" }
+            }
+        }
+        return text
+    }
+
+    /// Synced commits recorded in a state directory's journal.
+    static func commits(stateDirectory: String) throws -> Int {
+        try Journal(path: stateDirectory + "/journal.sqlite", redactor: Redactor(secrets: [])).commitCount()
+    }
+
+    static func format(_ seconds: Double) -> String { String(format: "%.3f s", seconds) }
+
     static func run() async throws {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("runbook").path
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("runbook").path
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             print("no runbook binary next to this benchmark (\(binary)): run `swift build -c release` first")
             exit(1)
         }
-        print("runbook binary: \(binary)\n")
+        print("runbook binary: \(binary); best of \(rounds) rounds\n")
         var rows: [String] = []
-
-        // (a) 200 local /bin/true steps, journal on, versus a shell loop.
-        let dir = try scratch()
-        try trueRunbook(count: 200, target: "localhost").write(toFile: dir + "/r.yaml", atomically: true, encoding: .utf8)
-        try "apiVersion: runbook/v1\nkind: Inventory\nmetadata: {name: local}\ndefaults: {transport: local}\nhosts: {here: {roles: [site]}}\n"
-            .write(toFile: dir + "/i.yaml", atomically: true, encoding: .utf8)
-        var best = Double.infinity
-        for round in 0..<3 {
-            let (seconds, output) = try time(binary, ["run", dir + "/r.yaml", "-i", dir + "/i.yaml", "--yes"], environment: ["RUNBOOK_STATE_DIR": dir + "/state\(round)"])
-            guard output.status == 0 else { print("the 200-step run failed:\n\(output.stderr)"); exit(1) }
-            best = min(best, seconds)
-        }
-        var loop = Double.infinity
-        for _ in 0..<3 {
-            loop = min(loop, try time("/bin/sh", ["-c", "i=0; while [ $i -lt 200 ]; do /bin/true; i=$((i+1)); done"]).seconds)
-        }
-        let perStep = (best - loop) / 200 * 1000
-        rows.append("| 200 local `/bin/true` steps, journal on | \(String(format: "%.2f s", best)) | shell loop \(String(format: "%.3f s", loop)) | \(String(format: "%.1fx", best / loop)); overhead \(String(format: "%.2f ms", perStep))/step (target < 3 ms, < 3x) |")
-
-        // (b) 20 hosts x 10 steps over ssh to a loopback sshd, multiplexed or not.
+        rows += try local(binary)
         if LoopbackSSHD.isAvailable {
-            try await LoopbackSSHD.withServer { server in
-                let host = server.host
-                let options = host.sshOptions.map { "\"\($0)\"" }.joined(separator: ", ")
-                let hosts = (1...20).map { "  node\($0): {roles: [site]}" }.joined(separator: "\n")
-                let dir = try scratch()
-                try """
-                    apiVersion: runbook/v1
-                    kind: Inventory
-                    metadata: {name: loop}
-                    defaults: {address: 127.0.0.1, port: \(host.port ?? 22), user: root, identity_file: \(host.identityFile ?? ""), ssh_options: [\(options)], host_concurrency: 4}
-                    hosts:
-                    \(hosts)
-                    """.write(toFile: dir + "/i.yaml", atomically: true, encoding: .utf8)
-                try trueRunbook(count: 10, target: "site", depth: 10).write(toFile: dir + "/r.yaml", atomically: true, encoding: .utf8)
-                var results: [String: Double] = [:]
-                for (label, flag) in [("multiplexed", "1"), ("not multiplexed", "0")] {
-                    let (seconds, output) = try time(binary, ["run", dir + "/r.yaml", "-i", dir + "/i.yaml", "--yes"],
-                                                     environment: ["RUNBOOK_STATE_DIR": dir + "/state-\(flag)", "RUNBOOK_SSH_MULTIPLEX": flag])
-                    guard output.status == 0 else { print("the ssh run (\(label)) failed:\n\(output.stderr)"); exit(1) }
-                    results[label] = seconds
-                }
-                rows.append("| 20 hosts x 10 steps over ssh (loopback sshd), multiplexed | \(String(format: "%.2f s", results["multiplexed"]!)) | not multiplexed \(String(format: "%.2f s", results["not multiplexed"]!)) | \(String(format: "%.1fx", results["not multiplexed"]! / results["multiplexed"]!)) faster with ControlMaster |")
-            }
+            rows += try await ssh(binary, ownHome: true)
+            rows += try await ssh(binary, ownHome: false, multiplexedOnly: true)
         } else {
             rows.append("| 20 hosts x 10 steps over ssh | skipped | | needs root and /usr/sbin/sshd |")
         }
-
-        // (c) ansible-playbook, where installed.
-        let ansible = ["/usr/bin/ansible-playbook", "/usr/local/bin/ansible-playbook"].first { FileManager.default.isExecutableFile(atPath: $0) }
-        if let ansible {
-            let dir = try scratch()
-            let tasks = (1...200).map { _ in "    - command: /bin/true" }.joined(separator: "\n")
-            try "- hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n\(tasks)\n".write(toFile: dir + "/p.yaml", atomically: true, encoding: .utf8)
-            let (seconds, output) = try time(ansible, [dir + "/p.yaml"])
-            rows.append("| ansible-playbook, 200 local `/bin/true` tasks | \(String(format: "%.2f s", seconds)) | runbook \(String(format: "%.2f s", best)) | ratio \(String(format: "%.1fx", seconds / best)) (exit \(output.status)) |")
-        } else {
-            rows.append("| ansible-playbook | skipped | | not installed on this machine |")
-        }
-
+        rows += try ansible(binary)
         print("| measurement | runbook | baseline | ratio |")
         print("|---|---:|---:|---|")
         for row in rows { print(row) }
+    }
+
+    // MARK: - Local
+
+    /// 200 local `/bin/true` steps with the journal on, against a shell loop of the same commands.
+    static func local(_ binary: String) throws -> [String] {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "apiVersion: runbook/v1\nkind: Inventory\nmetadata: {name: local}\ndefaults: {transport: local}\n"
+            .appending("hosts: {here: {roles: [site]}}\n")
+            .write(toFile: dir + "/i.yaml", atomically: true, encoding: .utf8)
+        // Every run but a machine's first finds its journal already there: each measurement gets a
+        // state directory whose journal an untimed run has created (and the commits of a run are
+        // the counter's growth during it).
+        func measure(steps: Int) throws -> (seconds: Double, commits: Int) {
+            let file = dir + "/r\(steps).yaml"
+            try trueRunbook(count: steps, target: "localhost").write(toFile: file, atomically: true, encoding: .utf8)
+            let state = dir + "/state-\(steps)"
+            let arguments = ["run", file, "-i", dir + "/i.yaml", "--yes"]
+            _ = try time(binary, arguments, environment: ["RUNBOOK_STATE_DIR": state])
+            var best = Double.infinity
+            var commits = 0
+            for _ in 0..<rounds {
+                let before = try Self.commits(stateDirectory: state)
+                let (seconds, output) = try time(binary, arguments, environment: ["RUNBOOK_STATE_DIR": state])
+                guard output.status == 0 else {
+                    print("the \(steps)-step run failed:\n\(output.stderr)")
+                    exit(1)
+                }
+                best = min(best, seconds)
+                commits = try Self.commits(stateDirectory: state) - before
+            }
+            return (best, commits)
+        }
+        let (many, commits) = try measure(steps: 200)
+        let (one, oneCommits) = try measure(steps: 1)
+        var loop = Double.infinity
+        for _ in 0..<rounds {
+            let script = "i=0; while [ $i -lt 200 ]; do /bin/true; i=$((i+1)); done"
+            loop = min(loop, try time("/bin/sh", ["-c", script]).seconds)
+        }
+        let perStep = (many - one) / 199 * 1000
+        let loopPerStep = loop / 200 * 1000
+        let perChanged = Double(commits - oneCommits) / 199
+        return [
+            "| 200 local `/bin/true` steps, journal on | \(format(many)) | shell loop \(format(loop)) |"
+                + " \(String(format: "%.2fx", many / loop)) (target < 3x) |",
+            "| of which a run's fixed cost (1 step) | \(format(one)) | | process start, load, plan, journal open |",
+            "| each further step | \(String(format: "%.2f ms", perStep)) |"
+                + " \(String(format: "%.2f ms", loopPerStep)) per loop command |"
+                + " \(String(format: "%.2f ms", perStep - loopPerStep)) over the loop (target < 3 ms) |",
+            commits == 0
+                ? "| synced journal commits | n/a | | this runbook's journal has no commit counter |"
+                : "| synced journal commits, 200 steps | \(commits) | | \(String(format: "%.2f", Double(commits) / 200))"
+                    + " per step; \(String(format: "%.2f", perChanged)) per changed step, \(oneCommits - 2) per run |",
+        ]
+    }
+
+    // MARK: - SSH
+
+    /// 20 hosts x 10 `/bin/true` steps over ssh to a loopback sshd, against bare `ssh` with the same
+    /// options and parallelism: each host's 10 commands one after another, the hosts in parallel.
+    static func ssh(_ binary: String, ownHome: Bool, multiplexedOnly: Bool = false) async throws -> [String] {
+        try await LoopbackSSHD.withServer(ownHome: ownHome) { server in
+            let host = server.host
+            let names = (1...20).map { "node\($0)" }
+            let dir = try scratch()
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let options = host.sshOptions.map { "\"\($0)\"" }.joined(separator: ", ")
+            try """
+                apiVersion: runbook/v1
+                kind: Inventory
+                metadata: {name: loop}
+                defaults: {address: 127.0.0.1, port: \(host.port ?? 22), user: root, \
+                identity_file: \(host.identityFile ?? ""), ssh_options: [\(options)], host_concurrency: 4}
+                hosts:
+                \(names.map { "  \($0): {roles: [site]}" }.joined(separator: "\n"))
+                """.write(toFile: dir + "/i.yaml", atomically: true, encoding: .utf8)
+            try chainsRunbook(hosts: names, depth: 10).write(toFile: dir + "/r.yaml", atomically: true, encoding: .utf8)
+            let shell = ownHome ? "sessions with a HOME of their own" : "root's own login shell files"
+            var rows: [String] = []
+            for multiplex in multiplexedOnly ? [true] : [true, false] {
+                var runbook = Double.infinity
+                var bare = Double.infinity
+                let state = dir + "/s\(multiplex ? 1 : 0)"
+                // Round 0 is not timed: it creates the journal and warms sshd and the page cache.
+                for round in 0...rounds {
+                    let (seconds, output) = try time(
+                        binary, ["run", dir + "/r.yaml", "-i", dir + "/i.yaml", "--yes"],
+                        environment: ["RUNBOOK_STATE_DIR": state, "RUNBOOK_SSH_MULTIPLEX": multiplex ? "1" : "0"])
+                    guard output.status == 0 else {
+                        print("the ssh run (multiplex \(multiplex)) failed:\n\(output.stderr)")
+                        exit(1)
+                    }
+                    let control = dir + "/c\(multiplex ? 1 : 0)\(round)"
+                    let direct = try bareSSH(host: host, control: control, multiplex: multiplex, depth: 10)
+                    if round > 0 {
+                        runbook = min(runbook, seconds)
+                        bare = min(bare, direct)
+                    }
+                }
+                let label = multiplex ? "multiplexed" : "not multiplexed"
+                rows.append(
+                    "| 20 hosts x 10 steps over ssh, \(label) (\(shell)) | \(format(runbook)) |"
+                        + " bare \(multiplex ? "multiplexed " : "")ssh \(format(bare)) |"
+                        + " \(String(format: "%.2fx", runbook / bare))\(multiplex ? " (target < 1.3x)" : "") |")
+            }
+            return rows
+        }
+    }
+
+    /// The same commands through `ssh` itself (the transport's options, no remote wrapper), one
+    /// shell loop per host, all hosts at once; the seconds until the last loop ends.
+    static func bareSSH(host: HostConnection, control: String, multiplex: Bool, depth: Int) throws -> Double {
+        let transport = SSHTransport(
+            host: host, controlDirectory: control, multiplex: multiplex, killRemoteOnDisconnect: false)
+        try FileManager.default.createDirectory(
+            atPath: control, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let argv = ["ssh"] + transport.sshArguments(for: CommandSpec(argv: ["/bin/true"]))
+        let command = argv.map(ShellQuoting.quote).joined(separator: " ")
+        let script = "i=0; while [ $i -lt \(depth) ]; do \(command) </dev/null || exit 1; i=$((i+1)); done"
+        let start = ContinuousClock.now
+        var processes: [Process] = []
+        for _ in 0..<20 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", script]
+            process.standardInput = FileHandle.nullDevice
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            processes.append(process)
+        }
+        var failed = 0
+        for process in processes {
+            process.waitUntilExit()
+            if process.terminationStatus != 0 { failed += 1 }
+        }
+        let elapsed = seconds(ContinuousClock.now - start)
+        if multiplex {
+            let exit = transport.sshArguments(for: CommandSpec(argv: ["true"])).dropLast(2) + ["-O", "exit"]
+            _ = try? runProgram(URL(fileURLWithPath: "/usr/bin/ssh"), Array(exit))
+        }
+        guard failed == 0 else {
+            print("bare ssh: \(failed) of 20 loops failed")
+            exit(1)
+        }
+        return elapsed
+    }
+
+    // MARK: - Ansible
+
+    static func ansible(_ binary: String) throws -> [String] {
+        let candidates = ["/usr/bin/ansible-playbook", "/usr/local/bin/ansible-playbook"]
+        guard let ansible = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            return ["| ansible-playbook | skipped | | not installed on this machine |"]
+        }
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let tasks = (1...200).map { _ in "    - command: /bin/true" }.joined(separator: "\n")
+        try "- hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n\(tasks)\n"
+            .write(toFile: dir + "/p.yaml", atomically: true, encoding: .utf8)
+        let (seconds, output) = try time(ansible, [dir + "/p.yaml"])
+        return ["| ansible-playbook, 200 local `/bin/true` tasks | \(format(seconds)) | | exit \(output.status) |"]
     }
 }

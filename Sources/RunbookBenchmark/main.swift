@@ -45,10 +45,12 @@ let usage = """
                         write PREFIX.yaml and PREFIX-inventory.yaml for STEPS steps and exit, e.g.
                         to check them with `runbook validate PREFIX.yaml` and
                         `runbook plan PREFIX.yaml -i PREFIX-inventory.yaml --offline -p ticket=CHG-1`
-      --exec            measure the executor instead: 200 local /bin/true steps vs a shell loop,
-                        20 hosts x 10 steps over ssh to a loopback sshd with and without
-                        multiplexing, and ansible-playbook where installed (needs the release
-                        `runbook` binary: `swift build -c release` first)
+      --exec            measure the executor instead: 200 local /bin/true steps vs a shell loop
+                        and the journal's synced commits per step; 20 hosts x 10 steps over ssh
+                        to a loopback sshd vs bare `ssh` with the same parallelism (each host's
+                        commands in turn, the hosts at once), with and without multiplexing;
+                        ansible-playbook where installed (needs the release `runbook` binary:
+                        `swift build -c release` first)
       -h, --help        show this help
 
     Build and run in release: swift run -c release RunbookBenchmark

@@ -53,63 +53,74 @@ final class ProgressReporter: RunObserver, Sendable {
     func record(_ event: RunEvent, runID: String) {
         let step = event.step ?? ""
         let host = event.host.map { " on \($0)" } ?? ""
-        let f = event.fields
-        switch event.type {
-        case "run.started":
-            write("run \(runID) started: \(f["runbook"] ?? "") against \(f["inventory"] ?? ""), mode \(f["mode"] ?? "")")
-        case "run.resumed":
+        switch event {
+        case .runStarted(let e):
+            write("run \(runID) started: \(e.runbook) against \(e.inventory), mode \(e.mode)")
+        case .runResumed:
             write("run \(runID) resumed")
-        case "precondition.passed":
-            write(paint("✓", "32") + " precondition \(step)\(host): \(f["summary"] ?? "")")
-        case "precondition.failed":
-            write(paint("✗", "31") + " precondition \(step)\(host) FAILED: \(f["summary"] ?? "")")
-        case "step.started":
+        case .preconditionPassed(let e):
+            write(paint("✓", "32") + " precondition \(step)\(host): \(e.summary)")
+        case .preconditionFailed(let e):
+            write(paint("✗", "31") + " precondition \(step)\(host) FAILED: \(e.summary)")
+        case .stepStarted(let e):
             running.withLock { $0[step] = (event.host ?? "", Date()) }
-            write("→ \(step)\(host) (\(f["type"] ?? ""))")
-        case "step.retry":
-            write(paint("↻", "33") + " \(step)\(host): attempt \(f["attempt"] ?? "") of \(f["of"] ?? "") after: \(f["error"] ?? "")")
-        case "step.finished", "step.verified":
-            let since = running.withLock { $0.removeValue(forKey: step)?.since }
-            let elapsed = since.map { String(format: " %.1fs", Date().timeIntervalSince($0)) } ?? ""
-            let state = f["state"] ?? "done"
-            let mark: String
-            switch state {
-            case "succeeded": mark = paint("+", "32")
-            case "alreadyDone": mark = paint("=", "34")
-            case "failed": mark = paint("✗", "31")
-            default: mark = "·"
-            }
-            let detail = f["error"] ?? f["summary"] ?? ""
-            write("\(mark) \(step)\(host): \(state)\(elapsed)\(detail.isEmpty ? "" : " — \(detail)")")
-        case "step.skipped":
-            write(paint("-", "90") + " \(step)\(host): skipped — \(f["reason"] ?? "")")
-        case "gate.waiting":
-            if f["gate"] == "approval" {
-                write(paint("⏸", "35") + " gate \(step): \(f["prompt"] ?? "") — answer: \(f["answer_with"] ?? "")")
+            write("→ \(step)\(host) (\(e.actionType))")
+        case .stepRetry(let e):
+            write(paint("↻", "33") + " \(step)\(host): attempt \(e.attempt) of \(e.of) after: \(e.error)")
+        case .stepFinished(let e):
+            finished(step, host: host, state: e.state.rawValue, detail: e.error ?? e.summary ?? "", mark: e.state)
+        case .stepVerified(let e):
+            finished(step, host: host, state: "done", detail: e.summary, mark: nil)
+        case .stepSkipped(let e):
+            write(paint("-", "90") + " \(step)\(host): skipped — \(e.reason)")
+        case .gateWaiting(let e):
+            if e.gate == "approval" {
+                write(paint("⏸", "35") + " gate \(step): \(e.prompt ?? "") — answer: \(e.answerWith ?? "")")
             } else {
                 write(paint("⏸", "35") + " gate \(step): waiting until its condition holds")
             }
-        case "gate.poll":
-            if let error = f["error"] {
-                write("  \(step) poll \(f["poll"] ?? ""): \(error)")
+        case .gatePoll(let e):
+            if let error = e.error {
+                write("  \(step) poll \(e.poll): \(error)")
             } else {
-                write("  \(step) poll \(f["poll"] ?? ""): \(f["condition"] ?? "") is \(f["holds"] ?? "") — \(f["observed"] ?? "")")
+                let holds = e.holds.map { "\($0)" } ?? ""
+                write("  \(step) poll \(e.poll): \(e.condition ?? "") is \(holds) — \(e.observed ?? "")")
             }
-        case "approval":
-            write(paint("✓", "32") + " gate \(step) \(f["decision"] ?? "approved") by \(f["by"] ?? ""): \(f["reason"] ?? "")")
-        case "rollback.started":
-            write(paint("↩ rolling back", "33") + " (\(f["reason"] ?? "")): \(f["steps"]?.isEmpty == false ? f["steps"]! : "nothing to undo")")
-        case "undo.finished":
-            write((f["state"] == "undone" ? paint("↩", "33") : paint("✗", "31")) + " \(step)\(host): \(f["state"] ?? "")\(f["error"].map { " — \($0)" } ?? "")")
-        case "rollback.skipped":
-            write(paint("!", "31") + " \(step)\(host): not undone — \(f["reason"] ?? "")")
-        case "rollback.finished":
-            write("rollback finished: undone \(f["undone"]?.isEmpty == false ? f["undone"]! : "nothing")\(f["stopped_at"]?.isEmpty == false ? "; stopped at commit point \(f["stopped_at"]!)" : "")")
-        case "run.stopping":
-            write(paint("stopping", "33") + ": signal \(f["signal"] ?? ""); no new steps; running commands get \(f["grace_seconds"] ?? "")s")
-        default:
+        case .approval(let e):
+            write(paint("✓", "32") + " gate \(step) \(e.decision.rawValue) by \(e.by): \(e.reason)")
+        case .rollbackStarted(let e):
+            let steps = e.steps.isEmpty ? "nothing to undo" : e.steps.joined(separator: ",")
+            write(paint("↩ rolling back", "33") + " (\(e.reason)): \(steps)")
+        case .undoFinished(let e):
+            let mark = e.state == .undone ? paint("↩", "33") : paint("✗", "31")
+            write(mark + " \(step)\(host): \(e.state.rawValue)\(e.error.map { " — \($0)" } ?? "")")
+        case .rollbackSkipped(let e):
+            write(paint("!", "31") + " \(step)\(host): not undone — \(e.reason)")
+        case .rollbackFinished(let e):
+            let undone = e.undone.isEmpty ? "nothing" : e.undone.joined(separator: ",")
+            let stopped = e.stoppedAt.isEmpty ? "" : "; stopped at commit point \(e.stoppedAt)"
+            write("rollback finished: undone \(undone)\(stopped)")
+        case .runStopping(let e):
+            write(
+                paint("stopping", "33")
+                    + ": signal \(e.signal); no new steps; running commands get \(e.graceSeconds)s")
+        case .runFinished, .runParked, .undoStarted:
             break
         }
+    }
+
+    /// A step's end: its mark, state, time since it started, and detail.
+    func finished(_ step: String, host: String, state: String, detail: String, mark: StepState?) {
+        let since = running.withLock { $0.removeValue(forKey: step)?.since }
+        let elapsed = since.map { String(format: " %.1fs", Date().timeIntervalSince($0)) } ?? ""
+        let symbol: String
+        switch mark {
+        case .succeeded: symbol = paint("+", "32")
+        case .alreadyDone: symbol = paint("=", "34")
+        case .failed: symbol = paint("✗", "31")
+        default: symbol = "·"
+        }
+        write("\(symbol) \(step)\(host): \(state)\(elapsed)\(detail.isEmpty ? "" : " — \(detail)")")
     }
 }
 

@@ -78,12 +78,10 @@ extension RunbookCommand {
                         runID: current.id, gate: gateID, by: approver, reason: why,
                         planHash: current.planHash, at: Date(), decision: decision)
                     try tx.recordApproval(approval)
-                    let event = try tx.appendEvent(
-                        runID: current.id, type: "approval", step: gateID,
-                        payload: [
-                            "decision": decision.rawValue, "by": approver, "reason": why,
-                            "plan_hash": current.planHash, "via": "runbook approve",
-                        ])
+                    let event = try tx.append(
+                        .approval(.init(step: gateID, decision: decision, by: approver, reason: why,
+                                        planHash: current.planHash, via: "runbook approve")),
+                        runID: current.id)
                     return (approval, event, current, currentStep?.state ?? .pending)
                 }
             } catch let refusal as Refusal {

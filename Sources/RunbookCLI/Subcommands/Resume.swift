@@ -46,11 +46,12 @@ extension RunbookCommand {
             let inputs = try RunSession.reload(record, extraParams: extra)
             var session = try RunSession(inputs: inputs, runID: runID, events: flags.events)
             try session.acquireLock()
-            try session.state.journal.write { tx in
-                try tx.updateRun(id: runID, status: .running)
-                try tx.updateRunOwner(id: runID, pid: getpid(), hostname: RunLock.currentHostname())
-            }
-            session.event(RunEvent("run.resumed", fields: ["previous_status": record.status.rawValue]))
+            var resumed = JournalBatch(runID: runID)
+            resumed.runStatus = RunStatusChange(status: .running)
+            resumed.runOwner = (getpid(), RunLock.currentHostname())
+            resumed.events = [.runResumed(.init(previousStatus: record.status))]
+            try session.state.journal.commit(resumed)
+            for event in resumed.events { session.observers.record(event, runID: runID) }
 
             let executor = session.makeExecutor(options: flags.options(), planHash: record.planHash, plan: inputs.plan)
             // Preconditions guard the first change; once steps have run they are not asked again.

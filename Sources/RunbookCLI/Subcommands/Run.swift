@@ -92,11 +92,17 @@ extension RunbookCommand {
                 id: runID, runbookName: session.runbookName, runbookPath: runbookFile, inventoryName: session.inventoryName,
                 inventoryPath: inventory, mode: inputs.plan.mode, paramsJSON: inputs.paramsJSON(), planHash: planHash,
                 planJSON: inputs.journalPlanJSON(), pid: getpid(), hostname: RunLock.currentHostname(), startedAt: Date())
+            func precondition(_ result: LivePlanner.PreconditionResult) -> RunEvent {
+                let payload = RunEvent.Precondition(step: result.nodeID, host: result.host, summary: result.summary)
+                return result.passed ? .preconditionPassed(payload) : .preconditionFailed(payload)
+            }
+            // The run, its start and its preconditions' results: one commit.
+            var start = JournalBatch(runID: runID)
+            start.newRun = record
             if live.preconditionsFailed {
-                try session.state.journal.createRun(record)
-                for result in live.preconditions {
-                    session.event(RunEvent(result.passed ? "precondition.passed" : "precondition.failed", step: result.nodeID, host: result.host, fields: ["summary": result.summary]))
-                }
+                start.events = live.preconditions.map(precondition)
+                try session.state.journal.commit(start)
+                for event in start.events { session.observers.record(event, runID: runID) }
                 let why = live.preconditions.filter { !$0.passed }.map { "  \($0.nodeID) on \($0.host): \($0.summary)" }.joined(separator: "\n")
                 throw ExitCode(await session.finish(.preconditionFailed(why)))
             }
@@ -105,11 +111,12 @@ extension RunbookCommand {
                 throw RunbookExit.failed
             }
 
-            try session.state.journal.createRun(record)
-            session.event(RunEvent("run.started", fields: ["runbook": session.runbookName, "inventory": session.inventoryName, "mode": inputs.plan.mode, "plan_hash": planHash]))
-            for result in live.preconditions {
-                session.event(RunEvent("precondition.passed", step: result.nodeID, host: result.host, fields: ["summary": result.summary]))
-            }
+            let started = RunEvent.RunStarted(
+                runbook: session.runbookName, inventory: session.inventoryName, mode: inputs.plan.mode,
+                planHash: planHash)
+            start.events = [.runStarted(started)] + live.preconditions.map(precondition)
+            try session.state.journal.commit(start)
+            for event in start.events { session.observers.record(event, runID: runID) }
             let executor = session.makeExecutor(options: flags.options(), planHash: planHash, plan: inputs.plan)
             let outcome = await session.execute(executor)
             let code = await session.finish(outcome)

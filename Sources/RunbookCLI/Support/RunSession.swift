@@ -73,13 +73,15 @@ struct RunSession {
                  prompter: options.interactive ? Prompter() : nil)
     }
 
-    func event(_ event: RunEvent) {
+    /// Commits a batch of the run (a warning if the journal refuses), then shows its events.
+    func commit(_ batch: JournalBatch) {
         do {
-            try state.journal.appendEvent(runID: runID, type: event.type, step: event.step, host: event.host, payload: event.fields)
+            try state.journal.commit(batch)
         } catch {
-            Terminal.writeError("runbook: warning: could not journal \(event.type): \(error)\n")
+            let what = batch.events.map(\.type).joined(separator: ", ")
+            Terminal.writeError("runbook: warning: could not journal \(what): \(error)\n")
         }
-        observers.record(event, runID: runID)
+        for event in batch.events { observers.record(event, runID: runID) }
     }
 
     /// Runs the executor with SIGINT/SIGTERM trapped, then journals and prints the end.
@@ -97,16 +99,11 @@ struct RunSession {
         reporter.stop()
         await hosts.closeAll()
         let finished: Date? = outcome.status == .parked ? nil : Date()
-        do {
-            try state.journal.write { tx in
-                try tx.updateRun(id: runID, status: outcome.status, exitCode: Int(outcome.exitCode), finishedAt: finished)
-                _ = try tx.appendEvent(runID: runID, type: outcome.status == .parked ? "run.parked" : "run.finished", step: nil, host: nil,
-                                       payload: ["status": outcome.status.rawValue, "exit_code": "\(outcome.exitCode)"])
-            }
-        } catch {
-            Terminal.writeError("runbook: warning: could not journal the end of the run: \(error)\n")
-        }
-        observers.record(RunEvent(outcome.status == .parked ? "run.parked" : "run.finished", fields: ["status": outcome.status.rawValue, "exit_code": "\(outcome.exitCode)"]), runID: runID)
+        var batch = JournalBatch(runID: runID)
+        batch.runStatus = RunStatusChange(status: outcome.status, exitCode: Int(outcome.exitCode), finishedAt: finished)
+        let ended = RunEvent.RunEnded(status: outcome.status, exitCode: outcome.exitCode)
+        batch.events = [outcome.status == .parked ? .runParked(ended) : .runFinished(ended)]
+        commit(batch)
         let steps = (try? state.journal.steps(runID: runID)) ?? []
         let redactor = inputs.plan.redactor
         Terminal.writeError("\n" + redactor.redact(summaryTable(steps, color: false)))

@@ -64,11 +64,16 @@ enum NodeOutcome: Sendable {
 /// Walks a plan's DAG: starts step instances when their needs are done, up to `concurrency`
 /// at once, journals intent before each effect and the outcome after, and applies the
 /// failure policy. The same walker runs a fresh run and a resume.
+///
+/// Journal commits per step instance: one for a step found already done (its probe, final record
+/// and events together), two for a step that changes something (the intent, with the probe's
+/// observation, before apply runs; the outcome, with the verify, the final record and the event,
+/// after). Probes and verifies read only, so their attempts are journaled after they ran.
 public final class Executor: Sendable {
     public let plan: Plan
     public let runID: String
     public let planHash: String
-    let journal: Journal
+    let journal: any RunJournal
     let hosts: any HostAccess
     let compiler: Compiler
     let options: ExecutionOptions
@@ -78,8 +83,11 @@ public final class Executor: Sendable {
     /// Chooses hosts, resolves nodes and makes contexts: the same for every phase and caller.
     let nodeRunner: NodeRunner
 
-    public init(plan: Plan, runID: String, planHash: String, journal: Journal, hosts: any HostAccess,
-                compiler: Compiler, options: ExecutionOptions, observer: any RunObserver, stop: StopController, prompter: Prompter? = nil) {
+    public init(
+        plan: Plan, runID: String, planHash: String, journal: any RunJournal, hosts: any HostAccess,
+        compiler: Compiler, options: ExecutionOptions, observer: any RunObserver, stop: StopController,
+        prompter: Prompter? = nil
+    ) {
         self.plan = plan
         self.runID = runID
         self.planHash = planHash
@@ -91,40 +99,6 @@ public final class Executor: Sendable {
         self.stop = stop
         self.prompter = prompter
         self.nodeRunner = NodeRunner(plan: plan, compiler: compiler, hosts: hosts, outputLimit: options.outputLimit)
-    }
-
-    // MARK: - Journal and events
-
-    func emit(_ event: RunEvent, transaction: JournalTransaction? = nil) {
-        do {
-            if let transaction {
-                _ = try transaction.appendEvent(runID: runID, type: event.type, step: event.step, host: event.host, payload: event.fields)
-            } else {
-                try journal.appendEvent(runID: runID, type: event.type, step: event.step, host: event.host, payload: event.fields)
-            }
-        } catch {
-            FileHandle.standardError.write(Data("runbook: warning: could not journal event \(event.type): \(error)\n".utf8))
-        }
-        observer.record(event, runID: runID)
-    }
-
-    /// Updates a step's record and journals its event in one transaction.
-    func record(_ node: PlanNode, host: String, _ update: (inout StepRecord) -> Void, event: RunEvent?, completes: Bool = false) {
-        do {
-            try journal.write { tx in
-                var step = try tx.step(runID: runID, nodeID: node.id) ?? StepRecord(runID: runID, nodeID: node.id, stepID: node.stepID, host: host)
-                step.host = host
-                update(&step)
-                if completes, step.completionSeq == nil { step.completionSeq = try tx.nextCompletionSeq(runID: runID) }
-                try tx.upsertStep(step)
-                if let event {
-                    _ = try tx.appendEvent(runID: runID, type: event.type, step: event.step, host: event.host, payload: event.fields)
-                }
-            }
-        } catch {
-            FileHandle.standardError.write(Data("runbook: warning: could not journal step \(node.id): \(error)\n".utf8))
-        }
-        if let event { observer.record(event, runID: runID) }
     }
 
     func intent(_ commands: [PlannedCommand], fallback: String) -> String {
@@ -172,20 +146,24 @@ public final class Executor: Sendable {
         var remaining = [Int](repeating: 0, count: nodes.count)
         for (i, node) in nodes.enumerated() {
             for need in node.needs {
-                if let j = index[need] { dependents[j].append(i); remaining[i] += 1 }
-            }
-        }
-        let previous = Dictionary(((try? journal.steps(runID: runID)) ?? []).map { ($0.nodeID, $0) }, uniquingKeysWith: { $1 })
-        // Every instance has a record from the start, so `status` shows what is still to come.
-        do {
-            try journal.write { tx in
-                for node in nodes where previous[node.id] == nil {
-                    try tx.upsertStep(StepRecord(runID: runID, nodeID: node.id, stepID: node.stepID, host: node.host))
+                if let j = index[need] {
+                    dependents[j].append(i)
+                    remaining[i] += 1
                 }
             }
-        } catch {
-            FileHandle.standardError.write(Data("runbook: warning: could not journal the pending steps: \(error)\n".utf8))
         }
+        let records = (try? journal.steps(runID: runID)) ?? []
+        let previous = Dictionary(records.map { ($0.nodeID, $0) }, uniquingKeysWith: { $1 })
+        // Only a resume can find steps applied in an earlier attempt (read once, not per step).
+        let applied =
+            previous.isEmpty
+            ? [] : Set(((try? journal.attempts(runID: runID)) ?? []).filter { $0.phase == .apply }.map(\.nodeID))
+        // Every instance has a record from the start, so `status` shows what is still to come.
+        var pendingBatch = JournalBatch(runID: runID)
+        for node in nodes where previous[node.id] == nil {
+            pendingBatch.step(node.id, stepID: node.stepID, host: node.host)
+        }
+        if !pendingBatch.isEmpty { record(pendingBatch, what: "the pending steps") }
 
         var ready = (0..<nodes.count).filter { remaining[$0] == 0 }
         var running = 0
@@ -203,12 +181,19 @@ public final class Executor: Sendable {
         func skipDependents(of i: Int, because reason: String) {
             var queue = dependents[i]
             var seen = Set<Int>()
+            var batch = JournalBatch(runID: runID)
             while let j = queue.popLast() {
                 guard seen.insert(j).inserted else { continue }
-                record(nodes[j], host: nodes[j].host, { $0.state = .skipped; $0.error = reason },
-                       event: RunEvent("step.skipped", step: nodes[j].id, host: nodes[j].host, fields: ["reason": reason]))
+                let node = nodes[j]
+                batch.step(node.id, stepID: node.stepID, host: node.host) {
+                    $0.state = .skipped
+                    $0.error = reason
+                }
+                batch.events.append(.stepSkipped(.init(step: node.id, host: node.host, reason: reason)))
                 queue.append(contentsOf: dependents[j])
             }
+            record(batch, what: "the steps after \(nodes[i].id)")
+            for event in batch.events { tell(event) }
         }
 
         await withTaskGroup(of: WalkEvent.self) { group in
@@ -226,9 +211,12 @@ public final class Executor: Sendable {
                     let node = nodes[i]
                     let values = stepValues
                     let before = previous[node.id]
+                    let appliedBefore = applied.contains(node.id)
                     group.addTask {
                         if Task.isCancelled { return .node(i, .cancelled) }
-                        return .node(i, await self.executeNode(node, previous: before, stepValues: values))
+                        let outcome = await self.executeNode(
+                            node, previous: before, stepValues: values, appliedBefore: appliedBefore)
+                        return .node(i, outcome)
                     }
                 }
             }
@@ -243,8 +231,7 @@ public final class Executor: Sendable {
                     interruptedBy = signal
                     stopLaunching = true
                     let grace = options.graceSeconds
-                    let seconds = Int(min(max(0, grace), Value.maxDuration))
-                    emit(RunEvent("run.stopping", fields: ["signal": "\(signal)", "grace_seconds": "\(seconds)"]))
+                    emit(.runStopping(.init(signal: signal, graceSeconds: Int(grace))))
                     group.addTask {
                         try? await sleep(seconds: grace)
                         return Task.isCancelled ? .idle : .graceExpired
@@ -293,7 +280,8 @@ public final class Executor: Sendable {
             if failures.contains(where: { $0.2 == .rollback }) {
                 let rollback = Rollback(executor: self)
                 let result = await rollback.run(pastCommit: false, dryRun: false, reason: "step \(failures[0].0) failed")
-                return result.failed.isEmpty ? .rolledBack(summary) : .rollbackFailed(summary + "\n" + result.failed.joined(separator: "\n"))
+                return result.failed.isEmpty
+                    ? .rolledBack(summary) : .rollbackFailed(summary + "\n" + result.failed.joined(separator: "\n"))
             }
             return .failed(summary)
         }
@@ -303,27 +291,28 @@ public final class Executor: Sendable {
 
     // MARK: - One step instance
 
-    func executeNode(_ planned: PlanNode, previous: StepRecord?, stepValues: [String: Value]) async -> NodeOutcome {
+    func executeNode(
+        _ planned: PlanNode, previous: StepRecord?, stepValues: [String: Value], appliedBefore: Bool = false
+    ) async -> NodeOutcome {
         // Choose the host of any(role) (the first that answers), then resolve once with what
         // earlier steps produced.
-        let node: PlanNode, host: String
+        let node: PlanNode
+        let host: String
         switch await nodeRunner.prepare(planned, stepValues: stepValues, runID: runID) {
         case .failure(let failure):
-            let why = failure.message
-            record(planned, host: planned.host, { $0.state = .failed; $0.error = why },
-                   event: RunEvent("step.finished", step: planned.id, host: planned.host, fields: ["state": "failed", "error": why]))
-            return .failed(why, planned.onFailure)
+            return fail(planned, host: planned.host, failure.message, finishedAt: nil)
         case .success(let prepared):
             (node, host) = prepared
         }
         switch node.effect {
         case .skipped(let why):
-            record(node, host: host, { $0.state = .skipped; $0.error = nil; $0.finishedAt = Date() },
-                   event: RunEvent("step.skipped", step: node.id, host: host, fields: ["reason": why]))
+            skip(node, host: host, why, error: nil, finishedAt: Date())
             return .skipped(why)
-        case .unknown(let why) where node.kind == .choose && node.choice?.chosen == nil, .unknown(let why) where node.when?.result == nil && node.when != nil:
-            let reason = "\(why), but its values are still unknown (a step it reads was skipped or produced no such output)"
-            record(node, host: host, { $0.state = .skipped; $0.error = reason }, event: RunEvent("step.skipped", step: node.id, host: host, fields: ["reason": reason]))
+        case .unknown(let why) where node.kind == .choose && node.choice?.chosen == nil,
+            .unknown(let why) where node.when?.result == nil && node.when != nil:
+            let reason =
+                "\(why), but its values are still unknown (a step it reads was skipped or produced no such output)"
+            skip(node, host: host, reason, error: reason, finishedAt: nil)
             return .skipped(reason)
         default:
             break
@@ -335,11 +324,13 @@ public final class Executor: Sendable {
         case .probe:
             return await runProbe(node, host: host)
         case .action, .choose:
-            return await runAction(node, host: host, previous: previous)
+            return await runAction(node, host: host, previous: previous, appliedBefore: appliedBefore)
         }
     }
 
-    func context(_ node: PlanNode, host: String, phase: PlannedCommand.Purpose, log: CommandLog? = nil) -> ActionContext {
+    func context(_ node: PlanNode, host: String, phase: PlannedCommand.Purpose, log: CommandLog? = nil)
+        -> ActionContext
+    {
         nodeRunner.context(node, host: host, phase: phase, timeout: node.timeout, log: log)
     }
 
@@ -350,47 +341,71 @@ public final class Executor: Sendable {
 
     // MARK: Actions
 
-    func runAction(_ node: PlanNode, host: String, previous: StepRecord?) async -> NodeOutcome {
+    func runAction(_ node: PlanNode, host: String, previous: StepRecord?, appliedBefore: Bool) async -> NodeOutcome {
         guard let type = nodeRunner.type(of: node) else {
             return fail(node, host: host, "no implementation for action type '\(node.typeName)' in this build")
         }
         let wasDone = previous?.state == .succeeded || previous?.state == .alreadyDone
         // Only a step with a record from an earlier attempt can have been applied before.
-        let appliedBefore = previous?.changed == true
-            || (previous != nil && ((try? journal.attempts(runID: runID)) ?? []).contains { $0.nodeID == node.id && $0.phase == .apply })
+        let appliedBefore = previous?.changed == true || (previous != nil && appliedBefore)
         let changesWorld = type.descriptor.changes
         // What can say "done" again: an action that changes something and whose probe can tell
         // (a shell step's `check`; a checkpoint changes nothing that could be read back).
         let hasCheck = changesWorld && type.runsEveryTime(node.arguments) == nil
         if wasDone, !hasCheck {
             // Nothing can re-verify it: the journal says done, so it is not run again.
-            emit(RunEvent("step.verified", step: node.id, host: host, fields: ["summary": "done in an earlier attempt (no check to re-verify)"]))
+            let summary = "done in an earlier attempt (no check to re-verify)"
+            emit(.stepVerified(.init(step: node.id, host: host, summary: summary)))
             return .succeeded(changed: previous?.changed ?? false, outputs: ValueJSON.decode(previous?.outputsJSON))
         }
 
         var attempt = previous?.attempts ?? 0
-        record(node, host: host, { $0.state = .running; $0.startedAt = $0.startedAt ?? Date(); $0.error = nil; $0.attempts = attempt + 1 },
-               event: RunEvent("step.started", step: node.id, host: host, fields: ["type": node.typeName]))
+        let startedAt = Date()
+        // Shown now, journaled with the step's first commit.
+        var unjournaled: [RunEvent] = [.stepStarted(.init(step: node.id, host: host, actionType: node.typeName))]
+        tell(unjournaled[0])
         var lastError = ""
         for round in 0...node.retries {
             if round > 0 {
-                let delay = node.retryDelay ?? options.defaultRetryDelay
-                emit(RunEvent("step.retry", step: node.id, host: host, fields: ["attempt": "\(round + 1)", "of": "\(node.retries + 1)", "after_seconds": "\(delay)", "error": lastError]))
-                do { try await sleep(seconds: delay) } catch { return cancelled(node, host: host) }
+                // The retry event was journaled with the failed attempt.
+                do {
+                    try await sleep(seconds: node.retryDelay ?? options.defaultRetryDelay)
+                } catch {
+                    return cancelled(node, host: host)
+                }
             }
             attempt += 1
-            if round > 0 { record(node, host: host, { $0.attempts = attempt }, event: nil) }
+            var done: [AttemptWrite] = []  // attempts of this round that ran, not journaled yet
+            var probing: AttemptStart?
+            var applyID: Int64?
+            var applied = false
+            var verifying: AttemptStart?
+            func progress(_ change: @escaping (inout StepRecord) -> Void = { _ in }) -> JournalBatch {
+                var batch = JournalBatch(runID: runID)
+                let number = attempt
+                batch.step(node.id, stepID: node.stepID, host: host) {
+                    $0.startedAt = $0.startedAt ?? startedAt
+                    $0.attempts = number
+                    change(&$0)
+                }
+                batch.attempts = done
+                batch.events = unjournaled
+                done = []
+                unjournaled = []
+                return batch
+            }
             do {
                 // Probe: is it already done? (A shell step without `check` has nothing to ask.)
                 let observation: Observation
                 if hasCheck {
-                    let probeID = try journal.beginAttempt(runID: runID, nodeID: node.id, phase: .probe, number: attempt,
-                                                           intent: intent(node.commands.filter { $0.purpose == .probe }, fallback: "probe \(node.typeName)"))
                     let log = CommandLog()
+                    let probeCommands = node.commands.filter { $0.purpose == .probe }
+                    probing = AttemptStart(
+                        nodeID: node.id, phase: .probe, number: attempt,
+                        intent: intent(probeCommands, fallback: "probe \(node.typeName)"))
                     observation = try await type.probe(context(node, host: host, phase: .probe, log: log))
-                    try journal.finishAttempt(id: probeID, outcome: observation.done ? "done" : "notDone", exitCode: observation.result?.exitCode.map(Int.init),
-                                              stdout: observation.result?.stdout ?? "", stderr: observation.result?.stderr ?? "", error: nil,
-                                              commands: Self.ran(log))
+                    done.append(.record(probing!, Self.end(observation, log: log)))
+                    probing = nil
                 } else {
                     observation = try await type.probe(context(node, host: host, phase: .probe))
                 }
@@ -398,61 +413,126 @@ public final class Executor: Sendable {
                     let changed = appliedBefore
                     let state: StepState = changed ? .succeeded : .alreadyDone
                     let summary = wasDone ? "re-verified: \(observation.summary)" : observation.summary
-                    record(node, host: host, {
-                        $0.state = state; $0.changed = changed; $0.finishedAt = $0.finishedAt ?? Date()
-                        if $0.outputsJSON == nil { $0.outputsJSON = ValueJSON.encode(observation.outputs) }
-                    }, event: RunEvent("step.finished", step: node.id, host: host, fields: ["state": state.rawValue, "summary": summary]), completes: changed)
-                    return .succeeded(changed: changed, outputs: observation.outputs.isEmpty ? ValueJSON.decode(previous?.outputsJSON) : observation.outputs)
+                    let outputs = ValueJSON.encode(observation.outputs)
+                    let finished = RunEvent.stepFinished(
+                        .init(step: node.id, host: host, state: state, summary: summary))
+                    var batch = progress {
+                        $0.state = state
+                        $0.changed = changed
+                        $0.error = nil
+                        $0.finishedAt = $0.finishedAt ?? Date()
+                        if $0.outputsJSON == nil { $0.outputsJSON = outputs }
+                    }
+                    batch.steps[0].completes = changed
+                    batch.events.append(finished)
+                    record(batch, what: "step \(node.id)")
+                    tell(finished)
+                    let values =
+                        observation.outputs.isEmpty ? ValueJSON.decode(previous?.outputsJSON) : observation.outputs
+                    return .succeeded(changed: changed, outputs: values)
                 }
                 if wasDone {
-                    return fail(node, host: host, "was done in an earlier attempt of this run, but now \(observation.summary): the world changed since; inspect \(host), then resume again or roll back")
+                    return fail(
+                        node, host: host,
+                        "was done in an earlier attempt of this run, but now \(observation.summary): the world changed"
+                            + " since; inspect \(host), then resume again or roll back",
+                        batch: progress())
                 }
-                if Task.isCancelled { return cancelled(node, host: host) }
+                if Task.isCancelled { return cancelled(node, host: host, batch: progress()) }
 
-                // Apply, with the intent and what was observed committed first.
-                if let state = observation.undoState { record(node, host: host, { $0.observedJSON = state }, event: nil) }
+                // The intent, with what the probe observed, is durable before apply runs.
                 let applyCommands = node.commands.filter { $0.purpose == .apply }
-                let applyID = try journal.beginAttempt(runID: runID, nodeID: node.id, phase: .apply, number: attempt, intent: intent(applyCommands, fallback: "apply \(node.typeName)"))
-                let applyLog = CommandLog()
-                let effect = try await type.apply(context(node, host: host, phase: .apply, log: applyLog), observation: observation)
-                try journal.finishAttempt(id: applyID, outcome: effect.succeeded ? AttemptOutcome.ok : (effect.result?.timedOut == true ? AttemptOutcome.timedOut : AttemptOutcome.failed),
-                                          exitCode: effect.result?.exitCode.map(Int.init), stdout: effect.result?.stdout ?? "", stderr: effect.result?.stderr ?? "",
-                                          error: effect.succeeded ? nil : effect.summary, commands: Self.ran(applyLog))
-                // Whatever apply did, it may have changed the world: rollback must consider it.
-                // (A success records it with the outcome below; a crash in between is covered by
-                // the journaled apply attempt, which a resume reads.)
-                if Task.isCancelled {
-                    if changesWorld { record(node, host: host, { $0.changed = true }, event: nil) }
-                    return cancelled(node, host: host)
+                let start = AttemptStart(
+                    nodeID: node.id, phase: .apply, number: attempt,
+                    intent: intent(applyCommands, fallback: "apply \(node.typeName)"))
+                let undoState = observation.undoState
+                let unwritten = (done, unjournaled)
+                var intentBatch = progress {
+                    $0.state = .running
+                    $0.error = nil
+                    if let undoState { $0.observedJSON = undoState }
                 }
-                guard effect.succeeded else {
-                    if changesWorld { record(node, host: host, { $0.changed = true }, event: nil) }
-                    lastError = effect.summary
-                    continue
+                intentBatch.attempts.append(.begin(start))
+                do {
+                    applyID = try journal.commit(intentBatch).attemptIDs.last
+                } catch {
+                    (done, unjournaled) = unwritten  // nothing was applied; the failure journals them
+                    throw error
                 }
 
-                let verifyCommands = node.commands.filter { $0.purpose == .verify }
-                if !verifyCommands.isEmpty {
-                    let verifyID = try journal.beginAttempt(runID: runID, nodeID: node.id, phase: .verify, number: attempt, intent: intent(verifyCommands, fallback: "verify"))
-                    let verifyLog = CommandLog()
-                    let verified = try await type.verify(context(node, host: host, phase: .verify, log: verifyLog))
-                    try journal.finishAttempt(id: verifyID, outcome: verified.succeeded ? AttemptOutcome.ok : AttemptOutcome.failed, exitCode: verified.result?.exitCode.map(Int.init),
-                                              stdout: verified.result?.stdout ?? "", stderr: verified.result?.stderr ?? "", error: verified.succeeded ? nil : verified.summary,
-                                              commands: Self.ran(verifyLog))
-                    guard verified.succeeded else {
-                        if changesWorld { record(node, host: host, { $0.changed = true }, event: nil) }
-                        lastError = verified.summary
-                        continue
-                    }
+                let applyLog = CommandLog()
+                let effect = try await type.apply(
+                    context(node, host: host, phase: .apply, log: applyLog), observation: observation)
+                applied = true
+                let outcome =
+                    effect.succeeded
+                    ? AttemptOutcome.ok
+                    : (effect.result?.timedOut == true ? AttemptOutcome.timedOut : AttemptOutcome.failed)
+                done.append(.finish(id: applyID!, Self.end(effect, outcome: outcome, log: applyLog)))
+                applyID = nil
+                // Whatever apply did, it may have changed the world: rollback must consider it.
+                // (A crash before the outcome is journaled leaves the apply attempt in flight,
+                // which a resume reads.)
+                if Task.isCancelled {
+                    return cancelled(node, host: host, batch: progress { if changesWorld { $0.changed = true } })
                 }
-                record(node, host: host, {
-                    $0.state = .succeeded; $0.changed = changesWorld; $0.finishedAt = Date(); $0.outputsJSON = ValueJSON.encode(effect.outputs)
-                }, event: RunEvent("step.finished", step: node.id, host: host, fields: ["state": "succeeded", "summary": effect.summary]), completes: true)
-                return .succeeded(changed: changesWorld, outputs: effect.outputs)
+                if effect.succeeded {
+                    let verifyCommands = node.commands.filter { $0.purpose == .verify }
+                    var verified = effect
+                    if !verifyCommands.isEmpty {
+                        let verifyLog = CommandLog()
+                        verifying = AttemptStart(
+                            nodeID: node.id, phase: .verify, number: attempt,
+                            intent: intent(verifyCommands, fallback: "verify"))
+                        verified = try await type.verify(context(node, host: host, phase: .verify, log: verifyLog))
+                        let outcome = verified.succeeded ? AttemptOutcome.ok : AttemptOutcome.failed
+                        done.append(.record(verifying!, Self.end(verified, outcome: outcome, log: verifyLog)))
+                        verifying = nil
+                    }
+                    if verified.succeeded {
+                        let outputs = ValueJSON.encode(effect.outputs)
+                        let finished = RunEvent.stepFinished(
+                            .init(step: node.id, host: host, state: .succeeded, summary: effect.summary))
+                        var batch = progress {
+                            $0.state = .succeeded
+                            $0.changed = changesWorld
+                            $0.finishedAt = Date()
+                            $0.outputsJSON = outputs
+                        }
+                        batch.steps[0].completes = true
+                        batch.events.append(finished)
+                        record(batch, what: "step \(node.id)")
+                        tell(finished)
+                        return .succeeded(changed: changesWorld, outputs: effect.outputs)
+                    }
+                    lastError = verified.summary
+                } else {
+                    lastError = effect.summary
+                }
             } catch {
-                guard let why = attemptError(error, host: host) else { return cancelled(node, host: host) }
+                let why = attemptError(error, host: host)
+                let end = Self.end(error, why: why)
+                if let probing { done.append(.record(probing, end)) }
+                if let applyID { done.append(.finish(id: applyID, end)) }
+                if let verifying { done.append(.record(verifying, end)) }
+                guard let why else {
+                    return cancelled(
+                        node, host: host, batch: progress { if applied && changesWorld { $0.changed = true } })
+                }
                 lastError = why
             }
+            // This attempt failed: journal its outcome with what comes next (a retry, or the end).
+            let batch = progress { if applied && changesWorld { $0.changed = true } }
+            if round == node.retries { return fail(node, host: host, lastError, batch: batch) }
+            let delay = node.retryDelay ?? options.defaultRetryDelay
+            let retry = RunEvent.stepRetry(
+                .init(
+                    step: node.id, host: host, attempt: round + 2, of: node.retries + 1, afterSeconds: delay,
+                    error: lastError))
+            var retryBatch = batch
+            retryBatch.events.append(retry)
+            record(retryBatch, what: "step \(node.id)")
+            tell(retry)
         }
         return fail(node, host: host, lastError)
     }
@@ -465,57 +545,71 @@ public final class Executor: Sendable {
         return Task.isCancelled ? nil : "\(error)"
     }
 
-    func fail(_ node: PlanNode, host: String, _ why: String) -> NodeOutcome {
-        record(node, host: host, { $0.state = .failed; $0.error = why; $0.finishedAt = Date() },
-               event: RunEvent("step.finished", step: node.id, host: host, fields: ["state": "failed", "error": why]))
-        return .failed(why, node.onFailure)
-    }
-
-    func cancelled(_ node: PlanNode, host: String) -> NodeOutcome {
-        record(node, host: host, { $0.state = .cancelled; $0.error = "interrupted" },
-               event: RunEvent("step.finished", step: node.id, host: host, fields: ["state": "cancelled"]))
-        return .cancelled
-    }
-
     // MARK: Probes
 
     func runProbe(_ node: PlanNode, host: String) async -> NodeOutcome {
         guard let type = nodeRunner.type(of: node) else {
             return fail(node, host: host, "no implementation for probe type '\(node.typeName)' in this build")
         }
-        record(node, host: host, { $0.state = .running; $0.startedAt = Date() },
-               event: RunEvent("step.started", step: node.id, host: host, fields: ["type": node.typeName]))
+        let startedAt = Date()
+        // Shown now, journaled with the probe's result: a probe changes nothing.
+        var unjournaled: [RunEvent] = [.stepStarted(.init(step: node.id, host: host, actionType: node.typeName))]
+        tell(unjournaled[0])
         var lastError = ""
+        var done: [AttemptWrite] = []
+        func progress(_ change: @escaping (inout StepRecord) -> Void) -> JournalBatch {
+            var batch = JournalBatch(runID: runID)
+            batch.step(node.id, stepID: node.stepID, host: host) {
+                $0.startedAt = $0.startedAt ?? startedAt
+                change(&$0)
+            }
+            batch.attempts = done
+            batch.events = unjournaled
+            done = []
+            unjournaled = []
+            return batch
+        }
         for round in 0...node.retries {
             if round > 0 {
                 do {
                     try await sleep(seconds: node.retryDelay ?? options.defaultRetryDelay)
                 } catch {
-                    return cancelled(node, host: host)
+                    return cancelled(node, host: host, batch: progress { _ in })
                 }
             }
+            let start = AttemptStart(
+                nodeID: node.id, phase: .probe, number: round + 1,
+                intent: intent(node.commands, fallback: "probe \(node.typeName)"))
+            let log = CommandLog()
             do {
-                let id = try journal.beginAttempt(runID: runID, nodeID: node.id, phase: .probe, number: round + 1,
-                                                  intent: intent(node.commands, fallback: "probe \(node.typeName)"))
-                let log = CommandLog()
                 let observation = try await type.probe(context(node, host: host, phase: .probe, log: log))
-                try journal.finishAttempt(id: id, outcome: AttemptOutcome.ok, exitCode: observation.result?.exitCode.map(Int.init),
-                                          stdout: observation.result?.stdout ?? "", stderr: observation.result?.stderr ?? "",
-                                          commands: Self.ran(log))
+                done.append(.record(start, Self.end(observation, outcome: AttemptOutcome.ok, log: log)))
                 if let failure = checkExpectation(node, outputs: observation.outputs) {
                     lastError = failure
-                    continue
+                } else {
+                    let outputs = ValueJSON.encode(observation.outputs)
+                    let finished = RunEvent.stepFinished(
+                        .init(step: node.id, host: host, state: .succeeded, summary: observation.summary))
+                    var batch = progress {
+                        $0.state = .succeeded
+                        $0.finishedAt = Date()
+                        $0.outputsJSON = outputs
+                    }
+                    batch.events.append(finished)
+                    record(batch, what: "step \(node.id)")
+                    tell(finished)
+                    return .succeeded(changed: false, outputs: observation.outputs)
                 }
-                record(node, host: host, {
-                    $0.state = .succeeded; $0.finishedAt = Date(); $0.outputsJSON = ValueJSON.encode(observation.outputs)
-                }, event: RunEvent("step.finished", step: node.id, host: host, fields: ["state": "succeeded", "summary": observation.summary]))
-                return .succeeded(changed: false, outputs: observation.outputs)
             } catch {
-                guard let why = attemptError(error, host: host) else { return cancelled(node, host: host) }
+                let why = attemptError(error, host: host)
+                done.append(.record(start, Self.end(error, why: why)))
+                guard let why else { return cancelled(node, host: host, batch: progress { _ in }) }
                 lastError = why
             }
+            // A failed round is journaled at once, so a probe that waits between retries shows.
+            if round < node.retries { record(progress { $0.state = .running }, what: "step \(node.id)") }
         }
-        return fail(node, host: host, lastError)
+        return fail(node, host: host, lastError, batch: progress { _ in })
     }
 
     /// nil when the probe's expectation holds, else what failed with the values it read.

@@ -69,57 +69,79 @@ public struct Rollback: Sendable {
         let (entries, stoppedAt) = entries(pastCommit: pastCommit)
         var result = Result(stoppedAt: stoppedAt)
         if dryRun { return result }
-        executor.emit(RunEvent("rollback.started", fields: [
-            "reason": reason, "steps": entries.map(\.nodeID).joined(separator: ","), "stops_at": stoppedAt ?? "",
-        ]))
-        let records = Dictionary(((try? executor.journal.steps(runID: executor.runID)) ?? []).map { ($0.nodeID, $0) }, uniquingKeysWith: { $1 })
+        executor.emit(.rollbackStarted(.init(reason: reason, steps: entries.map(\.nodeID), stopsAt: stoppedAt)))
+        let records = Dictionary(
+            ((try? executor.journal.steps(runID: executor.runID)) ?? []).map { ($0.nodeID, $0) },
+            uniquingKeysWith: { $1 })
         let stepValues = NodeRunner.stepValues(Array(records.values), onlyDone: false)
         for entry in entries {
             guard let planned = executor.nodeRunner.node(entry.nodeID) else { continue }
             guard entry.undoable else {
-                executor.emit(RunEvent("rollback.skipped", step: entry.nodeID, host: entry.host, fields: ["reason": entry.action]))
+                executor.emit(.rollbackSkipped(.init(step: entry.nodeID, host: entry.host, reason: entry.action)))
                 result.skipped.append("\(entry.nodeID): \(entry.action)")
                 continue
             }
-            let resolved = executor.nodeRunner.resolve(planned, host: entry.host, stepValues: stepValues, runID: executor.runID)
+            let resolved = executor.nodeRunner.resolve(
+                planned, host: entry.host, stepValues: stepValues, runID: executor.runID)
             let node = (try? resolved.get()) ?? planned
             guard let type = executor.nodeRunner.type(of: node) else {
                 result.failed.append("\(entry.nodeID): no implementation for '\(node.typeName)'")
                 continue
             }
-            executor.record(node, host: entry.host, { $0.state = .undoing },
-                            event: RunEvent("undo.started", step: node.id, host: entry.host, fields: ["undo": entry.action]))
-            do {
-                let undoCommands: [PlannedCommand]
-                if case .commands(let commands) = node.undo { undoCommands = commands } else { undoCommands = [] }
-                let id = try executor.journal.beginAttempt(runID: executor.runID, nodeID: node.id, phase: .undo, number: 1,
-                                                           intent: executor.intent(undoCommands, fallback: entry.action))
-                let log = CommandLog()
-                let effect = try await type.undo(executor.context(node, host: entry.host, phase: .undo, log: log),
-                                                 undoState: records[node.id]?.observedJSON)
-                try executor.journal.finishAttempt(id: id, outcome: effect.succeeded ? AttemptOutcome.ok : AttemptOutcome.failed,
-                                                   exitCode: effect.result?.exitCode.map(Int.init), stdout: effect.result?.stdout ?? "",
-                                                   stderr: effect.result?.stderr ?? "", error: effect.succeeded ? nil : effect.summary,
-                                                   commands: Executor.ran(log))
-                if effect.succeeded {
-                    executor.record(node, host: entry.host, { $0.state = .undone; $0.error = nil },
-                                    event: RunEvent("undo.finished", step: node.id, host: entry.host, fields: ["state": "undone"]))
-                    result.undone.append(node.id)
-                } else {
-                    executor.record(node, host: entry.host, { $0.state = .undoFailed; $0.error = effect.summary },
-                                    event: RunEvent("undo.finished", step: node.id, host: entry.host, fields: ["state": "undoFailed", "error": effect.summary]))
-                    result.failed.append("\(node.id): \(effect.summary)")
-                }
-            } catch {
-                let why = (error as? TransportError).map { $0.explanation(on: entry.host) } ?? "\(error)"
-                executor.record(node, host: entry.host, { $0.state = .undoFailed; $0.error = why },
-                                event: RunEvent("undo.finished", step: node.id, host: entry.host, fields: ["state": "undoFailed", "error": why]))
-                result.failed.append("\(node.id): \(why)")
+            switch await undo(node, type: type, entry: entry, undoState: records[node.id]?.observedJSON) {
+            case .none: result.undone.append(node.id)
+            case .some(let why): result.failed.append("\(node.id): \(why)")
             }
         }
-        executor.emit(RunEvent("rollback.finished", fields: [
-            "undone": result.undone.joined(separator: ","), "failed": "\(result.failed.count)", "stopped_at": stoppedAt ?? "",
-        ]))
+        executor.emit(
+            .rollbackFinished(.init(undone: result.undone, failed: result.failed.count, stoppedAt: stoppedAt)))
         return result
+    }
+
+    /// Undoes one step: the intent (its state, event and attempt) is committed before the undo
+    /// runs, the outcome after. Returns nil when undone, else why not.
+    func undo(_ node: PlanNode, type: any ActionType, entry: Entry, undoState: String?) async -> String? {
+        let host = entry.host
+        let undoCommands: [PlannedCommand]
+        if case .commands(let commands) = node.undo { undoCommands = commands } else { undoCommands = [] }
+        let start = AttemptStart(
+            nodeID: node.id, phase: .undo, number: 1, intent: executor.intent(undoCommands, fallback: entry.action))
+        let started = RunEvent.undoStarted(.init(step: node.id, host: host, undo: entry.action))
+        var intent = executor.batch(node, host: host) { $0.state = .undoing }
+        intent.events = [started]
+        intent.attempts = [.begin(start)]
+        let id: Int64
+        do {
+            guard let begun = try executor.journal.commit(intent).attemptIDs.last else { return "no attempt id" }
+            id = begun
+        } catch {
+            return "the undo could not be journaled, so it was not run: \(error)"
+        }
+        executor.tell(started)
+
+        var end: AttemptEnd
+        var failure: String?
+        do {
+            let log = CommandLog()
+            let effect = try await type.undo(
+                executor.context(node, host: host, phase: .undo, log: log), undoState: undoState)
+            end = Executor.end(effect, outcome: effect.succeeded ? AttemptOutcome.ok : AttemptOutcome.failed, log: log)
+            if !effect.succeeded { failure = effect.summary }
+        } catch {
+            let why = (error as? TransportError).map { $0.explanation(on: host) } ?? "\(error)"
+            end = Executor.end(error, why: why)
+            failure = why
+        }
+        let state: StepState = failure == nil ? .undone : .undoFailed
+        let finished = RunEvent.undoFinished(.init(step: node.id, host: host, state: state, error: failure))
+        var outcome = executor.batch(node, host: host) {
+            $0.state = state
+            $0.error = failure
+        }
+        outcome.attempts = [.finish(id: id, end)]
+        outcome.events = [finished]
+        executor.record(outcome, what: "the undo of \(node.id)")
+        executor.tell(finished)
+        return failure
     }
 }

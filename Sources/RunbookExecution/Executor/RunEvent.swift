@@ -2,19 +2,136 @@ import Foundation
 import RunbookCore
 
 /// Something that happened in a run: journaled (hash-chained) and shown to observers.
-public struct RunEvent: Sendable {
-    public var type: String
-    public var step: String?
-    public var host: String?
-    public var fields: [String: String]
-    public var ts: Date
+///
+/// One case per event type, each with a `Codable` payload whose coding keys are the field names
+/// of the public `--events` stream and of the journal's `payloadJSON` (every value is written as
+/// text, see `EventFields`). `step` and `host` are part of each payload that has them; the
+/// journal keeps them in their own columns.
+public enum RunEvent: Sendable, Equatable {
+    case runStarted(RunStarted)
+    case runResumed(RunResumed)
+    case runStopping(RunStopping)
+    case runFinished(RunEnded)
+    case runParked(RunEnded)
+    case preconditionPassed(Precondition)
+    case preconditionFailed(Precondition)
+    case stepStarted(StepStarted)
+    case stepRetry(StepRetry)
+    case stepFinished(StepFinished)
+    case stepSkipped(StepSkipped)
+    case stepVerified(StepVerified)
+    case gateWaiting(GateWaiting)
+    case gatePoll(GatePoll)
+    case approval(Approval)
+    case rollbackStarted(RollbackStarted)
+    case rollbackSkipped(RollbackSkipped)
+    case rollbackFinished(RollbackFinished)
+    case undoStarted(UndoStarted)
+    case undoFinished(UndoFinished)
 
-    public init(_ type: String, step: String? = nil, host: String? = nil, fields: [String: String] = [:], ts: Date = Date()) {
-        self.type = type
-        self.step = step
-        self.host = host
-        self.fields = fields
-        self.ts = ts
+    /// The event type as journaled and streamed, e.g. `step.finished`.
+    public var type: String {
+        switch self {
+        case .runStarted: return "run.started"
+        case .runResumed: return "run.resumed"
+        case .runStopping: return "run.stopping"
+        case .runFinished: return "run.finished"
+        case .runParked: return "run.parked"
+        case .preconditionPassed: return "precondition.passed"
+        case .preconditionFailed: return "precondition.failed"
+        case .stepStarted: return "step.started"
+        case .stepRetry: return "step.retry"
+        case .stepFinished: return "step.finished"
+        case .stepSkipped: return "step.skipped"
+        case .stepVerified: return "step.verified"
+        case .gateWaiting: return "gate.waiting"
+        case .gatePoll: return "gate.poll"
+        case .approval: return "approval"
+        case .rollbackStarted: return "rollback.started"
+        case .rollbackSkipped: return "rollback.skipped"
+        case .rollbackFinished: return "rollback.finished"
+        case .undoStarted: return "undo.started"
+        case .undoFinished: return "undo.finished"
+        }
+    }
+
+    /// The payload of the case.
+    public var payload: any RunEventPayload {
+        switch self {
+        case .runStarted(let p): return p
+        case .runResumed(let p): return p
+        case .runStopping(let p): return p
+        case .runFinished(let p), .runParked(let p): return p
+        case .preconditionPassed(let p), .preconditionFailed(let p): return p
+        case .stepStarted(let p): return p
+        case .stepRetry(let p): return p
+        case .stepFinished(let p): return p
+        case .stepSkipped(let p): return p
+        case .stepVerified(let p): return p
+        case .gateWaiting(let p): return p
+        case .gatePoll(let p): return p
+        case .approval(let p): return p
+        case .rollbackStarted(let p): return p
+        case .rollbackSkipped(let p): return p
+        case .rollbackFinished(let p): return p
+        case .undoStarted(let p): return p
+        case .undoFinished(let p): return p
+        }
+    }
+
+    /// The step instance (node id, or a gate's step id) the event concerns, if any.
+    public var step: String? { payload.step }
+    /// The host the event concerns, if any.
+    public var host: String? { payload.host }
+
+    /// Every field of the payload as text, `step` and `host` included (the `--events` form).
+    public var allFields: [String: String] { EventFields.encode(payload) }
+
+    /// The payload's fields without `step` and `host`: what the journal hashes as `payloadJSON`.
+    public var fields: [String: String] {
+        var fields = allFields
+        fields["step"] = nil
+        fields["host"] = nil
+        return fields
+    }
+
+    /// Decodes a journaled or streamed event; nil for a type this build does not know.
+    public init?(type: String, step: String?, host: String?, fields: [String: String]) throws {
+        var all = fields
+        all["step"] = step
+        all["host"] = host
+        func decode<T: RunEventPayload>(_: T.Type) throws -> T { try EventFields.decode(T.self, from: all) }
+        switch type {
+        case "run.started": self = .runStarted(try decode(RunStarted.self))
+        case "run.resumed": self = .runResumed(try decode(RunResumed.self))
+        case "run.stopping": self = .runStopping(try decode(RunStopping.self))
+        case "run.finished": self = .runFinished(try decode(RunEnded.self))
+        case "run.parked": self = .runParked(try decode(RunEnded.self))
+        case "precondition.passed": self = .preconditionPassed(try decode(Precondition.self))
+        case "precondition.failed": self = .preconditionFailed(try decode(Precondition.self))
+        case "step.started": self = .stepStarted(try decode(StepStarted.self))
+        case "step.retry": self = .stepRetry(try decode(StepRetry.self))
+        case "step.finished": self = .stepFinished(try decode(StepFinished.self))
+        case "step.skipped": self = .stepSkipped(try decode(StepSkipped.self))
+        case "step.verified": self = .stepVerified(try decode(StepVerified.self))
+        case "gate.waiting": self = .gateWaiting(try decode(GateWaiting.self))
+        case "gate.poll": self = .gatePoll(try decode(GatePoll.self))
+        case "approval": self = .approval(try decode(Approval.self))
+        case "rollback.started": self = .rollbackStarted(try decode(RollbackStarted.self))
+        case "rollback.skipped": self = .rollbackSkipped(try decode(RollbackSkipped.self))
+        case "rollback.finished": self = .rollbackFinished(try decode(RollbackFinished.self))
+        case "undo.started": self = .undoStarted(try decode(UndoStarted.self))
+        case "undo.finished": self = .undoFinished(try decode(UndoFinished.self))
+        default: return nil
+        }
+    }
+}
+
+extension EventRecord {
+    /// The journaled event, typed; nil for a type this build does not know or an unreadable payload.
+    public var event: RunEvent? {
+        guard let fields = payload else { return nil }
+        return (try? RunEvent(type: type, step: step, host: host, fields: fields)) ?? nil
     }
 }
 
@@ -32,7 +149,8 @@ public struct ObserverList: RunObserver {
     }
 }
 
-/// Writes events as JSON lines: `{"v":1,"ts":...,"run":...,"type":...,"step":...,"host":...}`.
+/// Writes events as JSON lines: `{"v":1,"ts":...,"run":...,"type":...,"step":...,"host":...}`
+/// and the payload's fields (a field named like one of these envelope keys is left out).
 public final class JSONLinesEventWriter: RunObserver, @unchecked Sendable {
     private let handle: FileHandle
     private let redactor: Redactor
@@ -50,7 +168,8 @@ public final class JSONLinesEventWriter: RunObserver, @unchecked Sendable {
                 FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
             }
             guard let opened = FileHandle(forWritingAtPath: path) else {
-                throw ExecutionError("cannot open the events file '\(path)' for writing; check the directory exists and is writable")
+                throw ExecutionError(
+                    "cannot open the events file '\(path)' for writing; check the directory exists and is writable")
             }
             opened.seekToEndOfFile()
             handle = opened
@@ -61,15 +180,22 @@ public final class JSONLinesEventWriter: RunObserver, @unchecked Sendable {
     deinit { if closeOnDeinit { try? handle.close() } }
 
     public func record(_ event: RunEvent, runID: String) {
-        var object: [String: Any] = ["v": 1, "ts": JournalTimestamp.format(event.ts), "run": runID, "type": event.type]
-        if let step = event.step { object["step"] = step }
-        if let host = event.host { object["host"] = host }
-        for (key, value) in event.fields where object[key] == nil { object[key] = value }
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
-        let line = redactor.redact(String(decoding: data, as: UTF8.self)) + "\n"
+        guard let text = Self.line(event, runID: runID, at: Date()) else { return }
+        let line = redactor.redact(text) + "\n"
         lock.lock()
         defer { lock.unlock() }
         handle.write(Data(line.utf8))
+    }
+
+    /// One event as its JSON line (without the newline), keys sorted.
+    static func line(_ event: RunEvent, runID: String, at ts: Date) -> String? {
+        var object: [String: Any] = ["v": 1, "ts": JournalTimestamp.format(ts), "run": runID, "type": event.type]
+        for (key, value) in event.allFields where object[key] == nil { object[key] = value }
+        guard
+            let data = try? JSONSerialization.data(
+                withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        else { return nil }
+        return String(decoding: data, as: UTF8.self)
     }
 }
 

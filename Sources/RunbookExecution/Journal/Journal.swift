@@ -175,11 +175,25 @@ public final class Journal: Sendable {
     /// The `JournalTransaction` is only valid inside `body`. Do not call other `Journal` methods
     /// from inside `body`: the writer connection is not reentrant (use the transaction's reads).
     public func write<T>(_ body: (JournalTransaction) throws -> T) throws -> T {
-        try pool.write { db in
+        try counted { db in
             let transaction = JournalTransaction(db: db, journal: self)
             defer { transaction.invalidate() }
             return try body(transaction)
         }
+    }
+
+    /// One write transaction, counted in `stats` (see `commitCount()`).
+    func counted<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.write { db in
+            let value = try body(db)
+            try db.cachedStatement(sql: "UPDATE stats SET value = value + 1 WHERE name = 'commits'").execute()
+            return value
+        }
+    }
+
+    /// How many write transactions this journal file has committed, by every process.
+    public func commitCount() throws -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT value FROM stats WHERE name = 'commits'") ?? 0 }
     }
 
     func read<T>(_ body: (Database) throws -> T) throws -> T {
@@ -234,19 +248,9 @@ public final class Journal: Sendable {
         intent: String,
         startedAt: Date? = nil
     ) throws -> Int64 {
-        let r = storageRedactor
-        let at = startedAt ?? now()
-        return try pool.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO attempts (runID, nodeID, phase, number, intent, startedAt,
-                                          stdoutExcerpt, stderrExcerpt)
-                    VALUES (?, ?, ?, ?, ?, ?, '', '')
-                    """,
-                arguments: [runID, r.redact(nodeID), phase.rawValue, number, r.redact(intent), at]
-            )
-            return db.lastInsertedRowID
-        }
+        let start = AttemptStart(
+            nodeID: nodeID, phase: phase, number: number, intent: intent, startedAt: startedAt ?? now())
+        return try write { tx in try tx.beginAttempt(runID: runID, start) }
     }
 
     /// Commits the outcome of an attempt started with `beginAttempt`.
@@ -263,25 +267,10 @@ public final class Journal: Sendable {
         commands: [RanCommand] = [],
         finishedAt: Date? = nil
     ) throws {
-        let r = storageRedactor
-        let at = finishedAt ?? now()
-        let out = Journal.excerpt(r.redact(stdout), maxBytes: maxExcerptBytes)
-        let err = Journal.excerpt(r.redact(stderr), maxBytes: maxExcerptBytes)
-        let ran = RanCommand.json(commands).map { r.redact($0) }
-        try pool.write { db in
-            try db.execute(
-                sql: """
-                    UPDATE attempts
-                    SET finishedAt = ?, outcome = ?, exitCode = ?, stdoutExcerpt = ?,
-                        stderrExcerpt = ?, error = ?, commandsJSON = ?
-                    WHERE id = ? AND outcome IS NULL
-                    """,
-                arguments: [at, r.redact(outcome), exitCode, out, err, r.redact(error), ran, id]
-            )
-            if db.changesCount == 0 {
-                throw JournalError.attemptNotInFlight(id)
-            }
-        }
+        let end = AttemptEnd(
+            outcome: outcome, exitCode: exitCode, stdout: stdout, stderr: stderr, error: error, commands: commands,
+            finishedAt: finishedAt ?? now())
+        try write { tx in try tx.finishAttempt(id: id, end) }
     }
 
     /// Attempts of a run that were started and never finished: what a resume must re-probe.

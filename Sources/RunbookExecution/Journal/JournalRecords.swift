@@ -221,6 +221,19 @@ public struct StepRecord: Codable, Sendable, Equatable, FetchableRecord {
         self.firstReachedAt = firstReachedAt
     }
 
+    /// Decodes a step from a journal row (by hand: the Codable path costs more than the query).
+    public init(row: Row) throws {
+        let stateText: String = row["state"]
+        guard let state = StepState(rawValue: stateText) else {
+            throw JournalError.corrupt("step state '\(stateText)' is unknown")
+        }
+        self.init(
+            runID: row["runID"], nodeID: row["nodeID"], stepID: row["stepID"], host: row["host"], state: state,
+            changed: row["changed"], completionSeq: row["completionSeq"], observedJSON: row["observedJSON"],
+            outputsJSON: row["outputsJSON"], error: row["error"], attempts: row["attempts"], startedAt: row["startedAt"],
+            finishedAt: row["finishedAt"], firstReachedAt: row["firstReachedAt"])
+    }
+
     func redacted(_ r: StorageRedactor) -> StepRecord {
         var copy = self
         copy.nodeID = r.redact(nodeID)
@@ -267,6 +280,28 @@ public struct AttemptRecord: Codable, Sendable, Equatable, FetchableRecord {
     /// What the attempt ran, as a JSON list of `{"host", "argv"}` (redacted); nil for attempts
     /// journaled before this was kept, or that ran no command.
     public var commandsJSON: String?
+
+    /// Creates an attempt record from its stored fields.
+    public init(
+        id: Int64, runID: String, nodeID: String, phase: AttemptPhase, number: Int, intent: String, startedAt: Date,
+        finishedAt: Date? = nil, outcome: String? = nil, exitCode: Int? = nil, stdoutExcerpt: String = "",
+        stderrExcerpt: String = "", error: String? = nil, commandsJSON: String? = nil
+    ) {
+        self.id = id
+        self.runID = runID
+        self.nodeID = nodeID
+        self.phase = phase
+        self.number = number
+        self.intent = intent
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.outcome = outcome
+        self.exitCode = exitCode
+        self.stdoutExcerpt = stdoutExcerpt
+        self.stderrExcerpt = stderrExcerpt
+        self.error = error
+        self.commandsJSON = commandsJSON
+    }
 
     /// The commands the attempt ran, decoded.
     public var commands: [RanCommand] {
@@ -409,7 +444,8 @@ public struct RanCommand: Codable, Sendable, Hashable {
         self.argv = argv
     }
 
-    static func json(_ commands: [RanCommand]) -> String? {
+    /// The list as stored in `attempts.commandsJSON`; nil for none.
+    public static func json(_ commands: [RanCommand]) -> String? {
         guard !commands.isEmpty, let data = try? JSONEncoder().encode(commands) else { return nil }
         return String(decoding: data, as: UTF8.self)
     }

@@ -105,6 +105,14 @@ extension Journal {
         migrator.registerMigration("v2-attempt-commands") { db in
             try db.execute(sql: "ALTER TABLE attempts ADD COLUMN commandsJSON TEXT")
         }
+        // Counters about the journal itself: `commits` counts write transactions (each one synced),
+        // so a benchmark in another process can tell how many commits a run cost.
+        migrator.registerMigration("v3-stats") { db in
+            try db.execute(sql: """
+                CREATE TABLE stats (name TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL);
+                INSERT INTO stats (name, value) VALUES ('commits', 0);
+                """)
+        }
         return migrator
     }
 }

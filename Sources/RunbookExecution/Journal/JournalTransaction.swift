@@ -20,12 +20,14 @@ public final class JournalTransaction {
         isValid = false
     }
 
-    private func database() throws -> Database {
+    func database() throws -> Database {
         guard isValid else { throw JournalError.transactionEnded }
         return db
     }
 
-    private var redactor: StorageRedactor { journal.storageRedactor }
+    var redactor: StorageRedactor { journal.storageRedactor }
+
+    var journalExcerptLimit: Int { journal.maxExcerptBytes }
 
     /// Inserts a new run (all its text fields redacted). Fails if the id exists.
     public func createRun(_ run: RunRecord) throws {
@@ -75,7 +77,7 @@ public final class JournalTransaction {
     public func upsertStep(_ step: StepRecord) throws {
         let db = try database()
         let s = step.redacted(redactor)
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO steps (runID, nodeID, ordinal, stepID, host, state, changed, completionSeq,
                                    observedJSON, outputsJSON, error, attempts, startedAt, finishedAt,
@@ -89,7 +91,8 @@ public final class JournalTransaction {
                     error = excluded.error, attempts = excluded.attempts,
                     startedAt = excluded.startedAt, finishedAt = excluded.finishedAt,
                     firstReachedAt = excluded.firstReachedAt
-                """,
+                """
+        ).execute(
             arguments: [
                 s.runID, s.nodeID, s.runID,
                 s.stepID, s.host, s.state.rawValue, s.changed, s.completionSeq,
@@ -103,8 +106,7 @@ public final class JournalTransaction {
     public func nextCompletionSeq(runID: String) throws -> Int {
         let db = try database()
         let current = try Int.fetchOne(
-            db,
-            sql: "SELECT MAX(completionSeq) FROM steps WHERE runID = ?",
+            db.cachedStatement(sql: "SELECT MAX(completionSeq) FROM steps WHERE runID = ?"),
             arguments: [runID]
         )
         return (current ?? 0) + 1
@@ -124,8 +126,7 @@ public final class JournalTransaction {
     ) throws -> EventRecord {
         let db = try database()
         guard let head = try Row.fetchOne(
-            db,
-            sql: "SELECT chainHeadSeq, chainHeadHash FROM runs WHERE id = ?",
+            db.cachedStatement(sql: "SELECT chainHeadSeq, chainHeadHash FROM runs WHERE id = ?"),
             arguments: [runID]
         ) else {
             throw JournalError.runNotFound(runID)
@@ -149,17 +150,15 @@ public final class JournalTransaction {
                 payloadJSON: payloadJSON
             )
         )
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO events (runID, seq, ts, type, step, host, payloadJSON, prevHash, hash)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [runID, seq, tsText, type, step, host, payloadJSON, prevHash, hash]
-        )
-        try db.execute(
-            sql: "UPDATE runs SET chainHeadSeq = ?, chainHeadHash = ?, updatedAt = ? WHERE id = ?",
-            arguments: [seq, hash, journal.now(), runID]
-        )
+                """
+        ).execute(arguments: [runID, seq, tsText, type, step, host, payloadJSON, prevHash, hash])
+        try db.cachedStatement(
+            sql: "UPDATE runs SET chainHeadSeq = ?, chainHeadHash = ?, updatedAt = ? WHERE id = ?"
+        ).execute(arguments: [seq, hash, journal.now(), runID])
         return EventRecord(
             runID: runID, seq: seq, ts: ts, type: type, step: step, host: host,
             payloadJSON: payloadJSON, prevHash: prevHash, hash: hash
@@ -197,8 +196,7 @@ public final class JournalTransaction {
 
     static func fetchStep(_ db: Database, runID: String, nodeID: String) throws -> StepRecord? {
         try StepRecord.fetchOne(
-            db,
-            sql: "SELECT * FROM steps WHERE runID = ? AND nodeID = ?",
+            db.cachedStatement(sql: "SELECT * FROM steps WHERE runID = ? AND nodeID = ?"),
             arguments: [runID, nodeID]
         )
     }

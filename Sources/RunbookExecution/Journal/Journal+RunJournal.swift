@@ -1,0 +1,92 @@
+import Foundation
+import GRDB
+
+extension Journal: RunJournal {
+    /// Applies `batch` in one IMMEDIATE transaction, synced before it returns.
+    @discardableResult
+    public func commit(_ batch: JournalBatch) throws -> JournalCommit {
+        try write { tx in try tx.apply(batch) }
+    }
+}
+
+extension JournalTransaction {
+    /// Writes a whole batch (see `JournalBatch` for the order).
+    public func apply(_ batch: JournalBatch) throws -> JournalCommit {
+        let runID = batch.runID
+        var result = JournalCommit()
+        if let run = batch.newRun { try createRun(run) }
+        if let change = batch.runStatus {
+            try updateRun(id: runID, status: change.status, exitCode: change.exitCode, finishedAt: change.finishedAt)
+        }
+        if let owner = batch.runOwner { try updateRunOwner(id: runID, pid: owner.pid, hostname: owner.hostname) }
+        for write in batch.steps {
+            let stored = try step(runID: runID, nodeID: write.nodeID)
+            let record = try write.apply(to: stored, runID: runID) { try nextCompletionSeq(runID: runID) }
+            try upsertStep(record)
+            result.steps.append(record)
+        }
+        for write in batch.attempts {
+            switch write {
+            case .begin(let start):
+                result.attemptIDs.append(try beginAttempt(runID: runID, start))
+            case .finish(let id, let end):
+                try finishAttempt(id: id, end)
+            case .record(let start, let end):
+                let id = try beginAttempt(runID: runID, start)
+                try finishAttempt(id: id, end)
+                result.attemptIDs.append(id)
+            }
+        }
+        for approval in batch.approvals { try recordApproval(approval) }
+        for event in batch.events { result.events.append(try append(event, runID: runID)) }
+        return result
+    }
+
+    /// Appends a typed event to the run's chain (see `appendEvent`).
+    @discardableResult
+    public func append(_ event: RunEvent, runID: String) throws -> EventRecord {
+        try appendEvent(runID: runID, type: event.type, step: event.step, host: event.host, payload: event.fields)
+    }
+
+    /// Commits the intent of an attempt and returns its id (in flight until finished).
+    public func beginAttempt(runID: String, _ start: AttemptStart) throws -> Int64 {
+        let db = try database()
+        let r = redactor
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO attempts (runID, nodeID, phase, number, intent, startedAt,
+                                      stdoutExcerpt, stderrExcerpt)
+                VALUES (?, ?, ?, ?, ?, ?, '', '')
+                """
+        ).execute(
+            arguments: [
+                runID, r.redact(start.nodeID), start.phase.rawValue, start.number, r.redact(start.intent),
+                start.startedAt,
+            ]
+        )
+        return db.lastInsertedRowID
+    }
+
+    /// Records the outcome of an attempt in flight; output is redacted, then cut to an excerpt.
+    /// Throws `JournalError.attemptNotInFlight` if it is unknown or already finished.
+    public func finishAttempt(id: Int64, _ end: AttemptEnd) throws {
+        let db = try database()
+        let r = redactor
+        let limit = journalExcerptLimit
+        let out = Journal.excerpt(r.redact(end.stdout), maxBytes: limit)
+        let err = Journal.excerpt(r.redact(end.stderr), maxBytes: limit)
+        let ran = RanCommand.json(end.commands).map { r.redact($0) }
+        try db.cachedStatement(
+            sql: """
+                UPDATE attempts
+                SET finishedAt = ?, outcome = ?, exitCode = ?, stdoutExcerpt = ?,
+                    stderrExcerpt = ?, error = ?, commandsJSON = ?
+                WHERE id = ? AND outcome IS NULL
+                """
+        ).execute(
+            arguments: [end.finishedAt, r.redact(end.outcome), end.exitCode, out, err, r.redact(end.error), ran, id])
+        if db.changesCount == 0 {
+            throw JournalError.attemptNotInFlight(id)
+        }
+    }
+}
