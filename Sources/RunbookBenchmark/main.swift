@@ -20,10 +20,11 @@ struct Options {
     var sizes = [1_000, 10_000, 50_000]
     var repeats = 3
     var inProcess = false
+    var compareFoundation = false
 }
 
 let usage = """
-    USAGE: RunbookBenchmark [--sizes N,N,...] [--repeat N] [--in-process]
+    USAGE: RunbookBenchmark [--sizes N,N,...] [--repeat N] [--in-process] [--compare-foundation]
            RunbookBenchmark --dump STEPS PREFIX
 
     Generates runbooks of 1,000, 10,000 and 50,000 steps (YAML text, in memory, seeded so every
@@ -35,12 +36,17 @@ let usage = """
                       text, written to /dev/null as the CLI writes it to stdout
     Each (size, phase) runs in a fresh child process of this executable, which reports the best
     of N wall times (ContinuousClock) and its peak RSS (VmHWM from /proc/self/status).
-    Prints a Markdown table, the time growth between sizes, and JSON/text ratios of time and memory.
+    Prints a Markdown table, the time growth between sizes, and JSON/text ratios of time (wall and
+    CPU) and memory.
 
     OPTIONS:
       --sizes N,N,...   step counts to measure (default 1000,10000,50000)
       --repeat N        timed repetitions per measurement; the best is reported (default 3)
       --in-process      run every measurement in this process (peak RSS is then cumulative)
+      --compare-foundation
+                        also write the same JSON plan with Foundation's JSONEncoder (what the
+                        streaming encoder is measured against), and time reading the journal's
+                        (compact) plan back with PlanDocument.decode (JSONDecoder)
       --dump STEPS PREFIX
                         write PREFIX.yaml and PREFIX-inventory.yaml for STEPS steps and exit, e.g.
                         to check them with `runbook validate PREFIX.yaml` and
@@ -286,6 +292,9 @@ enum RunbookGenerator {
 enum Phase: String, CaseIterable {
     case validate, plan
     case planJSON = "plan-json"
+    case planJSONFoundation = "plan-json-foundation"
+    /// Only the reading: `PlanDocument.decode` of the compact document (as the journal keeps it).
+    case planJSONRead = "plan-json-read"
 }
 
 /// Keeps results observable so the optimiser cannot drop the work.
@@ -306,13 +315,26 @@ let devNull = FileHandle(forWritingAtPath: "/dev/null")!
 
 /// The JSON plan as `runbook plan --format json` writes it; returns the bytes written.
 func writePlanJSON(_ plan: Plan, to handle: FileHandle) -> Int {
-    let text = PlanJSONRenderer(plan: plan).render()
+    var bytes = 0
+    PlanJSONRenderer(plan: plan).write { chunk in
+        handle.write(Data(chunk))
+        bytes += chunk.count
+    }
+    return bytes
+}
+
+/// The same document through Foundation's JSONEncoder, masked afterwards as a whole text.
+func writePlanJSONWithFoundation(_ plan: Plan, to handle: FileHandle) -> Int {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    guard let data = try? encoder.encode(PlanDocument(plan: plan)) else { fail("JSONEncoder failed") }
+    let text = plan.redactor.redact(String(decoding: data, as: UTF8.self)) + "\n"
     handle.write(Data(text.utf8))
     return text.utf8.count
 }
 
-@discardableResult
-func runPlan(_ generated: Generated, json: Bool = false) -> Int {
+/// Loads and compiles the generated runbook, as `plan --offline` does before it renders.
+func compilePlan(_ generated: Generated) -> Plan {
     var diagnostics = Diagnostics()
     let runbook = RunbookLoader.load(text: generated.runbook, file: "bench.yaml", diagnostics: &diagnostics)
     let inventory = InventoryLoader.load(text: generated.inventory, file: "bench-inventory.yaml", diagnostics: &diagnostics)
@@ -324,17 +346,24 @@ func runPlan(_ generated: Generated, json: Bool = false) -> Int {
     precondition(
         plan!.nodes.count == generated.instances,
         "expected \(generated.instances) step instances, the plan has \(plan!.nodes.count)")
+    return plan!
+}
+
+@discardableResult
+func runPlan(_ generated: Generated, phase: Phase = .plan) -> Int {
+    let plan = compilePlan(generated)
     let bytes: Int
-    if json {
-        bytes = writePlanJSON(plan!, to: devNull)
-    } else {
-        let text = PlanTextRenderer(plan: plan!).render()
+    switch phase {
+    case .planJSON: bytes = writePlanJSON(plan, to: devNull)
+    case .planJSONFoundation: bytes = writePlanJSONWithFoundation(plan, to: devNull)
+    default:
+        let text = PlanTextRenderer(plan: plan).render()
         devNull.write(Data(text.utf8))
         bytes = text.utf8.count
     }
     precondition(bytes > generated.instances, "the rendered plan is suspiciously short")
     sink &+= bytes
-    return plan!.nodes.count
+    return plan.nodes.count
 }
 
 func milliseconds(_ duration: Duration) -> Double {
@@ -356,23 +385,49 @@ struct Measurement {
     var bestMS: Double
     var peakKiB: Int
     var instances: Int
+    /// CPU time (user + system), the least of the repetitions: steadier than wall time when other
+    /// work shares the machine's two cores.
+    var cpuMS: Double
+}
+
+/// CPU time this process used so far, user and system, in milliseconds.
+func cpuMilliseconds() -> Double {
+    var usage = rusage()
+    #if os(Linux)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+    #else
+        getrusage(RUSAGE_SELF, &usage)
+    #endif
+    func ms(_ time: timeval) -> Double { Double(time.tv_sec) * 1_000 + Double(time.tv_usec) / 1_000 }
+    return ms(usage.ru_utime) + ms(usage.ru_stime)
 }
 
 /// Best of `repeats` timings of one phase, in this process.
 func measure(_ generated: Generated, _ phase: Phase, repeats: Int) -> Measurement {
     let clock = ContinuousClock()
     var best = Double.infinity
+    var bestCPU = Double.infinity
+    var journaled: Data?
+    if phase == .planJSONRead {
+        let plan = compilePlan(generated)
+        journaled = Data(PlanDocument(plan: plan).encoded(redactor: plan.redactor, pretty: false))
+    }
     for _ in 0..<repeats {
+        let cpuBefore = cpuMilliseconds()
         let elapsed = clock.measure {
             switch phase {
             case .validate: runValidate(generated)
-            case .plan: runPlan(generated)
-            case .planJSON: runPlan(generated, json: true)
+            case .plan, .planJSON, .planJSONFoundation: runPlan(generated, phase: phase)
+            case .planJSONRead:
+                guard let document = try? PlanDocument.decode(journaled!) else { fail("cannot read the plan back") }
+                precondition(document.steps.count == generated.instances, "the plan read back has other steps")
+                sink &+= document.steps.count
             }
         }
         best = min(best, milliseconds(elapsed))
+        bestCPU = min(bestCPU, cpuMilliseconds() - cpuBefore)
     }
-    return Measurement(bestMS: best, peakKiB: peakRSSKiB(), instances: generated.instances)
+    return Measurement(bestMS: best, peakKiB: peakRSSKiB(), instances: generated.instances, cpuMS: bestCPU)
 }
 
 // MARK: - Child processes
@@ -399,10 +454,12 @@ func measureInChild(steps: Int, phase: Phase, repeats: Int) -> Measurement {
         fail("the child for \(steps) steps / \(phase.rawValue) failed (status \(process.terminationStatus)):\n\(output)")
     }
     let fields = line.split(separator: " ")
-    guard fields.count == 4, let ms = Double(fields[1]), let kib = Int(fields[2]), let instances = Int(fields[3]) else {
+    guard fields.count == 5, let ms = Double(fields[1]), let kib = Int(fields[2]), let instances = Int(fields[3]),
+        let cpu = Double(fields[4])
+    else {
         fail("cannot read the child's report: \(line)")
     }
-    return Measurement(bestMS: ms, peakKiB: kib, instances: instances)
+    return Measurement(bestMS: ms, peakKiB: kib, instances: instances, cpuMS: cpu)
 }
 
 // MARK: - Main
@@ -436,10 +493,10 @@ if arguments.first == "--exec" {
 if arguments.first == "--child" {
     guard arguments.count == 4, let steps = Int(arguments[1]), let phase = Phase(rawValue: arguments[2]),
         let repeats = Int(arguments[3])
-    else { fail("usage: --child STEPS validate|plan|plan-json REPEATS") }
+    else { fail("usage: --child STEPS validate|plan|plan-json|plan-json-foundation|plan-json-read REPEATS") }
     let generated = RunbookGenerator.generate(steps: steps)
     let result = measure(generated, phase, repeats: repeats)
-    print("RESULT \(result.bestMS) \(result.peakKiB) \(result.instances)")
+    print("RESULT \(result.bestMS) \(result.peakKiB) \(result.instances) \(result.cpuMS)")
     exit(0)
 }
 
@@ -461,6 +518,8 @@ while let argument = arguments.first {
         options.repeats = repeats
     case "--in-process":
         options.inProcess = true
+    case "--compare-foundation":
+        options.compareFoundation = true
     case "--dump":
         guard arguments.count >= 2, let steps = Int(arguments[0]), steps > 0 else { fail("--dump needs STEPS PREFIX") }
         let prefix = arguments[1]
@@ -487,20 +546,25 @@ struct Row {
     var validate: Measurement
     var plan: Measurement
     var json: Measurement
+    var foundation: Measurement?
+    var read: Measurement?
 }
 
 var rows: [Row] = []
 for steps in options.sizes {
     var measured: [Phase: Measurement] = [:]
     let generated = options.inProcess ? RunbookGenerator.generate(steps: steps) : nil
-    for phase in Phase.allCases {
+    let comparisons: [Phase] = [.planJSONFoundation, .planJSONRead]
+    for phase in Phase.allCases where !comparisons.contains(phase) || options.compareFoundation {
         if let generated {
             measured[phase] = measure(generated, phase, repeats: options.repeats)
         } else {
             measured[phase] = measureInChild(steps: steps, phase: phase, repeats: options.repeats)
         }
     }
-    rows.append(Row(steps: steps, validate: measured[.validate]!, plan: measured[.plan]!, json: measured[.planJSON]!))
+    rows.append(Row(
+        steps: steps, validate: measured[.validate]!, plan: measured[.plan]!, json: measured[.planJSON]!,
+        foundation: measured[.planJSONFoundation], read: measured[.planJSONRead]))
     FileHandle.standardError.write(Data("measured \(grouped(steps)) steps\n".utf8))
 }
 
@@ -528,15 +592,33 @@ if rows.count > 1 {
 }
 let jsonRatios = rows.map { row in
     let time = row.json.bestMS / row.plan.bestMS
+    let cpu = row.json.cpuMS / row.plan.cpuMS
     let memory = Double(row.json.peakKiB) / Double(row.plan.peakKiB)
-    return (steps: row.steps, time: time, memory: memory)
+    return (steps: row.steps, time: time, cpu: cpu, memory: memory)
 }
-print("JSON/text plan: " + jsonRatios.map { "\(short($0.steps)) time \(format($0.time, decimals: 2))x, peak RSS \(format($0.memory, decimals: 2))x" }
-    .joined(separator: "; "))
+print("JSON/text plan: " + jsonRatios.map {
+    "\(short($0.steps)) time \(format($0.time, decimals: 2))x (CPU \(format($0.cpu, decimals: 2))x), "
+        + "peak RSS \(format($0.memory, decimals: 2))x"
+}.joined(separator: "; "))
+print("CPU time (user + system) of the plans: " + rows.map {
+    "\(short($0.steps)) text \(format($0.plan.cpuMS)) ms, JSON \(format($0.json.cpuMS)) ms"
+}.joined(separator: "; "))
 let jsonTarget = jsonRatios.filter { $0.steps >= 10_000 }
 if !jsonTarget.isEmpty {
     let ok = jsonTarget.allSatisfy { $0.time <= 1.5 && $0.memory <= 1.5 }
     print("JSON plan within 1.5x of the text plan (time and peak RSS, 10,000 steps and more): \(ok ? "MEETS" : "MISSES")")
+}
+if options.compareFoundation {
+    print("")
+    print("| steps | plan JSON, streaming | plan JSON, JSONEncoder | peak RSS streaming | peak RSS JSONEncoder "
+        + "| reading the journal's plan back |")
+    print("|------:|---------------------:|-----------------------:|-------------------:|---------------------:"
+        + "|--------------------------------:|")
+    for row in rows {
+        guard let foundation = row.foundation, let read = row.read else { continue }
+        print("| \(grouped(row.steps)) | \(format(row.json.bestMS)) ms | \(format(foundation.bestMS)) ms | "
+            + "\(mb(row.json.peakKiB)) MB | \(mb(foundation.peakKiB)) MB | \(format(read.bestMS)) ms |")
+    }
 }
 print("target: 10,000 steps < 0.5 s and < 200 MB")
 if let row = rows.first(where: { $0.steps == 10_000 }) {

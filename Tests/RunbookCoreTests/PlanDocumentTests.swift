@@ -194,6 +194,22 @@ import Testing
         #expect(!rendered.contains("s3cr") && rendered.contains("Bearer ***") && rendered.hasSuffix("}\n"))
     }
 
+    @Test func aSecretNumberIsMaskedToo() throws {
+        let text = PlannerTests.header + """
+            params:
+              pin: {type: int, secret: true, from_env: DR_PIN}
+            steps:
+              - id: use
+                action: shell
+                with: {run: [echo, ok], env: {PIN: "${{ params.pin }}"}}
+                undo: {action: shell, with: {run: ["true"]}}
+            """
+        let plan = try Self.compile(runbookText: text, environment: ["DR_PIN": "271828"])
+        let bytes = PlanDocument(plan: plan).encoded(redactor: plan.redactor, pretty: true)
+        let json = String(decoding: bytes, as: UTF8.self)
+        #expect(!json.contains("271828") && json.contains(#""PIN" : "***""#), "\(json)")
+    }
+
     // MARK: - Documents written before
 
     @Test func theJournalsPlanOfVersionOneIsRead() throws {
@@ -232,6 +248,24 @@ import Testing
         #expect(
             try PlanDocument.decode(#"{"steps":[{"id":"g","kind":"gate","gate":{"prompt":"Go?"}}]}"#)
                 .steps[0].gate?.prompt == "Go?")
+    }
+
+    @Test func thePartsOfANodeRoundTripOnTheirOwn() throws {
+        let plan = try Self.compile(
+            runbook: "Examples/quickstart/failover.yaml", inventory: "Examples/quickstart/inventory.yaml",
+            mode: "drill")
+        func roundTrip<T: Codable & Equatable>(_ value: T) throws -> Bool {
+            try JSONDecoder().decode(T.self, from: Data(StreamingJSONEncoder().encode(value))) == value
+        }
+        for node in plan.nodes {
+            #expect(try roundTrip(node) && roundTrip(node.arguments) && roundTrip(node.effect) && roundTrip(node.undo))
+            #expect(try node.commands.allSatisfy(roundTrip) && roundTrip(node.location.description))
+            if let gate = node.gate { #expect(try roundTrip(gate)) }
+            if let choice = node.choice { #expect(try roundTrip(choice)) }
+            if let when = node.when { #expect(try roundTrip(when)) }
+        }
+        #expect(try plan.params.allSatisfy(roundTrip) && plan.rollback.allSatisfy(roundTrip))
+        #expect(try roundTrip(UndoPlan.none) && roundTrip(UndoPlan.missing) && roundTrip(PlanEffect.willChange(nil)))
     }
 
     @Test func aLocationWhoseFileHasColonsIsReadBack() {

@@ -60,10 +60,11 @@ struct RunReport {
         return gates
     }
 
-    /// The node ids of the run that are gates: from the plan when it says, otherwise every step
-    /// without a host (gate node ids are plain step ids) plus any step that is waiting.
-    static func gateNodeIDs(run: RunRecord, steps: [StepRecord]) -> [String] {
-        if let gates = planGates(run) {
+    /// The node ids of the run that are gates: from the plan when it says (`planGates(run)`, read
+    /// once by the caller: a large plan takes a while to read), otherwise every step without a host
+    /// (gate node ids are plain step ids) plus any step that is waiting.
+    static func gateNodeIDs(planGates: [String: PlanGate]?, steps: [StepRecord]) -> [String] {
+        if let gates = planGates {
             return steps.map(\.nodeID).filter { gates[$0] != nil }
         }
         return steps.filter { $0.state == .waiting || ($0.host == nil && $0.nodeID == $0.stepID) }.map(\.nodeID)

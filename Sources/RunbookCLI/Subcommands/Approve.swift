@@ -104,7 +104,7 @@ extension RunbookCommand {
                 break
             }
             let planGates = RunReport.planGates(run)
-            let gates = RunReport.gateNodeIDs(run: run, steps: steps)
+            let gates = RunReport.gateNodeIDs(planGates: planGates, steps: steps)
             let gateList = gates.isEmpty ? "its plan has no gates" : "its gates: \(gates.joined(separator: ", "))"
             guard let step = steps.first(where: { $0.nodeID == gate }) else {
                 return "run \(run.id) has no gate '\(gate)'\(Suggestions.hint(for: gate, in: gates)); \(gateList); `runbook status \(run.id)` shows which are waiting"

@@ -15,6 +15,9 @@ import Foundation
 ///     {"$map": {"$x": 1}}        a map whose only key starts with `$`, so that it is not read as
 ///                                one of the above
 ///
+/// Secrets: strings are masked by the encoder; a number whose text holds a secret of the redactor
+/// under `StreamingJSONEncoder.redactorKey` is written as that text masked (a string, not a number).
+///
 /// JSON written by other tools (or by plans of version 1, which had no tags) reads as plain JSON:
 /// a plain number is an int when it is whole (`1.0` too: `JSONDecoder` does not tell), else a
 /// double; a duration or timestamp there is a string.
@@ -38,13 +41,23 @@ extension Value: Codable {
             try container.encode(flag)
         case .int(let number):
             var container = encoder.singleValueContainer()
-            try container.encode(number)
+            if let masked = Self.masked(String(number), in: encoder) {
+                try container.encode(masked)
+            } else {
+                try container.encode(number)
+            }
         case .string(let text):
             var container = encoder.singleValueContainer()
             try container.encode(text)
         case .double(let number):
             var container = encoder.container(keyedBy: Tag.self)
-            try Self.encode(number, in: &container, forKey: .double)
+            if let masked = Self.masked(number.description, in: encoder)
+                ?? Int64(exactly: number).flatMap({ Self.masked(String($0), in: encoder) })
+            {
+                try container.encode(masked, forKey: .double)
+            } else {
+                try Self.encode(number, in: &container, forKey: .double)
+            }
         case .duration(let seconds):
             var container = encoder.container(keyedBy: Tag.self)
             let text = Value.formatDuration(seconds)
@@ -76,6 +89,14 @@ extension Value: Codable {
                 try SortedMap(entries).encode(to: encoder)
             }
         }
+    }
+
+    /// A number's text with its secrets masked, when it holds one of the encoder's redactor
+    /// (`StreamingJSONEncoder.redactorKey`): then it is written as that text, a string, not as a number.
+    private static func masked(_ text: String, in encoder: any Encoder) -> String? {
+        guard let redactor = encoder.userInfo[StreamingJSONEncoder.redactorKey] as? Redactor else { return nil }
+        let masked = redactor.redact(text)
+        return masked == text ? nil : masked
     }
 
     /// A finite number as is; otherwise the text `nan`, `inf` or `-inf`, which JSON numbers cannot say.

@@ -179,6 +179,27 @@ extension ConditionReport: Codable {
     }
 }
 
+extension ResolvedArguments: Codable {
+    enum CodingKeys: String, CodingKey {
+        case hasUnknowns = "has_unknowns", values
+    }
+
+    /// On its own, `{"has_unknowns": false, "values": {...}}`; a node writes the values as its
+    /// `arguments` and the flag as `arguments_have_unknowns` (only when set).
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(hasUnknowns, forKey: .hasUnknowns)
+        try container.encode(SortedMap(values), forKey: .values)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            try container.decodeIfPresent([String: Value].self, forKey: .values) ?? [:],
+            hasUnknowns: try container.decodeIfPresent(Bool.self, forKey: .hasUnknowns) ?? false)
+    }
+}
+
 // MARK: - Commands and undo
 
 extension PlannedCommand: Codable {

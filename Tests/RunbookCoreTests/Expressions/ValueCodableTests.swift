@@ -82,6 +82,7 @@ import Testing
             #expect(mine != nil && mine == theirs)
         }
         let text = String(decoding: try StreamingJSONEncoder().encode(Outer()), as: UTF8.self)
-        #expect(text.hasPrefix(#"{"a":1,"b":["p/q","r\"s"],"c":{"x":"é\u0007","z":{"3":"c"}},"d":[[],[1,-2]],"e":0.25,"#))
+        #expect(text.hasPrefix(#"{"a":1,"b":["p/q","r\"s"],"c":{"x":"é\u0007","z":{"3":"c"}},"#))
+        #expect(text.contains(#","d":[[],[1,-2]],"e":0.25,"#))
     }
 }
