@@ -315,7 +315,9 @@ public final class Executor: Sendable {
     func executeNode(_ planned: PlanNode, previous: StepRecord?, stepValues: [String: Value]) async -> NodeOutcome {
         // Choose the host of any(role): the first that answers.
         var host = planned.host
-        if !planned.candidates.isEmpty {
+        var skippedByMode = false
+        if case .skipped = planned.effect { skippedByMode = true }  // needs no host: do not wait on one
+        if !planned.candidates.isEmpty, !skippedByMode {
             let (chosen, errors) = await hosts.firstReachable(planned.candidates, key: planned.target)
             guard let chosen else {
                 let detail = planned.candidates.map { "\($0): \(errors[$0] ?? "unreachable")" }.joined(separator: "; ")

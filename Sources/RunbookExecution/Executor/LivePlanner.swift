@@ -42,6 +42,8 @@ public struct LivePlanner: Sendable {
 
     func chooseHost(_ node: PlanNode) async -> (String?, String?) {
         guard !node.candidates.isEmpty else { return (node.host, nil) }
+        // A step skipped by its mode needs no host: asking an unreachable one would only wait.
+        if case .skipped = node.effect { return (node.host, nil) }
         let (host, errors) = await hosts.firstReachable(node.candidates, key: node.target)
         if host == nil {
             return (nil, "no host of \(node.target) answered: " + node.candidates.map { "\($0): \(errors[$0] ?? "unreachable")" }.joined(separator: "; "))
