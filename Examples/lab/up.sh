@@ -244,7 +244,7 @@ for n in "${LAB_NODES[@]}"; do
     fi
     if ! in_node "$n" pgrep -x sshd >/dev/null 2>&1; then
         say "  $n: starting sshd on ${LAB_ADDR[$n]}:22 (log: $LOGDIR/$n-sshd.log)"
-        in_node "$n" /usr/sbin/sshd -f "$VARDIR/nodes/$n/sshd/sshd_config" -E "$LOGDIR/$n-sshd.log" </dev/null || die "$n: sshd failed to start"
+        in_node "$n" /usr/sbin/sshd -f "$VARDIR/nodes/$n/sshd/sshd_config" -E "$LOGDIR/$n-sshd.log" </dev/null >>"$LOGDIR/$n-sshd.out" 2>&1 || die "$n: sshd failed to start"
     fi
 done
 for n in "${LAB_NODES[@]}"; do
