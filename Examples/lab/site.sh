@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Loses or regains a site of the two-site lab (see README.md). Idempotent.
-# Usage: site.sh [--quiet] down|freeze|up|status A|B
+# Usage: site.sh [--quiet] [--no-wait] down|freeze|up|status A|B
 #   down    the site's links go down: its veths (root-namespace ends) are set down and its
 #           addresses become `unreachable` routes in the root namespace and in the other site's
 #           nodes, so connections to it fail at once with "No route to host". Its processes
@@ -14,8 +14,12 @@
 set -euo pipefail
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$LAB_DIR/lib.sh"
-QUIET=0
-[ "${1:-}" = --quiet ] && { QUIET=1; shift; }
+QUIET=0; WAIT=1
+while [ "${1:-}" = --quiet ] || [ "${1:-}" = --no-wait ]; do
+    [ "$1" = --quiet ] && QUIET=1
+    [ "$1" = --no-wait ] && WAIT=0   # up: do not wait for the site to answer (up.sh starts its daemons after)
+    shift
+done
 ACTION=${1:-}; SITE=${2:-}
 case "$ACTION" in down|freeze|up|status) ;; *) echo "usage: site.sh down|freeze|up|status A|B" >&2; exit 64 ;; esac
 case "$SITE" in A|B) ;; *) echo "usage: site.sh down|freeze|up|status A|B" >&2; exit 64 ;; esac
@@ -104,7 +108,7 @@ up)
         done
     }
     running=1; for n in "${NODES[@]}"; do [ -n "$(node_pid "$n")" ] || running=0; done
-    if ((running)) && [ -f "$CTL_KEY" ] && in_node "${NODES[0]}" pgrep -x sshd >/dev/null 2>&1; then
+    if ((WAIT)) && ((running)) && [ -f "$CTL_KEY" ]; then
         wait_until 60 "site $SITE answering (ssh + gluster pool list on ${NODES[*]})" answers \
             || die "site $SITE does not answer 60 s after up"
     fi

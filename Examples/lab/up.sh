@@ -229,7 +229,7 @@ for n in "${LAB_NODES[@]}"; do
         || die "$n: eth0 was not configured (see $LOGDIR/$n-init.log)"
 done
 # Links up and no fences left by site.sh (a re-run of up.sh repairs a site left down or frozen).
-for site in A B; do bash "$LAB_DIR/site.sh" --quiet up "$site" || die "site.sh up $site failed"; done
+for site in A B; do bash "$LAB_DIR/site.sh" --quiet --no-wait up "$site" || die "site.sh up $site failed"; done
 for n in "${LAB_NODES[@]}"; do
     ip link set "${LAB_VETH[$n]}" master "$LAB_BRIDGE" up
 done
