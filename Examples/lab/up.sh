@@ -1,483 +1,416 @@
 #!/usr/bin/env bash
-# Brings up the local GlusterFS 10.3 geo-replication lab on THIS machine (as root):
-#   gvprimary  (brick $(hostname):/bricks/gvprimary)   mounted at /mnt/gvprimary
-#   gvsecondary(brick $(hostname):/bricks/gvsecondary) mounted at /mnt/gvsecondary
-#   session    gvprimary -> $(hostname)::gvsecondary (push-pem, change_detector xsync,
-#              sync_method tarssh: lab-only settings, see README.md)
-# Idempotent: re-running reuses what is healthy and repairs or cleans up what is not.
-# Everything it starts is stopped by down.sh. See README.md next to this file.
-#
-# Usage: up.sh [--fresh] [--no-install] [--inventory-out FILE]
-#   --fresh           run down.sh first (start from a clean lab)
-#   --no-install      never call apt-get (fail if something is missing)
-#   --inventory-out   where to write the generated inventory
-#                     (default: Examples/lab/inventory.generated.yaml next to this script)
-# Environment overrides (rarely needed): LAB_PRIMARY_VOL, LAB_SECONDARY_VOL, LAB_BRICK_ROOT,
-#   LAB_PRIMARY_MOUNT, LAB_SECONDARY_MOUNT.
+# Brings up the two-site GlusterFS 10.3 geo-replication lab on THIS machine (as root):
+#   site A (primary):   gfs-a1 198.51.100.11 + gfs-a2 198.51.100.12, one trusted pool,
+#                       gvprimary = replica 2 (gfs-a1:/bricks/gvprimary gfs-a2:/bricks/gvprimary)
+#   site B (secondary): gfs-b1 198.51.100.21, gvsecondary (gfs-b1:/bricks/gvsecondary)
+#   session             gvprimary -> gfs-b1::gvsecondary (root; gsec_create + create push-pem;
+#                       change_detector xsync, sync_method tarssh: lab-only, see README.md)
+#   each node           its own mount/net/UTS/PID namespace, glusterd, sshd, hostname, veth to
+#                       the bridge rblab0 (198.51.100.1 = the controller, the root namespace)
+#   mounts              root namespace: /mnt/gvprimary, /mnt/gvsecondary; inside gfs-a1:
+#                       /mnt/gvprimary; inside gfs-b1: /mnt/gvsecondary (the runbooks' markers)
+#   inventory           Examples/lab/inventory.generated.yaml (ssh to every node)
+# Idempotent: a re-run reuses what is healthy and repairs the rest (dead nodes, stopped
+# daemons, offline bricks, a site left down or frozen by site.sh, stale sessions, mounts).
+# Usage: up.sh [--fresh] [--no-install]
+#   --fresh       down.sh first: a clean lab (new volumes, new session)
+#   --no-install  never call apt-get (fail if something is missing)
 set -euo pipefail
-
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-PV=${LAB_PRIMARY_VOL:-gvprimary}
-SV=${LAB_SECONDARY_VOL:-gvsecondary}
-BRICK_ROOT=${LAB_BRICK_ROOT:-/bricks}
-PM=${LAB_PRIMARY_MOUNT:-/mnt/gvprimary}
-SM=${LAB_SECONDARY_MOUNT:-/mnt/gvsecondary}
-STATE=/run/runbook-lab                      # pid files of what the lab started
-LOGDIR=/var/log/runbook-lab                 # stdout/stderr of what the lab started
-INV_OUT="$LAB_DIR/inventory.generated.yaml"
+# shellcheck source=lib.sh
+. "$LAB_DIR/lib.sh"
+INV_TEMPLATE=$LAB_DIR/inventory.yaml
+INV_OUT=$LAB_DIR/inventory.generated.yaml
 FRESH=0; INSTALL=1
 ARGS=("$@")
 while (($#)); do
     case "$1" in
         --fresh) FRESH=1 ;;
         --no-install) INSTALL=0 ;;
-        --inventory-out) INV_OUT=${2:?--inventory-out needs a file}; shift ;;
-        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
         *) echo "up.sh: unknown argument: $1" >&2; exit 64 ;;
     esac
     shift
 done
 
 T0=$(date +%s)
-say()  { printf '[lab up %4ss] %s\n' "$(( $(date +%s) - T0 ))" "$*"; }
-die()  { printf '[lab up %4ss] ERROR: %s\n' "$(( $(date +%s) - T0 ))" "$*" >&2; exit 1; }
-# Every gluster call is bounded; --mode=script never prompts. Global options come first
-# (required for `geo-replication ... config`).
-g()  { timeout 120 gluster --mode=script "$@"; }
-gx() { timeout 120 gluster --mode=script --xml "$@"; }
-# A clean PATH for everything the lab starts: gsyncd re-executes `python3` through $PATH, and a
-# pyenv/venv python3 first in PATH breaks its workers.
-CLEAN_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-export PATH="$CLEAN_PATH:$PATH"
-PY=/usr/bin/python3
-
-[ "$(id -u)" -eq 0 ] || die "must run as root (bricks need trusted.* xattrs, FUSE mounts, sshd on port 22)"
-mkdir -p "$STATE" "$LOGDIR"
-
-# One lab script at a time (exit 75 when another one holds the lock for 15 minutes).
-if [ -z "${RUNBOOK_LAB_LOCKED:-}" ]; then
-    # flock -o: the lock fd is closed before the script runs, so the daemons it starts do not
-    # inherit (and hold) the lock.
-    RUNBOOK_LAB_LOCKED=1 exec flock -o -w 900 -E 75 "$STATE/lock" bash "${BASH_SOURCE[0]}" "${ARGS[@]}"
-fi
+say() { printf '[lab up %4ss] %s\n' "$(( $(date +%s) - T0 ))" "$*"; }
+die() { printf '[lab up %4ss] ERROR: %s\n' "$(( $(date +%s) - T0 ))" "$*" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || die "must run as root (namespaces, bridge, bricks with trusted.* xattrs, FUSE)"
+lab_lock "${BASH_SOURCE[0]}" "${ARGS[@]}"
+mkdir -p "$STATE/nodes" "$LOGDIR" "$VARDIR"
 
 if ((FRESH)); then
     say "--fresh: running down.sh first"
     bash "$LAB_DIR/down.sh" || die "down.sh failed"
+    mkdir -p "$STATE/nodes" "$LOGDIR" "$VARDIR"
 fi
 
-# ---------------------------------------------------------------- XML helpers (python3 stdlib)
-# xq MODE < xml: prints one line per item.
-xq() {
-    "$PY" -c '
+# gluster inside a node, bounded; --mode=script never prompts; global options first.
+g()  { local n=$1; shift; timeout 120 nsenter -t "$(node_pid "$n")" -m -u -n -p -- env PATH="$CLEAN_PATH" gluster --mode=script "$@"; }
+gx() { local n=$1; shift; g "$n" --xml "$@"; }
+xq() {   # xq MODE < xml   (python3 stdlib; one line per item)
+    /usr/bin/python3 -c '
 import sys, xml.etree.ElementTree as ET
 mode = sys.argv[1]
-try:
-    root = ET.fromstring(sys.stdin.read())
-except Exception:
-    sys.exit(3)
-if root.findtext("opRet", "-1") != "0":
-    sys.exit(4)
+try: root = ET.fromstring(sys.stdin.read())
+except Exception: sys.exit(3)
+if root.findtext("opRet", "-1") != "0": sys.exit(4)
 t = lambda e, k: (e.findtext(k) or "").strip()
-if mode == "volinfo":            # statusStr brickCount brick1 brick2 ...
+if mode == "volinfo":      # statusStr brick1 brick2 ...
     for v in root.iter("volume"):
         if v.find("statusStr") is None: continue
-        print(t(v, "statusStr"), t(v, "brickCount"), *[t(b, "name") for b in v.iter("brick")])
-elif mode == "volopt":           # name=value per option
-    for o in root.iter("option"):
-        print(t(o, "name") + "=" + t(o, "value"))
-elif mode == "bricks":           # host:path status pid   (bricks only, no shd/nfs rows)
+        print(t(v, "statusStr"), *[t(b, "name") for b in v.iter("brick")])
+elif mode == "volopt":
+    for o in root.iter("option"): print(t(o, "name") + "=" + t(o, "value"))
+elif mode == "bricks":     # host:path status pid
     for n in root.iter("node"):
-        p = t(n, "path")
-        if p.startswith("/"):
-            print(t(n, "hostname") + ":" + p, t(n, "status"), t(n, "pid"))
-elif mode == "georep":           # primaryvol secondary status   (one line per worker)
+        if t(n, "path").startswith("/"): print(t(n, "hostname") + ":" + t(n, "path"), t(n, "status"), t(n, "pid"))
+elif mode == "georep":     # primaryvol secondary status (one line per worker)
     for v in root.iter("volume"):
-        name = t(v, "name")
-        for s in v.iter("session"):
-            for p in s.iter("pair"):
-                sec = t(p, "secondary") or t(p, "slave")
-                print(name, sec, t(p, "status") or "?")
+        for p in v.iter("pair"):
+            print(t(v, "name"), t(p, "secondary") or t(p, "slave"), t(p, "status") or "?")
+elif mode == "peers":      # hostname connected
+    for p in root.iter("peer"): print(t(p, "hostname"), t(p, "connected"))
 ' "$1"
 }
-
-vol_exists() { g volume info "$1" >/dev/null 2>&1; }
-vol_info()   { gx volume info "$1" 2>/dev/null | xq volinfo; }
-vol_opt()    { gx volume info "$1" 2>/dev/null | xq volopt | sed -n "s/^$2=//p"; }
-brick_rows() { gx volume status "$1" 2>/dev/null | xq bricks; }
-georep_rows() { gx volume geo-replication status 2>/dev/null | xq georep || true; }
-brick_online() { brick_rows "$1" | grep -q " 1 "; }
-session_rows() { gx volume geo-replication "$PV" "$H::$SV" status 2>/dev/null | xq georep || true; }
-
-wait_until() {   # wait_until SECONDS DESCRIPTION CMD...  (polls every 2 s)
-    local limit=$1 what=$2; shift 2
-    local end=$(( $(date +%s) + limit ))
-    until "$@" >/dev/null 2>&1; do
-        (( $(date +%s) < end )) || { say "timed out after ${limit}s waiting for: $what"; return 1; }
-        sleep 2
+vol_info() { gx "$1" volume info "$2" 2>/dev/null | xq volinfo || true; }
+vol_opt()  { { gx "$1" volume info "$2" 2>/dev/null | xq volopt || true; } | sed -n "s/^$3=//p"; }
+bricks_offline() {   # prints the offline bricks of volume $2 (asked on node $1); none = all online
+    local want row
+    want=$(vol_info "$1" "$2" | cut -d' ' -f2-)
+    local rows; rows=$(gx "$1" volume status "$2" 2>/dev/null | xq bricks || true)
+    for row in $want; do
+        echo "$rows" | grep -q "^$row 1 " || echo "$row"
     done
 }
+all_bricks_online() { [ -n "$(vol_info "$1" "$2")" ] && [ -z "$(bricks_offline "$1" "$2")" ]; }
+SESSION="gfs-b1::$SV"
+session_rows() { gx gfs-a1 volume geo-replication "$PV" "$SESSION" status 2>/dev/null | xq georep || true; }
+statuses() { session_rows | awk '{print $3}' | sort | uniq -c | xargs; }
 
 # ---------------------------------------------------------------- 1. packages
-say "step 1/10: packages (glusterfs-server, rsync, openssh-server/client)"
+say "step 1/11: packages"
 need=()
-command -v glusterd >/dev/null 2>&1 && command -v gluster >/dev/null 2>&1 || need+=(glusterfs-server)
+command -v glusterd >/dev/null 2>&1 || need+=(glusterfs-server)
 command -v mount.glusterfs >/dev/null 2>&1 || [ -x /sbin/mount.glusterfs ] || need+=(glusterfs-client)
 command -v rsync >/dev/null 2>&1 || need+=(rsync)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
-[ -x "$PY" ] || need+=(python3)
-command -v flock >/dev/null 2>&1 && command -v unshare >/dev/null 2>&1 || need+=(util-linux)
-command -v pgrep >/dev/null 2>&1 || need+=(procps)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v nsenter >/dev/null 2>&1 && command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 if ((${#need[@]})); then
-    ((INSTALL)) || die "missing packages: ${need[*]} (and --no-install was given)"
-    say "  installing: ${need[*]}"
+    ((INSTALL)) || die "missing packages: ${need[*]} (and --no-install given)"
+    say "  installing ${need[*]} (log: $LOGDIR/apt.log)"
     export DEBIAN_FRONTEND=noninteractive
-    # Keep package scripts from starting services (sshd on 0.0.0.0:22, a daemonized glusterd):
-    # the lab starts its own, and down.sh must be able to stop everything.
-    policy_added=0
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; policy_added=1
-        trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    # Package scripts must not start services: the lab starts its own daemons in its namespaces.
+    rcd_created=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; rcd_created=1; fi
+    ok=0
+    timeout 600 apt-get install -y -q "${need[@]}" >>"$LOGDIR/apt.log" 2>&1 && ok=1
+    if ((!ok)); then
+        say "  apt-get install failed; apt-get update and retry"
+        timeout 600 apt-get update -q >>"$LOGDIR/apt.log" 2>&1 || true
+        timeout 600 apt-get install -y -q "${need[@]}" >>"$LOGDIR/apt.log" 2>&1 && ok=1
     fi
-    apt_ok=0
-    if ls /var/lib/apt/lists/*_Packages* >/dev/null 2>&1 \
-        && timeout 900 apt-get install -y -q --no-install-recommends "${need[@]}" </dev/null >"$LOGDIR/apt.log" 2>&1; then
-        apt_ok=1
-    else
-        say "  apt-get update (package lists missing or stale)"
-        if timeout 600 apt-get update -q </dev/null >>"$LOGDIR/apt.log" 2>&1 \
-            && timeout 900 apt-get install -y -q --no-install-recommends "${need[@]}" </dev/null >>"$LOGDIR/apt.log" 2>&1; then
-            apt_ok=1
-        fi
-    fi
-    if ((policy_added)); then rm -f /usr/sbin/policy-rc.d; trap - EXIT; fi
-    ((apt_ok)) || { tail -20 "$LOGDIR/apt.log" >&2; die "apt-get install ${need[*]} failed (log: $LOGDIR/apt.log)"; }
-    say "  installed: $(dpkg-query -W -f '${Package} ${Version}  ' "${need[@]}" 2>/dev/null)"
-else
-    say "  already installed: glusterfs-server $(dpkg-query -W -f '${Version}' glusterfs-server 2>/dev/null || echo '?'), rsync, openssh"
+    ((rcd_created)) && rm -f /usr/sbin/policy-rc.d
+    ((ok)) || { tail -20 "$LOGDIR/apt.log" >&2; die "apt-get install ${need[*]} failed"; }
 fi
-[ -e /dev/fuse ] || die "/dev/fuse is missing: FUSE mounts (and gsyncd's aux mounts) cannot work here"
-GLUSTER=$(command -v gluster)
+[ -e /dev/fuse ] || die "/dev/fuse is missing: FUSE mounts cannot work here"
+say "  $(glusterd --version | head -1), $(ssh -V 2>&1)"
 
-# ---------------------------------------------------------------- 2. hostname -> 127.0.0.1
-H=$(hostname)
-say "step 2/10: hostname '$H' must resolve to 127.0.0.1 (geo-rep ssh's to it; sshd listens there)"
-[ -n "$H" ] && [ "$H" != localhost ] || die "hostname is '$H': give the machine a real hostname"
-addr=$(getent ahostsv4 "$H" 2>/dev/null | awk 'NR==1{print $1}')
-if [ "$addr" = 127.0.0.1 ]; then
-    say "  ok: $H -> 127.0.0.1"
-else
-    say "  $H resolves to '${addr:-nothing}': adding '127.0.0.1 $H' at the top of /etc/hosts"
-    cp /etc/hosts "$STATE/hosts.before-lab"
-    # Write in place (not sed -i / mv): /etc/hosts is often a bind mount in containers.
-    { printf '127.0.0.1\t%s\t# added by runbook lab (Examples/lab/up.sh)\n' "$H"; cat "$STATE/hosts.before-lab"; } >/etc/hosts
-    addr=$(getent ahostsv4 "$H" | awk 'NR==1{print $1}')
-    [ "$addr" = 127.0.0.1 ] || die "$H still resolves to '$addr' after editing /etc/hosts (check /etc/nsswitch.conf)"
-fi
-
-# ---------------------------------------------------------------- 3. glusterd
-say "step 3/10: glusterd"
-# live (not zombie, not exiting) glusterd processes
-glusterd_pids() {
-    local p st
-    for p in $(pgrep -x glusterd || true); do
-        st=$(awk '/^State:/ {print $2}' /proc/"$p"/status 2>/dev/null || true)
-        [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ] && echo "$p"
+# ---------------------------------------------------------------- 2. pristine glusterd state
+say "step 2/11: pristine /var/lib/glusterd (the package's hooks and groups only)"
+PRISTINE=$VARDIR/pristine-glusterd
+if [ ! -f "$PRISTINE/.complete" ]; then
+    rm -rf "$PRISTINE"; mkdir -p "$PRISTINE"
+    # Only what the package ships: never a glusterd.info (UUID), peers or vols of a glusterd
+    # that may have run in the root namespace.
+    dpkg -L glusterfs-server glusterfs-common 2>/dev/null | grep '^/var/lib/glusterd/' | sort -u | while read -r f; do
+        rel=${f#/var/lib/glusterd/}
+        if [ -d "$f" ]; then mkdir -p "$PRISTINE/$rel"; elif [ -f "$f" ]; then mkdir -p "$PRISTINE/$(dirname "$rel")"; cp -a "$f" "$PRISTINE/$rel"; fi
     done
-    return 0
-}
-start_glusterd() {
-    say "  starting glusterd -N (log: $LOGDIR/glusterd.out, /var/log/glusterfs/glusterd.log)"
-    env PATH="$CLEAN_PATH" setsid glusterd -N </dev/null >>"$LOGDIR/glusterd.out" 2>&1 &
-    echo $! >"$STATE/glusterd.pid"
-}
-gd=$(glusterd_pids | xargs)
-if [ -n "$gd" ]; then
-    say "  glusterd already running (pid $gd)"
-    if ! wait_until 30 "glusterd to answer (gluster pool list)" g pool list; then
-        gd=$(glusterd_pids | xargs)
-        if [ -z "$gd" ]; then
-            say "  glusterd has exited meanwhile"
-            start_glusterd
-        elif [ "$gd" = "$(cat "$STATE/glusterd.pid" 2>/dev/null)" ]; then
-            say "  the lab's glusterd (pid $gd) hangs: killing and restarting it"
-            kill -KILL "$gd" 2>/dev/null || true
-            wait_until 15 "glusterd pid $gd to exit" bash -c "[ -z \"\$(pgrep -x glusterd)\" ] || ! kill -0 $gd" || true
-            start_glusterd
-        else
-            die "glusterd (pid $gd, not started by the lab) does not answer; stop it and re-run"
-        fi
-    fi
-else
-    start_glusterd
+    [ -d "$PRISTINE/hooks/1" ] || die "the glusterfs-server package lists no hooks under /var/lib/glusterd"
+    touch "$PRISTINE/.complete"
 fi
-wait_until 60 "glusterd to answer (gluster pool list)" g pool list \
-    || die "glusterd does not answer; see /var/log/glusterfs/glusterd.log"
-say "  glusterd answers"
+say "  $PRISTINE: $(find "$PRISTINE" -type f | wc -l) files"
 
-# ---------------------------------------------------------------- 4. stale state
-say "step 4/10: looking for stale lab state from an earlier run"
-want_brick() { echo "$H:$BRICK_ROOT/$1"; }
-reset_needed=""
-for v in "$PV" "$SV"; do
-    if vol_exists "$v"; then
-        read -r st count bricks <<<"$(vol_info "$v")" || true
-        if [ "${count:-}" != 1 ] || [ "${bricks:-}" != "$(want_brick "$v")" ]; then
-            reset_needed+="volume $v has bricks '${bricks:-?}' (want $(want_brick "$v")); "
-        fi
+# ---------------------------------------------------------------- 3. names
+say "step 3/11: hosts file $HOSTS_FILE and the root namespace's /etc/hosts"
+{
+    echo "127.0.0.1 localhost"
+    echo "$LAB_BRIDGE_ADDR lab-controller"
+    for n in "${LAB_NODES[@]}"; do echo "${LAB_ADDR[$n]} $n"; done
+} >"$HOSTS_FILE.tmp" && mv -f "$HOSTS_FILE.tmp" "$HOSTS_FILE"
+# In the root namespace: a marked block (removed by down.sh), rewritten in place.
+block=$(printf '# BEGIN runbook-lab (Examples/lab/up.sh; removed by down.sh)\n'; grep -v localhost "$HOSTS_FILE"; printf '# END runbook-lab\n')
+rest=$(sed '/^# BEGIN runbook-lab/,/^# END runbook-lab/d' /etc/hosts)
+printf '%s\n%s\n' "$rest" "$block" >/etc/hosts.runbook-lab.tmp && cat /etc/hosts.runbook-lab.tmp >/etc/hosts && rm -f /etc/hosts.runbook-lab.tmp
+for n in "${LAB_NODES[@]}"; do
+    [ "$(getent ahostsv4 "$n" | awk 'NR==1{print $1}')" = "${LAB_ADDR[$n]}" ] || die "$n does not resolve to ${LAB_ADDR[$n]} in the root namespace (check /etc/nsswitch.conf)"
+done
+
+# ---------------------------------------------------------------- 4. keys
+say "step 4/11: SSH keys (controller, nodes, host keys) and known_hosts"
+umask 077
+mkdir -p "$VARDIR/controller"
+[ -f "$CTL_KEY" ] || ssh-keygen -q -t ed25519 -N '' -C runbook-lab-controller -f "$CTL_KEY" </dev/null
+for n in "${LAB_NODES[@]}"; do
+    D=$VARDIR/nodes/$n
+    mkdir -p "$D"/{glusterd,log,misc,ssh,bricks,sshd}
+    chmod 700 "$D/ssh"
+    if [ ! -f "$D/glusterd/.seeded" ]; then cp -a "$PRISTINE/." "$D/glusterd/"; rm -f "$D/glusterd/.complete"; touch "$D/glusterd/.seeded"; fi
+    [ -f "$D/sshd/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -C "host-$n" -f "$D/sshd/ssh_host_ed25519_key" </dev/null
+    # root's key on the node: create push-pem and gverify ssh root@<secondary> with it
+    [ -f "$D/ssh/id_rsa" ] || ssh-keygen -q -t rsa -b 3072 -N '' -C "root@$n" -f "$D/ssh/id_rsa" </dev/null
+done
+: >"$CTL_KNOWN_HOSTS.tmp"
+for n in "${LAB_NODES[@]}"; do echo "$n,${LAB_ADDR[$n]} $(cut -d' ' -f1,2 "$VARDIR/nodes/$n/sshd/ssh_host_ed25519_key.pub")" >>"$CTL_KNOWN_HOSTS.tmp"; done
+mv -f "$CTL_KNOWN_HOSTS.tmp" "$CTL_KNOWN_HOSTS"
+for n in "${LAB_NODES[@]}"; do
+    D=$VARDIR/nodes/$n
+    cp "$CTL_KNOWN_HOSTS" "$D/ssh/known_hosts"
+    touch "$D/ssh/authorized_keys"
+    # Append what is missing; never rewrite: create push-pem adds geo-rep command= lines here.
+    for pub in "$CTL_KEY.pub" "$VARDIR"/nodes/*/ssh/id_rsa.pub; do
+        body=$(awk '{print $2}' "$pub")
+        grep -qF "$body" "$D/ssh/authorized_keys" || cat "$pub" >>"$D/ssh/authorized_keys"
+    done
+    chmod 600 "$D/ssh/authorized_keys"
+    cat >"$D/sshd/sshd_config" <<EOF
+# sshd of lab node $n (written by up.sh)
+ListenAddress ${LAB_ADDR[$n]}
+Port 22
+HostKey $D/sshd/ssh_host_ed25519_key
+PidFile /run/sshd.pid
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+AuthorizedKeysFile .ssh/authorized_keys
+MaxSessions 64
+MaxStartups 64:30:128
+LogLevel INFO
+Subsystem sftp /usr/lib/openssh/sftp-server
+EOF
+done
+umask 022
+
+# ---------------------------------------------------------------- 5. bridge
+say "step 5/11: bridge $LAB_BRIDGE $LAB_BRIDGE_ADDR/$LAB_PREFIX"
+ip link show "$LAB_BRIDGE" >/dev/null 2>&1 || ip link add "$LAB_BRIDGE" type bridge || die "cannot create bridge $LAB_BRIDGE"
+[[ "$(ip addr show dev "$LAB_BRIDGE")" == *"inet $LAB_BRIDGE_ADDR/"* ]] || ip addr add "$LAB_BRIDGE_ADDR/$LAB_PREFIX" dev "$LAB_BRIDGE"
+ip link set "$LAB_BRIDGE" up
+
+# ---------------------------------------------------------------- 6. nodes
+say "step 6/11: node namespaces"
+mkdir -p /bricks "$PM" "$SM" /var/lib/misc /var/log/glusterfs /var/lib/glusterd; [ -d /root/.ssh ] || install -d -m 700 /root/.ssh   # bind-mount points for the nodes
+for n in "${LAB_NODES[@]}"; do
+    D=$VARDIR/nodes/$n
+    if [ -n "$(node_pid "$n")" ]; then
+        say "  $n: running (pid $(node_pid "$n"))"
+        continue
+    fi
+    ip link del "${LAB_VETH[$n]}" 2>/dev/null || true
+    say "  $n: unshare --mount --net --uts --pid --fork --mount-proc --propagation private (log: $LOGDIR/$n-init.log)"
+    setsid unshare --mount --net --uts --pid --fork --mount-proc --propagation private \
+        bash "$LAB_DIR/node-init.sh" "$n" "${LAB_ADDR[$n]}" "$LAB_PREFIX" "$D" "$HOSTS_FILE" \
+        </dev/null >"$LOGDIR/$n-init.log" 2>&1 &
+    u=$!
+    c=""
+    for _ in $(seq 100); do c=$(pgrep -P "$u" | head -1 || true); [ -n "$c" ] && break; sleep 0.1; done
+    [ -n "$c" ] || die "$n: the namespace's first process did not start (see $LOGDIR/$n-init.log)"
+    echo "$c" >"$STATE/nodes/$n.pid"; echo "$u" >"$STATE/nodes/$n.unshare.pid"
+    wait_until 10 "$n: node-init running" bash -c "tr '\\0' ' ' </proc/$c/cmdline | grep -q 'node-init.sh $n '" \
+        || die "$n: node-init did not start (see $LOGDIR/$n-init.log)"
+    ip link add "${LAB_VETH[$n]}" type veth peer name eth0 netns "$c" || die "$n: cannot create the veth pair"
+    wait_until 30 "$n: eth0 configured" bash -c "grep -q 'on eth0' '$LOGDIR/$n-init.log'" \
+        || die "$n: eth0 was not configured (see $LOGDIR/$n-init.log)"
+done
+# Links up and no fences left by site.sh (a re-run of up.sh repairs a site left down or frozen).
+for site in A B; do bash "$LAB_DIR/site.sh" --quiet --no-wait up "$site" || die "site.sh up $site failed"; done
+for n in "${LAB_NODES[@]}"; do
+    ip link set "${LAB_VETH[$n]}" master "$LAB_BRIDGE" up
+done
+reach() { timeout 3 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
+
+# ---------------------------------------------------------------- 7. daemons
+say "step 7/11: glusterd and sshd in every node"
+for n in "${LAB_NODES[@]}"; do
+    if ! in_node "$n" pgrep -x glusterd >/dev/null 2>&1; then
+        say "  $n: starting glusterd (log: $VARDIR/nodes/$n/log/glusterd.log)"
+        in_node "$n" glusterd -p /run/glusterd.pid </dev/null >>"$LOGDIR/$n-glusterd.out" 2>&1 || die "$n: glusterd failed to start"
+    fi
+    if ! in_node "$n" pgrep -x sshd >/dev/null 2>&1; then
+        say "  $n: starting sshd on ${LAB_ADDR[$n]}:22 (log: $LOGDIR/$n-sshd.log)"
+        in_node "$n" /usr/sbin/sshd -f "$VARDIR/nodes/$n/sshd/sshd_config" -E "$LOGDIR/$n-sshd.log" </dev/null >>"$LOGDIR/$n-sshd.out" 2>&1 || die "$n: sshd failed to start"
     fi
 done
-if [ -n "$reset_needed" ]; then
-    say "  $reset_needed-> full reset with down.sh"
-    bash "$LAB_DIR/down.sh" || die "down.sh could not clean up the stale lab"
-    [ -n "$(glusterd_pids)" ] || start_glusterd
-    wait_until 60 "glusterd to answer" g pool list || die "glusterd does not answer after reset"
-fi
-# Sessions that involve the lab volumes other than the lab's own one (e.g. the reverse session a
-# failback test left behind, or a session to an old hostname) are stopped and deleted.
-while read -r pvol sec status; do
-    [ -n "$pvol" ] || continue
-    sec=${sec#ssh://}; sec=${sec#*@}      # the all-sessions status says ssh://[user@]host::vol
-    case "$pvol $sec" in
-        "$PV $H::$SV") continue ;;
-    esac
-    if [ "$pvol" = "$PV" ] || [ "$pvol" = "$SV" ] || [ "${sec##*::}" = "$PV" ] || [ "${sec##*::}" = "$SV" ]; then
-        say "  removing stale geo-rep session $pvol -> $sec ($status)"
-        g volume geo-replication "$pvol" "$sec" stop force >/dev/null 2>&1 || true
-        g volume geo-replication "$pvol" "$sec" delete >/dev/null 2>&1 \
-            || die "cannot delete stale session $pvol -> $sec; run down.sh and retry"
-    fi
-done < <(georep_rows | sort -u)
-say "  done"
+for n in "${LAB_NODES[@]}"; do
+    wait_until 60 "$n: glusterd answers" g "$n" pool list || die "$n: glusterd does not answer; see $VARDIR/nodes/$n/log/glusterd.log"
+    wait_until 20 "$n: sshd on ${LAB_ADDR[$n]}:22" reach "${LAB_ADDR[$n]}" 22 || die "$n: sshd does not listen"
+    timeout 20 ssh -o BatchMode=yes -o ConnectTimeout=5 -o IdentitiesOnly=yes -i "$CTL_KEY" \
+        -o UserKnownHostsFile="$CTL_KNOWN_HOSTS" -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes \
+        "root@$n" hostname </dev/null >"$STATE/ssh-check" 2>&1 || { cat "$STATE/ssh-check" >&2; die "ssh root@$n from the controller fails"; }
+    [ "$(cat "$STATE/ssh-check")" = "$n" ] || die "ssh root@$n reached '$(cat "$STATE/ssh-check")'"
+done
+say "  every node: glusterd answers, ssh root@NODE works from the controller"
+in_node gfs-a1 ssh -o BatchMode=yes -o ConnectTimeout=5 root@gfs-b1 true </dev/null || die "ssh root@gfs-b1 from gfs-a1 fails (create push-pem needs it)"
 
-# ---------------------------------------------------------------- 5. volumes
-ensure_volume() {
-    local v=$1 brick="$BRICK_ROOT/$1" st rest
-    if vol_exists "$v"; then
-        read -r st rest <<<"$(vol_info "$v")"
-        say "  $v exists ($st, brick $(want_brick "$v"))"
-    else
-        if [ -e "$brick" ]; then
-            say "  removing leftover brick directory $brick (no volume uses it)"
-            rm -rf "$brick"
-        fi
-        mkdir -p "$brick"
-        say "  gluster volume create $v $(want_brick "$v") force"
-        g volume create "$v" "$(want_brick "$v")" force || die "volume create $v failed"
-        st=Created
+# ---------------------------------------------------------------- 8. pool
+say "step 8/11: trusted pool of site A (gfs-a1 + gfs-a2)"
+peer_ok() { gx gfs-a1 peer status 2>/dev/null | xq peers | grep -q '^gfs-a2 1$'; }
+if ! peer_ok; then
+    g gfs-a1 peer probe gfs-a2 >/dev/null || die "peer probe gfs-a2 failed"
+    g gfs-a2 peer probe gfs-a1 >/dev/null 2>&1 || true    # so gfs-a2 knows gfs-a1 by name
+    wait_until 60 "gfs-a2 connected to gfs-a1" peer_ok || die "gfs-a2 is not a connected peer of gfs-a1"
+fi
+say "  $(g gfs-a1 pool list | tail -n +2 | awk '{print $2 "=" $3}' | xargs)"
+
+# ---------------------------------------------------------------- 9. volumes
+ensure_volume() {   # ensure_volume NODE VOLUME BRICK...
+    local n=$1 v=$2; shift 2
+    local want="$*" info st
+    info=$(vol_info "$n" "$v")
+    if [ -n "$info" ] && [ "${info#* }" != "$want" ]; then
+        die "$v has bricks '${info#* }', want '$want': run up.sh --fresh"
     fi
+    if [ -z "$info" ]; then
+        local b
+        for b in "$@"; do
+            local bn=${b%%:*} bp=${b#*:}
+            in_node "$bn" bash -c "rm -rf '$bp' && mkdir -p '$bp'"
+        done
+        local kind=(); (($# > 1)) && kind=(replica "$#")
+        say "  gluster volume create $v ${kind[*]} $* force"
+        g "$n" volume create "$v" "${kind[@]}" "$@" force >/dev/null 2>"$LOGDIR/create-$v.err" \
+            || { grep -v semanage "$LOGDIR/create-$v.err" >&2; die "volume create $v failed"; }
+        info="Created"
+    fi
+    st=${info%% *}
     if [ "$st" != Started ]; then
         say "  gluster volume start $v"
-        g volume start "$v" >/dev/null || g volume start "$v" force || die "volume start $v failed"
+        g "$n" volume start "$v" >/dev/null 2>&1 || g "$n" volume start "$v" force >/dev/null 2>&1 || die "volume start $v failed"
     fi
-    # A started volume whose brick process is gone (killed, or glusterd restarted) needs
-    # `start force` to respawn the brick.
-    if ! brick_online "$v"; then
-        say "  brick of $v is offline: gluster volume start $v force"
-        g volume start "$v" force >/dev/null || die "volume start $v force failed"
+    if [ -n "$(bricks_offline "$n" "$v")" ]; then
+        say "  $v: offline bricks $(bricks_offline "$n" "$v" | xargs): gluster volume start $v force"
+        g "$n" volume start "$v" force >/dev/null 2>&1 || true
     fi
-    wait_until 60 "brick of $v online" brick_online "$v" \
-        || die "brick of $v did not come online; see /var/log/glusterfs/bricks/"
-    say "  $v: Started, brick online (pid $(brick_rows "$v" | awk '{print $3}'))"
+    wait_until 90 "every brick of $v online" all_bricks_online "$n" "$v" || die "bricks of $v offline: $(bricks_offline "$n" "$v" | xargs)"
+    say "  $v: Started, bricks online: $want"
 }
-say "step 5/10: volumes $PV and $SV"
-mkdir -p "$BRICK_ROOT"
-ensure_volume "$PV"
-ensure_volume "$SV"
-# A failback leaves features.read-only on the ORIGINAL primary; the lab's primary is writable.
-if [ "$(vol_opt "$PV" features.read-only)" = on ]; then
+say "step 9/11: volumes"
+ensure_volume gfs-a1 "$PV" "gfs-a1:/bricks/$PV" "gfs-a2:/bricks/$PV"
+ensure_volume gfs-b1 "$SV" "gfs-b1:/bricks/$SV"
+# A failback leaves features.read-only on the original primary; the lab's primary is writable.
+if [ "$(vol_opt gfs-a1 "$PV" features.read-only)" = on ]; then
     say "  $PV has features.read-only on (left by a failback?): resetting it"
-    g volume reset "$PV" features.read-only >/dev/null || die "volume reset $PV features.read-only failed"
+    g gfs-a1 volume reset "$PV" features.read-only >/dev/null || die "volume reset $PV features.read-only failed"
 fi
 
-# ---------------------------------------------------------------- 6. sshd on 127.0.0.1:22
-say "step 6/10: root SSH key and sshd on 127.0.0.1:22"
-umask 077
-mkdir -p /root/.ssh; chmod 700 /root/.ssh
-if [ ! -f /root/.ssh/id_rsa ]; then
-    say "  generating /root/.ssh/id_rsa"
-    ssh-keygen -q -t rsa -b 3072 -N '' -f /root/.ssh/id_rsa </dev/null
-elif [ ! -f /root/.ssh/id_rsa.pub ]; then
-    ssh-keygen -y -f /root/.ssh/id_rsa >/root/.ssh/id_rsa.pub
-fi
-touch /root/.ssh/authorized_keys; chmod 600 /root/.ssh/authorized_keys
-keyb64=$(awk '{print $2}' /root/.ssh/id_rsa.pub)
-if grep -qF "$keyb64" /root/.ssh/authorized_keys; then
-    say "  root's key already in authorized_keys"
-else
-    say "  adding root's key to authorized_keys"
-    cat /root/.ssh/id_rsa.pub >>/root/.ssh/authorized_keys
-fi
-# Exact duplicate lines (from earlier runs or repeated push-pem) are removed, order kept.
-awk '!seen[$0]++' /root/.ssh/authorized_keys >"$STATE/ak.tmp" && cat "$STATE/ak.tmp" >/root/.ssh/authorized_keys && rm -f "$STATE/ak.tmp"
-umask 022
-port22_open() { timeout 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/22' 2>/dev/null; }
-ssh_ok() {
-    timeout 20 ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new -o ConnectTimeout=5 \
-        -o PasswordAuthentication=no -i /root/.ssh/id_rsa "root@$H" true </dev/null >/dev/null 2>&1
-}
-if port22_open; then
-    say "  something already listens on 127.0.0.1:22; reusing it"
-else
-    [ -f /etc/ssh/ssh_host_ed25519_key ] || { say "  generating sshd host keys"; ssh-keygen -A >/dev/null; }
-    mkdir -p /run/sshd
-    say "  starting /usr/sbin/sshd -o ListenAddress=127.0.0.1 (pid file $STATE/sshd.pid)"
-    /usr/sbin/sshd -o ListenAddress=127.0.0.1 -o Port=22 -o PidFile="$STATE/sshd.pid" \
-        -o PermitRootLogin=prohibit-password -o PubkeyAuthentication=yes \
-        -E "$LOGDIR/sshd.log" </dev/null || die "sshd failed to start (see $LOGDIR/sshd.log)"
-    wait_until 15 "sshd on 127.0.0.1:22" port22_open || die "sshd does not listen on 127.0.0.1:22"
-fi
-wait_until 20 "ssh root@$H true" ssh_ok \
-    || die "passwordless 'ssh root@$H' does not work (an sshd that is not the lab's on port 22? PermitRootLogin?)"
-say "  ssh root@$H works without a password"
-
-# ---------------------------------------------------------------- 7. session
-say "step 7/10: geo-rep session $PV -> $H::$SV"
-session_exists() { gx volume geo-replication "$PV" "$H::$SV" status >/dev/null 2>&1; }
-just_created=0
+# ---------------------------------------------------------------- 10. session
+say "step 10/11: geo-rep session $PV -> $SESSION"
+# Sessions other than the lab's (e.g. the reverse one a failback test left on gfs-b1).
+for n in gfs-a1 gfs-b1; do
+    { gx "$n" volume geo-replication status 2>/dev/null | xq georep 2>/dev/null || true; } | awk '{print $1, $2}' | sort -u | while read -r pvol sec; do
+        [ -n "$pvol" ] || continue
+        sec=${sec#ssh://}; sec=${sec#*@}
+        [ "$n $pvol $sec" = "gfs-a1 $PV $SESSION" ] && continue
+        say "  $n: removing stale session $pvol -> $sec"
+        g "$n" volume geo-replication "$pvol" "$sec" stop force >/dev/null 2>&1 || true
+        g "$n" volume geo-replication "$pvol" "$sec" delete >/dev/null 2>&1 || die "cannot delete stale session $pvol -> $sec on $n; run up.sh --fresh"
+    done
+done
 create_session() {
-    just_created=1
-    say "  gluster system:: execute gsec_create"
-    g system:: execute gsec_create >/dev/null || die "gsec_create failed"
-    say "  gluster volume geo-replication $PV $H::$SV create push-pem force"
-    g volume geo-replication "$PV" "$H::$SV" create push-pem force || die "geo-rep create push-pem failed"
+    say "  gluster system:: execute gsec_create (on gfs-a1: keys for every node of the pool)"
+    g gfs-a1 system:: execute gsec_create >/dev/null || die "gsec_create failed"
+    say "  gluster volume geo-replication $PV $SESSION create push-pem force"
+    g gfs-a1 volume geo-replication "$PV" "$SESSION" create push-pem force >"$LOGDIR/push-pem.out" 2>&1 \
+        || { cat "$LOGDIR/push-pem.out" >&2; die "geo-rep create push-pem failed"; }
+    for kv in change_detector=xsync sync_method=tarssh; do
+        g gfs-a1 volume geo-replication "$PV" "$SESSION" config "${kv%%=*}" "${kv#*=}" >/dev/null || die "config $kv failed"
+    done
 }
-if session_exists; then
-    say "  session exists: $(session_rows | awk '{print $3}' | sort | uniq -c | xargs)"
+if gx gfs-a1 volume geo-replication "$PV" "$SESSION" status >/dev/null 2>&1; then
+    say "  session exists: $(statuses)"
+    for kv in change_detector=xsync sync_method=tarssh; do   # lab-only settings; set only what differs
+        cur=$(g gfs-a1 volume geo-replication "$PV" "$SESSION" config "${kv%%=*}" 2>/dev/null | tr -d '[:space:]')
+        [ "$cur" = "${kv#*=}" ] || g gfs-a1 volume geo-replication "$PV" "$SESSION" config "${kv%%=*}" "${kv#*=}" >/dev/null
+    done
 else
     create_session
 fi
-# push-pem makes the secondary read-only (asynchronously, from a post-create hook); a failover
-# test may have turned it off. The lab's secondary is read-only.
-if [ "$(vol_opt "$SV" features.read-only)" != on ]; then
-    ((just_created)) && wait_until 10 "$SV features.read-only on (post-create hook)" bash -c "$(declare -f g gx xq vol_opt); PY=$PY; [ \"\$(vol_opt $SV features.read-only)\" = on ]" || {
-        say "  gluster volume set $SV features.read-only on"
-        g volume set "$SV" features.read-only on >/dev/null || die "volume set $SV features.read-only on failed"
-    }
-fi
-# Lab-only settings (see README.md): setting a key restarts a running session, so only set
-# what differs.
-conf_get() { g volume geo-replication "$PV" "$H::$SV" config "$1" 2>/dev/null | tr -d '[:space:]'; }
-for kv in change_detector=xsync sync_method=tarssh; do
-    k=${kv%%=*}; val=${kv#*=}
-    cur=$(conf_get "$k")
-    if [ "$cur" = "$val" ]; then
-        say "  config $k = $val (already)"
-    else
-        say "  config $k $val (was '${cur:-?}')"
-        g volume geo-replication "$PV" "$H::$SV" config "$k" "$val" >/dev/null || die "config $k $val failed"
-    fi
-done
-
-# ---------------------------------------------------------------- 8. start, Faulty race
-say "step 8/10: start the session and wait for Active/Passive"
-healthy() {   # every worker Active or Passive, at least one Active
-    local rows; rows=$(session_rows)
-    [ -n "$rows" ] || return 1
-    echo "$rows" | awk '{print $3}' | grep -qx Active || return 1
-    ! echo "$rows" | awk '{print $3}' | grep -vqxE 'Active|Passive'
+# push-pem sets features.read-only on the secondary (asynchronously); a failover turns it off.
+wait_until 10 "$SV features.read-only on" bash -c "[ \"\$(timeout 30 nsenter -t $(node_pid gfs-b1) -m -u -n -p -- gluster --mode=script volume get $SV features.read-only | awk '\$1==\"features.read-only\"{print \$2}')\" = on ]" || {
+    say "  gluster volume set $SV features.read-only on"
+    g gfs-b1 volume set "$SV" features.read-only on >/dev/null || die "volume set $SV features.read-only on failed"
 }
-# The first start after push-pem can look Active for a moment and then go Faulty: ask twice.
+healthy() {   # one Active and one Passive worker (replica 2), nothing else
+    [ "$(statuses)" = "1 Active 1 Passive" ]
+}
 healthy_stable() { healthy && sleep 6 && healthy; }
-statuses() { session_rows | awk '{print $3}' | sort | uniq -c | xargs; }
-attempt=0; max_attempts=4; recreated=0
+attempt=0
 until healthy_stable; do
     attempt=$((attempt + 1))
-    if ((attempt > max_attempts)); then
-        if ((recreated)); then
-            log=$(ls -t /var/log/glusterfs/geo-replication/"${PV}_${H}_${SV}"/gsyncd.log 2>/dev/null | head -1 || true)
-            [ -n "$log" ] && { echo "--- last lines of $log:" >&2; tail -25 "$log" >&2; }
-            die "session is not Active after $max_attempts start attempts and a re-create: $(statuses)"
-        fi
-        say "  still not healthy ($(statuses)): deleting and re-creating the session once"
-        g volume geo-replication "$PV" "$H::$SV" stop force >/dev/null 2>&1 || true
-        g volume geo-replication "$PV" "$H::$SV" delete >/dev/null 2>&1 || true
-        create_session
-        g volume geo-replication "$PV" "$H::$SV" config change_detector xsync >/dev/null || die "config change_detector failed"
-        g volume geo-replication "$PV" "$H::$SV" config sync_method tarssh >/dev/null || die "config sync_method failed"
-        recreated=1; attempt=1
-    fi
-    now=$(statuses)
-    case " $now " in
+    ((attempt <= 4)) || die "session not Active/Passive after 4 start attempts: $(statuses); see $VARDIR/nodes/gfs-a1/log/geo-replication/"
+    case " $(statuses) " in
         *" Created "*|*" Stopped "*) ;;
-        *) # Faulty / Initializing... / anything else: the first start after push-pem may race
-           # the key push ("Permission denied (publickey)"): stop + start fixes it.
-           say "  attempt $attempt: status '$now': stop force"
-           g volume geo-replication "$PV" "$H::$SV" stop force >/dev/null 2>&1 || true ;;
+        *) say "  attempt $attempt: status '$(statuses)': stop force"   # the first start after push-pem may race the key push
+           g gfs-a1 volume geo-replication "$PV" "$SESSION" stop force >/dev/null 2>&1 || true ;;
     esac
-    say "  attempt $attempt/$max_attempts: gluster volume geo-replication $PV $H::$SV start"
-    g volume geo-replication "$PV" "$H::$SV" start >/dev/null 2>&1 \
-        || g volume geo-replication "$PV" "$H::$SV" start force >/dev/null \
-        || die "geo-rep start failed"
-    # Wait up to 60 s for Active; leave early on Faulty (it will not heal by itself quickly).
+    say "  attempt $attempt/4: gluster volume geo-replication $PV $SESSION start"
+    g gfs-a1 volume geo-replication "$PV" "$SESSION" start >/dev/null 2>&1 \
+        || g gfs-a1 volume geo-replication "$PV" "$SESSION" start force >/dev/null 2>&1 || die "geo-rep start failed"
     end=$(( $(date +%s) + 60 ))
     while (( $(date +%s) < end )); do
         healthy_stable && break
-        case " $(statuses) " in *Faulty*) sleep 3; healthy || break ;; esac
+        case " $(statuses) " in *Faulty*) break ;; esac
         sleep 3
     done
-    healthy || say "  attempt $attempt: status is '$(statuses)'"
 done
 say "  session healthy: $(statuses)"
 
-# ---------------------------------------------------------------- 9. mounts
-say "step 9/10: FUSE mounts"
-ensure_mount() {
-    local v=$1 mp=$2 src cur_src cur_type
-    src="$H:/$v"
-    read -r cur_src cur_type < <(awk -v mp="$mp" '$2==mp {print $1, $3}' /proc/mounts | tail -1) || true
-    if [ -n "${cur_src:-}" ]; then
-        if [ "$cur_type" = fuse.glusterfs ] && [ "${cur_src#*:}" = "/$v" ] && timeout 10 stat -t "$mp" >/dev/null 2>&1; then
-            say "  $mp: $cur_src already mounted and answering"
-            return 0
-        fi
-        say "  $mp: stale or wrong mount ($cur_src $cur_type): unmounting"
-        umount "$mp" 2>/dev/null || umount -l "$mp" || die "cannot unmount $mp"
-    fi
-    mkdir -p "$mp"
-    say "  mount -t glusterfs $src $mp"
-    timeout 60 mount -t glusterfs "$src" "$mp" </dev/null >"$LOGDIR/mount-$v.out" 2>&1 \
-        || { cat "$LOGDIR/mount-$v.out" >&2; die "mount of $src on $mp failed (log: /var/log/glusterfs/$(echo "${mp#/}" | tr / -).log)"; }
-    wait_until 20 "$mp answering" timeout 5 stat -t "$mp" || die "$mp does not answer after mounting"
+# ---------------------------------------------------------------- 11. mounts + inventory
+say "step 11/11: FUSE mounts and the inventory"
+mounted_ok() {   # mounted_ok PREFIX... MOUNTPOINT VOLUME  (PREFIX: "" or "in_node NODE")
+    local mp=${*: -2:1} v=${*: -1}
+    local pre=("${@:1:$#-2}")
+    "${pre[@]}" awk -v mp="$mp" -v v="$v" '$2==mp && $3=="fuse.glusterfs" && $1 ~ ":/"v"$" {f=1} END {exit !f}' /proc/mounts \
+        && "${pre[@]}" timeout 10 stat -t "$mp" >/dev/null 2>&1
 }
-ensure_mount "$PV" "$PM"
-ensure_mount "$SV" "$SM"
-
-# ---------------------------------------------------------------- 10. inventory + summary
-say "step 10/10: writing $INV_OUT"
-tmp_inv="$INV_OUT.tmp.$$"
-cat >"$tmp_inv" <<EOF
-# GENERATED by Examples/lab/up.sh on $(date -u +%Y-%m-%dT%H:%M:%SZ) for host '$H'. Do not edit or commit:
-# re-run up.sh. Same as inventory.yaml (the documented template) with the real hostname.
-# transport: local: both "sites" are this machine, so the tool runs gluster directly (no SSH hop).
-apiVersion: runbook/v1
-kind: Inventory
-metadata: {name: gluster-lab}
-defaults: {transport: local, gluster: $GLUSTER}
-hosts:
-  lab-primary: {roles: [primary]}
-  lab-secondary: {roles: [secondary]}
-vars:
-  primary_volume: $PV
-  secondary_volume: $SV
-  primary_host: $H
-  secondary_host: $H
-  sync_method: tarssh
-  change_detector: xsync
-  initial_sync: full
-  client_switch: [sh, -c, "echo secondary > $STATE/clients"]
-  client_switch_check: [grep, -qx, secondary, $STATE/clients]
-  client_switch_back: [sh, -c, "echo primary > $STATE/clients"]
-  primary_mount: $PM
-  secondary_mount: $SM
-EOF
-mv -f "$tmp_inv" "$INV_OUT"
+ensure_mount() {   # ensure_mount WHERE SOURCE MOUNTPOINT [OPTIONS]   WHERE: root | NODE
+    local where=$1 src=$2 mp=$3 opts=${4:-} pre=()
+    [ "$where" = root ] || pre=(in_node "$where")
+    local v=${src#*:/}
+    if mounted_ok "${pre[@]}" "$mp" "$v"; then say "  $where: $mp ($src) mounted and answering"; return 0; fi
+    if "${pre[@]}" awk -v mp="$mp" '$2==mp {f=1} END {exit !f}' /proc/mounts; then
+        say "  $where: $mp stale or wrong: umount -l"
+        "${pre[@]}" umount -l "$mp" || die "cannot unmount $mp ($where)"
+    fi
+    "${pre[@]}" mkdir -p "$mp"
+    say "  $where: mount -t glusterfs ${opts:+-o $opts }$src $mp"
+    "${pre[@]}" timeout 60 mount -t glusterfs ${opts:+-o "$opts"} "$src" "$mp" </dev/null >"$LOGDIR/mount.out" 2>&1 \
+        || { cat "$LOGDIR/mount.out" >&2; die "mount of $src on $mp ($where) failed"; }
+    wait_until 20 "$mp answering ($where)" mounted_ok "${pre[@]}" "$mp" "$v" || die "$mp ($where) does not answer"
+}
+ensure_mount root "gfs-a1:/$PV" "$PM" backup-volfile-servers=gfs-a2
+ensure_mount root "gfs-b1:/$SV" "$SM"
+ensure_mount gfs-a1 "gfs-a1:/$PV" "$PM"
+ensure_mount gfs-b1 "gfs-b1:/$SV" "$SM"
+[ -f "$STATE/clients" ] || echo primary >"$STATE/clients"
+{
+    echo "# GENERATED by Examples/lab/up.sh on $(date -u +%Y-%m-%dT%H:%M:%SZ) from inventory.yaml: do not edit or commit."
+    echo "# It exists only while the lab is up (down.sh removes it)."
+    cat "$INV_TEMPLATE"
+} >"$INV_OUT.tmp"
+sed -i -e "s|@CTL_KEY@|$CTL_KEY|g" -e "s|@CTL_KNOWN_HOSTS@|$CTL_KNOWN_HOSTS|g" -e "s|@STATE@|$STATE|g" "$INV_OUT.tmp"
+mv -f "$INV_OUT.tmp" "$INV_OUT"
 
 echo
-say "status: gluster volume geo-replication $PV $H::$SV status"
-g volume geo-replication "$PV" "$H::$SV" status || true
-say "volumes: $(for v in "$PV" "$SV"; do printf '%s=%s ' "$v" "$(vol_info "$v" | awk '{print $1}')"; done)"
-say "mounts:  $PM ($H:/$PV, writable)  $SM ($H:/$SV, read-only while the session exists)"
+say "status (on gfs-a1): gluster volume geo-replication $PV $SESSION status"
+g gfs-a1 volume geo-replication "$PV" "$SESSION" status || true
+say "mounts (root namespace): $PM (gfs-a1:/$PV, writable), $SM (gfs-b1:/$SV, read-only while the session exists)"
+say "sites: A = gfs-a1 ${LAB_ADDR[gfs-a1]}, gfs-a2 ${LAB_ADDR[gfs-a2]}; B = gfs-b1 ${LAB_ADDR[gfs-b1]}; controller $LAB_BRIDGE_ADDR ($LAB_BRIDGE)"
 say "inventory: $INV_OUT"
-say "lab is UP in $(( $(date +%s) - T0 ))s (stop it with: bash $LAB_DIR/down.sh)"
+say "lab is UP in $(( $(date +%s) - T0 ))s (site.sh down|freeze|up A|B; stop it with: bash $LAB_DIR/down.sh)"

@@ -39,6 +39,8 @@ public struct NodeRunner: Sendable {
     /// The host a node runs on: its own, or for `any(role)` the first candidate that answers.
     public func chooseHost(_ node: PlanNode) async -> Result<String, NodeFailure> {
         guard !node.candidates.isEmpty else { return .success(node.host) }
+        // A step skipped (by its mode, say) needs no host: asking an unreachable one would only wait.
+        if case .skipped = node.effect { return .success(node.host) }
         let (chosen, errors) = await hosts.firstReachable(node.candidates, key: node.target)
         guard let chosen else {
             let detail = node.candidates.map { "\($0): \(errors[$0] ?? "unreachable")" }.joined(separator: "; ")

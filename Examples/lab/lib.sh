@@ -1,0 +1,81 @@
+# Shared by up.sh, down.sh, site.sh and node.sh (sourced, not run). See README.md.
+#
+# The two-site lab: three "nodes", each its own mount/net/UTS/PID namespace with its own
+# glusterd and sshd, joined by veth pairs to the bridge rblab0 in the root namespace.
+#
+#   site A (primary):   gfs-a1 198.51.100.11, gfs-a2 198.51.100.12  (one trusted pool)
+#   site B (secondary): gfs-b1 198.51.100.21
+#   controller:         the root namespace, 198.51.100.1 on rblab0 (runbook runs here)
+
+LAB_NODES=(gfs-a1 gfs-a2 gfs-b1)
+declare -A LAB_ADDR=([gfs-a1]=198.51.100.11 [gfs-a2]=198.51.100.12 [gfs-b1]=198.51.100.21)
+declare -A LAB_SITE=([gfs-a1]=A [gfs-a2]=A [gfs-b1]=B)
+declare -A LAB_VETH=([gfs-a1]=rbl-a1 [gfs-a2]=rbl-a2 [gfs-b1]=rbl-b1)   # root-namespace ends
+LAB_BRIDGE=rblab0
+LAB_BRIDGE_ADDR=198.51.100.1
+LAB_PREFIX=24
+PV=gvprimary                          # replica 2 on gfs-a1 + gfs-a2
+SV=gvsecondary                        # 1 brick on gfs-b1
+PM=/mnt/gvprimary                     # mount points (root namespace, and inside the nodes)
+SM=/mnt/gvsecondary
+STATE=/run/runbook-lab                # pid and state files
+LOGDIR=/var/log/runbook-lab           # output of what the lab starts
+VARDIR=/var/lib/runbook-lab           # per-node glusterd state, bricks, keys (kept across up.sh runs)
+HOSTS_FILE=$VARDIR/hosts              # the lab's hosts file (bind-mounted over /etc/hosts in the nodes)
+CTL_KEY=$VARDIR/controller/id_ed25519 # the controller's (runbook's) key for the nodes
+CTL_KNOWN_HOSTS=$VARDIR/controller/known_hosts
+CLEAN_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export PATH="$CLEAN_PATH:$PATH"
+
+site_nodes() {   # site_nodes A|B
+    local n
+    for n in "${LAB_NODES[@]}"; do [ "${LAB_SITE[$n]}" = "$1" ] && echo "$n"; done
+    return 0
+}
+
+# The namespace's first process (pid 1 inside), as a root-namespace pid; empty when not running.
+node_pid() {
+    local p
+    p=$(cat "$STATE/nodes/$1.pid" 2>/dev/null) || return 0
+    [ -n "$p" ] && [ -r "/proc/$p/cmdline" ] || return 0
+    case "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" in
+        *"node-init.sh $1 "*) echo "$p" ;;
+    esac
+    return 0
+}
+
+# in_node NODE CMD...: runs CMD inside the node's namespaces (mount, UTS, net, PID).
+in_node() {
+    local n=$1 p; shift
+    p=$(node_pid "$n")
+    [ -n "$p" ] || { echo "lab: node $n is not running" >&2; return 125; }
+    nsenter -t "$p" -m -u -n -p -- env PATH="$CLEAN_PATH" HOME=/root "$@"
+}
+
+# Every process whose PID namespace is the node's (the node's init included).
+node_processes() {
+    local p ns d
+    p=$(node_pid "$1"); [ -n "$p" ] || return 0
+    ns=$(readlink "/proc/$p/ns/pid")
+    for d in /proc/[0-9]*; do
+        [ "$(readlink "$d/ns/pid" 2>/dev/null)" = "$ns" ] && echo "${d#/proc/}"
+    done
+    return 0
+}
+
+wait_until() {   # wait_until SECONDS DESCRIPTION CMD...  (polls every 2 s; bounded)
+    local limit=$1 what=$2; shift 2
+    local end=$(( $(date +%s) + limit ))
+    until "$@" >/dev/null 2>&1; do
+        (( $(date +%s) < end )) || { say "timed out after ${limit}s waiting for: $what"; return 1; }
+        sleep 2
+    done
+}
+
+lab_lock() {   # re-exec the calling script under the lab lock (one lab script at a time)
+    mkdir -p "$STATE"
+    if [ -z "${RUNBOOK_LAB_LOCKED:-}" ]; then
+        # flock -o: the lock fd is closed for the script, so the daemons it starts do not hold it.
+        RUNBOOK_LAB_LOCKED=1 exec flock -o -w 900 -E 75 "$STATE/lock" bash "$@"
+    fi
+}
