@@ -2,7 +2,8 @@ import Foundation
 import RunbookCore
 import Testing
 
-/// The change-list decoder on glusterfind 10.3's live outputs.
+/// The change-list decoder on glusterfind 10.3's live outputs, and the Python decoder the tree
+/// types run on the host agreeing with it line for line.
 @Suite struct ChangeListTests {
     func decode(_ name: String, separator: UInt8 = UInt8(ascii: " ")) throws -> [ChangeList.Change] {
         try ChangeList.decode(Fixture(name).text, separator: separator)
@@ -76,5 +77,62 @@ import Testing
         #expect(text.utf8.split(separator: 10, omittingEmptySubsequences: false).count == changes.count + 1)
         #expect(try ChangeList.decode(text) == changes)
         #expect(ChangeList.encodePath("a b\n%") == "a%20b%0A%25")
+    }
+
+    /// The decoder that ships inside every tree program, run by /usr/bin/python3 over the same
+    /// texts: the same changes, and the same lines refused.
+    @Test func thePythonDecoderAgrees() throws {
+        let python = "/usr/bin/python3"
+        try #require(FileManager.default.isExecutableFile(atPath: python), "needs \(python)")
+        let harness =
+            TreePrograms.prelude + """
+                for kind, paths in changes(sys.argv[1]):
+                    sys.stdout.buffer.write(kind.encode() + b"\\0" + b"\\0".join(paths) + b"\\0\\0")
+
+                """
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("changelist-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var texts = try [
+            "live-10.3-glusterfind-pre1.txt", "live-10.3-glusterfind-final.txt", "live-10.3-glusterfind-full.txt",
+            "live-10.3-glusterfind-pre1-N.txt",
+        ].map { try Fixture($0).text }
+        texts.append(ChangeList.encode(Self.awkwardNames.map { ChangeList.Change(.modify, "x/\($0)") }))
+        for (index, text) in texts.enumerated() {
+            let file = directory.appendingPathComponent("\(index).txt")
+            try Data(text.utf8).write(to: file)
+            let (status, out, err) = try run(python, ["-c", harness, file.path])
+            #expect(status == 0, "\(err)")
+            let records = out.split(separator: [0, 0], omittingEmptySubsequences: true)
+            let decoded = records.map { record -> ChangeList.Change in
+                let fields = record.split(separator: 0, omittingEmptySubsequences: false).map {
+                    String(decoding: $0, as: UTF8.self)
+                }
+                return ChangeList.Change(
+                    ChangeList.Kind(rawValue: fields[0])!, fields[1], to: fields.count > 2 ? fields[2] : nil)
+            }
+            #expect(decoded == (try ChangeList.decode(text)))
+        }
+        for bad in ["NEW ok\nCREATE a\n", "NEW ok\nNEW a%2\n", "NEW ok\nDELETE a/../b\n", "NEW ok\nRENAME a\n"] {
+            let file = directory.appendingPathComponent("bad.txt")
+            try Data(bad.utf8).write(to: file)
+            let (status, _, err) = try run(python, ["-c", harness, file.path])
+            #expect(status == 2 && err.contains("runbook: line 2:"), "\(bad.debugDescription): \(err)")
+        }
+    }
+
+    func run(_ program: String, _ arguments: [String]) throws -> (Int32, [UInt8], String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: program)
+        process.arguments = arguments
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let errors = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, [UInt8](data), String(decoding: errors, as: UTF8.self))
     }
 }
