@@ -1,6 +1,6 @@
 import RunbookCore
 
-/// The GlusterFS pack: the `gluster.*` types and the inventory keys they read.
+/// The GlusterFS pack: the `gluster.*` and `glusterfind.*` types and the inventory keys they read.
 public enum GlusterPack {
     /// Every type of the pack: each one value that declares, renders and carries out its steps.
     public static var types: [any ActionType] {
@@ -12,13 +12,18 @@ public enum GlusterPack {
             VolumeOptionAction(.set), VolumeOptionAction(.reset), VolumeStateAction(.start), VolumeStateAction(.stop),
             VolumeHealthProbe(), GeoRepStatusProbe(), PeersProbe(), VolumeOptionsProbe(), VolumeEmptyProbe(),
             VolumeListProbe(),
+            GlusterfindSessionAction(),
+            GlusterfindChangesAction(),
+            GlusterfindPostAction(),
         ]
     }
 
     /// The inventory host keys the pack reads.
     public static let hostKeys: [HostKeySpec] = [
         HostKeySpec(GlusterCLI.binaryKey, .string, "path of the gluster CLI on the host (default /usr/sbin/gluster)"),
-        HostKeySpec("glusterfind", .string, "path of the glusterfind tool on the host (default /usr/sbin/glusterfind)"),
+        HostKeySpec(
+            GlusterfindCLI.binaryKey, .string,
+            "path of the glusterfind tool on the host (default \(GlusterfindCLI.defaultBinary))"),
     ]
 
     /// Adds the pack's types and inventory keys to a registry.

@@ -88,7 +88,9 @@ enum Lab {
         """
 
     /// Compiles one step (YAML of the step's body after `id`) and returns its plan node.
-    static func node(_ step: String, on target: String = "gfs-a1", behindCommit: Bool = false) throws -> PlanNode {
+    static func node(
+        _ step: String, on target: String = "gfs-a1", behindCommit: Bool = false, inventory: String = Lab.inventory
+    ) throws -> PlanNode {
         let gate = behindCommit ? "  - id: go\n    gate: {approval: {prompt: ok}}\n    commit: true\n" : ""
         let needs = behindCommit ? "\n    needs: [go]" : ""
         let text = """
@@ -102,7 +104,10 @@ enum Lab {
             """
         var diagnostics = Diagnostics()
         let runbook = try #require(RunbookLoader.load(text: text, file: "r.yaml", diagnostics: &diagnostics), "\(diagnostics.all)")
-        let inventory = try #require(InventoryLoader.load(text: inventory, file: "i.yaml", hostKeys: GlusterPack.hostKeys, diagnostics: &diagnostics), "\(diagnostics.all)")
+        let hostKeys = ActionRegistry.withGluster.hostKeys
+        let inventory = try #require(
+            InventoryLoader.load(text: inventory, file: "i.yaml", hostKeys: hostKeys, diagnostics: &diagnostics),
+            "\(diagnostics.all)")
         let request = Compiler.Request(runbook: runbook, inventory: inventory, mode: nil, params: [], environment: [:])
         let plan = try #require(Compiler(registry: .withGluster).compile(request, diagnostics: &diagnostics), "\(diagnostics.all)")
         #expect(diagnostics.errors.isEmpty, "\(diagnostics.all)")
@@ -110,9 +115,11 @@ enum Lab {
     }
 
     /// The lab inventory's settings for a host (the `gluster` key names the binary).
-    static func settings(_ host: String) -> HostSettings {
+    static func settings(_ host: String, inventory: String = Lab.inventory) -> HostSettings {
         var diagnostics = Diagnostics()
-        let loaded = InventoryLoader.load(text: inventory, file: "i.yaml", hostKeys: GlusterPack.hostKeys, diagnostics: &diagnostics)
+        let hostKeys = ActionRegistry.withGluster.hostKeys
+        let loaded = InventoryLoader.load(
+            text: inventory, file: "i.yaml", hostKeys: hostKeys, diagnostics: &diagnostics)
         return loaded?.settings(for: host) ?? HostSettings()
     }
 

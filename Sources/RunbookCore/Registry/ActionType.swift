@@ -99,15 +99,22 @@ public struct ActionRegistry: Sendable {
 
     public init() {}
 
-    /// The built-in types: `shell`, `command`, `ssh.key`, `ssh.reachable`, and the `approval`/`until` gates.
+    /// The built-in types: `shell`, `command`, `ssh.key`, `ssh.reachable`, `tree.replay`, `tree.diff`,
+    /// and the `approval`/`until` gates; and the `python3` host key the tree types read.
     public static var builtIn: ActionRegistry {
         var registry = ActionRegistry()
         registry.register(ShellAction())
         registry.register(CommandProbe())
         registry.register(SSHKeyProbe())
         registry.register(SSHReachableProbe())
+        registry.register(TreeReplayAction())
+        registry.register(TreeDiffProbe())
         registry.register(ApprovalGate())
         registry.register(UntilGate())
+        registry.register(
+            hostKey: HostKeySpec(
+                TreeReplayAction.pythonKey, .string,
+                "path of Python 3 on the host, for tree.replay and tree.diff (default /usr/bin/python3)"))
         return registry
     }
 

@@ -1,0 +1,123 @@
+import Foundation
+
+/// `tree.diff`: compares two trees on the step's host and says how many entries differ, the first
+/// N as `+ - ~` lines, and how long it took: the evidence behind a commit gate.
+///
+/// One planned command, ``TreePrograms/diff`` as `python3 -c PROGRAM ... -- SOURCE TARGET`. It
+/// compares names, types, sizes, permission bits, owners, mtimes (to the second), symlink targets
+/// and hard-link groups; content byte for byte for `checksum: all`, for a list of paths, or for
+/// the paths a change list names (`checksum_list`). `+ P` is only in the source (the target lacks
+/// it), `- P` only in the target, `~ P (what)` in both but different; a name with a control
+/// byte or `\` is spelled as rsync spells it (`\#012`). ACLs, xattrs and a symlink's own mtime are
+/// not compared.
+///
+/// As a probe it can be a step's `expect` (`outputs.differences == 0`, the default), an `until`
+/// gate's `condition`, and its outputs are the evidence a commit gate's prompt shows.
+public struct TreeDiffProbe: ActionType {
+    public init() {}
+
+    public let descriptor = ActionDescriptor(
+        name: "tree.diff", kind: .probe,
+        summary: "Compare two trees on the step's host (names, types, sizes, modes, owners, mtimes, symlinks, hard "
+            + "links; contents with `checksum`): the number of differences and the first N as + - ~ lines.",
+        parameters: [
+            ParameterSpec("source", .string, required: true, "the reference tree (absolute path on the host)"),
+            ParameterSpec("target", .string, required: true, "the tree compared with it"),
+            ParameterSpec(
+                "checksum", .any,
+                "compare contents: `all`, `none` (default), or a list of paths (relative to the trees)"),
+            ParameterSpec(
+                "checksum_list", .string,
+                "a change list on the host (glusterfind's format): compare the contents of the paths it names"),
+            ParameterSpec("limit", .int, "how many differences to list (default 20, at most 1000)"),
+            ParameterSpec("ignore", .stringList, "names at the root to leave out, e.g. [.glusterfs, .trashcan]"),
+            ParameterSpec("require_mounts", .bool, "fail unless source and target are mount points"),
+        ],
+        outputs: [
+            OutputSpec("differences", "int", "entries that differ (each entry under a one-sided directory counts)"),
+            OutputSpec("lines", "list", "the first `limit` differences: `+ PATH`, `- PATH`, `~ PATH (what differs)`"),
+            OutputSpec("only_source", "int", "entries only the source has"),
+            OutputSpec("only_target", "int", "entries only the target has"),
+            OutputSpec("changed", "int", "entries in both that differ"),
+            OutputSpec("entries", "int", "entries compared (the union of both trees)"),
+            OutputSpec("compared", "int", "files compared by content"),
+            OutputSpec("duration", "duration", "how long the walk took on the host"),
+        ],
+        changes: false, undo: .none,
+        defaultExpectation: "outputs.differences == 0")
+
+    static let maximumLimit = 1000
+
+    /// `none`, `all`, or `listed` with the paths.
+    static func checksum(_ arguments: ResolvedArguments) -> (mode: String, paths: [String]) {
+        var mode = "none"
+        var paths: [String] = []
+        switch arguments["checksum"] {
+        case .string(let text)?: mode = text
+        case .bool(let flag)?: mode = flag ? "all" : "none"
+        case .list?:
+            paths = arguments.strings("checksum") ?? []
+            mode = "listed"
+        default: break
+        }
+        if mode == "none", arguments.string("checksum_list") != nil { mode = "listed" }
+        return (mode, paths)
+    }
+
+    public func commands(for arguments: ResolvedArguments, on host: RenderHost) -> [PlannedCommand] {
+        let python = host.settings[TreeReplayAction.pythonKey] ?? TreeReplayAction.defaultPython
+        let limit = min(max(arguments.int("limit") ?? 20, 0), Self.maximumLimit)
+        let (mode, paths) = Self.checksum(arguments)
+        var argv = [python, "-c", TreePrograms.diff, "--limit=\(limit)", "--checksum=\(mode)"]
+        argv += (arguments.strings("ignore") ?? []).map { "--ignore=\($0)" }
+        argv += paths.map { "--path=\($0)" }
+        if let list = arguments.string("checksum_list") { argv.append("--list=\(list)") }
+        if arguments.bool("require_mounts") == true { argv.append("--mounts") }
+        argv += ["--", arguments.string("source") ?? "", arguments.string("target") ?? ""]
+        return [PlannedCommand(.probe, on: host.name, CommandSpec(argv: argv))]
+    }
+
+    public func check(_ arguments: ResolvedArguments) -> [String] {
+        var messages = TreeArguments.paths(arguments, ["source", "target", "checksum_list"])
+        messages += TreeArguments.overlap(arguments) + TreeArguments.ignore(arguments)
+        if case .string(let text)? = arguments["checksum"], !text.contains("${{"), !["all", "none"].contains(text) {
+            messages.append("`checksum` '\(text)' must be `all`, `none` or a list of paths")
+        }
+        for path in (arguments.strings("checksum") ?? []) where !path.contains("${{") && !ChangeList.isInside(path) {
+            messages.append("`checksum` path '\(path)' must be relative to the trees (no leading /, no . or ..)")
+        }
+        if let limit = arguments.int("limit"), !(0...Self.maximumLimit).contains(limit) {
+            messages.append("`limit` \(limit) must be between 0 and \(Self.maximumLimit)")
+        }
+        return messages
+    }
+
+    public func probe(_ context: ActionContext) async throws -> Observation {
+        guard let command = context.planned(.probe).first else { return Observation(done: true, summary: "no command") }
+        let result = try await context.run(command)
+        guard result.succeeded, let report = TreePrograms.report(TreePrograms.DiffReport.self, in: result.stdout) else {
+            throw TreeProgramError(
+                message:
+                    "tree.diff on \(context.host) \(CommandFailure.status(result)): \(TreePrograms.message(result))")
+        }
+        let outputs: [String: Value] = [
+            "differences": .int(report.differences), "lines": .list(report.lines.map(Value.string)),
+            "only_source": .int(report.onlySource), "only_target": .int(report.onlyTarget),
+            "changed": .int(report.changed), "entries": .int(report.entries), "compared": .int(report.compared),
+            "duration": .duration(report.seconds),
+        ]
+        let source = context.arguments.string("source") ?? ""
+        let target = context.arguments.string("target") ?? ""
+        let took = String(format: "%.1f s", report.seconds)
+        let summary: String
+        if report.differences == 0 {
+            summary = "\(target) matches \(source): \(report.entries) entries, \(report.compared) by content (\(took))"
+        } else {
+            let first = report.lines.first.map { "; first: \($0)" } ?? ""
+            summary =
+                "\(report.differences) difference(s) between \(source) and \(target) (\(report.onlySource) only"
+                + " in the source, \(report.onlyTarget) only in the target, \(report.changed) changed; \(took))\(first)"
+        }
+        return Observation(done: true, summary: summary, outputs: outputs, result: result)
+    }
+}
