@@ -33,10 +33,12 @@ enum ExecBenchmark {
 
     /// A runbook of `count` serial `/bin/true` steps on `target`.
     static func trueRunbook(count: Int, target: String) -> String {
-        var text = "apiVersion: runbook/v1\nkind: Runbook\nmetadata: {name: bench}\nconcurrency: 32\n"
+        var text =
+            "apiVersion: runbook/v1\nkind: Runbook\nmetadata: {name: bench}\nconcurrency: 32\n"
             + "roles: {site: {min: 1}}\nsteps:\n"
         for i in 1...count {
-            text += "  - id: s\(i)\n    on: \(target)\n    action: shell\n    with: {run: [/bin/true]}\n"
+            text +=
+                "  - id: s\(i)\n    on: \(target)\n    action: shell\n    with: {run: [/bin/true]}\n"
                 + "    undo: {action: shell, with: {run: [/bin/true]}}\n"
             if i > 1 { text += "    needs: [s\(i - 1)]\n" }
         }
@@ -48,7 +50,8 @@ enum ExecBenchmark {
         var text = "apiVersion: runbook/v1\nkind: Runbook\nmetadata: {name: bench-ssh}\nconcurrency: 32\nsteps:\n"
         for host in hosts {
             for i in 1...depth {
-                text += "  - id: \(host)-s\(i)\n    on: \(host)\n    action: shell\n    with: {run: [/bin/true]}\n"
+                text +=
+                    "  - id: \(host)-s\(i)\n    on: \(host)\n    action: shell\n    with: {run: [/bin/true]}\n"
                     + "    undo: {action: shell, with: {run: [/bin/true]}}\n"
                 if i > 1 { text += "    needs: [\(host)-s\(i - 1)]\n" }
             }
@@ -153,14 +156,14 @@ enum ExecBenchmark {
             defer { try? FileManager.default.removeItem(atPath: dir) }
             let options = host.sshOptions.map { "\"\($0)\"" }.joined(separator: ", ")
             try """
-                apiVersion: runbook/v1
-                kind: Inventory
-                metadata: {name: loop}
-                defaults: {address: 127.0.0.1, port: \(host.port ?? 22), user: root, \
-                identity_file: \(host.identityFile ?? ""), ssh_options: [\(options)], host_concurrency: 4}
-                hosts:
-                \(names.map { "  \($0): {roles: [site]}" }.joined(separator: "\n"))
-                """.write(toFile: dir + "/i.yaml", atomically: true, encoding: .utf8)
+            apiVersion: runbook/v1
+            kind: Inventory
+            metadata: {name: loop}
+            defaults: {address: 127.0.0.1, port: \(host.port ?? 22), user: root, \
+            identity_file: \(host.identityFile ?? ""), ssh_options: [\(options)], host_concurrency: 4}
+            hosts:
+            \(names.map { "  \($0): {roles: [site]}" }.joined(separator: "\n"))
+            """.write(toFile: dir + "/i.yaml", atomically: true, encoding: .utf8)
             try chainsRunbook(hosts: names, depth: 10).write(toFile: dir + "/r.yaml", atomically: true, encoding: .utf8)
             let shell = ownHome ? "sessions with a HOME of their own" : "root's own login shell files"
             var rows: [String] = []

@@ -241,15 +241,25 @@ enum RunbookGenerator {
             let hostRef: String
             switch target {
             case ..<30:
-                on = "primary"; hostRef = "${{ host.name }}"; instances += primaryHosts.count
+                on = "primary"
+                hostRef = "${{ host.name }}"
+                instances += primaryHosts.count
             case ..<55:
-                on = "secondary"; hostRef = "${{ host.name }}"; instances += secondaryHosts.count
+                on = "secondary"
+                hostRef = "${{ host.name }}"
+                instances += secondaryHosts.count
             case ..<75:
-                on = "any(secondary)"; hostRef = "${{ host.name }}"; instances += 1
+                on = "any(secondary)"
+                hostRef = "${{ host.name }}"
+                instances += 1
             case ..<90:
-                on = "primary[0]"; hostRef = "${{ hosts.primary[0] }}"; instances += 1
+                on = "primary[0]"
+                hostRef = "${{ hosts.primary[0] }}"
+                instances += 1
             default:
-                on = "secondary[2]"; hostRef = "${{ hosts.secondary[2] }}"; instances += 1
+                on = "secondary[2]"
+                hostRef = "${{ hosts.secondary[2] }}"
+                instances += 1
             }
             let part = "${{ params.workdir }}/\(hostRef)/part-\(index)"
             out += "    on: \(on)\n"
@@ -306,7 +316,8 @@ func runValidate(_ generated: Generated) {
     precondition(runbook != nil && !diagnostics.hasErrors, "load failed: \(diagnostics.errors.prefix(3))")
     diagnostics.append(contentsOf: RunbookChecker(registry: .builtIn).check(runbook!))
     precondition(!diagnostics.hasErrors, "check failed: \(diagnostics.errors.prefix(3))")
-    precondition(runbook!.steps.count == generated.steps, "expected \(generated.steps) steps, loaded \(runbook!.steps.count)")
+    precondition(
+        runbook!.steps.count == generated.steps, "expected \(generated.steps) steps, loaded \(runbook!.steps.count)")
     sink &+= diagnostics.all.count &+ runbook!.steps.count
 }
 
@@ -337,8 +348,10 @@ func writePlanJSONWithFoundation(_ plan: Plan, to handle: FileHandle) -> Int {
 func compilePlan(_ generated: Generated) -> Plan {
     var diagnostics = Diagnostics()
     let runbook = RunbookLoader.load(text: generated.runbook, file: "bench.yaml", diagnostics: &diagnostics)
-    let inventory = InventoryLoader.load(text: generated.inventory, file: "bench-inventory.yaml", diagnostics: &diagnostics)
-    precondition(runbook != nil && inventory != nil && !diagnostics.hasErrors, "load failed: \(diagnostics.errors.prefix(3))")
+    let inventory = InventoryLoader.load(
+        text: generated.inventory, file: "bench-inventory.yaml", diagnostics: &diagnostics)
+    precondition(
+        runbook != nil && inventory != nil && !diagnostics.hasErrors, "load failed: \(diagnostics.errors.prefix(3))")
     let request = Compiler.Request(
         runbook: runbook!, inventory: inventory!, mode: nil, params: RunbookGenerator.requiredParams, environment: [:])
     let plan = Compiler(registry: .builtIn).compile(request, diagnostics: &diagnostics)
@@ -451,7 +464,8 @@ func measureInChild(steps: Int, phase: Phase, repeats: Int) -> Measurement {
     guard process.terminationStatus == 0,
         let line = output.split(separator: "\n").last(where: { $0.hasPrefix("RESULT ") })
     else {
-        fail("the child for \(steps) steps / \(phase.rawValue) failed (status \(process.terminationStatus)):\n\(output)")
+        fail(
+            "the child for \(steps) steps / \(phase.rawValue) failed (status \(process.terminationStatus)):\n\(output)")
     }
     let fields = line.split(separator: " ")
     guard fields.count == 5, let ms = Double(fields[1]), let kib = Int(fields[2]), let instances = Int(fields[3]),
@@ -510,10 +524,14 @@ while let argument = arguments.first {
         guard let value = arguments.first else { fail("--sizes needs a value like 1000,5000") }
         arguments.removeFirst()
         let sizes = value.split(separator: ",").map { Int($0.replacingOccurrences(of: "_", with: "")) }
-        guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) > 0 }) else { fail("--sizes expects positive numbers, got '\(value)'") }
+        guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) > 0 }) else {
+            fail("--sizes expects positive numbers, got '\(value)'")
+        }
         options.sizes = sizes.map { $0! }
     case "--repeat":
-        guard let value = arguments.first, let repeats = Int(value), repeats > 0 else { fail("--repeat needs a positive number") }
+        guard let value = arguments.first, let repeats = Int(value), repeats > 0 else {
+            fail("--repeat needs a positive number")
+        }
         arguments.removeFirst()
         options.repeats = repeats
     case "--in-process":
@@ -530,7 +548,9 @@ while let argument = arguments.first {
         } catch {
             fail("cannot write \(prefix).yaml: \(error)")
         }
-        print("wrote \(prefix).yaml (\(steps) steps, \(generated.instances) instances, \(generated.runbook.utf8.count) bytes) and \(prefix)-inventory.yaml")
+        print(
+            "wrote \(prefix).yaml (\(steps) steps, \(generated.instances) instances, \(generated.runbook.utf8.count) bytes) and \(prefix)-inventory.yaml"
+        )
         exit(0)
     default:
         fail("unknown argument '\(argument)'\n\n\(usage)")
@@ -538,7 +558,8 @@ while let argument = arguments.first {
 }
 
 #if DEBUG
-    FileHandle.standardError.write(Data("RunbookBenchmark: warning: this is a debug build; use `swift run -c release RunbookBenchmark`\n".utf8))
+    FileHandle.standardError.write(
+        Data("RunbookBenchmark: warning: this is a debug build; use `swift run -c release RunbookBenchmark`\n".utf8))
 #endif
 
 struct Row {
@@ -562,31 +583,42 @@ for steps in options.sizes {
             measured[phase] = measureInChild(steps: steps, phase: phase, repeats: options.repeats)
         }
     }
-    rows.append(Row(
-        steps: steps, validate: measured[.validate]!, plan: measured[.plan]!, json: measured[.planJSON]!,
-        foundation: measured[.planJSONFoundation], read: measured[.planJSONRead]))
+    rows.append(
+        Row(
+            steps: steps, validate: measured[.validate]!, plan: measured[.plan]!, json: measured[.planJSON]!,
+            foundation: measured[.planJSONFoundation], read: measured[.planJSONRead]))
     FileHandle.standardError.write(Data("measured \(grouped(steps)) steps\n".utf8))
 }
 
 func mb(_ kib: Int) -> String { kib < 0 ? "n/a" : format(Double(kib) / 1024) }
 
 print("")
-print("| steps | instances | validate | plan (offline) | plan JSON | peak RSS validate | peak RSS plan | peak RSS plan JSON |")
-print("|------:|----------:|---------:|---------------:|----------:|------------------:|--------------:|-------------------:|")
+print(
+    "| steps | instances | validate | plan (offline) | plan JSON | peak RSS validate | peak RSS plan | peak RSS plan JSON |"
+)
+print(
+    "|------:|----------:|---------:|---------------:|----------:|------------------:|--------------:|-------------------:|"
+)
 for row in rows {
     let times = [row.validate, row.plan, row.json].map { "\(format($0.bestMS)) ms" }
     let memory = [row.validate, row.plan, row.json].map { "\(mb($0.peakKiB)) MB" }
-    print("| \(grouped(row.steps)) | \(grouped(row.plan.instances)) | " + (times + memory).joined(separator: " | ") + " |")
+    print(
+        "| \(grouped(row.steps)) | \(grouped(row.plan.instances)) | " + (times + memory).joined(separator: " | ") + " |"
+    )
 }
 print("")
-print("best of \(options.repeats); times in-process with ContinuousClock; peak RSS = VmHWM of \(options.inProcess ? "this process (cumulative)" : "a fresh child per cell"), including the generated YAML text")
+print(
+    "best of \(options.repeats); times in-process with ContinuousClock; peak RSS = VmHWM of \(options.inProcess ? "this process (cumulative)" : "a fresh child per cell"), including the generated YAML text"
+)
 if rows.count > 1 {
     var ratios: [String] = []
     for (previous, next) in zip(rows, rows.dropFirst()) {
         let size = Double(next.steps) / Double(previous.steps)
         let validate = next.validate.bestMS / previous.validate.bestMS
         let plan = next.plan.bestMS / previous.plan.bestMS
-        ratios.append("\(short(next.steps))/\(short(previous.steps)) (size \(format(size))x): validate \(format(validate))x, plan \(format(plan))x")
+        ratios.append(
+            "\(short(next.steps))/\(short(previous.steps)) (size \(format(size))x): validate \(format(validate))x, plan \(format(plan))x"
+        )
     }
     print("time growth: " + ratios.joined(separator: "; ") + " (linear = same as size)")
 }
@@ -596,28 +628,36 @@ let jsonRatios = rows.map { row in
     let memory = Double(row.json.peakKiB) / Double(row.plan.peakKiB)
     return (steps: row.steps, time: time, cpu: cpu, memory: memory)
 }
-print("JSON/text plan: " + jsonRatios.map {
-    "\(short($0.steps)) time \(format($0.time, decimals: 2))x (CPU \(format($0.cpu, decimals: 2))x), "
-        + "peak RSS \(format($0.memory, decimals: 2))x"
-}.joined(separator: "; "))
-print("CPU time (user + system) of the plans: " + rows.map {
-    "\(short($0.steps)) text \(format($0.plan.cpuMS)) ms, JSON \(format($0.json.cpuMS)) ms"
-}.joined(separator: "; "))
+print(
+    "JSON/text plan: "
+        + jsonRatios.map {
+            "\(short($0.steps)) time \(format($0.time, decimals: 2))x (CPU \(format($0.cpu, decimals: 2))x), "
+                + "peak RSS \(format($0.memory, decimals: 2))x"
+        }.joined(separator: "; "))
+print(
+    "CPU time (user + system) of the plans: "
+        + rows.map {
+            "\(short($0.steps)) text \(format($0.plan.cpuMS)) ms, JSON \(format($0.json.cpuMS)) ms"
+        }.joined(separator: "; "))
 let jsonTarget = jsonRatios.filter { $0.steps >= 10_000 }
 if !jsonTarget.isEmpty {
     let ok = jsonTarget.allSatisfy { $0.time <= 1.5 && $0.memory <= 1.5 }
-    print("JSON plan within 1.5x of the text plan (time and peak RSS, 10,000 steps and more): \(ok ? "MEETS" : "MISSES")")
+    print(
+        "JSON plan within 1.5x of the text plan (time and peak RSS, 10,000 steps and more): \(ok ? "MEETS" : "MISSES")")
 }
 if options.compareFoundation {
     print("")
-    print("| steps | plan JSON, streaming | plan JSON, JSONEncoder | peak RSS streaming | peak RSS JSONEncoder "
-        + "| reading the journal's plan back |")
-    print("|------:|---------------------:|-----------------------:|-------------------:|---------------------:"
-        + "|--------------------------------:|")
+    print(
+        "| steps | plan JSON, streaming | plan JSON, JSONEncoder | peak RSS streaming | peak RSS JSONEncoder "
+            + "| reading the journal's plan back |")
+    print(
+        "|------:|---------------------:|-----------------------:|-------------------:|---------------------:"
+            + "|--------------------------------:|")
     for row in rows {
         guard let foundation = row.foundation, let read = row.read else { continue }
-        print("| \(grouped(row.steps)) | \(format(row.json.bestMS)) ms | \(format(foundation.bestMS)) ms | "
-            + "\(mb(row.json.peakKiB)) MB | \(mb(foundation.peakKiB)) MB | \(format(read.bestMS)) ms |")
+        print(
+            "| \(grouped(row.steps)) | \(format(row.json.bestMS)) ms | \(format(foundation.bestMS)) ms | "
+                + "\(mb(row.json.peakKiB)) MB | \(mb(foundation.peakKiB)) MB | \(format(read.bestMS)) ms |")
     }
 }
 print("target: 10,000 steps < 0.5 s and < 200 MB")
@@ -625,5 +665,7 @@ if let row = rows.first(where: { $0.steps == 10_000 }) {
     let slowest = max(row.validate.bestMS, row.plan.bestMS)
     let largest = max(row.validate.peakKiB, row.plan.peakKiB)
     let ok = slowest < 500 && largest < 200 * 1024
-    print("10,000 steps: \(ok ? "MEETS" : "MISSES") the target (slowest \(format(slowest)) ms, largest \(mb(largest)) MB)")
+    print(
+        "10,000 steps: \(ok ? "MEETS" : "MISSES") the target (slowest \(format(slowest)) ms, largest \(mb(largest)) MB)"
+    )
 }

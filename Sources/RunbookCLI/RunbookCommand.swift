@@ -16,7 +16,8 @@ public struct RunbookCommand: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            Validate.self, PlanCommand.self, Run.self, Resume.self, RollbackCommand.self, Approve.self, Status.self, History.self,
+            Validate.self, PlanCommand.self, Run.self, Resume.self, RollbackCommand.self, Approve.self, Status.self,
+            History.self,
             Show.self, Actions.self,
         ])
 

@@ -43,15 +43,21 @@ public struct GlusterCLI: Sendable, Hashable {
     /// `volume get VOL OPTION|all --xml`.
     public func volumeGet(_ volume: String, _ option: String) -> CommandSpec { xml(["volume", "get", volume, option]) }
     /// `volume set VOL OPTION VALUE`.
-    public func volumeSet(_ volume: String, _ option: String, _ value: String) -> CommandSpec { xml(["volume", "set", volume, option, value]) }
+    public func volumeSet(_ volume: String, _ option: String, _ value: String) -> CommandSpec {
+        xml(["volume", "set", volume, option, value])
+    }
     /// `volume reset VOL OPTION [force]`.
     public func volumeReset(_ volume: String, _ option: String, force: Bool) -> CommandSpec {
         xml(["volume", "reset", volume, option] + (force ? ["force"] : []))
     }
     /// `volume start VOL [force]`.
-    public func volumeStart(_ volume: String, force: Bool) -> CommandSpec { xml(["volume", "start", volume] + (force ? ["force"] : [])) }
+    public func volumeStart(_ volume: String, force: Bool) -> CommandSpec {
+        xml(["volume", "start", volume] + (force ? ["force"] : []))
+    }
     /// `volume stop VOL [force]` (`--mode=script` answers its confirmation).
-    public func volumeStop(_ volume: String, force: Bool) -> CommandSpec { xml(["volume", "stop", volume] + (force ? ["force"] : [])) }
+    public func volumeStop(_ volume: String, force: Bool) -> CommandSpec {
+        xml(["volume", "stop", volume] + (force ? ["force"] : []))
+    }
     /// `peer status --xml`.
     public var peerStatus: CommandSpec { xml(["peer", "status"]) }
     /// `pool list --xml` (includes this node as `localhost`).
@@ -64,9 +70,13 @@ public struct GlusterCLI: Sendable, Hashable {
         xml(["volume", "geo-replication", primary, secondary] + words)
     }
     /// `status detail --xml` (the same XML as `status` in 10.3; older versions add checkpoint fields only with detail).
-    public func geoRepStatus(_ primary: String, _ secondary: String) -> CommandSpec { geoRep(primary, secondary, ["status", "detail"]) }
+    public func geoRepStatus(_ primary: String, _ secondary: String) -> CommandSpec {
+        geoRep(primary, secondary, ["status", "detail"])
+    }
     /// `config` get-all, `--xml` before the verb.
-    public func geoRepConfigGet(_ primary: String, _ secondary: String) -> CommandSpec { geoRep(primary, secondary, ["config"]) }
+    public func geoRepConfigGet(_ primary: String, _ secondary: String) -> CommandSpec {
+        geoRep(primary, secondary, ["config"])
+    }
     /// `config KEY VALUE`, in text mode: options after `config` are values, so no `--xml` at all.
     public func geoRepConfigSet(_ primary: String, _ secondary: String, _ key: String, _ value: String) -> CommandSpec {
         text(["volume", "geo-replication", primary, secondary, "config", key, value])
@@ -76,7 +86,9 @@ public struct GlusterCLI: Sendable, Hashable {
         text(["volume", "geo-replication", primary, secondary, "config", "!" + key])
     }
     /// `create [ssh-port N] [push-pem] [force]`.
-    public func geoRepCreate(_ primary: String, _ secondary: String, pushPem: Bool, sshPort: Int?, force: Bool) -> CommandSpec {
+    public func geoRepCreate(_ primary: String, _ secondary: String, pushPem: Bool, sshPort: Int?, force: Bool)
+        -> CommandSpec
+    {
         var words = ["create"]
         if let sshPort { words += ["ssh-port", String(sshPort)] }
         if pushPem { words.append("push-pem") }

@@ -29,7 +29,9 @@ public func validate(runbook: MarkedText, file: String = "runbook.yaml", invento
 
 /// Compares diagnostics with expectations: each expected one at its marker, and no other
 /// errors or warnings. Returns the mismatches, empty when all is as expected.
-public func mismatches(_ diagnostics: Diagnostics, _ marked: MarkedText, _ specs: [FindingSpec], file: String = "runbook.yaml") -> [String] {
+public func mismatches(
+    _ diagnostics: Diagnostics, _ marked: MarkedText, _ specs: [FindingSpec], file: String = "runbook.yaml"
+) -> [String] {
     var problems: [String] = []
     var remaining = diagnostics.all.filter { $0.severity != .note }
     for spec in specs {

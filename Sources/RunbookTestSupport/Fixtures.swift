@@ -4,7 +4,8 @@ import Foundation
 public enum PackagePaths {
     /// The package root, found from this source file's path.
     public static var root: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
     }
 
     /// The `runbook` executable next to the running test bundle.
@@ -25,25 +26,37 @@ public struct ProcessOutput: Sendable {
 }
 
 /// Runs a program with arguments and captures its output (for CLI tests).
-public func runProgram(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil, currentDirectory: URL? = nil) throws -> ProcessOutput {
+public func runProgram(
+    _ executable: URL, _ arguments: [String], environment: [String: String]? = nil, currentDirectory: URL? = nil
+) throws -> ProcessOutput {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
     if let environment { process.environment = environment }
     if let currentDirectory { process.currentDirectoryURL = currentDirectory }
-    let stdoutPipe = Pipe(), stderrPipe = Pipe()
+    let stdoutPipe = Pipe()
+    let stderrPipe = Pipe()
     process.standardOutput = stdoutPipe
     process.standardError = stderrPipe
     process.standardInput = FileHandle.nullDevice
     try process.run()
     // Read both pipes before waiting so a large output cannot block the child.
     let group = DispatchGroup()
-    nonisolated(unsafe) var out = Data(), err = Data()
+    nonisolated(unsafe) var out = Data()
+    nonisolated(unsafe) var err = Data()
     group.enter()
-    DispatchQueue.global().async { out = stdoutPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    DispatchQueue.global().async {
+        out = stdoutPipe.fileHandleForReading.readDataToEndOfFile()
+        group.leave()
+    }
     group.enter()
-    DispatchQueue.global().async { err = stderrPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    DispatchQueue.global().async {
+        err = stderrPipe.fileHandleForReading.readDataToEndOfFile()
+        group.leave()
+    }
     group.wait()
     process.waitUntilExit()
-    return ProcessOutput(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
+    return ProcessOutput(
+        status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
+        stderr: String(decoding: err, as: UTF8.self))
 }

@@ -3,11 +3,11 @@ import RunbookExecution
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A real OpenSSH server on 127.0.0.1, on a free port, for transport tests.
@@ -63,7 +63,9 @@ public final class LoopbackSSHD: Sendable {
     private let serverTask: Task<Void, Never>
     private let finished: FinishFlag
 
-    private init(port: Int, directory: String, clientKeyPath: String, serverTask: Task<Void, Never>, finished: FinishFlag) {
+    private init(
+        port: Int, directory: String, clientKeyPath: String, serverTask: Task<Void, Never>, finished: FinishFlag
+    ) {
         self.port = port
         self.directory = directory
         self.clientKeyPath = clientKeyPath
@@ -132,7 +134,9 @@ public final class LoopbackSSHD: Sendable {
         let local = LocalTransport()
         for key in ["host_ed25519", "client_ed25519"] {
             let r = try await local.run(
-                CommandSpec(argv: ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "runbook-test", "-f", dir + "/" + key]),
+                CommandSpec(argv: [
+                    "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "runbook-test", "-f", dir + "/" + key,
+                ]),
                 timeout: 20,
                 outputLimit: 64 * 1024
             )
@@ -204,7 +208,8 @@ public final class LoopbackSSHD: Sendable {
             }
             task.cancel()
             await task.value
-            lastError = finished.isFinished
+            lastError =
+                finished.isFinished
                 ? "sshd exited: \(finished.stderr)"
                 : "sshd did not accept connections on 127.0.0.1:\(port) within 10 s"
         }
@@ -216,7 +221,8 @@ public final class LoopbackSSHD: Sendable {
     public func stop() async {
         serverTask.cancel()
         await serverTask.value
-        _ = try? await LocalTransport().run(CommandSpec(argv: ["rm", "-rf", directory]), timeout: 10, outputLimit: 4096)
+        _ = try? await LocalTransport().run(
+            CommandSpec(argv: ["rm", "-rf", directory]), timeout: 10, outputLimit: 4096)
     }
 
     // MARK: - Helpers

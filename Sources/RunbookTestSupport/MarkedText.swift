@@ -11,7 +11,8 @@ public struct MarkedText: Sendable {
     public init(_ marked: String) {
         var clean = ""
         var positions: [String: (line: Int, column: Int)] = [:]
-        var line = 1, column = 1
+        var line = 1
+        var column = 1
         var index = marked.startIndex
         outer: while index < marked.endIndex {
             for marker in Self.markers where marked[index...].hasPrefix(marker) {

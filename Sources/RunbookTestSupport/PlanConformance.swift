@@ -27,11 +27,15 @@ public enum PlanConformance {
             for ran in attempt.commands {
                 checked += 1
                 guard let node = nodes[attempt.nodeID] else {
-                    violations.append(Violation(nodeID: attempt.nodeID, phase: attempt.phase.rawValue, host: ran.host, argv: ran.argv))
+                    violations.append(
+                        Violation(nodeID: attempt.nodeID, phase: attempt.phase.rawValue, host: ran.host, argv: ran.argv)
+                    )
                     continue
                 }
                 if !allowed(ran, phase: attempt.phase, in: node) {
-                    violations.append(Violation(nodeID: attempt.nodeID, phase: attempt.phase.rawValue, host: ran.host, argv: ran.argv))
+                    violations.append(
+                        Violation(nodeID: attempt.nodeID, phase: attempt.phase.rawValue, host: ran.host, argv: ran.argv)
+                    )
                 }
             }
         }
@@ -54,7 +58,8 @@ public enum PlanConformance {
         // A host chosen at run time (`any(role)`) may be any candidate.
         let hosts = Set([node.host] + node.candidates)
         return planned.contains { command in
-            (hosts.contains(command.host) || command.host == ran.host) && (hosts.contains(ran.host) || command.host == ran.host)
+            (hosts.contains(command.host) || command.host == ran.host)
+                && (hosts.contains(ran.host) || command.host == ran.host)
                 && matches(command.command.argv, ran.argv)
         }
     }
@@ -64,7 +69,9 @@ public enum PlanConformance {
     public static func matches(_ planned: [String], _ actual: [String]) -> Bool {
         let templates = planned.map { element -> String in
             var text = element
-            while let open = text.range(of: "${{"), let close = text.range(of: "}}", range: open.upperBound..<text.endIndex) {
+            while let open = text.range(of: "${{"),
+                let close = text.range(of: "}}", range: open.upperBound..<text.endIndex)
+            {
                 text.replaceSubrange(open.lowerBound..<close.upperBound, with: "<value>")
             }
             return text

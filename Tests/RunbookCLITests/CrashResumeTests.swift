@@ -130,7 +130,8 @@ import Testing
         /// When each following resume is killed, in turn (then resumes run to the end).
         var resumes: [Kill] = []
         var description: String {
-            "run killed \(run)" + (resumes.isEmpty ? "" : ", resumes killed " + resumes.map(\.description).joined(separator: ", then "))
+            "run killed \(run)"
+                + (resumes.isEmpty ? "" : ", resumes killed " + resumes.map(\.description).joined(separator: ", then "))
         }
     }
 
@@ -139,9 +140,12 @@ import Testing
     static let scenarios: [Scenario] = [
         Scenario(run: .after(0.05)), Scenario(run: .after(0.25)), Scenario(run: .after(0.6)),
         Scenario(run: .atLines(1)), Scenario(run: .atLines(2)), Scenario(run: .atLines(3)), Scenario(run: .atLine(5)),
-        Scenario(run: .atLines(7)), Scenario(run: .atLines(9)), Scenario(run: .atLines(12)), Scenario(run: .atLines(14)),
-        Scenario(run: .atLines(16)), Scenario(run: .atLines(18)), Scenario(run: .atLine(20)), Scenario(run: .atLines(21)),
-        Scenario(run: .atLines(24)), Scenario(run: .atLines(27)), Scenario(run: .atLines(29)), Scenario(run: .atLines(30)),
+        Scenario(run: .atLines(7)), Scenario(run: .atLines(9)), Scenario(run: .atLines(12)),
+        Scenario(run: .atLines(14)),
+        Scenario(run: .atLines(16)), Scenario(run: .atLines(18)), Scenario(run: .atLine(20)),
+        Scenario(run: .atLines(21)),
+        Scenario(run: .atLines(24)), Scenario(run: .atLines(27)), Scenario(run: .atLines(29)),
+        Scenario(run: .atLines(30)),
         Scenario(run: .atLines(4), resumes: [.atLine(5), .atLines(10)]),
         Scenario(run: .atLines(11), resumes: [.atLines(17), .atLine(20), .after(0.15)]),
         Scenario(run: .atLines(20), resumes: [.atLines(25)]),
@@ -160,12 +164,12 @@ import Testing
         let inventory = root.appendingPathComponent("inventory.yaml").path
         try Self.runbook(file: out).write(toFile: runbook, atomically: true, encoding: .utf8)
         try """
-            apiVersion: runbook/v1
-            kind: Inventory
-            metadata: {name: local}
-            defaults: {transport: local}
-            hosts: {}
-            """.write(toFile: inventory, atomically: true, encoding: .utf8)
+        apiVersion: runbook/v1
+        kind: Inventory
+        metadata: {name: local}
+        defaults: {transport: local}
+        hosts: {}
+        """.write(toFile: inventory, atomically: true, encoding: .utf8)
 
         let first = try start(["run", runbook, "-i", inventory, "--yes"], state: state)
         kill(first, scenario.run, file: out)
@@ -179,7 +183,8 @@ import Testing
             let journal = try? Journal(path: state + "/journal.sqlite", redactor: Redactor(secrets: []))
             let runID = try journal?.runs(limit: 1).first?.id
             events = root.appendingPathComponent("events-\(round).jsonl").path
-            let arguments = (runID.map { ["resume", $0] } ?? ["run", runbook, "-i", inventory, "--yes"]) + ["--events", events!]
+            let arguments =
+                (runID.map { ["resume", $0] } ?? ["run", runbook, "-i", inventory, "--yes"]) + ["--events", events!]
             let process = try start(arguments, state: state)
             if !resumeKills.isEmpty {
                 let killed = kill(process, resumeKills.removeFirst(), file: out)
@@ -188,7 +193,10 @@ import Testing
             }
             let status = wait(process, seconds: 30)
             statuses.append(status.map(String.init) ?? "hung")
-            if status == 0 { finished = true; break }
+            if status == 0 {
+                finished = true
+                break
+            }
         }
         #expect(finished, "the run did not finish after resumes (\(scenario)); exits: \(statuses)")
         // A command a killed `runbook` left running would write after this.
@@ -198,7 +206,9 @@ import Testing
         let expected = (1...Self.stepCount).map { "line \($0)" }
         let duplicates = Dictionary(grouping: written, by: { $0 }).filter { $0.value.count > 1 }.keys.sorted()
         #expect(duplicates.isEmpty, "\(scenario): written more than once: \(duplicates); exits: \(statuses)")
-        #expect(Set(expected).subtracting(written).isEmpty, "\(scenario): missing \(Set(expected).subtracting(written).sorted())")
+        #expect(
+            Set(expected).subtracting(written).isEmpty,
+            "\(scenario): missing \(Set(expected).subtracting(written).sorted())")
         #expect(written.count == Self.stepCount, "\(scenario): \(written.count) lines: \(written)")
 
         let journal = try Journal(path: state + "/journal.sqlite", redactor: Redactor(secrets: []))
@@ -208,8 +218,10 @@ import Testing
         #expect(run.status == .succeeded)
         let steps = try journal.steps(runID: run.id)
         #expect(steps.count == Self.stepCount)
-        #expect(steps.allSatisfy { $0.state == .succeeded || $0.state == .alreadyDone },
-                "\(scenario): \(steps.filter { $0.state != .succeeded && $0.state != .alreadyDone }.map { "\($0.nodeID)=\($0.state)" })")
+        #expect(
+            steps.allSatisfy { $0.state == .succeeded || $0.state == .alreadyDone },
+            "\(scenario): \(steps.filter { $0.state != .succeeded && $0.state != .alreadyDone }.map { "\($0.nodeID)=\($0.state)" })"
+        )
         let chain = try journal.verifyChain(runID: run.id)
         #expect(chain.isOK, "\(scenario): \(chain)")
 

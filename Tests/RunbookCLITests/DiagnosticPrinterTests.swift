@@ -1,18 +1,22 @@
-@testable import RunbookCLI
 import RunbookCore
 import Testing
+
+@testable import RunbookCLI
 
 @Suite struct DiagnosticPrinterTests {
     @Test func snippetWithCaretUnderTheColumn() {
         var printer = DiagnosticPrinter(showSnippets: true, color: false)
         printer.sources["r.yaml"] = "steps:\n  - id: a\n    retries: many\n"
-        let text = printer.format(Diagnostic(.error, "retries must be a whole number", at: SourceLocation(file: "r.yaml", line: 3, column: 14)))
-        #expect(text == """
-            r.yaml:3:14: error: retries must be a whole number
-                  retries: many
-                           ^
+        let text = printer.format(
+            Diagnostic(
+                .error, "retries must be a whole number", at: SourceLocation(file: "r.yaml", line: 3, column: 14)))
+        #expect(
+            text == """
+                r.yaml:3:14: error: retries must be a whole number
+                      retries: many
+                               ^
 
-            """)
+                """)
     }
 
     @Test func plainWithoutATerminal() {

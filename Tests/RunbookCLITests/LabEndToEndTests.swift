@@ -14,14 +14,18 @@ import Testing
 /// repairs it with `up.sh`, or `up.sh --fresh` when a failover was left behind) and the tests
 /// that fail over end with a failback, so the order does not matter. Each test prints
 /// `lab timing:` lines (see Examples/lab/README.md for measured values).
-@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["RUNBOOK_LAB"] == "1",
-                             "needs the two-site GlusterFS lab: run Examples/lab/up.sh as root and set RUNBOOK_LAB=1 (.ci/run does)"))
+@Suite(
+    .serialized,
+    .enabled(
+        if: ProcessInfo.processInfo.environment["RUNBOOK_LAB"] == "1",
+        "needs the two-site GlusterFS lab: run Examples/lab/up.sh as root and set RUNBOOK_LAB=1 (.ci/run does)"))
 struct LabEndToEndTests {
     let binary = PackagePaths.runbookExecutable
     let root = PackagePaths.root
     let environment = ProcessInfo.processInfo.environment
     var inventory: String {
-        environment["RUNBOOK_LAB_INVENTORY"] ?? PackagePaths.root.appendingPathComponent("Examples/lab/inventory.generated.yaml").path
+        environment["RUNBOOK_LAB_INVENTORY"]
+            ?? PackagePaths.root.appendingPathComponent("Examples/lab/inventory.generated.yaml").path
     }
     var failover: String { root.appendingPathComponent("Runbooks/georep-failover.yaml").path }
     var failback: String { root.appendingPathComponent("Runbooks/georep-failback.yaml").path }
@@ -41,7 +45,9 @@ struct LabEndToEndTests {
         env["NO_COLOR"] = "1"
         let start = Date()
         let result = try runProgram(binary, arguments, environment: env)
-        print("$ runbook \(arguments.joined(separator: " ")) -> exit \(result.status) in \(Int(Date().timeIntervalSince(start)))s")
+        print(
+            "$ runbook \(arguments.joined(separator: " ")) -> exit \(result.status) in \(Int(Date().timeIntervalSince(start)))s"
+        )
         return result
     }
 
@@ -114,7 +120,8 @@ struct LabEndToEndTests {
         try timed("healthy lab check/repair") {
             _ = try lab("site.sh", ["up", "A"])
             _ = try lab("site.sh", ["up", "B"])
-            let promoted = (try? option("gfs-b1", secondaryVolume, "geo-replication.indexing")) != "off"
+            let promoted =
+                (try? option("gfs-b1", secondaryVolume, "geo-replication.indexing")) != "off"
                 || (try? option("gfs-b1", secondaryVolume, "features.read-only")) != "on"
             let status = (try? sessionStatus()) ?? ""
             let healthy = status.contains("Active") && status.contains("Passive")
@@ -142,32 +149,47 @@ struct LabEndToEndTests {
         let (violations, checked) = try PlanConformance.check(journal: try journal(state), runID: run)
         print("lab: \(what): \(checked) commands in the journal, all in the plan: \(violations.isEmpty)")
         #expect(checked > 10, "\(what): the journal recorded only \(checked) commands")
-        #expect(violations.isEmpty, "\(what) ran commands its plan does not show:\n\(violations.map(\.description).joined(separator: "\n"))")
+        #expect(
+            violations.isEmpty,
+            "\(what) ran commands its plan does not show:\n\(violations.map(\.description).joined(separator: "\n"))")
     }
 
     @Test func aKilledSecondaryBrickFailsTheFailoverPreconditionBeforeAnythingChanges() throws {
         try healthyLab()
         try timed("test killed brick on B") {
             let info = try gluster("gfs-b1", ["--xml", "volume", "status", secondaryVolume]).stdout
-            let pid = try #require(info.components(separatedBy: "<pid>").dropFirst().first?.components(separatedBy: "</pid>").first.flatMap { Int32($0) })
+            let pid = try #require(
+                info.components(separatedBy: "<pid>").dropFirst().first?.components(separatedBy: "</pid>").first.flatMap
+                { Int32($0) })
             #expect(pid > 0)
             _ = try node("gfs-b1", ["kill", "-KILL", "\(pid)"])  // a pid of gfs-b1's PID namespace
             defer {
                 // `start force` restarts the brick; glusterd may refuse while it is busy, so ask again.
                 try? waitUntil(120, "the secondary brick is back") {
-                    if try gluster("gfs-b1", ["--xml", "volume", "status", secondaryVolume]).stdout.contains("<status>1</status>") { return true }
+                    if try gluster("gfs-b1", ["--xml", "volume", "status", secondaryVolume]).stdout.contains(
+                        "<status>1</status>")
+                    {
+                        return true
+                    }
                     let start = try gluster("gfs-b1", ["volume", "start", secondaryVolume, "force"])
-                    print("gluster volume start \(secondaryVolume) force -> \(start.status) \(start.stdout)\(start.stderr)")
+                    print(
+                        "gluster volume start \(secondaryVolume) force -> \(start.status) \(start.stdout)\(start.stderr)"
+                    )
                     return false
                 }
             }
-            try waitUntil(30, "the brick shows offline") { try gluster("gfs-b1", ["--xml", "volume", "status", secondaryVolume]).stdout.contains("<status>0</status>") }
+            try waitUntil(30, "the brick shows offline") {
+                try gluster("gfs-b1", ["--xml", "volume", "status", secondaryVolume]).stdout.contains(
+                    "<status>0</status>")
+            }
             let readOnlyBefore = try option("gfs-b1", secondaryVolume, "features.read-only")
             let state = try newState()
             let result = try runbook(state, ["run", failover, "-i", inventory, "--yes"])
             #expect(result.status == 3, "\(result.stderr)")
             #expect(result.stderr.contains("secondary-bricks-online"))
-            #expect(result.stderr.contains("gfs-b1:/bricks/\(secondaryVolume)"), "the message names the brick: \(result.stderr)")
+            #expect(
+                result.stderr.contains("gfs-b1:/bricks/\(secondaryVolume)"),
+                "the message names the brick: \(result.stderr)")
             #expect(try option("gfs-b1", secondaryVolume, "features.read-only") == readOnlyBefore)
         }
     }
@@ -188,7 +210,9 @@ struct LabEndToEndTests {
         #expect(plan.stdout.contains("+ stop-session  on gfs-a1"), "\(plan.stdout)")
 
         // 2. A failover parked at its go-ahead gate, then rolled back: options and session as before.
-        let parked = try timed("failover to the gate (checkpoint under xsync)") { try runbook(state, ["run", failover, "-i", inventory, "--yes"]) }
+        let parked = try timed("failover to the gate (checkpoint under xsync)") {
+            try runbook(state, ["run", failover, "-i", inventory, "--yes"])
+        }
         #expect(parked.status == 4, "\(parked.stderr)")
         #expect(try option("gfs-b1", secondaryVolume, "features.read-only") == "off")
         let parkedRun = try runID(state)
@@ -202,7 +226,9 @@ struct LabEndToEndTests {
         }
 
         // 3. The failover for real.
-        let run = try timed("failover (checkpoint under xsync)") { try runbook(state, ["run", failover, "-i", inventory, "--yes", "--approve", "go-ahead"]) }
+        let run = try timed("failover (checkpoint under xsync)") {
+            try runbook(state, ["run", failover, "-i", inventory, "--yes", "--approve", "go-ahead"])
+        }
         #expect(run.status == 0, "\(run.stderr)")
         try expectRanOnlyWhatWasPlanned(state, try runID(state), "the failover")
         #expect(read("\(secondaryMount)/before-failover-\(stamp).txt") == "written on the primary \(stamp)\n")
@@ -224,14 +250,23 @@ struct LabEndToEndTests {
         // 4. Failback: start, status (in progress, then completed), commit.
         let failbackState = try newState()
         let back = try timed("failback (two checkpoints under xsync)") {
-            try runbook(failbackState, ["run", failback, "-i", inventory, "--yes", "--approve", "begin", "--approve", "commit", "--events", failbackState + "/events.jsonl"])
+            try runbook(
+                failbackState,
+                [
+                    "run", failback, "-i", inventory, "--yes", "--approve", "begin", "--approve", "commit", "--events",
+                    failbackState + "/events.jsonl",
+                ])
         }
         #expect(back.status == 0, "\(back.stderr)")
         try expectRanOnlyWhatWasPlanned(failbackState, try runID(failbackState), "the failback")
         let events = read(failbackState + "/events.jsonl") ?? ""
-        let polls = events.split(separator: "\n").filter { $0.contains("\"step\":\"sync-status\"") && $0.contains("gate.poll") }
+        let polls = events.split(separator: "\n").filter {
+            $0.contains("\"step\":\"sync-status\"") && $0.contains("gate.poll")
+        }
         #expect(polls.contains { $0.contains("Sync Completed") }, "\(polls)")
-        #expect(read("\(primaryMount)/during-failover-\(stamp).txt") == "written on the secondary during the failover \(stamp)\n")
+        #expect(
+            read("\(primaryMount)/during-failover-\(stamp).txt")
+                == "written on the secondary during the failover \(stamp)\n")
         #expect(try option("gfs-b1", secondaryVolume, "features.read-only") == "on")
         #expect(try option("gfs-a1", primaryVolume, "features.read-only") == "off")
         #expect(read(clientsFile) == "primary\n")
@@ -239,14 +274,17 @@ struct LabEndToEndTests {
             let status = try sessionStatus()
             return status.contains("Active") && status.contains("Passive")
         }
-        let reverse = try gluster("gfs-b1", ["volume", "geo-replication", secondaryVolume, "gfs-a1::\(primaryVolume)", "status"])
+        let reverse = try gluster(
+            "gfs-b1", ["volume", "geo-replication", secondaryVolume, "gfs-a1::\(primaryVolume)", "status"])
         #expect(!reverse.stdout.contains("Active"), "the reverse session is gone: \(reverse.stdout)")
     }
 
     @Test func unplannedFailoverWithSiteAFrozenThenSiteAComesBackThenFailback() throws {
         try healthyLab()
         let stamp = UUID().uuidString.prefix(8)
-        let shared = "shared-\(stamp).txt", late = "late-\(stamp).txt", window = "window-\(stamp).txt"
+        let shared = "shared-\(stamp).txt"
+        let late = "late-\(stamp).txt"
+        let window = "window-\(stamp).txt"
 
         // 1. A file that reached B, then a newer version of it and a new file on A that the
         //    session has not shipped yet when the site freezes (xsync crawls every 60 s).
@@ -266,21 +304,25 @@ struct LabEndToEndTests {
         // 2. The plan says up front what is skipped and that A does not answer; it waits on A
         //    once, for at most the connect timeout (5 s in the lab inventory).
         let state = try newState()
-        let plan = try timed("plan --mode unplanned, A frozen") { try runbook(state, ["plan", failover, "-i", inventory, "--mode", "unplanned"]) }
+        let plan = try timed("plan --mode unplanned, A frozen") {
+            try runbook(state, ["plan", failover, "-i", inventory, "--mode", "unplanned"])
+        }
         print(plan.stdout)
         #expect(plan.status == 0, "\(plan.stderr)")
         #expect(plan.stdout.contains("- session-state"), "skipped by mode, no host asked: \(plan.stdout)")
         #expect(plan.stdout.contains("- stop-session  on gfs-a1"), "\(plan.stdout)")
         #expect(plan.stdout.contains("= primary-answers  on gfs-a1"), "\(plan.stdout)")
         #expect(plan.stdout.contains("unreachable: Connection timed out during banner exchange"), "\(plan.stdout)")
-        #expect(plan.stdout.contains("skipped: when: steps.primary-answers.outputs.reachable is false"), "\(plan.stdout)")
+        #expect(
+            plan.stdout.contains("skipped: when: steps.primary-answers.outputs.reachable is false"), "\(plan.stdout)")
         #expect(plan.stdout.contains("+ fence-old-session  on gfs-b1"), "\(plan.stdout)")
         #expect(plan.stdout.contains("+ writable  on gfs-b1"), "\(plan.stdout)")
 
         // 3. The run: nothing needs A; the one probe of A gives up after the connect timeout.
         let start = Date()
         let run = try timed("unplanned failover, A frozen") {
-            try runbook(state, ["run", failover, "-i", inventory, "--mode", "unplanned", "--yes", "--approve", "go-ahead"])
+            try runbook(
+                state, ["run", failover, "-i", inventory, "--mode", "unplanned", "--yes", "--approve", "go-ahead"])
         }
         let elapsed = Date().timeIntervalSince(start)
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
@@ -288,11 +330,15 @@ struct LabEndToEndTests {
         let unplannedRun = try runID(state)
         let steps = try journal(state).steps(runID: unplannedRun)
         for step in steps where step.host?.hasPrefix("gfs-a") == true {
-            #expect(step.state == .skipped || step.nodeID == "primary-answers", "\(step.nodeID) on \(step.host ?? "?"): \(step.state)")
+            #expect(
+                step.state == .skipped || step.nodeID == "primary-answers",
+                "\(step.nodeID) on \(step.host ?? "?"): \(step.state)")
         }
         let probeOfA = try #require(steps.first { $0.nodeID == "primary-answers" })
         if let started = probeOfA.startedAt, let finished = probeOfA.finishedAt {
-            #expect(finished.timeIntervalSince(started) < 5 + 4, "the probe of A waited \(finished.timeIntervalSince(started)) s (connect timeout 5 s)")
+            #expect(
+                finished.timeIntervalSince(started) < 5 + 4,
+                "the probe of A waited \(finished.timeIntervalSince(started)) s (connect timeout 5 s)")
         }
         #expect(try option("gfs-b1", secondaryVolume, "features.read-only") == "off")
         #expect(read(clientsFile) == "secondary\n")
@@ -309,8 +355,12 @@ struct LabEndToEndTests {
         try timed("watch B after A came back (75 s)") {
             let until = Date().addingTimeInterval(75)
             while Date() < until {
-                #expect(read("\(secondaryMount)/\(shared)") == "v3 written on B during the window\n", "A's old session overwrote B's write")
-                #expect(read("\(secondaryMount)/\(window)") == "written on B during the window\n", "B's new file was removed")
+                #expect(
+                    read("\(secondaryMount)/\(shared)") == "v3 written on B during the window\n",
+                    "A's old session overwrote B's write")
+                #expect(
+                    read("\(secondaryMount)/\(window)") == "written on B during the window\n",
+                    "B's new file was removed")
                 if unsynced { #expect(read("\(secondaryMount)/\(late)") == nil, "A's old session wrote to B") }
                 if read("\(secondaryMount)/\(shared)") != "v3 written on B during the window\n" { break }
                 Thread.sleep(forTimeInterval: 5)
@@ -322,11 +372,14 @@ struct LabEndToEndTests {
         //    back and restarts the original session.
         let failbackState = try newState()
         let back = try timed("failback after the unplanned failover") {
-            try runbook(failbackState, ["run", failback, "-i", inventory, "--yes", "--approve", "begin", "--approve", "commit"])
+            try runbook(
+                failbackState, ["run", failback, "-i", inventory, "--yes", "--approve", "begin", "--approve", "commit"])
         }
         #expect(back.status == 0, "\(back.stdout.suffix(3000))\(back.stderr)")
         let backSteps = try journal(failbackState).steps(runID: try runID(failbackState))
-        #expect(backSteps.first { $0.nodeID == "stop-original" }?.changed == true, "the old session was running and was stopped")
+        #expect(
+            backSteps.first { $0.nodeID == "stop-original" }?.changed == true,
+            "the old session was running and was stopped")
         #expect(backSteps.first { $0.nodeID == "unfence" }?.changed == true, "the fenced keys were put back")
         #expect(read("\(primaryMount)/\(window)") == "written on B during the window\n")
         #expect(read("\(primaryMount)/\(shared)") == "v3 written on B during the window\n")
@@ -364,12 +417,16 @@ struct LabEndToEndTests {
         let up = try lab("site.sh", ["up", "A"])
         try #require(up.status == 0, "\(up.stderr)")
         siteADown = false
-        let resumed = try timed("resume after site.sh up A") { try runbook(state, ["resume", failedRun, "--approve", "go-ahead"]) }
+        let resumed = try timed("resume after site.sh up A") {
+            try runbook(state, ["resume", failedRun, "--approve", "go-ahead"])
+        }
         #expect(resumed.status == 0, "\(resumed.stdout.suffix(2500))\(resumed.stderr)")
         let applies = try applies(state, failedRun)
         print("apply attempts per step: \(applies.sorted { $0.key < $1.key })")
         for (step, count) in applies { #expect(count == 1, "\(step) applied \(count) times") }
-        for step in ["checkpoint-marker", "after-sync", "stop-session", "writable", "indexing", "changelog", "switch-clients"] {
+        for step in [
+            "checkpoint-marker", "after-sync", "stop-session", "writable", "indexing", "changelog", "switch-clients",
+        ] {
             #expect(applies[step] == 1, "\(step) applied once: \(applies)")
         }
         #expect(try sessionStatus().contains("Stopped"))
@@ -378,7 +435,9 @@ struct LabEndToEndTests {
 
         // Back to the lab's normal state for whatever runs next.
         let back = try timed("failback after the resumed failover") {
-            try runbook(try newState(), ["run", failback, "-i", inventory, "--yes", "--approve", "begin", "--approve", "commit"])
+            try runbook(
+                try newState(),
+                ["run", failback, "-i", inventory, "--yes", "--approve", "begin", "--approve", "commit"])
         }
         #expect(back.status == 0, "\(back.stdout.suffix(2000))\(back.stderr)")
     }

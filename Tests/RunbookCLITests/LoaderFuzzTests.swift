@@ -95,7 +95,8 @@ import Testing
                     && (location.file != file || location.line <= lineCount + 1)
             }
             let errors = diagnostics.errors
-            #expect(!positioned.isEmpty, "case \(index): refused without a file:line:col inside it: \(errors)\n\(preview)")
+            #expect(
+                !positioned.isEmpty, "case \(index): refused without a file:line:col inside it: \(errors)\n\(preview)")
             for error in diagnostics.errors where error.location != nil {
                 #expect(
                     error.description.hasPrefix(

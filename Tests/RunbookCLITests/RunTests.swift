@@ -16,7 +16,8 @@ import Testing
 
         init() throws {
             root = FileManager.default.temporaryDirectory.appendingPathComponent("runbook-run-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(atPath: root.appendingPathComponent("work").path, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: root.appendingPathComponent("work").path, withIntermediateDirectories: true)
         }
 
         func write(_ name: String, _ text: String) throws -> String {
@@ -30,7 +31,9 @@ import Testing
         }
     }
 
-    func runbook(_ scratch: Scratch, _ arguments: [String], extraEnvironment: [String: String] = [:]) throws -> ProcessOutput {
+    func runbook(_ scratch: Scratch, _ arguments: [String], extraEnvironment: [String: String] = [:]) throws
+        -> ProcessOutput
+    {
         try #require(FileManager.default.isExecutableFile(atPath: binary.path), "build the runbook executable first")
         var environment = ProcessInfo.processInfo.environment
         environment["RUNBOOK_STATE_DIR"] = scratch.state
@@ -57,7 +60,9 @@ import Testing
     @Test func failedStepRollsBackExactlyWhatChangedInReverseOrderAndTwiceIsHarmless() throws {
         let scratch = try Scratch()
         let log = scratch.work + "/undo.log"
-        let file = try scratch.write("r.yaml", """
+        let file = try scratch.write(
+            "r.yaml",
+            """
             apiVersion: runbook/v1
             kind: Runbook
             metadata: {name: rb}
@@ -102,7 +107,9 @@ import Testing
         // `boom` applied (and failed): its undo runs first; `already` never changed anything.
         let undone = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
         #expect(undone == ["boom", "c", "b", "a"])
-        for name in ["a", "b", "c", "never"] { #expect(!FileManager.default.fileExists(atPath: scratch.work + "/" + name)) }
+        for name in ["a", "b", "c", "never"] {
+            #expect(!FileManager.default.fileExists(atPath: scratch.work + "/" + name))
+        }
 
         let runID = try latestRunID(scratch)
         let again = try runbook(scratch, ["rollback", runID])
@@ -119,7 +126,9 @@ import Testing
 
     @Test func unattendedRunParksAtAGateQuicklyThenApproveAndResumeFinish() throws {
         let scratch = try Scratch()
-        let file = try scratch.write("r.yaml", """
+        let file = try scratch.write(
+            "r.yaml",
+            """
             apiVersion: runbook/v1
             kind: Runbook
             metadata: {name: gated}
@@ -153,7 +162,8 @@ import Testing
         let waited = try #require(parkedEvent).ts.timeIntervalSince(try #require(waitingEvents.first).ts)
         #expect(waited < 1, "parked \(waited)s after reaching the gate")
 
-        let approve = try runbook(scratch, ["approve", String(runID.prefix(15)), "go", "--by", "alice", "--reason", "change CHG-1"])
+        let approve = try runbook(
+            scratch, ["approve", String(runID.prefix(15)), "go", "--by", "alice", "--reason", "change CHG-1"])
         #expect(approve.status == 0, "\(approve.stderr)")
         let resumed = try runbook(scratch, ["resume", runID])
         #expect(resumed.status == 0, "\(resumed.stderr)")
@@ -167,7 +177,9 @@ import Testing
     @Test func untilGatePollsAndPrintsEachObservation() throws {
         let scratch = try Scratch()
         let flag = scratch.work + "/ready"
-        let file = try scratch.write("r.yaml", """
+        let file = try scratch.write(
+            "r.yaml",
+            """
             apiVersion: runbook/v1
             kind: Runbook
             metadata: {name: until}
@@ -181,7 +193,9 @@ import Testing
                   until: {probe: command, with: {run: [test, -e, \(flag)]}, condition: outputs.exit_code == 0, every: 1s, timeout: 20s}
             """)
         let inventory = try scratch.write("i.yaml", Self.inventory)
-        DispatchQueue.global().asyncAfter(deadline: .now() + 2.5) { FileManager.default.createFile(atPath: flag, contents: nil) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 2.5) {
+            FileManager.default.createFile(atPath: flag, contents: nil)
+        }
         let result = try runbook(scratch, ["run", file, "-i", inventory, "--yes", "--approve", "ok"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("wait-ready poll 1: outputs.exit_code == 0 is false"))
@@ -192,7 +206,9 @@ import Testing
 
     @Test func aSecondRunOfTheSameRunbookAndInventoryGetsExit5() throws {
         let scratch = try Scratch()
-        let file = try scratch.write("r.yaml", """
+        let file = try scratch.write(
+            "r.yaml",
+            """
             apiVersion: runbook/v1
             kind: Runbook
             metadata: {name: slow}
@@ -219,7 +235,9 @@ import Testing
         defer { if first.isRunning { first.terminate() } }
         // Wait until the first run holds the lock (its journal has a run).
         let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline, (try? scratch.journal().runs(limit: 1).first) == nil { Thread.sleep(forTimeInterval: 0.1) }
+        while Date() < deadline, (try? scratch.journal().runs(limit: 1).first) == nil {
+            Thread.sleep(forTimeInterval: 0.1)
+        }
         let second = try runbook(scratch, ["run", file, "-i", inventory, "--yes", "--approve", "ok"])
         #expect(second.status == 5, "\(second.stderr)")
         let holder = try #require(try scratch.journal().runs(limit: 1).first)
@@ -234,7 +252,9 @@ import Testing
     @Test func aSecretAppearsNowhere() throws {
         let scratch = try Scratch()
         let secret = "tok-\(UUID().uuidString)"
-        let file = try scratch.write("r.yaml", """
+        let file = try scratch.write(
+            "r.yaml",
+            """
             apiVersion: runbook/v1
             kind: Runbook
             metadata: {name: secretive}
@@ -256,13 +276,16 @@ import Testing
             """)
         let inventory = try scratch.write("i.yaml", Self.inventory)
         let events = scratch.root.appendingPathComponent("events.jsonl").path
-        let result = try runbook(scratch, ["run", file, "-i", inventory, "--yes", "--events", events], extraEnvironment: ["DR_TOKEN": secret])
+        let result = try runbook(
+            scratch, ["run", file, "-i", inventory, "--yes", "--events", events], extraEnvironment: ["DR_TOKEN": secret]
+        )
         #expect(result.status == 1)
         #expect(!result.stdout.contains(secret) && !result.stderr.contains(secret))
         #expect(result.stderr.contains("bad ***"))
         let runID = try latestRunID(scratch)
         let show = try runbook(scratch, ["show", runID, "--format", "json"])
-        let plan = try runbook(scratch, ["plan", file, "-i", inventory, "--format", "json"], extraEnvironment: ["DR_TOKEN": secret])
+        let plan = try runbook(
+            scratch, ["plan", file, "-i", inventory, "--format", "json"], extraEnvironment: ["DR_TOKEN": secret])
         for output in [show.stdout, show.stderr, plan.stdout, plan.stderr] { #expect(!output.contains(secret)) }
         let eventsText = try String(contentsOfFile: events, encoding: .utf8)
         #expect(!eventsText.isEmpty && !eventsText.contains(secret))
@@ -273,7 +296,8 @@ import Testing
             let path = scratch.state + "/" + name
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
-                let data = FileManager.default.contents(atPath: path) else { continue }
+                let data = FileManager.default.contents(atPath: path)
+            else { continue }
             files += 1
             #expect(data.range(of: Data(secret.utf8)) == nil, "secret found in \(path)")
         }
@@ -287,15 +311,32 @@ import Testing
         let quickstart = PackagePaths.root.appendingPathComponent("Examples/quickstart")
         let workdir = scratch.work + "/sites"
         let params = ["-p", "workdir=\(workdir)"]
-        let first = try runbook(scratch, ["run", quickstart.appendingPathComponent("failover.yaml").path, "-i", quickstart.appendingPathComponent("inventory.yaml").path,
-                                          "--yes", "--approve", "go-ahead"] + params)
+        let first = try runbook(
+            scratch,
+            [
+                "run", quickstart.appendingPathComponent("failover.yaml").path, "-i",
+                quickstart.appendingPathComponent("inventory.yaml").path,
+                "--yes", "--approve", "go-ahead",
+            ] + params)
         #expect(first.status == 0, "\(first.stderr)")
-        let plan = try runbook(scratch, ["plan", quickstart.appendingPathComponent("failover.yaml").path, "-i", quickstart.appendingPathComponent("inventory.yaml").path] + params)
+        let plan = try runbook(
+            scratch,
+            [
+                "plan", quickstart.appendingPathComponent("failover.yaml").path, "-i",
+                quickstart.appendingPathComponent("inventory.yaml").path,
+            ] + params)
         #expect(plan.status == 0)
-        #expect(plan.stdout.contains("8 step instances: 0 will change, 7 already done, 0 unknown until run, 1 skipped"), "\(plan.stdout)")
+        #expect(
+            plan.stdout.contains("8 step instances: 0 will change, 7 already done, 0 unknown until run, 1 skipped"),
+            "\(plan.stdout)")
         let marker = workdir + "/site-b/PRIMARY"
         let before = try FileManager.default.attributesOfItem(atPath: marker)[.modificationDate] as? Date
-        let again = try runbook(scratch, ["run", quickstart.appendingPathComponent("failover.yaml").path, "-i", quickstart.appendingPathComponent("inventory.yaml").path, "--yes"] + params)
+        let again = try runbook(
+            scratch,
+            [
+                "run", quickstart.appendingPathComponent("failover.yaml").path, "-i",
+                quickstart.appendingPathComponent("inventory.yaml").path, "--yes",
+            ] + params)
         #expect(again.status == 0, "\(again.stderr)")
         let runID = try latestRunID(scratch)
         let steps = try scratch.journal().steps(runID: runID)
@@ -307,7 +348,9 @@ import Testing
     @Test func aSavedPlanRefusesToRunWhenTheWorldChanged() throws {
         let scratch = try Scratch()
         let target = scratch.work + "/target"
-        let file = try scratch.write("r.yaml", """
+        let file = try scratch.write(
+            "r.yaml",
+            """
             apiVersion: runbook/v1
             kind: Runbook
             metadata: {name: saved}
@@ -333,13 +376,18 @@ import Testing
 
     // MARK: - SSH
 
-    @Test(.enabled(if: LoopbackSSHD.isAvailable, "needs root and /usr/sbin/sshd (apt-get install openssh-server; .ci/run does)"))
+    @Test(
+        .enabled(
+            if: LoopbackSSHD.isAvailable, "needs root and /usr/sbin/sshd (apt-get install openssh-server; .ci/run does)"
+        ))
     func stepsRunOverSSHOnALoopbackServer() async throws {
         try await LoopbackSSHD.withServer { server in
             let scratch = try Scratch()
             let connection = server.host
             let options = connection.sshOptions.map { "\"\($0)\"" }.joined(separator: ", ")
-            let inventory = try scratch.write("i.yaml", """
+            let inventory = try scratch.write(
+                "i.yaml",
+                """
                 apiVersion: runbook/v1
                 kind: Inventory
                 metadata: {name: loop}
@@ -348,7 +396,9 @@ import Testing
                   node-1: {roles: [site]}
                   node-2: {roles: [site]}
                 """)
-            let file = try scratch.write("r.yaml", """
+            let file = try scratch.write(
+                "r.yaml",
+                """
                 apiVersion: runbook/v1
                 kind: Runbook
                 metadata: {name: remote}
@@ -372,7 +422,9 @@ import Testing
             #expect(try String(contentsOfFile: scratch.work + "/node-2", encoding: .utf8) == "it's node-2 $(not run)")
 
             // A host that cannot be reached is reported as unreachable, per host, by the plan.
-            let broken = try scratch.write("bad.yaml", """
+            let broken = try scratch.write(
+                "bad.yaml",
+                """
                 apiVersion: runbook/v1
                 kind: Inventory
                 metadata: {name: loop-bad}
@@ -383,7 +435,8 @@ import Testing
                 """)
             let plan = try runbook(scratch, ["plan", file, "-i", broken])
             #expect(plan.status == 3)
-            #expect(plan.stdout.contains("node-1 is unreachable") || plan.stdout.contains("unreachable"), "\(plan.stdout)")
+            #expect(
+                plan.stdout.contains("node-1 is unreachable") || plan.stdout.contains("unreachable"), "\(plan.stdout)")
             #expect(plan.stdout.contains("Connection refused"), "\(plan.stdout)")
         }
     }
@@ -395,7 +448,9 @@ import Testing
 
     @Test func sigtermStopsTheRunJournalsItAndResumeFinishesIt() throws {
         let scratch = try RunTests.Scratch()
-        let file = try scratch.write("r.yaml", """
+        let file = try scratch.write(
+            "r.yaml",
+            """
             apiVersion: runbook/v1
             kind: Runbook
             metadata: {name: interrupted}
@@ -427,7 +482,8 @@ import Testing
         while Date() < deadline, !started {
             Thread.sleep(forTimeInterval: 0.2)
             if let journal = try? scratch.journal(), let run = try? journal.runs(limit: 1).first,
-                let step = try? journal.step(runID: run.id, nodeID: "slow"), step.state == .running {
+                let step = try? journal.step(runID: run.id, nodeID: "slow"), step.state == .running
+            {
                 started = true
             }
         }
@@ -446,7 +502,8 @@ import Testing
         #expect(try journal.step(runID: run.id, nodeID: "slow")?.state == .cancelled)
         #expect(try journal.step(runID: run.id, nodeID: "after")?.state == .pending)
         // No `sleep 300` left behind by the killed step.
-        let leftovers = try runProgram(URL(fileURLWithPath: "/usr/bin/pgrep"), ["-f", "sleep 300; touch \(scratch.work)"])
+        let leftovers = try runProgram(
+            URL(fileURLWithPath: "/usr/bin/pgrep"), ["-f", "sleep 300; touch \(scratch.work)"])
         #expect(leftovers.stdout.isEmpty)
 
         // Make the slow step fast for the resume: it is re-probed, applied, then `after` runs.
@@ -461,7 +518,9 @@ import Testing
 
     @Test func aGateTimeoutCountsFromWhenItWasFirstReachedAcrossAResume() throws {
         let scratch = try RunTests.Scratch()
-        let file = try scratch.write("r.yaml", """
+        let file = try scratch.write(
+            "r.yaml",
+            """
             apiVersion: runbook/v1
             kind: Runbook
             metadata: {name: timeout}

@@ -19,7 +19,9 @@ import Testing
         result.append("'" + secret.replacingOccurrences(of: "'", with: "'\\''") + "'")
         let json = String(decoding: try! JSONEncoder().encode(secret), as: UTF8.self)
         result.append(String(json.dropFirst().dropLast()))
-        let serialized = String(decoding: try! JSONSerialization.data(withJSONObject: [secret], options: [.fragmentsAllowed]), as: UTF8.self)
+        let serialized = String(
+            decoding: try! JSONSerialization.data(withJSONObject: [secret], options: [.fragmentsAllowed]), as: UTF8.self
+        )
         result.append(String(serialized.dropFirst(2).dropLast(2)))
         for line in secret.split(separator: "\n") where line.count >= 3 { result.append(String(line)) }
         return result
@@ -32,8 +34,12 @@ import Testing
     @Test(arguments: secrets)
     func maskedEverywhere(_ secret: String) throws {
         let scratch = try RunTests.Scratch()
-        let fromEnv = secret + "-env", fromParam = secret + "-p", fromInventory = secret + "-inv"
-        let file = try scratch.write("r.yaml", """
+        let fromEnv = secret + "-env"
+        let fromParam = secret + "-p"
+        let fromInventory = secret + "-inv"
+        let file = try scratch.write(
+            "r.yaml",
+            """
             apiVersion: runbook/v1
             kind: Runbook
             metadata: {name: secretive}
@@ -56,7 +62,9 @@ import Testing
                 with: {run: [sh, -c, 'printf "bad %s\\n" "$A" "$B" >&2; exit 1'], env: {A: "${{ params.a }}", B: "${{ params.b }}"}}
                 undo: {action: shell, with: {run: ["true"]}}
             """)
-        let inventory = try scratch.write("i.yaml", """
+        let inventory = try scratch.write(
+            "i.yaml",
+            """
             apiVersion: runbook/v1
             kind: Inventory
             metadata: {name: local}
@@ -71,17 +79,22 @@ import Testing
         let env = ["DR_A": fromEnv]
         let runTests = RunTests()
         var outputs: [(String, String)] = []
-        let plan = try runTests.runbook(scratch, ["plan", file, "-i", inventory, "-p", "b=\(fromParam)"], extraEnvironment: env)
+        let plan = try runTests.runbook(
+            scratch, ["plan", file, "-i", inventory, "-p", "b=\(fromParam)"], extraEnvironment: env)
         let planJSON = try runTests.runbook(
-            scratch, ["plan", file, "-i", inventory, "-p", "b=\(fromParam)", "--format", "json", "-o", planFile], extraEnvironment: env)
-        let run = try runTests.runbook(scratch, ["run", file, "-i", inventory, "-p", "b=\(fromParam)", "--yes", "--events", events],
-                                       extraEnvironment: env)
+            scratch, ["plan", file, "-i", inventory, "-p", "b=\(fromParam)", "--format", "json", "-o", planFile],
+            extraEnvironment: env)
+        let run = try runTests.runbook(
+            scratch, ["run", file, "-i", inventory, "-p", "b=\(fromParam)", "--yes", "--events", events],
+            extraEnvironment: env)
         #expect(run.status == 1, "\(run.stderr)")
         #expect(run.stderr.contains(secret.contains("\n") ? "***" : "bad ***"), "\(run.stderr)")
         #expect(run.stderr.contains("✓ use") || run.stderr.contains("use on localhost: succeeded"), "\(run.stderr)")
         let runID = try runTests.latestRunID(scratch)
-        outputs += [("plan", plan.stdout + plan.stderr), ("plan json", planJSON.stdout + planJSON.stderr),
-                    ("run", run.stdout + run.stderr)]
+        outputs += [
+            ("plan", plan.stdout + plan.stderr), ("plan json", planJSON.stdout + planJSON.stderr),
+            ("run", run.stdout + run.stderr),
+        ]
         for format in ["text", "json", "junit"] {
             let show = try runTests.runbook(scratch, ["show", runID, "--format", format])
             outputs.append(("show \(format)", show.stdout + show.stderr))
@@ -106,7 +119,9 @@ import Testing
             guard let data = FileManager.default.contents(atPath: path) else { continue }
             for value in values {
                 for spelling in Self.forbidden(value) {
-                    #expect(data.range(of: Data(spelling.utf8)) == nil, "\(entry) holds the secret as \(spelling.debugDescription)")
+                    #expect(
+                        data.range(of: Data(spelling.utf8)) == nil,
+                        "\(entry) holds the secret as \(spelling.debugDescription)")
                 }
             }
         }

@@ -8,7 +8,9 @@ import Testing
     /// A runner that records what reached it.
     final class Recorder: CommandRunner {
         let ran = Mutex<[[String]]>([])
-        func run(on host: String, _ command: CommandSpec, timeout: Double?, outputLimit: Int) async throws -> CommandResult {
+        func run(on host: String, _ command: CommandSpec, timeout: Double?, outputLimit: Int) async throws
+            -> CommandResult
+        {
             ran.withLock { $0.append(command.argv) }
             return CommandResult(exitCode: 0, stdout: "")
         }
@@ -32,7 +34,8 @@ import Testing
         let runbook = try #require(RunbookLoader.load(text: text, file: "r.yaml", diagnostics: &diagnostics))
         let loaded = try #require(InventoryLoader.load(text: inventory, file: "i.yaml", diagnostics: &diagnostics))
         let request = Compiler.Request(runbook: runbook, inventory: loaded, mode: nil, params: [], environment: [:])
-        let plan = try #require(Compiler(registry: .builtIn).compile(request, diagnostics: &diagnostics), "\(diagnostics.all)")
+        let plan = try #require(
+            Compiler(registry: .builtIn).compile(request, diagnostics: &diagnostics), "\(diagnostics.all)")
         var node = try #require(plan.nodes.first)
         if undo != .none { node.undo = undo }
         return node
@@ -42,7 +45,8 @@ import Testing
         let recorder = Recorder()
         let log = CommandLog()
         let node = try node()
-        let context = ActionContext(node: node, host: "localhost", phase: .apply, timeout: nil, runner: recorder, log: log)
+        let context = ActionContext(
+            node: node, host: "localhost", phase: .apply, timeout: nil, runner: recorder, log: log)
         let effect = try await ShellAction().apply(context, observation: Observation(done: false, summary: ""))
         #expect(effect.succeeded)
         #expect(recorder.ran.withLock { $0 } == [["touch", "/tmp/x"]])
@@ -67,15 +71,21 @@ import Testing
         let recorder = Recorder()
         let declared = ActionContext(node: try node(), host: "localhost", phase: .undo, timeout: nil, runner: recorder)
         _ = try await declared.run(CommandSpec(argv: ["rm", "-f", "/tmp/x"]))
-        let derived = ActionContext(node: try node(undo: .derived("restore")), host: "localhost", phase: .undo, timeout: nil, runner: recorder)
+        let derived = ActionContext(
+            node: try node(undo: .derived("restore")), host: "localhost", phase: .undo, timeout: nil, runner: recorder)
         _ = try await derived.run(CommandSpec(argv: ["echo", "restored"]))
-        let probing = ActionContext(node: try node(undo: .derived("restore")), host: "localhost", phase: .probe, timeout: nil, runner: recorder)
-        await #expect(throws: UnplannedCommandError.self) { _ = try await probing.run(CommandSpec(argv: ["echo", "restored"])) }
+        let probing = ActionContext(
+            node: try node(undo: .derived("restore")), host: "localhost", phase: .probe, timeout: nil, runner: recorder)
+        await #expect(throws: UnplannedCommandError.self) {
+            _ = try await probing.run(CommandSpec(argv: ["echo", "restored"]))
+        }
         #expect(recorder.ran.withLock { $0 } == [["rm", "-f", "/tmp/x"], ["echo", "restored"]])
     }
 
     @Test func placeholdersMatchWhatWasFilledIn() {
-        let template = CommandSpec(argv: ["find", "<each local brick of gv0>", "-path", "<each local brick of gv0>/.glusterfs"])
+        let template = CommandSpec(argv: [
+            "find", "<each local brick of gv0>", "-path", "<each local brick of gv0>/.glusterfs",
+        ])
         let filled = template.filling(["each local brick of gv0": "/bricks/b1"])
         #expect(filled.argv == ["find", "/bricks/b1", "-path", "/bricks/b1/.glusterfs"])
         #expect(template.matches(filled.argv))

@@ -140,10 +140,15 @@ import Testing
         let inventory = InventoryLoader.load(
             text: "apiVersion: runbook/v1\nkind: Inventory\nmetadata: {name: i}\nhosts: {here: {transport: local}}\n",
             file: "i.yaml", diagnostics: &diagnostics)!
-        #expect(Compiler(registry: .builtIn).compile(Compiler.Request(runbook: runbook, inventory: inventory),
-                                                     diagnostics: &diagnostics) == nil)
-        #expect(diagnostics.errors.map(\.message).contains { $0.contains("`user` 'root; touch /tmp/x' is not a user name") },
-                "\(diagnostics.all)")
+        #expect(
+            Compiler(registry: .builtIn).compile(
+                Compiler.Request(runbook: runbook, inventory: inventory),
+                diagnostics: &diagnostics) == nil)
+        #expect(
+            diagnostics.errors.map(\.message).contains {
+                $0.contains("`user` 'root; touch /tmp/x' is not a user name")
+            },
+            "\(diagnostics.all)")
     }
 
     // MARK: - Addresses

@@ -195,15 +195,16 @@ import Testing
     }
 
     @Test func aSecretNumberIsMaskedToo() throws {
-        let text = PlannerTests.header + """
-            params:
-              pin: {type: int, secret: true, from_env: DR_PIN}
-            steps:
-              - id: use
-                action: shell
-                with: {run: [echo, ok], env: {PIN: "${{ params.pin }}"}}
-                undo: {action: shell, with: {run: ["true"]}}
-            """
+        let text =
+            PlannerTests.header + """
+                params:
+                  pin: {type: int, secret: true, from_env: DR_PIN}
+                steps:
+                  - id: use
+                    action: shell
+                    with: {run: [echo, ok], env: {PIN: "${{ params.pin }}"}}
+                    undo: {action: shell, with: {run: ["true"]}}
+                """
         let plan = try Self.compile(runbookText: text, environment: ["DR_PIN": "271828"])
         let bytes = PlanDocument(plan: plan).encoded(redactor: plan.redactor, pretty: true)
         let json = String(decoding: bytes, as: UTF8.self)

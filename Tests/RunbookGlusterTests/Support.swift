@@ -10,7 +10,8 @@ struct Fixture {
     var exitCode: Int32
 
     init(_ name: String) throws {
-        let url = try #require(Bundle.module.url(forResource: "Fixtures/\(name)", withExtension: nil), "fixture \(name) missing")
+        let url = try #require(
+            Bundle.module.url(forResource: "Fixtures/\(name)", withExtension: nil), "fixture \(name) missing")
         var lines = try String(contentsOf: url, encoding: .utf8).components(separatedBy: "\n")
         while lines.last == "" { lines.removeLast() }
         var code: Int32 = 0
@@ -50,7 +51,8 @@ final class FakeHost: @unchecked Sendable {
     /// The commands that change something (not reads), as text without the binary.
     var changes: [String] {
         ran.map { $0.dropFirst().joined(separator: " ") }.filter { text in
-            !(text.contains("volume info") || text.contains(" status") || text.hasSuffix(" config") || text.contains("volume get ")
+            !(text.contains("volume info") || text.contains(" status") || text.hasSuffix(" config")
+                || text.contains("volume get ")
                 || text.hasPrefix("-s ") || text.contains("pool list") || text.hasPrefix("/"))
         }
     }
@@ -68,7 +70,10 @@ final class FakeHost: @unchecked Sendable {
             guard var queue = answers[key], let first = queue.first else {
                 throw TransportError(kind: .unreachable, host: host, message: "fake: no answer for `\(key)`")
             }
-            if queue.count > 1 { queue.removeFirst(); answers[key] = queue }
+            if queue.count > 1 {
+                queue.removeFirst()
+                answers[key] = queue
+            }
             return first
         }
     }
@@ -103,13 +108,15 @@ enum Lab {
             \(step.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
             """
         var diagnostics = Diagnostics()
-        let runbook = try #require(RunbookLoader.load(text: text, file: "r.yaml", diagnostics: &diagnostics), "\(diagnostics.all)")
+        let runbook = try #require(
+            RunbookLoader.load(text: text, file: "r.yaml", diagnostics: &diagnostics), "\(diagnostics.all)")
         let hostKeys = ActionRegistry.withGluster.hostKeys
         let inventory = try #require(
             InventoryLoader.load(text: inventory, file: "i.yaml", hostKeys: hostKeys, diagnostics: &diagnostics),
             "\(diagnostics.all)")
         let request = Compiler.Request(runbook: runbook, inventory: inventory, mode: nil, params: [], environment: [:])
-        let plan = try #require(Compiler(registry: .withGluster).compile(request, diagnostics: &diagnostics), "\(diagnostics.all)")
+        let plan = try #require(
+            Compiler(registry: .withGluster).compile(request, diagnostics: &diagnostics), "\(diagnostics.all)")
         #expect(diagnostics.errors.isEmpty, "\(diagnostics.all)")
         return try #require(plan.nodes.first { $0.stepID == "s" })
     }
@@ -124,22 +131,26 @@ enum Lab {
     }
 
     static func context(_ node: PlanNode, _ host: FakeHost, phase: PlannedCommand.Purpose = .probe) -> ActionContext {
-        ActionContext(node: node, host: node.host, settings: settings(node.host), phase: phase, timeout: 30, runner: host.runner)
+        ActionContext(
+            node: node, host: node.host, settings: settings(node.host), phase: phase, timeout: 30, runner: host.runner)
     }
 
     static func ok(_ text: String = "") -> CommandResult { CommandResult(exitCode: 0, stdout: text) }
 
     /// A successful `--xml` answer with no payload (what set/start/stop print is not needed).
-    static let okXML = ok("""
+    static let okXML = ok(
+        """
         <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
         <cliOutput><opRet>0</opRet><opErrno>0</opErrno><opErrstr/></cliOutput>
         """)
 
     static func failedXML(_ message: String, exit: Int32 = 1) -> CommandResult {
-        CommandResult(exitCode: exit, stdout: """
-            <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-            <cliOutput><opRet>-1</opRet><opErrno>30800</opErrno><opErrstr>\(message)</opErrstr></cliOutput>
-            """)
+        CommandResult(
+            exitCode: exit,
+            stdout: """
+                <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+                <cliOutput><opRet>-1</opRet><opErrno>30800</opErrno><opErrstr>\(message)</opErrstr></cliOutput>
+                """)
     }
 }
 

@@ -25,7 +25,9 @@ import Testing
     @Test func aFailedAnswerIsAnError() async throws {
         let node = try Lab.node("probe: gluster.volume.list")
         let host = FakeHost()
-        host.on("--mode=script --xml volume list", Lab.failedXML("Connection failed. Please check if gluster daemon is operational."))
+        host.on(
+            "--mode=script --xml volume list",
+            Lab.failedXML("Connection failed. Please check if gluster daemon is operational."))
         let type = try #require(ActionRegistry.withGluster["gluster.volume.list"])
         await #expect(throws: GlusterError.self) { try await type.probe(Lab.context(node, host)) }
     }

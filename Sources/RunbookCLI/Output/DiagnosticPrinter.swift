@@ -27,7 +27,8 @@ struct DiagnosticPrinter {
                 if location.line >= 1, location.line <= lines.count {
                     let line = String(lines[location.line - 1])
                     text += "  \(line)\n"
-                    let prefix = line.unicodeScalars.prefix(max(0, location.column - 1)).map { $0 == "\t" ? "\t" : " " }.joined()
+                    let prefix = line.unicodeScalars.prefix(max(0, location.column - 1)).map { $0 == "\t" ? "\t" : " " }
+                        .joined()
                     text += "  \(prefix)\(color ? "\u{1B}[1;32m^\u{1B}[0m" : "^")\n"
                 }
             }
@@ -43,7 +44,8 @@ struct DiagnosticPrinter {
 
     /// "2 errors and 1 warning", for the closing line.
     static func summary(_ diagnostics: Diagnostics) -> String {
-        let errors = diagnostics.errors.count, warnings = diagnostics.warnings.count
+        let errors = diagnostics.errors.count
+        let warnings = diagnostics.warnings.count
         var parts: [String] = []
         if errors > 0 { parts.append("\(errors) error\(errors == 1 ? "" : "s")") }
         if warnings > 0 { parts.append("\(warnings) warning\(warnings == 1 ? "" : "s")") }

@@ -47,13 +47,15 @@ struct Documents {
 
     mutating func loadInventory(_ path: String) -> Inventory? {
         guard let text = read(path) else { return nil }
-        return InventoryLoader.load(text: text, file: path, hostKeys: ActionRegistry.standard.hostKeys, diagnostics: &diagnostics)
+        return InventoryLoader.load(
+            text: text, file: path, hostKeys: ActionRegistry.standard.hostKeys, diagnostics: &diagnostics)
     }
 
     /// The `kind:` a YAML file declares, if it can be read quickly.
     static func declaredKind(_ text: String) -> String? {
         for line in text.split(separator: "\n") where line.hasPrefix("kind:") {
-            return line.dropFirst(5).trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
+            return line.dropFirst(5).trimmingCharacters(in: .whitespaces).trimmingCharacters(
+                in: CharacterSet(charactersIn: "\"'"))
         }
         return nil
     }

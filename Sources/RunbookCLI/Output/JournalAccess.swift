@@ -34,13 +34,15 @@ struct JournalAccess {
     {
         let state: StateDirectory
         do {
-            state = writable
+            state =
+                writable
                 ? try StateDirectory(environment: environment) : try StateDirectory.resolved(environment: environment)
         } catch let failure as StateDirectory.Failure {
             if let resolved = try? StateDirectory.resolved(environment: environment), resolved.diskIsFull {
                 throw reportFailure(resolved.diskFullMessage)
             }
-            throw reportFailure("\(failure); the state directory holds the journal of every run (RUNBOOK_STATE_DIR selects it)")
+            throw reportFailure(
+                "\(failure); the state directory holds the journal of every run (RUNBOOK_STATE_DIR selects it)")
         }
         guard FileManager.default.fileExists(atPath: state.journalPath) else {
             return JournalAccess(state: state, journal: nil)
@@ -89,7 +91,9 @@ struct JournalAccess {
     /// The journal, or an error saying that no run was ever started here.
     func requireJournal(for runPrefix: String) throws -> Journal {
         guard let journal else {
-            throw reportFailure("no run '\(runPrefix)': the state directory \(state.root) has no journal yet (no run was started with it); if the run was started elsewhere, set RUNBOOK_STATE_DIR to that state directory")
+            throw reportFailure(
+                "no run '\(runPrefix)': the state directory \(state.root) has no journal yet (no run was started with it); if the run was started elsewhere, set RUNBOOK_STATE_DIR to that state directory"
+            )
         }
         return journal
     }

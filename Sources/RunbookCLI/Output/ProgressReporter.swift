@@ -46,7 +46,9 @@ final class ProgressReporter: RunObserver, Sendable {
         let now = Date()
         let list = running.withLock { $0 }.filter { now.timeIntervalSince($0.value.since) >= 5 }
         guard !list.isEmpty else { return }
-        let text = list.sorted { $0.key < $1.key }.map { "\($0.key) on \($0.value.host) \(Int(now.timeIntervalSince($0.value.since)))s" }
+        let text = list.sorted { $0.key < $1.key }.map {
+            "\($0.key) on \($0.value.host) \(Int(now.timeIntervalSince($0.value.since)))s"
+        }
         write(paint("… running: ", "90") + text.joined(separator: ", "))
     }
 
@@ -129,7 +131,11 @@ func summaryTable(_ steps: [StepRecord], color: Bool) -> String {
     guard !steps.isEmpty else { return "" }
     let rows = steps.map { step -> [String] in
         let duration: String
-        if let start = step.startedAt, let end = step.finishedAt { duration = String(format: "%.1fs", end.timeIntervalSince(start)) } else { duration = "" }
+        if let start = step.startedAt, let end = step.finishedAt {
+            duration = String(format: "%.1fs", end.timeIntervalSince(start))
+        } else {
+            duration = ""
+        }
         let note = (step.error ?? "").split(separator: "\n").first.map { String($0.prefix(70)) } ?? ""
         return [step.nodeID, step.host ?? "", step.state.rawValue, step.changed ? "yes" : "", duration, note]
     }
@@ -137,8 +143,10 @@ func summaryTable(_ steps: [StepRecord], color: Bool) -> String {
     var widths = header.map(\.count)
     for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
     func line(_ cells: [String]) -> String {
-        cells.enumerated().map { i, cell in i == cells.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
-            .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        cells.enumerated().map { i, cell in
+            i == cells.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+        }
+        .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
     }
     return ([line(header)] + rows.map(line)).joined(separator: "\n") + "\n"
 }

@@ -35,7 +35,11 @@ enum RunReportJUnit {
         return "\(ms / 1000)." + (frac < 10 ? "00" : frac < 100 ? "0" : "") + "\(frac)"
     }
 
-    enum Verdict { case passed, failed(String), skipped(String) }
+    enum Verdict {
+        case passed
+        case failed(String)
+        case skipped(String)
+    }
 
     static func verdict(_ step: StepRecord) -> Verdict {
         switch step.state {
@@ -54,17 +58,20 @@ enum RunReportJUnit {
     static func render(_ report: RunReport) -> String {
         let run = report.run
         let suiteTime = report.endOfWork.timeIntervalSince(run.startedAt)
-        var failures = 0, skipped = 0
+        var failures = 0
+        var skipped = 0
         var cases = ""
         for step in report.steps {
             let start = step.startedAt ?? step.firstReachedAt
             let time = start.map { (step.finishedAt ?? report.endOfWork).timeIntervalSince($0) } ?? 0
-            cases += "    <testcase classname=\"\(escape(run.runbookName))\" name=\"\(escape(step.nodeID))\" time=\"\(seconds(time))\">\n"
+            cases +=
+                "    <testcase classname=\"\(escape(run.runbookName))\" name=\"\(escape(step.nodeID))\" time=\"\(seconds(time))\">\n"
             switch verdict(step) {
             case .passed: break
             case .failed(let message):
                 failures += 1
-                cases += "      <failure message=\"\(escape(message))\" type=\"\(step.state.rawValue)\">\(escape(step.error ?? ""))</failure>\n"
+                cases +=
+                    "      <failure message=\"\(escape(message))\" type=\"\(step.state.rawValue)\">\(escape(step.error ?? ""))</failure>\n"
             case .skipped(let message):
                 skipped += 1
                 cases += "      <skipped message=\"\(escape(message))\"/>\n"
@@ -76,10 +83,12 @@ enum RunReportJUnit {
             cases += "    </testcase>\n"
         }
         let tests = report.steps.count
-        let counts = "tests=\"\(tests)\" failures=\"\(failures)\" errors=\"0\" skipped=\"\(skipped)\" time=\"\(seconds(suiteTime))\""
+        let counts =
+            "tests=\"\(tests)\" failures=\"\(failures)\" errors=\"0\" skipped=\"\(skipped)\" time=\"\(seconds(suiteTime))\""
         var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         xml += "<testsuites name=\"runbook\" \(counts)>\n"
-        xml += "  <testsuite name=\"\(escape(run.runbookName))\" \(counts) timestamp=\"\(String(JournalTimestamp.format(run.startedAt).prefix(19)))\" hostname=\"\(escape(run.hostname))\">\n"
+        xml +=
+            "  <testsuite name=\"\(escape(run.runbookName))\" \(counts) timestamp=\"\(String(JournalTimestamp.format(run.startedAt).prefix(19)))\" hostname=\"\(escape(run.hostname))\">\n"
         xml += "    <properties>\n"
         let properties: [(String, String)] = [
             ("run", run.id), ("inventory", run.inventoryName), ("mode", run.mode),

@@ -138,7 +138,7 @@ enum ReportText {
     /// `state = Sync in Progress` for a step whose outputs have a `state` or `status` field.
     static func outputState(_ outputsJSON: String?) -> [String] {
         guard let outputsJSON,
-              let object = try? JSONSerialization.jsonObject(with: Data(outputsJSON.utf8)) as? [String: Any]
+            let object = try? JSONSerialization.jsonObject(with: Data(outputsJSON.utf8)) as? [String: Any]
         else { return [] }
         var out: [String] = []
         for key in ["state", "status"] {
@@ -200,7 +200,8 @@ enum RunReportText {
         out += "\nsteps (\(report.steps.count)):\n"
         if report.steps.isEmpty { out += "  none journaled\n" }
         for step in report.steps {
-            out += "  \(ReportText.paint(ReportText.symbol(step.state), ReportText.color(step.state), enabled: color)) \(step.nodeID)  \(step.state.rawValue)\n"
+            out +=
+                "  \(ReportText.paint(ReportText.symbol(step.state), ReportText.color(step.state), enabled: color)) \(step.nodeID)  \(step.state.rawValue)\n"
             var facts = ["host \(step.host ?? "-")", "\(step.attempts) attempt\(step.attempts == 1 ? "" : "s")"]
             if step.changed { facts.append("changed") }
             if let seq = step.completionSeq { facts.append("completed #\(seq)") }
@@ -229,15 +230,21 @@ enum RunReportText {
             out += "      $ \(attempt.intent)\n"
             let stderr = ReportText.firstLines(attempt.stderrExcerpt, 5)
             for line in stderr.lines { out += "      stderr: \(line)\n" }
-            if stderr.more > 0 { out += "      stderr: … \(stderr.more) more line\(stderr.more == 1 ? "" : "s") (`runbook show \(run.id) --format json` has them)\n" }
-            if let error = attempt.error, !error.isEmpty { out += "      error: \(ReportText.firstLine(error) ?? error)\n" }
+            if stderr.more > 0 {
+                out +=
+                    "      stderr: … \(stderr.more) more line\(stderr.more == 1 ? "" : "s") (`runbook show \(run.id) --format json` has them)\n"
+            }
+            if let error = attempt.error, !error.isEmpty {
+                out += "      error: \(ReportText.firstLine(error) ?? error)\n"
+            }
         }
 
         out += "\napprovals (\(report.approvals.count)):\n"
         if report.approvals.isEmpty { out += "  none\n" }
         for approval in report.approvals {
             let planNote = approval.planHash == run.planHash ? "" : " (a different plan than this run's)"
-            out += "  \(approval.gate): \(approval.decision.rawValue) by \(approval.by) at \(ReportText.timestamp(approval.at)), plan \(String(approval.planHash.prefix(19)))\(planNote)\n"
+            out +=
+                "  \(approval.gate): \(approval.decision.rawValue) by \(approval.by) at \(ReportText.timestamp(approval.at)), plan \(String(approval.planHash.prefix(19)))\(planNote)\n"
             out += "      reason: \(approval.reason)\n"
         }
 
@@ -254,7 +261,8 @@ enum RunReportText {
         out += "status:     \(ReportText.paint(ReportText.status(run), ReportText.color(run.status), enabled: color))\n"
         out += "started:    \(ReportText.timestamp(run.startedAt))\n"
         if let finished = run.finishedAt {
-            out += "finished:   \(ReportText.timestamp(finished)) (took \(ReportText.duration(finished.timeIntervalSince(run.startedAt))))\n"
+            out +=
+                "finished:   \(ReportText.timestamp(finished)) (took \(ReportText.duration(finished.timeIntervalSince(run.startedAt))))\n"
         } else {
             out += "elapsed:    \(ReportText.duration(now.timeIntervalSince(run.startedAt)))\n"
         }

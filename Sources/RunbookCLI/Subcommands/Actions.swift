@@ -1,5 +1,5 @@
-import Foundation
 import ArgumentParser
+import Foundation
 import RunbookCore
 
 extension RunbookCommand {
@@ -15,7 +15,9 @@ extension RunbookCommand {
             let registry = ActionRegistry.standard
             if let name {
                 guard let type = registry[name] else {
-                    Terminal.writeError("runbook: error: unknown type '\(name)'\(Suggestions.hint(for: name, in: registry.order)); `runbook actions` lists them\n")
+                    Terminal.writeError(
+                        "runbook: error: unknown type '\(name)'\(Suggestions.hint(for: name, in: registry.order)); `runbook actions` lists them\n"
+                    )
                     throw RunbookExit.usage
                 }
                 Terminal.write(Self.detail(type.descriptor))
@@ -27,7 +29,8 @@ extension RunbookCommand {
                 let width = names.map(\.count).max() ?? 0
                 for name in names {
                     let descriptor = registry[name]!.descriptor
-                    Terminal.write("  \(name.padding(toLength: width, withPad: " ", startingAt: 0))  \(descriptor.summary)\n")
+                    Terminal.write(
+                        "  \(name.padding(toLength: width, withPad: " ", startingAt: 0))  \(descriptor.summary)\n")
                 }
             }
             if !registry.hostKeys.isEmpty {
@@ -46,7 +49,8 @@ extension RunbookCommand {
             out += "\nparameters (in `with`):\n"
             if descriptor.parameters.isEmpty { out += "  none\n" }
             for parameter in descriptor.parameters {
-                out += "  \(parameter.name): \(parameter.type.rawValue)\(parameter.required ? ", required" : "")\n      \(parameter.description)\n"
+                out +=
+                    "  \(parameter.name): \(parameter.type.rawValue)\(parameter.required ? ", required" : "")\n      \(parameter.description)\n"
             }
             for group in descriptor.exactlyOneOf {
                 out += "  (exactly one of \(group.joined(separator: ", ")))\n"

@@ -53,9 +53,13 @@ extension RunbookCommand {
             let record = try access.resolveRun(runID)
             let journal = try access.requireJournal(for: runID)
             let steps = try access.reading("the steps of run \(record.id)") { try journal.steps(runID: record.id) }
-            let previous = try access.reading("the approvals of run \(record.id)") { try journal.approval(runID: record.id, gate: gate) }
+            let previous = try access.reading("the approvals of run \(record.id)") {
+                try journal.approval(runID: record.id, gate: gate)
+            }
             let approver = by?.trimmingCharacters(in: .whitespaces) ?? defaultApprover()
-            if let message = Self.refusal(run: record, gate: gate, steps: steps) ?? Self.notAnApprover(approver, run: record, gate: gate, explicit: by != nil) {
+            if let message = Self.refusal(run: record, gate: gate, steps: steps)
+                ?? Self.notAnApprover(approver, run: record, gate: gate, explicit: by != nil)
+            {
                 throw reportFailure(message)
             }
 
@@ -67,7 +71,9 @@ extension RunbookCommand {
                 stored = try journal.write { tx in
                     // Check again inside the transaction: the run may have moved on since we looked.
                     guard let current = try tx.run(id: record.id) else {
-                        throw Refusal(message: "run \(record.id) disappeared from the journal \(access.journalPath) while approving")
+                        throw Refusal(
+                            message:
+                                "run \(record.id) disappeared from the journal \(access.journalPath) while approving")
                     }
                     let currentStep = try tx.step(runID: record.id, nodeID: gateID)
                     let currentSteps = steps.compactMap { $0.nodeID == gateID ? currentStep : $0 }
@@ -79,27 +85,35 @@ extension RunbookCommand {
                         planHash: current.planHash, at: Date(), decision: decision)
                     try tx.recordApproval(approval)
                     let event = try tx.append(
-                        .approval(.init(step: gateID, decision: decision, by: approver, reason: why,
-                                        planHash: current.planHash, via: "runbook approve")),
+                        .approval(
+                            .init(
+                                step: gateID, decision: decision, by: approver, reason: why,
+                                planHash: current.planHash, via: "runbook approve")),
                         runID: current.id)
                     return (approval, event, current, currentStep?.state ?? .pending)
                 }
             } catch let refusal as Refusal {
                 throw reportFailure(refusal.message)
             } catch {
-                throw reportFailure("cannot record the decision in the journal \(access.journalPath): \(error); nothing was recorded, try again")
+                throw reportFailure(
+                    "cannot record the decision in the journal \(access.journalPath): \(error); nothing was recorded, try again"
+                )
             }
             let (approval, event, current, gateState) = stored
-            Terminal.write(Self.confirmation(approval: approval, event: event, run: current, gateState: gateState, previous: previous))
+            Terminal.write(
+                Self.confirmation(
+                    approval: approval, event: event, run: current, gateState: gateState, previous: previous))
         }
 
         /// Why `gate` of `run` cannot be answered, or nil if it can.
         static func refusal(run: RunRecord, gate: String, steps: [StepRecord]) -> String? {
             switch run.status {
             case .succeeded:
-                return "run \(run.id) has already succeeded\(run.finishedAt.map { " (at \(ReportText.timestamp($0)))" } ?? ""): there is no gate left to answer; `runbook show \(run.id)` has its record"
+                return
+                    "run \(run.id) has already succeeded\(run.finishedAt.map { " (at \(ReportText.timestamp($0)))" } ?? ""): there is no gate left to answer; `runbook show \(run.id)` has its record"
             case .rolledBack:
-                return "run \(run.id) was rolled back\(run.finishedAt.map { " (at \(ReportText.timestamp($0)))" } ?? ""): it will not continue, so its gates cannot be answered; start a new run with `runbook run`"
+                return
+                    "run \(run.id) was rolled back\(run.finishedAt.map { " (at \(ReportText.timestamp($0)))" } ?? ""): it will not continue, so its gates cannot be answered; start a new run with `runbook run`"
             default:
                 break
             }
@@ -107,16 +121,19 @@ extension RunbookCommand {
             let gates = RunReport.gateNodeIDs(planGates: planGates, steps: steps)
             let gateList = gates.isEmpty ? "its plan has no gates" : "its gates: \(gates.joined(separator: ", "))"
             guard let step = steps.first(where: { $0.nodeID == gate }) else {
-                return "run \(run.id) has no gate '\(gate)'\(Suggestions.hint(for: gate, in: gates)); \(gateList); `runbook status \(run.id)` shows which are waiting"
+                return
+                    "run \(run.id) has no gate '\(gate)'\(Suggestions.hint(for: gate, in: gates)); \(gateList); `runbook status \(run.id)` shows which are waiting"
             }
             if let planGates, planGates[gate] == nil {
-                return "'\(gate)' is a step of run \(run.id) but not a gate, so it cannot be approved\(Suggestions.hint(for: gate, in: gates)); \(gateList)"
+                return
+                    "'\(gate)' is a step of run \(run.id) but not a gate, so it cannot be approved\(Suggestions.hint(for: gate, in: gates)); \(gateList)"
             }
             switch step.state {
             case .waiting, .pending:
                 return nil
             default:
-                var message = "gate '\(gate)' of run \(run.id) is \(step.state.rawValue), not waiting or pending: only a gate that has not been passed can be answered"
+                var message =
+                    "gate '\(gate)' of run \(run.id) is \(step.state.rawValue), not waiting or pending: only a gate that has not been passed can be answered"
                 if let error = ReportText.firstLine(step.error) { message += " (its error: \(error))" }
                 message += "; `runbook show \(run.id)` has its history"
                 return message
@@ -126,32 +143,42 @@ extension RunbookCommand {
         /// Why `approver` may not answer `gate` (the plan names its approvers), or nil.
         static func notAnApprover(_ approver: String, run: RunRecord, gate: String, explicit: Bool) -> String? {
             guard let approvers = RunReport.planGates(run)?[gate]?.approvers, !approvers.isEmpty,
-                  !approvers.contains(approver)
+                !approvers.contains(approver)
             else { return nil }
-            let who = explicit ? "'\(approver)' (--by)" : "'\(approver)' (from $SUDO_USER/$USER; --by names someone else)"
-            return "\(who) is not among the approvers of gate '\(gate)' of run \(run.id) (\(approvers.joined(separator: ", "))): the run would ignore the decision; have one of them answer it"
+            let who =
+                explicit ? "'\(approver)' (--by)" : "'\(approver)' (from $SUDO_USER/$USER; --by names someone else)"
+            return
+                "\(who) is not among the approvers of gate '\(gate)' of run \(run.id) (\(approvers.joined(separator: ", "))): the run would ignore the decision; have one of them answer it"
         }
 
-        static func confirmation(approval: ApprovalRecord, event: EventRecord, run: RunRecord, gateState: StepState, previous: ApprovalRecord?) -> String {
-            var out = "recorded: gate '\(approval.gate)' of run \(run.id) \(approval.decision.rawValue) by \(approval.by) at \(ReportText.timestamp(approval.at))\n"
+        static func confirmation(
+            approval: ApprovalRecord, event: EventRecord, run: RunRecord, gateState: StepState,
+            previous: ApprovalRecord?
+        ) -> String {
+            var out =
+                "recorded: gate '\(approval.gate)' of run \(run.id) \(approval.decision.rawValue) by \(approval.by) at \(ReportText.timestamp(approval.at))\n"
             out += "  reason: \(approval.reason)\n"
             out += "  plan:   \(approval.planHash)\n"
             out += "  event:  #\(event.seq) (approval) in the run's event chain\n"
             if let previous {
-                out += "  note:   it was \(previous.decision.rawValue) by \(previous.by) at \(ReportText.timestamp(previous.at)) before; this latest decision counts\n"
+                out +=
+                    "  note:   it was \(previous.decision.rawValue) by \(previous.by) at \(ReportText.timestamp(previous.at)) before; this latest decision counts\n"
             }
             let resume = "runbook resume \(ShellQuoting.quote(run.id))"
             let seen = approval.decision == .approved ? "continue" : "see the rejection"
             if run.status == .running {
                 switch ProcessLiveness.of(run) {
                 case .alive where gateState == .pending:
-                    out += "next: the run (pid \(run.pid) on \(run.hostname)) has not reached the gate yet; it will find this decision there\n"
+                    out +=
+                        "next: the run (pid \(run.pid) on \(run.hostname)) has not reached the gate yet; it will find this decision there\n"
                 case .alive:
-                    out += "next: the waiting run will \(seen) (pid \(run.pid) on \(run.hostname)); `runbook status \(run.id)` follows it\n"
+                    out +=
+                        "next: the waiting run will \(seen) (pid \(run.pid) on \(run.hostname)); `runbook status \(run.id)` follows it\n"
                 case .gone:
                     out += "next: the process driving the run (pid \(run.pid)) is gone: `\(resume)` continues it\n"
                 case .otherHost(let host):
-                    out += "next: the run is driven by pid \(run.pid) on \(host): if that process is alive, the waiting run will \(seen); otherwise `\(resume)` continues it\n"
+                    out +=
+                        "next: the run is driven by pid \(run.pid) on \(host): if that process is alive, the waiting run will \(seen); otherwise `\(resume)` continues it\n"
                 }
             } else {
                 out += "next: \(resume)\n"

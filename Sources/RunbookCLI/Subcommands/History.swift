@@ -43,7 +43,9 @@ extension RunbookCommand {
                         Terminal.write("no runs yet (state directory: \(access.state.root))\n")
                     } else {
                         let names = Array(Set(all.map(\.runbookName))).sorted()
-                        Terminal.write("no runs of runbook '\(runbook)'\(Suggestions.hint(for: runbook, in: names)); runs exist of: \(names.joined(separator: ", "))\n")
+                        Terminal.write(
+                            "no runs of runbook '\(runbook)'\(Suggestions.hint(for: runbook, in: names)); runs exist of: \(names.joined(separator: ", "))\n"
+                        )
                     }
                     return
                 }

@@ -11,7 +11,9 @@ struct PlanOptions: ParsableArguments {
     @Option(name: [.customShort("i"), .long], help: "The inventory file (hosts, roles, vars).")
     var inventory: String
 
-    @Option(name: [.customShort("p"), .customLong("param")], help: ArgumentHelp("Set a param (repeatable).", valueName: "name=value"))
+    @Option(
+        name: [.customShort("p"), .customLong("param")],
+        help: ArgumentHelp("Set a param (repeatable).", valueName: "name=value"))
     var params: [String] = []
 
     @Option(help: "The mode to run in (default: the runbook's first mode).")
@@ -52,7 +54,9 @@ extension RunbookCommand {
         @Flag(help: "Do not contact any host: compile and show the plan only.")
         var offline = false
 
-        @Option(name: [.customShort("o"), .customLong("output")], help: ArgumentHelp("Save the plan (JSON with its SHA-256) to this file.", valueName: "PLAN"))
+        @Option(
+            name: [.customShort("o"), .customLong("output")],
+            help: ArgumentHelp("Save the plan (JSON with its SHA-256) to this file.", valueName: "PLAN"))
         var output: String?
 
         @Option(help: "Output format: text, json, dot (Graphviz) or mermaid.")
@@ -60,13 +64,16 @@ extension RunbookCommand {
 
         mutating func run() async throws {
             let params = try options.parsedParams()
-            let inputs = try RunInputs.load(runbook: options.file, inventory: options.inventory, mode: options.mode, params: params, runID: nil)
+            let inputs = try RunInputs.load(
+                runbook: options.file, inventory: options.inventory, mode: options.mode, params: params, runID: nil)
             var plan = inputs.plan
             var facts: [String: String] = [:]
             var preconditionsFailed = false
             if !offline {
                 let state = try StateContext.open(redactor: plan.redactor)
-                let hosts = HostPool(inventory: plan.inventory, controlDirectory: state.directory.sshControlDirectory, multiplex: sshMultiplexing)
+                let hosts = HostPool(
+                    inventory: plan.inventory, controlDirectory: state.directory.sshControlDirectory,
+                    multiplex: sshMultiplexing)
                 let live = await LivePlanner(hosts: hosts, compiler: Compiler(registry: .standard)).run(plan)
                 await hosts.closeAll()
                 plan = live.plan
@@ -75,7 +82,8 @@ extension RunbookCommand {
             }
 
             switch format {
-            case .text: Terminal.write(PlanTextRenderer(plan: plan, color: Terminal.colorEnabled(forStderr: false)).render())
+            case .text:
+                Terminal.write(PlanTextRenderer(plan: plan, color: Terminal.colorEnabled(forStderr: false)).render())
             case .json: PlanJSONRenderer(plan: plan).write { FileHandle.standardOutput.write(Data($0)) }
             case .dot: Terminal.write(PlanGraphRenderer(plan: plan).dot())
             case .mermaid: Terminal.write(PlanGraphRenderer(plan: plan).mermaid())
@@ -88,7 +96,8 @@ extension RunbookCommand {
                 document.facts = facts
                 document.inputs = inputs.documentInputs
                 document.createdAt = ISO8601DateFormatter().string(from: Date())
-                let text = String(decoding: document.encoded(redactor: plan.redactor, pretty: true), as: UTF8.self) + "\n"
+                let text =
+                    String(decoding: document.encoded(redactor: plan.redactor, pretty: true), as: UTF8.self) + "\n"
                 do {
                     try PrivateFile.write(text, to: output)
                 } catch {
@@ -97,10 +106,13 @@ extension RunbookCommand {
                             + "check that its directory exists and is writable\n")
                     throw RunbookExit.failed
                 }
-                Terminal.writeError("runbook: plan saved to \(output) (sha256 \(hash.prefix(16))…); run it with `runbook run \(output) -i \(options.inventory)`\n")
+                Terminal.writeError(
+                    "runbook: plan saved to \(output) (sha256 \(hash.prefix(16))…); run it with `runbook run \(output) -i \(options.inventory)`\n"
+                )
             }
             if preconditionsFailed {
-                Terminal.writeError("runbook: a precondition fails: a run would stop before changing anything (exit 3)\n")
+                Terminal.writeError(
+                    "runbook: a precondition fails: a run would stop before changing anything (exit 3)\n")
                 throw RunbookExit.preconditionFailed
             }
         }

@@ -19,7 +19,9 @@ extension RunbookCommand {
         @Argument(help: "The run id (a unique prefix is enough; see `runbook history`).")
         var run: String
 
-        @Option(name: [.customShort("p"), .customLong("param")], help: ArgumentHelp("Give a param again, e.g. a secret (repeatable).", valueName: "name=value"))
+        @Option(
+            name: [.customShort("p"), .customLong("param")],
+            help: ArgumentHelp("Give a param again, e.g. a secret (repeatable).", valueName: "name=value"))
         var params: [String] = []
 
         @OptionGroup var flags: ExecutionFlags
@@ -38,7 +40,9 @@ extension RunbookCommand {
                 Terminal.writeError("runbook: run \(runID) already finished successfully: nothing to resume.\n")
                 return
             case .rolledBack:
-                Terminal.writeError("runbook: error: run \(runID) was rolled back; start a new run with `runbook run \(record.runbookPath) -i \(record.inventoryPath)`.\n")
+                Terminal.writeError(
+                    "runbook: error: run \(runID) was rolled back; start a new run with `runbook run \(record.runbookPath) -i \(record.inventoryPath)`.\n"
+                )
                 throw RunbookExit.failed
             default:
                 break

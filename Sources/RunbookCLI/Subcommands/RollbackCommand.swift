@@ -25,10 +25,14 @@ extension RunbookCommand {
         @Flag(help: "Also undo the steps before the last commit point.")
         var pastCommit = false
 
-        @Option(name: [.customShort("p"), .customLong("param")], help: ArgumentHelp("Give a param again, e.g. a secret (repeatable).", valueName: "name=value"))
+        @Option(
+            name: [.customShort("p"), .customLong("param")],
+            help: ArgumentHelp("Give a param again, e.g. a secret (repeatable).", valueName: "name=value"))
         var params: [String] = []
 
-        @Option(name: .customLong("events"), help: ArgumentHelp("Write events as JSON lines to FILE (- for stdout).", valueName: "FILE"))
+        @Option(
+            name: .customLong("events"),
+            help: ArgumentHelp("Write events as JSON lines to FILE (- for stdout).", valueName: "FILE"))
         var events: String?
 
         mutating func run() async throws {
@@ -43,12 +47,17 @@ extension RunbookCommand {
             let inputs = try RunSession.reload(record, extraParams: extra)
             var session = try RunSession(inputs: inputs, runID: runID, events: events)
             if !dryRun { try session.acquireLock() }
-            let executor = session.makeExecutor(options: ExecutionOptions(), planHash: record.planHash, plan: inputs.plan)
+            let executor = session.makeExecutor(
+                options: ExecutionOptions(), planHash: record.planHash, plan: inputs.plan)
             let rollback = Rollback(executor: executor)
             let (entries, stoppedAt) = rollback.entries(pastCommit: pastCommit)
 
-            var lines = entries.enumerated().map { "  \($0.offset + 1). \($0.element.nodeID) on \($0.element.host): \($0.element.action)" }
-            if let stoppedAt { lines.append("  -- stops at commit point '\(stoppedAt)' (add --past-commit to go further)") }
+            var lines = entries.enumerated().map {
+                "  \($0.offset + 1). \($0.element.nodeID) on \($0.element.host): \($0.element.action)"
+            }
+            if let stoppedAt {
+                lines.append("  -- stops at commit point '\(stoppedAt)' (add --past-commit to go further)")
+            }
             let header = entries.isEmpty ? "Nothing to undo in run \(runID)" : "Rollback of run \(runID), newest first:"
             Terminal.write(inputs.plan.redactor.redact(([header] + lines).joined(separator: "\n")) + "\n")
             if dryRun {
@@ -64,14 +73,21 @@ extension RunbookCommand {
                 try tx.updateRun(id: runID, status: status, exitCode: exitCode, finishedAt: Date())
             }
             if !result.failed.isEmpty {
-                Terminal.writeError("runbook: rollback of \(runID) did not complete:\n" + result.failed.map { "  \($0)" }.joined(separator: "\n")
-                    + "\nFix the cause on the host, then run `runbook rollback \(runID)` again (undone steps are skipped).\n")
+                Terminal.writeError(
+                    "runbook: rollback of \(runID) did not complete:\n"
+                        + result.failed.map { "  \($0)" }.joined(separator: "\n")
+                        + "\nFix the cause on the host, then run `runbook rollback \(runID)` again (undone steps are skipped).\n"
+                )
                 throw RunbookExit.failed
             }
             if !result.skipped.isEmpty {
-                Terminal.writeError("runbook: warning: not undone (no undo):\n" + result.skipped.map { "  \($0)" }.joined(separator: "\n") + "\n")
+                Terminal.writeError(
+                    "runbook: warning: not undone (no undo):\n"
+                        + result.skipped.map { "  \($0)" }.joined(separator: "\n") + "\n")
             }
-            Terminal.writeError("runbook: run \(runID) rolled back: \(result.undone.count) step\(result.undone.count == 1 ? "" : "s") undone.\n")
+            Terminal.writeError(
+                "runbook: run \(runID) rolled back: \(result.undone.count) step\(result.undone.count == 1 ? "" : "s") undone.\n"
+            )
         }
     }
 }

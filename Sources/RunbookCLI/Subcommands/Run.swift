@@ -5,10 +5,14 @@ import RunbookExecution
 
 /// Options `run` and `resume` share.
 struct ExecutionFlags: ParsableArguments {
-    @Option(name: .customLong("approve"), help: ArgumentHelp("Approve this gate in advance (repeatable).", valueName: "GATE"))
+    @Option(
+        name: .customLong("approve"),
+        help: ArgumentHelp("Approve this gate in advance (repeatable).", valueName: "GATE"))
     var approvals: [String] = []
 
-    @Option(name: .customLong("events"), help: ArgumentHelp("Write one JSON object per event to FILE (- for stdout).", valueName: "FILE"))
+    @Option(
+        name: .customLong("events"),
+        help: ArgumentHelp("Write one JSON object per event to FILE (- for stdout).", valueName: "FILE"))
     var events: String?
 
     @Option(help: "Seconds running commands get after SIGINT/SIGTERM before they are killed (0 to 3600).")
@@ -48,7 +52,9 @@ extension RunbookCommand {
         @Option(name: [.customShort("i"), .long], help: "The inventory file.")
         var inventory: String
 
-        @Option(name: [.customShort("p"), .customLong("param")], help: ArgumentHelp("Set a param (repeatable).", valueName: "name=value"))
+        @Option(
+            name: [.customShort("p"), .customLong("param")],
+            help: ArgumentHelp("Set a param (repeatable).", valueName: "name=value"))
         var params: [String] = []
 
         @Option(help: "The mode (default: the runbook's first).")
@@ -60,18 +66,22 @@ extension RunbookCommand {
         @OptionGroup var flags: ExecutionFlags
 
         mutating func run() async throws {
-            let planOptions = try PlanOptions.parse([file, "-i", inventory] + params.flatMap { ["-p", $0] } + (mode.map { ["--mode", $0] } ?? []))
+            let planOptions = try PlanOptions.parse(
+                [file, "-i", inventory] + params.flatMap { ["-p", $0] } + (mode.map { ["--mode", $0] } ?? []))
             var parsed = try planOptions.parsedParams()
             var runbookFile = file
             var saved: SavedPlan?
             if SavedPlan.looksLikeSavedPlan(file) {
                 saved = try SavedPlan.load(file)
                 runbookFile = saved!.runbookPath
-                parsed = saved!.params.map { ($0.key, $0.value) }.filter { p in !parsed.contains { $0.name == p.0 } } + parsed
+                parsed =
+                    saved!.params.map { ($0.key, $0.value) }.filter { p in !parsed.contains { $0.name == p.0 } }
+                    + parsed
                 if mode == nil { mode = saved!.mode }
             }
             let runID = RunID.generate(now: Date())
-            let inputs = try RunInputs.load(runbook: runbookFile, inventory: inventory, mode: mode, params: parsed, runID: runID)
+            let inputs = try RunInputs.load(
+                runbook: runbookFile, inventory: inventory, mode: mode, params: parsed, runID: runID)
             var session = try RunSession(inputs: inputs, runID: runID, events: flags.events)
             try session.acquireLock()
 
@@ -82,16 +92,20 @@ extension RunbookCommand {
             if let saved {
                 let drift = saved.drift(against: inputs, facts: live.facts, planHash: planHash)
                 if !drift.isEmpty {
-                    Terminal.writeError("runbook: error: the saved plan \(file) no longer matches the world; nothing was run. What changed:\n"
-                        + drift.map { "  - \($0)" }.joined(separator: "\n") + "\nMake a new plan with `runbook plan \(runbookFile) -i \(inventory) -o \(file)`.\n")
+                    Terminal.writeError(
+                        "runbook: error: the saved plan \(file) no longer matches the world; nothing was run. What changed:\n"
+                            + drift.map { "  - \($0)" }.joined(separator: "\n")
+                            + "\nMake a new plan with `runbook plan \(runbookFile) -i \(inventory) -o \(file)`.\n")
                     throw RunbookExit.failed
                 }
             }
 
             let record = RunRecord(
-                id: runID, runbookName: session.runbookName, runbookPath: runbookFile, inventoryName: session.inventoryName,
+                id: runID, runbookName: session.runbookName, runbookPath: runbookFile,
+                inventoryName: session.inventoryName,
                 inventoryPath: inventory, mode: inputs.plan.mode, paramsJSON: inputs.paramsJSON(), planHash: planHash,
-                planJSON: inputs.journalPlanJSON(), pid: getpid(), hostname: RunLock.currentHostname(), startedAt: Date())
+                planJSON: inputs.journalPlanJSON(), pid: getpid(), hostname: RunLock.currentHostname(),
+                startedAt: Date())
             func precondition(_ result: LivePlanner.PreconditionResult) -> RunEvent {
                 let payload = RunEvent.Precondition(step: result.nodeID, host: result.host, summary: result.summary)
                 return result.passed ? .preconditionPassed(payload) : .preconditionFailed(payload)
@@ -103,7 +117,8 @@ extension RunbookCommand {
                 start.events = live.preconditions.map(precondition)
                 try session.state.journal.commit(start)
                 for event in start.events { session.observers.record(event, runID: runID) }
-                let why = live.preconditions.filter { !$0.passed }.map { "  \($0.nodeID) on \($0.host): \($0.summary)" }.joined(separator: "\n")
+                let why = live.preconditions.filter { !$0.passed }.map { "  \($0.nodeID) on \($0.host): \($0.summary)" }
+                    .joined(separator: "\n")
                 throw ExitCode(await session.finish(.preconditionFailed(why)))
             }
             guard try confirm(runID: runID) else {
@@ -126,7 +141,9 @@ extension RunbookCommand {
         func confirm(runID: String) throws -> Bool {
             if yes { return true }
             guard Terminal.stdinIsTTY else {
-                Terminal.writeError("runbook: error: no terminal to confirm on: pass --yes to run run \(runID) unattended (gates still wait for --approve or `runbook approve`)\n")
+                Terminal.writeError(
+                    "runbook: error: no terminal to confirm on: pass --yes to run run \(runID) unattended (gates still wait for --approve or `runbook approve`)\n"
+                )
                 throw RunbookExit.usage
             }
             Terminal.writeError("Run this plan as run \(runID)? (yes/no) ")

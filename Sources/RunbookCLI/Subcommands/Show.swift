@@ -49,7 +49,9 @@ extension RunbookCommand {
             case .junit: Terminal.write(RunReportJUnit.render(report))
             }
             if case .broken(let seq, let reason) = report.chain {
-                Terminal.writeError("runbook: warning: the event log of run \(record.id) in \(access.journalPath) is broken at event \(seq): \(reason); it was changed after it was written, so do not trust this report without checking the journal file's history\n")
+                Terminal.writeError(
+                    "runbook: warning: the event log of run \(record.id) in \(access.journalPath) is broken at event \(seq): \(reason); it was changed after it was written, so do not trust this report without checking the journal file's history\n"
+                )
             }
         }
     }

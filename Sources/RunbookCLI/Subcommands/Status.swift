@@ -26,7 +26,8 @@ extension RunbookCommand {
             let record = try access.resolveRun(runID)
             let journal = try access.requireJournal(for: runID)
             let steps = try access.reading("the steps of run \(record.id)") { try journal.steps(runID: record.id) }
-            Terminal.write(Self.render(record, steps: steps, now: Date(), color: Terminal.colorEnabled(forStderr: false)))
+            Terminal.write(
+                Self.render(record, steps: steps, now: Date(), color: Terminal.colorEnabled(forStderr: false)))
         }
 
         static func render(_ run: RunRecord, steps: [StepRecord], now: Date, color: Bool) -> String {
@@ -39,14 +40,16 @@ extension RunbookCommand {
                 case .alive: break
                 case .gone: out += "\nthe process is gone: `\(resume)` continues it\n"
                 case .otherHost(let host):
-                    out += "\nthe run is driven from \(host); `runbook status \(run.id)` there says whether it is alive\n"
+                    out +=
+                        "\nthe run is driven from \(host); `runbook status \(run.id)` there says whether it is alive\n"
                 }
             case .parked:
                 out += "\nparked at a gate: answer it (below), then `\(resume)`\n"
             case .failed, .interrupted:
                 out += "\n`\(resume)` continues it; `runbook rollback \(run.id)` undoes its changes\n"
             case .rollbackFailed:
-                out += "\nthe rollback failed: `runbook show \(run.id)` has the errors; `runbook rollback \(run.id)` retries it\n"
+                out +=
+                    "\nthe rollback failed: `runbook show \(run.id)` has the errors; `runbook rollback \(run.id)` retries it\n"
             case .succeeded, .rolledBack:
                 break
             }
@@ -64,7 +67,8 @@ extension RunbookCommand {
             }
             let lines = ReportText.table(rows).split(separator: "\n", omittingEmptySubsequences: false)
             for (index, step) in steps.enumerated() {
-                let symbol = ReportText.paint(ReportText.symbol(step.state), ReportText.color(step.state), enabled: color)
+                let symbol = ReportText.paint(
+                    ReportText.symbol(step.state), ReportText.color(step.state), enabled: color)
                 out += "  \(symbol) \(lines[index])\n"
                 for output in ReportText.outputState(step.outputsJSON) {
                     out += "      outputs: \(output)\n"
@@ -79,13 +83,16 @@ extension RunbookCommand {
                     var title = "  \(step.nodeID)"
                     if let gate = gates?[step.nodeID] {
                         if let prompt = gate.prompt { title += ": \(prompt)" }
-                        if gate.type != "approval" { title += " (\(gate.type) gate: it also ends by itself when its condition holds)" }
+                        if gate.type != "approval" {
+                            title += " (\(gate.type) gate: it also ends by itself when its condition holds)"
+                        }
                     }
                     if let reached = step.firstReachedAt ?? step.startedAt {
                         title += " (waiting since \(ReportText.timestamp(reached)))"
                     }
                     out += title + "\n"
-                    out += "    answer: \(ReportText.approveCommand(runID: run.id, gate: step.nodeID))  (add --reject to refuse)\n"
+                    out +=
+                        "    answer: \(ReportText.approveCommand(runID: run.id, gate: step.nodeID))  (add --reject to refuse)\n"
                     if run.status == .running, liveness == .alive {
                         out += "    then:   the waiting run (pid \(run.pid)) continues by itself\n"
                     } else {

@@ -35,11 +35,13 @@ extension RunbookCommand {
                         text: text, file: file, hostKeys: registry.hostKeys, diagnostics: &documents.diagnostics),
                         documents.diagnostics.errors.count == before
                     {
-                        summaries.append("\(file): ok (inventory '\(inventory.name.value)', \(inventory.hosts.count) hosts)")
+                        summaries.append(
+                            "\(file): ok (inventory '\(inventory.name.value)', \(inventory.hosts.count) hosts)")
                     }
                     continue
                 }
-                guard let runbook = RunbookLoader.load(text: text, file: file, diagnostics: &documents.diagnostics) else { continue }
+                guard let runbook = RunbookLoader.load(text: text, file: file, diagnostics: &documents.diagnostics)
+                else { continue }
                 let checker = RunbookChecker(registry: registry, inventory: loadedInventory)
                 documents.diagnostics.append(contentsOf: checker.check(runbook))
                 if let loadedInventory {
@@ -53,7 +55,9 @@ extension RunbookCommand {
                     }
                 }
                 if documents.diagnostics.errors.count == before {
-                    summaries.append("\(file): ok (runbook '\(runbook.name.value)', \(runbook.steps.count) steps, \(runbook.preconditions.count) preconditions)")
+                    summaries.append(
+                        "\(file): ok (runbook '\(runbook.name.value)', \(runbook.steps.count) steps, \(runbook.preconditions.count) preconditions)"
+                    )
                 }
             }
             documents.printDiagnostics()

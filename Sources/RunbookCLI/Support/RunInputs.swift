@@ -13,8 +13,10 @@ struct RunInputs {
     var documents: Documents
 
     /// Loads and compiles; prints diagnostics and throws exit 2 when anything is invalid.
-    static func load(runbook path: String, inventory inventoryPath: String, mode: String?, params: [(name: String, value: String)],
-                     runID: String?) throws -> RunInputs {
+    static func load(
+        runbook path: String, inventory inventoryPath: String, mode: String?, params: [(name: String, value: String)],
+        runID: String?
+    ) throws -> RunInputs {
         var documents = Documents()
         let runbook = documents.loadRunbook(path)
         let inventory = documents.loadInventory(inventoryPath)
@@ -23,22 +25,25 @@ struct RunInputs {
             Terminal.writeError("runbook: \(DiagnosticPrinter.summary(documents.diagnostics)); nothing was run\n")
             throw RunbookExit.invalid
         }
-        let request = Compiler.Request(runbook: runbook, inventory: inventory, mode: mode, params: params,
-                                       environment: ProcessInfo.processInfo.environment, runID: runID)
+        let request = Compiler.Request(
+            runbook: runbook, inventory: inventory, mode: mode, params: params,
+            environment: ProcessInfo.processInfo.environment, runID: runID)
         guard let plan = Compiler(registry: .standard).compile(request, diagnostics: &documents.diagnostics) else {
             documents.printDiagnostics()
             Terminal.writeError("runbook: \(DiagnosticPrinter.summary(documents.diagnostics)); nothing was run\n")
             throw RunbookExit.invalid
         }
         documents.printDiagnostics()
-        return RunInputs(runbookPath: path, runbookText: documents.printer.sources[path] ?? "", inventoryPath: inventoryPath,
-                         inventoryText: documents.printer.sources[inventoryPath] ?? "", plan: plan, documents: documents)
+        return RunInputs(
+            runbookPath: path, runbookText: documents.printer.sources[path] ?? "", inventoryPath: inventoryPath,
+            inventoryText: documents.printer.sources[inventoryPath] ?? "", plan: plan, documents: documents)
     }
 
     static func sha256(_ text: String) -> String { PlanHash.hex(SHA256.hash(data: Data(text.utf8))) }
 
     func planHash(facts: [String: String]) -> String {
-        PlanHash.compute(runbookText: runbookText, inventoryText: inventoryText, mode: plan.mode, params: plan.params, facts: facts)
+        PlanHash.compute(
+            runbookText: runbookText, inventoryText: inventoryText, mode: plan.mode, params: plan.params, facts: facts)
     }
 
     /// The SHA-256 of the runbook and inventory text, as saved and journaled plans record them.

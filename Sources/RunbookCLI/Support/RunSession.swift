@@ -18,8 +18,11 @@ struct RunSession {
         self.inputs = inputs
         self.runID = runID
         state = try StateContext.open(redactor: inputs.plan.redactor)
-        hosts = HostPool(inventory: inputs.plan.inventory, controlDirectory: state.directory.sshControlDirectory, multiplex: sshMultiplexing)
-        reporter = ProgressReporter(tty: Terminal.stderrIsTTY, color: Terminal.colorEnabled(forStderr: true), redactor: inputs.plan.redactor)
+        hosts = HostPool(
+            inventory: inputs.plan.inventory, controlDirectory: state.directory.sshControlDirectory,
+            multiplex: sshMultiplexing)
+        reporter = ProgressReporter(
+            tty: Terminal.stderrIsTTY, color: Terminal.colorEnabled(forStderr: true), redactor: inputs.plan.redactor)
         var list: [any RunObserver] = [reporter]
         if let events {
             do {
@@ -41,20 +44,27 @@ struct RunSession {
     /// One run at a time per runbook and inventory: exit 5 naming the holder.
     mutating func acquireLock() throws {
         do {
-            let lock = try RunLock.acquire(directory: state.directory.lockDirectory, runbook: runbookName, inventory: inventoryName, runID: runID)
+            let lock = try RunLock.acquire(
+                directory: state.directory.lockDirectory, runbook: runbookName, inventory: inventoryName, runID: runID)
             if let previous = lock.tookOverFrom {
-                Terminal.writeError("runbook: warning: took over the lock of run \(previous.runID) (pid \(previous.pid) on \(previous.hostname), started \(JournalTimestamp.format(previous.startedAt))): that process is gone\n")
+                Terminal.writeError(
+                    "runbook: warning: took over the lock of run \(previous.runID) (pid \(previous.pid) on \(previous.hostname), started \(JournalTimestamp.format(previous.startedAt))): that process is gone\n"
+                )
                 // The command it was running when it died may still be running (each command has
                 // its own session): probing before it ends would see "not done" and apply twice.
                 if !((try? state.journal.inFlightAttempts(runID: previous.runID)) ?? []).isEmpty {
-                    let left = LeftoverCommands.waitForExit(runID: previous.runID, timeout: Self.leftoverWaitSeconds) { left in
-                        Terminal.writeError("runbook: waiting (at most \(Int(Self.leftoverWaitSeconds)) s) for commands run \(previous.runID) left running:\n"
-                            + left.map { "  \($0)" }.joined(separator: "\n") + "\n")
+                    let left = LeftoverCommands.waitForExit(runID: previous.runID, timeout: Self.leftoverWaitSeconds) {
+                        left in
+                        Terminal.writeError(
+                            "runbook: waiting (at most \(Int(Self.leftoverWaitSeconds)) s) for commands run \(previous.runID) left running:\n"
+                                + left.map { "  \($0)" }.joined(separator: "\n") + "\n")
                     }
                     if !left.isEmpty {
                         lock.release()
-                        Terminal.writeError("runbook: error: commands of run \(previous.runID) are still running; nothing was done:\n"
-                            + left.map { "  \($0)" }.joined(separator: "\n") + "\nWait for them to finish (or kill them), then try again.\n")
+                        Terminal.writeError(
+                            "runbook: error: commands of run \(previous.runID) are still running; nothing was done:\n"
+                                + left.map { "  \($0)" }.joined(separator: "\n")
+                                + "\nWait for them to finish (or kill them), then try again.\n")
                         throw RunbookExit.locked
                     }
                 }
@@ -62,15 +72,18 @@ struct RunSession {
             self.lock = lock
             LeftoverCommands.mark(runID: runID)
         } catch let held as LockHeldError {
-            Terminal.writeError("runbook: error: \(held)\nWait for it to finish, or look at it with `runbook status \(held.holder?.runID ?? "RUN")`.\n")
+            Terminal.writeError(
+                "runbook: error: \(held)\nWait for it to finish, or look at it with `runbook status \(held.holder?.runID ?? "RUN")`.\n"
+            )
             throw RunbookExit.locked
         }
     }
 
     func makeExecutor(options: ExecutionOptions, planHash: String, plan: Plan) -> Executor {
-        Executor(plan: plan, runID: runID, planHash: planHash, journal: state.journal, hosts: hosts,
-                 compiler: Compiler(registry: .standard), options: options, observer: observers, stop: stop,
-                 prompter: options.interactive ? Prompter() : nil)
+        Executor(
+            plan: plan, runID: runID, planHash: planHash, journal: state.journal, hosts: hosts,
+            compiler: Compiler(registry: .standard), options: options, observer: observers, stop: stop,
+            prompter: options.interactive ? Prompter() : nil)
     }
 
     /// Commits a batch of the run (a warning if the journal refuses), then shows its events.
@@ -87,7 +100,10 @@ struct RunSession {
     /// Runs the executor with SIGINT/SIGTERM trapped, then journals and prints the end.
     func execute(_ executor: Executor) async -> RunOutcome {
         let trap = SignalTrap(controller: stop) { signal in
-            FileHandle.standardError.write(Data("\nrunbook: received \(signal == SIGINT ? "SIGINT" : "SIGTERM"): stopping after running commands (Ctrl-C again does the same)\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "\nrunbook: received \(signal == SIGINT ? "SIGINT" : "SIGTERM"): stopping after running commands (Ctrl-C again does the same)\n"
+                        .utf8))
         }
         let outcome = await executor.run()
         trap.remove()
@@ -112,18 +128,22 @@ struct RunSession {
         case .succeeded:
             message = "run \(runID) succeeded."
         case .failed(let why):
-            message = "run \(runID) FAILED:\n\(why)\nFix the cause, then `runbook resume \(runID)`; or undo its changes with `runbook rollback \(runID)`."
+            message =
+                "run \(runID) FAILED:\n\(why)\nFix the cause, then `runbook resume \(runID)`; or undo its changes with `runbook rollback \(runID)`."
         case .preconditionFailed(let why):
             message = "run \(runID) stopped before changing anything: a precondition failed:\n\(why)"
         case .parked(let gates):
             let gate = gates.first ?? "GATE"
-            message = "run \(runID) is parked at gate \(gates.joined(separator: ", ")): nobody could answer it here.\nApprove with `runbook approve \(runID) \(gate) --by NAME --reason TEXT`, then `runbook resume \(runID)` (or `runbook resume \(runID) --approve \(gate)`)."
+            message =
+                "run \(runID) is parked at gate \(gates.joined(separator: ", ")): nobody could answer it here.\nApprove with `runbook approve \(runID) \(gate) --by NAME --reason TEXT`, then `runbook resume \(runID)` (or `runbook resume \(runID) --approve \(gate)`)."
         case .interrupted(let signal):
-            message = "run \(runID) was interrupted (\(signal == SIGINT ? "SIGINT" : "SIGTERM")); everything is journaled. Continue with `runbook resume \(runID)`."
+            message =
+                "run \(runID) was interrupted (\(signal == SIGINT ? "SIGINT" : "SIGTERM")); everything is journaled. Continue with `runbook resume \(runID)`."
         case .rolledBack(let why):
             message = "run \(runID) FAILED and was rolled back:\n\(why)\nSee `runbook show \(runID)`."
         case .rollbackFailed(let why):
-            message = "run \(runID) FAILED and its rollback did not complete:\n\(why)\nInspect the hosts, then `runbook rollback \(runID)` again."
+            message =
+                "run \(runID) FAILED and its rollback did not complete:\n\(why)\nInspect the hosts, then `runbook rollback \(runID)` again."
         }
         Terminal.writeError(redactor.redact(message) + "\n")
         return outcome.exitCode
@@ -153,17 +173,27 @@ extension RunSession {
     /// Reloads the runbook and inventory of a journaled run, refusing if they changed since.
     static func reload(_ record: RunRecord, extraParams: [(name: String, value: String)]) throws -> RunInputs {
         guard let journaled = JournaledPlan(json: record.planJSON) else {
-            Terminal.writeError("runbook: error: run \(record.id) has no readable plan in the journal; it cannot be resumed\n")
+            Terminal.writeError(
+                "runbook: error: run \(record.id) has no readable plan in the journal; it cannot be resumed\n")
             throw RunbookExit.failed
         }
-        var params = journaled.params.map { (name: $0.key, value: $0.value) }.filter { param in !extraParams.contains { $0.name == param.name } }
+        var params = journaled.params.map { (name: $0.key, value: $0.value) }.filter { param in
+            !extraParams.contains { $0.name == param.name }
+        }
         params.append(contentsOf: extraParams)
-        let inputs = try RunInputs.load(runbook: record.runbookPath, inventory: record.inventoryPath, mode: journaled.mode, params: params, runID: record.id)
+        let inputs = try RunInputs.load(
+            runbook: record.runbookPath, inventory: record.inventoryPath, mode: journaled.mode, params: params,
+            runID: record.id)
         var changed: [String] = []
-        if RunInputs.sha256(inputs.runbookText) != journaled.runbookSHA { changed.append("the runbook \(record.runbookPath)") }
-        if RunInputs.sha256(inputs.inventoryText) != journaled.inventorySHA { changed.append("the inventory \(record.inventoryPath)") }
+        if RunInputs.sha256(inputs.runbookText) != journaled.runbookSHA {
+            changed.append("the runbook \(record.runbookPath)")
+        }
+        if RunInputs.sha256(inputs.inventoryText) != journaled.inventorySHA {
+            changed.append("the inventory \(record.inventoryPath)")
+        }
         if !changed.isEmpty {
-            Terminal.writeError("""
+            Terminal.writeError(
+                """
                 runbook: error: \(changed.joined(separator: " and ")) changed since run \(record.id) started; \
                 continuing would run a different procedure than the one journaled.
                 Restore the files as they were (the journal keeps their SHA-256), or start a new run.

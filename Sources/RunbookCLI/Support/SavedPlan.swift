@@ -35,12 +35,21 @@ struct SavedPlan {
     /// What differs between this saved plan and the world now; empty when it may run.
     func drift(against inputs: RunInputs, facts: [String: String], planHash: String) -> [String] {
         var changes: [String] = []
-        if RunInputs.sha256(inputs.runbookText) != runbookSHA { changes.append("the runbook \(inputs.runbookPath) changed") }
-        if RunInputs.sha256(inputs.inventoryText) != inventorySHA { changes.append("the inventory \(inputs.inventoryPath) changed") }
-        for key in Set(facts.keys).union(self.facts.keys).sorted() where facts[key] != self.facts[key] {
-            changes.append("\(key): was \(self.facts[key].map { "'\($0)'" } ?? "absent"), now \(facts[key].map { "'\($0)'" } ?? "absent")")
+        if RunInputs.sha256(inputs.runbookText) != runbookSHA {
+            changes.append("the runbook \(inputs.runbookPath) changed")
         }
-        if changes.isEmpty, planHash != self.planHash { changes.append("the params or mode differ (plan hash \(self.planHash.prefix(12)) vs \(planHash.prefix(12)))") }
+        if RunInputs.sha256(inputs.inventoryText) != inventorySHA {
+            changes.append("the inventory \(inputs.inventoryPath) changed")
+        }
+        for key in Set(facts.keys).union(self.facts.keys).sorted() where facts[key] != self.facts[key] {
+            changes.append(
+                "\(key): was \(self.facts[key].map { "'\($0)'" } ?? "absent"), now \(facts[key].map { "'\($0)'" } ?? "absent")"
+            )
+        }
+        if changes.isEmpty, planHash != self.planHash {
+            changes.append(
+                "the params or mode differ (plan hash \(self.planHash.prefix(12)) vs \(planHash.prefix(12)))")
+        }
         return changes
     }
 }

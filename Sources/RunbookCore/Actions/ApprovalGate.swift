@@ -6,7 +6,8 @@ public struct ApprovalGate: ActionType {
 
     public let descriptor = ActionDescriptor(
         name: "approval", kind: .gate,
-        summary: "Wait for a person: an answer at the terminal, `--approve GATE`, or `runbook approve RUN GATE`. Unattended, the run parks (exit 4) instead of hanging.",
+        summary:
+            "Wait for a person: an answer at the terminal, `--approve GATE`, or `runbook approve RUN GATE`. Unattended, the run parks (exit 4) instead of hanging.",
         parameters: [
             ParameterSpec("prompt", .string, "the question shown to the approver"),
             ParameterSpec("approvers", .stringList, "names allowed to approve (any when empty)"),

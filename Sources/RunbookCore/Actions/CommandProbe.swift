@@ -4,7 +4,8 @@ public struct CommandProbe: ActionType {
 
     public let descriptor = ActionDescriptor(
         name: "command", kind: .probe,
-        summary: "Run a read-only command (argv list or script) and expose its exit code and output; by default it must exit 0.",
+        summary:
+            "Run a read-only command (argv list or script) and expose its exit code and output; by default it must exit 0.",
         parameters: [
             ParameterSpec("run", .argv, "the command as a list of arguments"),
             ParameterSpec(
@@ -24,7 +25,8 @@ public struct CommandProbe: ActionType {
 
     public func commands(for arguments: ResolvedArguments, on host: RenderHost) -> [PlannedCommand] {
         let argv = arguments.strings("run") ?? arguments.string("script").map { ["/bin/sh", "-c", $0] } ?? []
-        let spec = CommandSpec(argv: argv, environment: arguments.stringMap("env"), workingDirectory: arguments.string("cwd"))
+        let spec = CommandSpec(
+            argv: argv, environment: arguments.stringMap("env"), workingDirectory: arguments.string("cwd"))
         return [PlannedCommand(.probe, on: host.name, spec)]
     }
 

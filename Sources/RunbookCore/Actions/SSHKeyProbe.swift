@@ -4,10 +4,13 @@ public struct SSHKeyProbe: ActionType {
 
     public let descriptor = ActionDescriptor(
         name: "ssh.key", kind: .probe,
-        summary: "Check that a private key exists on the target (mode, fingerprint) and, with `authorized_on`, that a host accepts it.",
+        summary:
+            "Check that a private key exists on the target (mode, fingerprint) and, with `authorized_on`, that a host accepts it.",
         parameters: [
             ParameterSpec("path", .string, required: true, "path of the private key on the target"),
-            ParameterSpec("authorized_on", .string, "a host or target (`role[0]`, host name) whose authorized_keys must hold the public key"),
+            ParameterSpec(
+                "authorized_on", .string,
+                "a host or target (`role[0]`, host name) whose authorized_keys must hold the public key"),
             ParameterSpec("user", .string, "the user on `authorized_on` whose authorized_keys is read (default root)"),
         ],
         outputs: [
@@ -29,7 +32,8 @@ public struct SSHKeyProbe: ActionType {
         if let other = arguments.string("authorized_on") {
             let user = arguments.string("user") ?? "root"
             result.append(PlannedCommand(.probe, on: host.name, CommandSpec(argv: ["ssh-keygen", "-y", "-f", path])))
-            result.append(PlannedCommand(.probe, on: other, CommandSpec(argv: ["sh", "-c", "cat ~\(user)/.ssh/authorized_keys"])))
+            result.append(
+                PlannedCommand(.probe, on: other, CommandSpec(argv: ["sh", "-c", "cat ~\(user)/.ssh/authorized_keys"])))
         }
         return result
     }
@@ -47,11 +51,14 @@ public struct SSHKeyProbe: ActionType {
     public func probe(_ context: ActionContext) async throws -> Observation {
         let planned = context.planned(.probe)
         let path = context.arguments.string("path") ?? ""
-        var outputs: [String: Value] = ["present": .bool(false), "mode": .null, "fingerprint": .null, "authorized": .null]
+        var outputs: [String: Value] = [
+            "present": .bool(false), "mode": .null, "fingerprint": .null, "authorized": .null,
+        ]
         guard planned.count >= 2 else { return Observation(done: true, summary: "no key path", outputs: outputs) }
         let stat = try await context.run(planned[0])
         guard stat.succeeded else {
-            return Observation(done: true, summary: "no key at \(path) on \(context.host)", outputs: outputs, result: stat)
+            return Observation(
+                done: true, summary: "no key at \(path) on \(context.host)", outputs: outputs, result: stat)
         }
         let mode = stat.stdout.filter { !$0.isWhitespace }
         outputs["present"] = .bool(true)

@@ -21,7 +21,9 @@ public struct SSHReachableProbe: ActionType {
 
     public func probe(_ context: ActionContext) async throws -> Observation {
         let result = await context.checkConnection()
-        var outputs: [String: Value] = ["reachable": .bool(result.reachable), "error": result.error.map(Value.string) ?? .null]
+        var outputs: [String: Value] = [
+            "reachable": .bool(result.reachable), "error": result.error.map(Value.string) ?? .null,
+        ]
         outputs["latency_ms"] = result.latencyMs.map { .int(Int($0.rounded())) } ?? .null
         let summary =
             result.reachable

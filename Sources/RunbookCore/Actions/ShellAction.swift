@@ -4,13 +4,16 @@ public struct ShellAction: ActionType {
 
     public let descriptor = ActionDescriptor(
         name: "shell", kind: .action,
-        summary: "Run a command (argv list) or a script (sh -c). Idempotent through `check`; undone through the step's `undo`.",
+        summary:
+            "Run a command (argv list) or a script (sh -c). Idempotent through `check`; undone through the step's `undo`.",
         parameters: [
-            ParameterSpec("run", .argv, "the command as a list of arguments; each element is passed as is, never re-split"),
+            ParameterSpec(
+                "run", .argv, "the command as a list of arguments; each element is passed as is, never re-split"),
             ParameterSpec(
                 "script", .string, shellText: true,
                 "a script run with `sh -c` (instead of `run`); values go in through `env`, never `${{ }}` in the text"),
-            ParameterSpec("check", .command, "a command whose exit 0 means \"already done\": the step is then skipped as ok"),
+            ParameterSpec(
+                "check", .command, "a command whose exit 0 means \"already done\": the step is then skipped as ok"),
             ParameterSpec("verify", .command, "a command run after `run` that must exit 0 for the step to succeed"),
             ParameterSpec("env", .stringMap, "environment variables added for the commands"),
             ParameterSpec("cwd", .string, "working directory of the commands"),
@@ -36,7 +39,9 @@ public struct ShellAction: ActionType {
         } else if let script = arguments.string("script") {
             result.append(PlannedCommand(.apply, on: host.name, spec(["/bin/sh", "-c", script])))
         }
-        if let verify = arguments.command("verify") { result.append(PlannedCommand(.verify, on: host.name, spec(verify))) }
+        if let verify = arguments.command("verify") {
+            result.append(PlannedCommand(.verify, on: host.name, spec(verify)))
+        }
         return result
     }
 
@@ -58,7 +63,8 @@ public struct ShellAction: ActionType {
         for check in checks {
             let result = try await context.run(check)
             if !result.succeeded {
-                return Observation(done: false, summary: "check \(CommandFailure.status(result)): not done yet", result: result)
+                return Observation(
+                    done: false, summary: "check \(CommandFailure.status(result)): not done yet", result: result)
             }
         }
         return Observation(done: true, summary: "check exited 0: already done")

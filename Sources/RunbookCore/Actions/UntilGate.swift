@@ -13,7 +13,8 @@ public struct UntilGate: ActionType {
             ParameterSpec("on", .string, "where the probe runs (default: the step's target)"),
             ParameterSpec("condition", .string, required: true, "expression over `outputs` that ends the wait"),
             ParameterSpec("every", .duration, "poll interval (default 30s)"),
-            ParameterSpec("timeout", .duration, "give up after this long, counted from when the gate was first reached"),
+            ParameterSpec(
+                "timeout", .duration, "give up after this long, counted from when the gate was first reached"),
             ParameterSpec("on_timeout", .string, "abort | rollback | proceed (default abort)"),
         ],
         outputs: [OutputSpec("*", "any", "the last observation of the probe")],

@@ -78,7 +78,9 @@ struct StaticEvaluation {
         case .gate(let gate):
             switch gate.kind {
             case .approval(let approval):
-                if let prompt = approval.prompt, Self.containsInterpolation(prompt) { _ = value(of: prompt, stepID: step.id) }
+                if let prompt = approval.prompt, Self.containsInterpolation(prompt) {
+                    _ = value(of: prompt, stepID: step.id)
+                }
             case .until(let until):
                 if let probe = registry[until.probe.value] { with(until.with, type: probe, stepID: step.id) }
                 condition(until.condition, stepID: step.id, outputs: true)

@@ -37,9 +37,13 @@ public struct RunbookChecker {
                         "step '\(step.id)' needs unknown step '\(need.value)'\(Suggestions.hint(for: need.value, in: ids))",
                         at: need.location)
                 } else if step.isPrecondition {
-                    diagnostics.error("precondition '\(step.id)' cannot use needs: preconditions all run first, in parallel", at: need.location)
+                    diagnostics.error(
+                        "precondition '\(step.id)' cannot use needs: preconditions all run first, in parallel",
+                        at: need.location)
                 } else if firstByID[need.value]!.isPrecondition {
-                    diagnostics.error("'\(need.value)' is a precondition: every step already runs after all preconditions", at: need.location)
+                    diagnostics.error(
+                        "'\(need.value)' is a precondition: every step already runs after all preconditions",
+                        at: need.location)
                 } else {
                     edges[step.id, default: []].append(need.value)
                 }
@@ -48,14 +52,17 @@ public struct RunbookChecker {
         for cycle in StepGraph.cycles(nodes: runbook.steps.map(\.id), edges: edges) {
             let start = firstByID[cycle[0]]!
             let location = start.needs.first { $0.value == cycle[1] }?.location ?? start.location
-            diagnostics.error("dependency cycle: \(cycle.joined(separator: " -> ")); remove one of these needs", at: location)
+            diagnostics.error(
+                "dependency cycle: \(cycle.joined(separator: " -> ")); remove one of these needs", at: location)
         }
 
         // Modes.
         let declaredModes = runbook.modes.map(\.value)
         for step in all {
             for mode in step.modes ?? [] where !declaredModes.contains(mode.value) {
-                let declared = declaredModes.isEmpty ? "the runbook declares no modes" : "declared modes: \(declaredModes.joined(separator: ", "))"
+                let declared =
+                    declaredModes.isEmpty
+                    ? "the runbook declares no modes" : "declared modes: \(declaredModes.joined(separator: ", "))"
                 diagnostics.error(
                     "step '\(step.id)' lists mode '\(mode.value)' that the runbook does not declare\(Suggestions.hint(for: mode.value, in: declaredModes)); \(declared)",
                     at: mode.location)
@@ -64,8 +71,12 @@ public struct RunbookChecker {
 
         // Params: defaults and declared names.
         for param in runbook.params {
-            if let allowed = param.allowed, let node = param.defaultValue, let text = node.scalar, !allowed.contains(text) {
-                diagnostics.error("default '\(text)' of param '\(param.name)' is not one of \(allowed.joined(separator: ", "))", at: node.location)
+            if let allowed = param.allowed, let node = param.defaultValue, let text = node.scalar,
+                !allowed.contains(text)
+            {
+                diagnostics.error(
+                    "default '\(text)' of param '\(param.name)' is not one of \(allowed.joined(separator: ", "))",
+                    at: node.location)
             }
             if param.type == .duration, let node = param.defaultValue, let text = node.scalar,
                 Value.parseBoundedDuration(text) == nil
@@ -76,7 +87,8 @@ public struct RunbookChecker {
                     at: node.location)
             }
             if param.type == .int, let node = param.defaultValue, let text = node.scalar, Int(text) == nil {
-                diagnostics.error("default of param '\(param.name)' must be a whole number, got '\(text)'", at: node.location)
+                diagnostics.error(
+                    "default of param '\(param.name)' must be a whole number, got '\(text)'", at: node.location)
             }
         }
 
@@ -126,16 +138,24 @@ public struct RunbookChecker {
             case .approval(let approval):
                 if let prompt = approval.prompt { checkTemplate(prompt, scope: scope, diagnostics: &diagnostics) }
             case .until(let until):
-                if let target = until.target { checkTarget(target, stepID: step.id, scope: scope, diagnostics: &diagnostics) }
-                let outputs = checkTypeName(until.probe, expected: .probe, diagnostics: &diagnostics).map { $0.descriptor.outputs.map(\.name) }
+                if let target = until.target {
+                    checkTarget(target, stepID: step.id, scope: scope, diagnostics: &diagnostics)
+                }
+                let outputs = checkTypeName(until.probe, expected: .probe, diagnostics: &diagnostics).map {
+                    $0.descriptor.outputs.map(\.name)
+                }
                 if let probe = registry[until.probe.value], probe.descriptor.kind == .probe {
-                    checkWith(until.with, type: probe, stepID: step.id, ownerLocation: until.probe.location, scope: scope, diagnostics: &diagnostics)
+                    checkWith(
+                        until.with, type: probe, stepID: step.id, ownerLocation: until.probe.location, scope: scope,
+                        diagnostics: &diagnostics)
                 }
                 checkExpression(until.condition, outputs: outputs ?? ["*"], scope: scope, diagnostics: &diagnostics)
             }
         case .choose(let alternatives):
             for alternative in alternatives {
-                if let when = alternative.when { checkExpression(when, outputs: nil, scope: scope, diagnostics: &diagnostics) }
+                if let when = alternative.when {
+                    checkExpression(when, outputs: nil, scope: scope, diagnostics: &diagnostics)
+                }
                 var inner = alternative.step
                 inner.id = step.id
                 if inner.target == nil { inner.target = step.target }
@@ -148,12 +168,14 @@ public struct RunbookChecker {
             }
         }
         if step.expect != nil {
-            if case .probe = step.body {} else {
+            if case .probe = step.body {
+            } else {
                 diagnostics.error("`expect` applies to probes; step '\(step.id)' is not one", at: step.expect!.location)
             }
         }
         if step.commit, case .probe = step.body {
-            diagnostics.warning("a probe as commit point: commit points are usually the gate where a person says go", at: step.location)
+            diagnostics.warning(
+                "a probe as commit point: commit points are usually the gate where a person says go", at: step.location)
         }
     }
 
@@ -170,7 +192,9 @@ public struct RunbookChecker {
             guard let node else { continue }
             if descriptor.takesStepCheck {
                 if with?[key] != nil {
-                    diagnostics.error("step '\(step.id)' gives `\(key)` twice (in the step and in `with`); keep one", at: node.location)
+                    diagnostics.error(
+                        "step '\(step.id)' gives `\(key)` twice (in the step and in `with`); keep one",
+                        at: node.location)
                 } else {
                     with = Self.adding(key: key, value: node, to: with, at: step.location)
                 }
@@ -184,7 +208,8 @@ public struct RunbookChecker {
                 checkTemplate(node, scope: scope, diagnostics: &diagnostics)
             }
         }
-        checkWith(with, type: type, stepID: step.id, ownerLocation: name.location, scope: scope, diagnostics: &diagnostics)
+        checkWith(
+            with, type: type, stepID: step.id, ownerLocation: name.location, scope: scope, diagnostics: &diagnostics)
 
         if let expect = step.expect {
             checkExpression(expect, outputs: descriptor.outputs.map(\.name), scope: scope, diagnostics: &diagnostics)
@@ -193,13 +218,17 @@ public struct RunbookChecker {
         // Undo.
         if let undo = step.undo {
             if step.irreversible {
-                diagnostics.error("step '\(step.id)' is marked irreversible but declares an undo; keep one", at: undo.location)
+                diagnostics.error(
+                    "step '\(step.id)' is marked irreversible but declares an undo; keep one", at: undo.location)
             }
             if let undoType = checkTypeName(undo.action, expected: .action, diagnostics: &diagnostics) {
-                checkWith(undo.with, type: undoType, stepID: step.id, ownerLocation: undo.action.location, scope: scope, diagnostics: &diagnostics)
+                checkWith(
+                    undo.with, type: undoType, stepID: step.id, ownerLocation: undo.action.location, scope: scope,
+                    diagnostics: &diagnostics)
             }
             if !descriptor.changes {
-                diagnostics.warning("step '\(step.id)' declares an undo but '\(descriptor.name)' changes nothing", at: undo.location)
+                diagnostics.warning(
+                    "step '\(step.id)' declares an undo but '\(descriptor.name)' changes nothing", at: undo.location)
             }
         } else if descriptor.changes, descriptor.undo == .declared, !step.irreversible {
             diagnostics.warning(
@@ -209,7 +238,9 @@ public struct RunbookChecker {
     }
 
     @discardableResult
-    func checkTypeName(_ name: Located<String>, expected: ActionDescriptor.Kind, diagnostics: inout Diagnostics) -> (any ActionType)? {
+    func checkTypeName(_ name: Located<String>, expected: ActionDescriptor.Kind, diagnostics: inout Diagnostics) -> (
+        any ActionType
+    )? {
         guard let type = registry[name.value] else {
             let candidates = registry.names(of: expected)
             diagnostics.error(
@@ -226,7 +257,10 @@ public struct RunbookChecker {
         return type
     }
 
-    func checkWith(_ with: YAMLNode?, type: any ActionType, stepID: String, ownerLocation: SourceLocation, scope: Scope, diagnostics: inout Diagnostics) {
+    func checkWith(
+        _ with: YAMLNode?, type: any ActionType, stepID: String, ownerLocation: SourceLocation, scope: Scope,
+        diagnostics: inout Diagnostics
+    ) {
         let descriptor = type.descriptor
         let pairs = with?.pairs ?? []
         let names = descriptor.parameters.map(\.name)
@@ -302,7 +336,9 @@ public struct RunbookChecker {
             }
         case .argv, .stringList:
             guard let items = node.items else {
-                let hint = parameter.type == .argv ? " (write the command as a list: [cmd, arg1, arg2]; use `script` for shell text)" : ""
+                let hint =
+                    parameter.type == .argv
+                    ? " (write the command as a list: [cmd, arg1, arg2]; use `script` for shell text)" : ""
                 diagnostics.error("\(what) must be a list, got \(node.kindDescription)\(hint)", at: node.location)
                 return
             }
@@ -310,7 +346,8 @@ public struct RunbookChecker {
                 diagnostics.error("\(what) is an empty command", at: node.location)
             }
             for item in items where item.scalar == nil {
-                diagnostics.error("each element of \(what) must be a string, got \(item.kindDescription)", at: item.location)
+                diagnostics.error(
+                    "each element of \(what) must be a string, got \(item.kindDescription)", at: item.location)
             }
         case .command:
             checkCommandShape(node, what: parameter.name, diagnostics: &diagnostics)
@@ -320,7 +357,9 @@ public struct RunbookChecker {
                 return
             }
             for pair in pairs where pair.value.scalar == nil {
-                diagnostics.error("each value of \(what) must be a string, got \(pair.value.kindDescription)", at: pair.value.location)
+                diagnostics.error(
+                    "each value of \(what) must be a string, got \(pair.value.kindDescription)", at: pair.value.location
+                )
             }
         }
     }
@@ -343,12 +382,15 @@ public struct RunbookChecker {
     func checkCommandShape(_ node: YAMLNode, what: String, diagnostics: inout Diagnostics) {
         if node.scalar != nil { return }
         guard let items = node.items else {
-            diagnostics.error("'\(what)' must be a command: a list of arguments or a script string, got \(node.kindDescription)", at: node.location)
+            diagnostics.error(
+                "'\(what)' must be a command: a list of arguments or a script string, got \(node.kindDescription)",
+                at: node.location)
             return
         }
         if items.isEmpty { diagnostics.error("'\(what)' is an empty command", at: node.location) }
         for item in items where item.scalar == nil {
-            diagnostics.error("each element of '\(what)' must be a string, got \(item.kindDescription)", at: item.location)
+            diagnostics.error(
+                "each element of '\(what)' must be a string, got \(item.kindDescription)", at: item.location)
         }
     }
 
@@ -367,13 +409,16 @@ public struct RunbookChecker {
                     "step '\(stepID)' targets '\(name)', which is neither a role of this runbook nor a host of inventory '\(inventory.name.value)'\(Suggestions.hint(for: name, in: roles + inventory.hosts.map(\.name)))",
                     at: target.location)
             } else if let close = Suggestions.closest(to: name, in: roles) {
-                diagnostics.error("step '\(stepID)' targets undeclared role '\(name)' (did you mean '\(close)'?)", at: target.location)
+                diagnostics.error(
+                    "step '\(stepID)' targets undeclared role '\(name)' (did you mean '\(close)'?)", at: target.location
+                )
             } else if roles.isEmpty || name.contains("(") || name.contains("[") {
                 // A host name: checked against the inventory when one is given.
             }
         case .indexed(let role, _), .any(let role):
             if !roles.contains(role) {
-                let declared = roles.isEmpty ? "the runbook declares no roles" : "declared roles: \(roles.joined(separator: ", "))"
+                let declared =
+                    roles.isEmpty ? "the runbook declares no roles" : "declared roles: \(roles.joined(separator: ", "))"
                 diagnostics.error(
                     "step '\(stepID)' targets undeclared role '\(role)'\(Suggestions.hint(for: role, in: roles)); \(declared)",
                     at: target.location)
@@ -391,14 +436,21 @@ public struct RunbookChecker {
         }
     }
 
-    func checkExpression(_ expression: LocatedExpression, outputs: [String]?, scope: Scope, diagnostics: inout Diagnostics) {
+    func checkExpression(
+        _ expression: LocatedExpression, outputs: [String]?, scope: Scope, diagnostics: inout Diagnostics
+    ) {
         for reference in expression.expression.references {
-            checkReference(reference, at: expression.location(ofOffset: reference.offset), outputs: outputs, scope: scope, diagnostics: &diagnostics)
+            checkReference(
+                reference, at: expression.location(ofOffset: reference.offset), outputs: outputs, scope: scope,
+                diagnostics: &diagnostics)
         }
     }
 
     /// - Parameter outputs: the names `outputs.X` may use (`["*"]`: any), or nil where `outputs` is not available.
-    func checkReference(_ reference: NameReference, at location: SourceLocation, outputs: [String]?, scope: Scope, diagnostics: inout Diagnostics) {
+    func checkReference(
+        _ reference: NameReference, at location: SourceLocation, outputs: [String]?, scope: Scope,
+        diagnostics: inout Diagnostics
+    ) {
         guard case .member(let root)? = reference.path.first else { return }
         var roots = Self.expressionRoots
         if outputs != nil { roots.append("outputs") }
@@ -424,17 +476,23 @@ public struct RunbookChecker {
             guard let (name, at) = member(1) else { return }
             let roles = scope.runbook.roles.map(\.name)
             if !roles.contains(name) {
-                diagnostics.error("hosts.\(name): '\(name)' is not a declared role\(Suggestions.hint(for: name, in: roles)); declare it under `roles:`", at: at)
+                diagnostics.error(
+                    "hosts.\(name): '\(name)' is not a declared role\(Suggestions.hint(for: name, in: roles)); declare it under `roles:`",
+                    at: at)
             }
         case "steps":
             guard let (id, at) = member(1) else { return }
             guard let step = scope.steps[id] else {
-                diagnostics.error("steps.\(id): no step has id '\(id)'\(Suggestions.hint(for: id, in: scope.steps.keys.sorted()))", at: at)
+                diagnostics.error(
+                    "steps.\(id): no step has id '\(id)'\(Suggestions.hint(for: id, in: scope.steps.keys.sorted()))",
+                    at: at)
                 return
             }
             guard let (field, fieldAt) = member(2) else { return }
             guard ["outputs", "status"].contains(field) else {
-                diagnostics.error("steps.\(id).\(field): a step offers `outputs` and `status`\(Suggestions.hint(for: field, in: ["outputs", "status"]))", at: fieldAt)
+                diagnostics.error(
+                    "steps.\(id).\(field): a step offers `outputs` and `status`\(Suggestions.hint(for: field, in: ["outputs", "status"]))",
+                    at: fieldAt)
                 return
             }
             if field == "outputs", let (output, outputAt) = member(3) {
@@ -451,25 +509,34 @@ public struct RunbookChecker {
         case "host":
             guard let (name, at) = member(1) else { return }
             if !["name", "address", "roles"].contains(name) {
-                diagnostics.error("host.\(name): the current host offers name, address, roles\(Suggestions.hint(for: name, in: ["name", "address", "roles"]))", at: at)
+                diagnostics.error(
+                    "host.\(name): the current host offers name, address, roles\(Suggestions.hint(for: name, in: ["name", "address", "roles"]))",
+                    at: at)
             }
         case "vars":
             guard let (name, at) = member(1), let inventory = scope.inventory else { return }
             let names = inventory.vars.map(\.key)
             if !names.contains(name) {
-                diagnostics.error("vars.\(name) is not set in inventory '\(inventory.name.value)'\(Suggestions.hint(for: name, in: names))", at: at)
+                diagnostics.error(
+                    "vars.\(name) is not set in inventory '\(inventory.name.value)'\(Suggestions.hint(for: name, in: names))",
+                    at: at)
             }
         case "outputs":
             guard let outputs, !outputs.contains("*"), let (name, at) = member(1) else { return }
             if !outputs.contains(name) {
-                diagnostics.error("outputs.\(name): this probe has no output '\(name)'\(Suggestions.hint(for: name, in: outputs)); it has \(outputs.joined(separator: ", "))", at: at)
+                diagnostics.error(
+                    "outputs.\(name): this probe has no output '\(name)'\(Suggestions.hint(for: name, in: outputs)); it has \(outputs.joined(separator: ", "))",
+                    at: at)
             }
         case "mode":
             return
         default:
             let hint = Suggestions.hint(for: root, in: roots)
-            let extra = root == "outputs" ? " (`outputs` is only available in a probe's `expect` and an until gate's `condition`)" : ""
-            diagnostics.error("unknown name '\(root)'\(hint)\(extra); names are \(roots.joined(separator: ", "))", at: location)
+            let extra =
+                root == "outputs"
+                ? " (`outputs` is only available in a probe's `expect` and an until gate's `condition`)" : ""
+            diagnostics.error(
+                "unknown name '\(root)'\(hint)\(extra); names are \(roots.joined(separator: ", "))", at: location)
         }
     }
 
@@ -514,7 +581,10 @@ public struct RunbookChecker {
             if !visiting.insert(id).inserted { return false }  // cycle: reported elsewhere
             var result = false
             for need in edges[id] ?? [] {
-                if commits[need] == true || behind(need) { result = true; break }
+                if commits[need] == true || behind(need) {
+                    result = true
+                    break
+                }
             }
             visiting.remove(id)
             memo[id] = result

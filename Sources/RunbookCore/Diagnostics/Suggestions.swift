@@ -7,7 +7,8 @@ public enum Suggestions {
         for candidate in candidates {
             let distance = editDistance(lowered, candidate.lowercased())
             let limit = max(1, min(3, candidate.count / 3 + 1))
-            let isPrefix = candidate.count >= 3 && lowered.count >= 3
+            let isPrefix =
+                candidate.count >= 3 && lowered.count >= 3
                 && (candidate.lowercased().hasPrefix(lowered) || lowered.hasPrefix(candidate.lowercased()))
             guard distance <= limit || isPrefix else { continue }
             if best == nil || distance < best!.1 { best = (candidate, distance) }
@@ -23,7 +24,8 @@ public enum Suggestions {
 
     /// Levenshtein distance, two rows.
     public static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a.unicodeScalars), b = Array(b.unicodeScalars)
+        let a = Array(a.unicodeScalars)
+        let b = Array(b.unicodeScalars)
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }
         var previous = Array(0...b.count)

@@ -163,9 +163,10 @@ struct ExprEvaluator {
 
     /// `&&` and `||` with short-circuiting: a deciding left operand skips the right one, and a
     /// deciding right operand wins over an unknown left one.
-    private func logical(isAnd: Bool, _ left: ExprNode, _ right: ExprNode, offset: Int) throws(ExpressionError) -> Value {
+    private func logical(isAnd: Bool, _ left: ExprNode, _ right: ExprNode, offset: Int) throws(ExpressionError) -> Value
+    {
         let symbol = isAnd ? "&&" : "||"
-        let decider = !isAnd   // false decides &&, true decides ||
+        let decider = !isAnd  // false decides &&, true decides ||
         let l = try evaluate(left)
         switch l {
         case .bool(let b):
@@ -192,7 +193,8 @@ struct ExprEvaluator {
         ExpressionError.type(offset, "'\(symbol)' needs bool operands, got \(l.typeName) and \(r.typeName)")
     }
 
-    private func binary(_ op: ExprBinaryOperator, _ l: Value, _ r: Value, offset: Int) throws(ExpressionError) -> Value {
+    private func binary(_ op: ExprBinaryOperator, _ l: Value, _ r: Value, offset: Int) throws(ExpressionError) -> Value
+    {
         if case .unknown = l { return .unknown }
         if case .unknown = r { return .unknown }
         switch op {

@@ -94,7 +94,12 @@ struct ExprLexer {
             case "+": add(.plus, from: start)
             case "-": add(.minus, from: start)
             case "!":
-                if peek() == "=" { pos += 1; add(.notEqual, from: start) } else { add(.bang, from: start) }
+                if peek() == "=" {
+                    pos += 1
+                    add(.notEqual, from: start)
+                } else {
+                    add(.bang, from: start)
+                }
             case "=":
                 guard peek() == "=" else {
                     throw ExpressionError(offset: start, message: "unexpected character '=' (did you mean '=='?)")
@@ -102,9 +107,19 @@ struct ExprLexer {
                 pos += 1
                 add(.equal, from: start)
             case "<":
-                if peek() == "=" { pos += 1; add(.lessEqual, from: start) } else { add(.less, from: start) }
+                if peek() == "=" {
+                    pos += 1
+                    add(.lessEqual, from: start)
+                } else {
+                    add(.less, from: start)
+                }
             case ">":
-                if peek() == "=" { pos += 1; add(.greaterEqual, from: start) } else { add(.greater, from: start) }
+                if peek() == "=" {
+                    pos += 1
+                    add(.greaterEqual, from: start)
+                } else {
+                    add(.greater, from: start)
+                }
             case "&":
                 guard peek() == "&" else {
                     throw ExpressionError(offset: start, message: "unexpected character '&' (did you mean '&&'?)")

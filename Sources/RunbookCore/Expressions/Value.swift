@@ -185,15 +185,28 @@ extension Value {
             let rank: Int
             let factor: Double
             switch bytes[i] {
-            case UInt8(ascii: "d"): rank = 0; factor = 86_400; i += 1
-            case UInt8(ascii: "h"): rank = 1; factor = 3_600; i += 1
+            case UInt8(ascii: "d"):
+                rank = 0
+                factor = 86_400
+                i += 1
+            case UInt8(ascii: "h"):
+                rank = 1
+                factor = 3_600
+                i += 1
             case UInt8(ascii: "m"):
                 if i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "s") {
-                    rank = 4; factor = 0.001; i += 2
+                    rank = 4
+                    factor = 0.001
+                    i += 2
                 } else {
-                    rank = 2; factor = 60; i += 1
+                    rank = 2
+                    factor = 60
+                    i += 1
                 }
-            case UInt8(ascii: "s"): rank = 3; factor = 1; i += 1
+            case UInt8(ascii: "s"):
+                rank = 3
+                factor = 1
+                i += 1
             default: return nil
             }
             if rank <= lastRank { return nil }
@@ -254,15 +267,17 @@ extension Value {
             return true
         }
         guard let year = digits(4), expect(UInt8(ascii: "-")),
-              let month = digits(2), expect(UInt8(ascii: "-")),
-              let day = digits(2) else { return nil }
+            let month = digits(2), expect(UInt8(ascii: "-")),
+            let day = digits(2)
+        else { return nil }
         guard i < b.count, b[i] == UInt8(ascii: "T") || b[i] == UInt8(ascii: "t") || b[i] == UInt8(ascii: " ") else {
             return nil
         }
         i += 1
         guard let hour = digits(2), expect(UInt8(ascii: ":")),
-              let minute = digits(2), expect(UInt8(ascii: ":")),
-              let second = digits(2) else { return nil }
+            let minute = digits(2), expect(UInt8(ascii: ":")),
+            let second = digits(2)
+        else { return nil }
         var fraction = 0.0
         if i < b.count, b[i] == UInt8(ascii: ".") {
             i += 1
@@ -297,7 +312,8 @@ extension Value {
         }
         guard i == b.count else { return nil }
         guard (1...12).contains(month), day >= 1, day <= daysInMonth(year: year, month: month),
-              hour <= 23, minute <= 59, second <= 59 else { return nil }
+            hour <= 23, minute <= 59, second <= 59
+        else { return nil }
         let days = daysFromCivil(year: year, month: month, day: day)
         let whole = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
         return Date(timeIntervalSince1970: Double(whole) + fraction)
@@ -309,7 +325,10 @@ extension Value {
         guard t.isFinite, abs(t) < 1e15 else { return "\(t)" }
         var whole = Int(t.rounded(.down))
         var ms = Int(((t - Double(whole)) * 1000).rounded())
-        if ms >= 1000 { whole += 1; ms -= 1000 }
+        if ms >= 1000 {
+            whole += 1
+            ms -= 1000
+        }
         let days = whole >= 0 ? whole / 86_400 : -((-whole + 86_399) / 86_400)
         let secs = whole - days * 86_400
         let (y, m, d) = civilFromDays(days)

@@ -18,9 +18,11 @@ public enum ValueJSON {
     public static func value(_ object: Any) -> Value {
         switch object {
         case is NSNull: return .null
-        case let flag as Bool where type(of: object) == type(of: true) || "\(type(of: object))" == "__NSCFBoolean": return .bool(flag)
+        case let flag as Bool where type(of: object) == type(of: true) || "\(type(of: object))" == "__NSCFBoolean":
+            return .bool(flag)
         case let number as Int: return .int(number)
-        case let number as Double: return number == number.rounded() && abs(number) < 1e15 ? .int(Int(number)) : .double(number)
+        case let number as Double:
+            return number == number.rounded() && abs(number) < 1e15 ? .int(Int(number)) : .double(number)
         case let text as String: return .string(text)
         case let items as [Any]: return .list(items.map(value))
         case let entries as [String: Any]: return .map(entries.mapValues(value))
@@ -32,7 +34,10 @@ public enum ValueJSON {
     /// A map of outputs as compact JSON with sorted keys.
     public static func encode(_ values: [String: Value]) -> String {
         let object = values.mapValues(self.object)
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return "{}" }
+        guard
+            let data = try? JSONSerialization.data(
+                withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        else { return "{}" }
         return String(decoding: data, as: UTF8.self)
     }
 

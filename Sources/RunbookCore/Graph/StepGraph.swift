@@ -15,8 +15,11 @@ public enum StepGraph {
 
         for root in nodes where indices[root] == nil {
             var work: [(node: String, next: Int)] = [(root, 0)]
-            indices[root] = index; lowlink[root] = index; index += 1
-            stack.append(root); onStack.insert(root)
+            indices[root] = index
+            lowlink[root] = index
+            index += 1
+            stack.append(root)
+            onStack.insert(root)
             while !work.isEmpty {
                 let (node, next) = work[work.count - 1]
                 let successors = edges[node] ?? []
@@ -24,8 +27,11 @@ public enum StepGraph {
                     work[work.count - 1].next += 1
                     let successor = successors[next]
                     if indices[successor] == nil {
-                        indices[successor] = index; lowlink[successor] = index; index += 1
-                        stack.append(successor); onStack.insert(successor)
+                        indices[successor] = index
+                        lowlink[successor] = index
+                        index += 1
+                        stack.append(successor)
+                        onStack.insert(successor)
                         work.append((successor, 0))
                     } else if onStack.contains(successor) {
                         lowlink[node] = min(lowlink[node]!, indices[successor]!)
@@ -60,9 +66,13 @@ public enum StepGraph {
             var head = 0
             var closing: String?
             search: while head < queue.count {
-                let node = queue[head]; head += 1
+                let node = queue[head]
+                head += 1
                 for successor in (edges[node] ?? []).filter(members.contains).sorted() {
-                    if successor == start { closing = node; break search }
+                    if successor == start {
+                        closing = node
+                        break search
+                    }
                     if previous[successor] == nil {
                         previous[successor] = node
                         queue.append(successor)
@@ -132,7 +142,8 @@ struct MinHeap {
             items[0] = last
             var parent = 0
             while true {
-                let left = 2 * parent + 1, right = left + 1
+                let left = 2 * parent + 1
+                let right = left + 1
                 var smallest = parent
                 if left < items.count, items[left] < items[smallest] { smallest = left }
                 if right < items.count, items[right] < items[smallest] { smallest = right }

@@ -24,19 +24,25 @@ public enum InventoryLoader {
         var inventory = Inventory(file: file, location: root.location)
         if let pair = top["apiVersion"] {
             if let version = reader.string(pair.value, what: "apiVersion"), version != "runbook/v1" {
-                reader.diagnostics.error("unsupported apiVersion '\(version)': expected runbook/v1", at: pair.value.location)
+                reader.diagnostics.error(
+                    "unsupported apiVersion '\(version)': expected runbook/v1", at: pair.value.location)
             }
         } else {
-            reader.diagnostics.error("missing required key 'apiVersion' (add `apiVersion: runbook/v1`)", at: root.location)
+            reader.diagnostics.error(
+                "missing required key 'apiVersion' (add `apiVersion: runbook/v1`)", at: root.location)
         }
         if let pair = top["kind"], let kind = reader.string(pair.value, what: "kind"), kind != "Inventory" {
-            reader.diagnostics.error("kind must be Inventory in an inventory file, got '\(kind)'", at: pair.value.location)
+            reader.diagnostics.error(
+                "kind must be Inventory in an inventory file, got '\(kind)'", at: pair.value.location)
         }
-        if let pair = top["metadata"], let meta = reader.mapping(pair.value, allowed: ["name", "description"], what: "metadata") {
+        if let pair = top["metadata"],
+            let meta = reader.mapping(pair.value, allowed: ["name", "description"], what: "metadata")
+        {
             if let name = meta["name"], let text = reader.string(name.value, what: "metadata.name") {
                 inventory.name = Located(text, at: name.value.location)
                 if !RunbookLoader.isValidName(text) {
-                    reader.diagnostics.error("metadata.name '\(text)' must be letters, digits, '.', '_' or '-'", at: name.value.location)
+                    reader.diagnostics.error(
+                        "metadata.name '\(text)' must be letters, digits, '.', '_' or '-'", at: name.value.location)
                 }
             } else if meta["name"] == nil {
                 reader.diagnostics.error("missing required key 'name' in metadata", at: pair.value.location)
@@ -45,17 +51,24 @@ public enum InventoryLoader {
             reader.diagnostics.error("missing required key 'metadata' (with a `name`)", at: root.location)
         }
         if let pair = top["defaults"] {
-            inventory.defaults = loadSettings(pair.value, allowed: settingKeys, packKeys: hostKeys, what: "defaults", reader: &reader).settings
+            inventory.defaults =
+                loadSettings(pair.value, allowed: settingKeys, packKeys: hostKeys, what: "defaults", reader: &reader)
+                .settings
         }
         if let pair = top["hosts"] {
             if let pairs = pair.value.pairs {
                 for hostPair in pairs where !YAMLParser.isDuplicateSentinel(hostPair.key) {
                     if !RunbookLoader.isValidName(hostPair.key) {
-                        reader.diagnostics.error("host name '\(hostPair.key)' must be letters, digits, '.', '_' or '-'", at: hostPair.keyLocation)
+                        reader.diagnostics.error(
+                            "host name '\(hostPair.key)' must be letters, digits, '.', '_' or '-'",
+                            at: hostPair.keyLocation)
                     }
                     let (settings, roles) = loadSettings(
-                        hostPair.value, allowed: hostKeyNames, packKeys: hostKeys, what: "host '\(hostPair.key)'", reader: &reader)
-                    inventory.hosts.append(InventoryHost(name: hostPair.key, location: hostPair.keyLocation, roles: roles, settings: settings))
+                        hostPair.value, allowed: hostKeyNames, packKeys: hostKeys, what: "host '\(hostPair.key)'",
+                        reader: &reader)
+                    inventory.hosts.append(
+                        InventoryHost(
+                            name: hostPair.key, location: hostPair.keyLocation, roles: roles, settings: settings))
                     let effective = settings.merged(over: inventory.defaults)
                     if effective.address == nil, effective.transport != .local, hostPair.key.hasPrefix("-") {
                         reader.diagnostics.error(
@@ -66,7 +79,9 @@ public enum InventoryLoader {
                     }
                 }
             } else {
-                reader.diagnostics.error("hosts must be a mapping of host name to settings, got \(pair.value.kindDescription)", at: pair.value.location)
+                reader.diagnostics.error(
+                    "hosts must be a mapping of host name to settings, got \(pair.value.kindDescription)",
+                    at: pair.value.location)
             }
         } else {
             reader.diagnostics.error("missing required key 'hosts'", at: root.location)
@@ -75,13 +90,17 @@ public enum InventoryLoader {
             if let pairs = pair.value.pairs {
                 inventory.vars = pairs.filter { !YAMLParser.isDuplicateSentinel($0.key) }
             } else if !pair.value.isNull {
-                reader.diagnostics.error("vars must be a mapping of names to values, got \(pair.value.kindDescription)", at: pair.value.location)
+                reader.diagnostics.error(
+                    "vars must be a mapping of names to values, got \(pair.value.kindDescription)",
+                    at: pair.value.location)
             }
         }
         return inventory
     }
 
-    static func loadSettings(_ node: YAMLNode, allowed: [String], packKeys: [HostKeySpec], what: String, reader: inout NodeReader)
+    static func loadSettings(
+        _ node: YAMLNode, allowed: [String], packKeys: [HostKeySpec], what: String, reader: inout NodeReader
+    )
         -> (settings: HostSettings, roles: [Located<String>])
     {
         var settings = HostSettings()
@@ -101,14 +120,22 @@ public enum InventoryLoader {
         if let pair = fields["transport"] {
             settings.transport = reader.enumValue(pair.value, what: "transport", as: HostSettings.TransportKind.self)
         }
-        if let pair = fields["connect_timeout"] { settings.connectTimeout = reader.duration(pair.value, what: "connect_timeout") }
+        if let pair = fields["connect_timeout"] {
+            settings.connectTimeout = reader.duration(pair.value, what: "connect_timeout")
+        }
         for key in packKeys {
             guard let pair = fields[key.name] else { continue }
             if let text = packValue(pair.value, key: key, reader: &reader) { settings.extra[key.name] = text }
         }
-        if let pair = fields["identity_file"] { settings.identityFile = reader.string(pair.value, what: "identity_file") }
-        if let pair = fields["ssh_options"] { settings.sshOptions = reader.stringList(pair.value, what: "ssh_options")?.map(\.value) }
-        if let pair = fields["host_concurrency"] { settings.hostConcurrency = reader.int(pair.value, what: "host_concurrency", range: 1...1000) }
+        if let pair = fields["identity_file"] {
+            settings.identityFile = reader.string(pair.value, what: "identity_file")
+        }
+        if let pair = fields["ssh_options"] {
+            settings.sshOptions = reader.stringList(pair.value, what: "ssh_options")?.map(\.value)
+        }
+        if let pair = fields["host_concurrency"] {
+            settings.hostConcurrency = reader.int(pair.value, what: "host_concurrency", range: 1...1000)
+        }
         if let pair = fields["roles"] { roles = reader.stringList(pair.value, what: "roles") ?? [] }
         return (settings, roles)
     }

@@ -41,7 +41,8 @@ struct NodeReader {
             return nil
         }
         if let range, !range.contains(value) {
-            diagnostics.error("\(what) must be between \(range.lowerBound) and \(range.upperBound), got \(value)", at: node.location)
+            diagnostics.error(
+                "\(what) must be between \(range.lowerBound) and \(range.upperBound), got \(value)", at: node.location)
             return nil
         }
         return value

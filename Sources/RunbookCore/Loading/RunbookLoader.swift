@@ -30,10 +30,12 @@ public enum RunbookLoader {
 
         if let pair = top["apiVersion"] {
             if let version = reader.string(pair.value, what: "apiVersion"), version != "runbook/v1" {
-                reader.diagnostics.error("unsupported apiVersion '\(version)': this runbook understands runbook/v1", at: pair.value.location)
+                reader.diagnostics.error(
+                    "unsupported apiVersion '\(version)': this runbook understands runbook/v1", at: pair.value.location)
             }
         } else {
-            reader.diagnostics.error("missing required key 'apiVersion' (add `apiVersion: runbook/v1`)", at: root.location)
+            reader.diagnostics.error(
+                "missing required key 'apiVersion' (add `apiVersion: runbook/v1`)", at: root.location)
         }
         if let pair = top["kind"], let kind = reader.string(pair.value, what: "kind"), kind != "Runbook" {
             reader.diagnostics.error("kind must be Runbook here, got '\(kind)'", at: pair.value.location)
@@ -45,7 +47,8 @@ public enum RunbookLoader {
                 if let text = reader.string(name.value, what: "metadata.name") {
                     runbook.name = Located(text, at: name.value.location)
                     if !isValidName(text) {
-                        reader.diagnostics.error("metadata.name '\(text)' must be letters, digits, '.', '_' or '-'", at: name.value.location)
+                        reader.diagnostics.error(
+                            "metadata.name '\(text)' must be letters, digits, '.', '_' or '-'", at: name.value.location)
                     }
                 }
             } else {
@@ -68,7 +71,9 @@ public enum RunbookLoader {
             }
             runbook.modes = modes
         }
-        if let pair = top["on_failure"], let policy = reader.enumValue(pair.value, what: "on_failure", as: FailurePolicy.self) {
+        if let pair = top["on_failure"],
+            let policy = reader.enumValue(pair.value, what: "on_failure", as: FailurePolicy.self)
+        {
             runbook.onFailure = policy
         }
         if let pair = top["concurrency"], let value = reader.int(pair.value, what: "concurrency", range: 1...10_000) {
@@ -88,7 +93,8 @@ public enum RunbookLoader {
             }
             for step in runbook.preconditions {
                 if case .probe = step.body { continue }
-                reader.diagnostics.error("precondition '\(step.id)' must be a probe (preconditions only read)", at: step.location)
+                reader.diagnostics.error(
+                    "precondition '\(step.id)' must be a probe (preconditions only read)", at: step.location)
             }
         }
         if let pair = top["steps"] {
@@ -103,13 +109,16 @@ public enum RunbookLoader {
 
     static func loadParams(_ node: YAMLNode, reader: inout NodeReader) -> [ParamSpec] {
         guard let pairs = node.pairs else {
-            reader.diagnostics.error("params must be a mapping of name to {type, default, ...}, got \(node.kindDescription)", at: node.location)
+            reader.diagnostics.error(
+                "params must be a mapping of name to {type, default, ...}, got \(node.kindDescription)",
+                at: node.location)
             return []
         }
         var result: [ParamSpec] = []
         for pair in pairs where !YAMLParser.isDuplicateSentinel(pair.key) {
             if !isValidParamName(pair.key) {
-                reader.diagnostics.error("param name '\(pair.key)' must match [A-Za-z_][A-Za-z0-9_]*", at: pair.keyLocation)
+                reader.diagnostics.error(
+                    "param name '\(pair.key)' must match [A-Za-z_][A-Za-z0-9_]*", at: pair.keyLocation)
             }
             var spec = ParamSpec(
                 name: pair.key, location: pair.keyLocation, type: .string, defaultValue: nil, allowed: nil,
@@ -118,29 +127,44 @@ public enum RunbookLoader {
                 result.append(spec)
                 continue
             }
-            guard let fields = reader.mapping(pair.value, allowed: paramKeys, what: "param '\(pair.key)'") else { continue }
-            if let type = fields["type"], let value = reader.enumValue(type.value, what: "the type of param '\(pair.key)'", as: ParamSpec.ParamType.self) {
+            guard let fields = reader.mapping(pair.value, allowed: paramKeys, what: "param '\(pair.key)'") else {
+                continue
+            }
+            if let type = fields["type"],
+                let value = reader.enumValue(
+                    type.value, what: "the type of param '\(pair.key)'", as: ParamSpec.ParamType.self)
+            {
                 spec.type = value
             }
             spec.defaultValue = fields["default"]?.value
-            if let values = fields["enum"], let list = reader.stringList(values.value, what: "enum of param '\(pair.key)'") {
+            if let values = fields["enum"],
+                let list = reader.stringList(values.value, what: "enum of param '\(pair.key)'")
+            {
                 spec.allowed = list.map(\.value)
             }
-            if let pattern = fields["pattern"], let text = reader.string(pattern.value, what: "pattern of param '\(pair.key)'") {
+            if let pattern = fields["pattern"],
+                let text = reader.string(pattern.value, what: "pattern of param '\(pair.key)'")
+            {
                 if (try? Regex(text)) == nil {
-                    reader.diagnostics.error("pattern of param '\(pair.key)' is not a valid regular expression", at: pattern.value.location)
+                    reader.diagnostics.error(
+                        "pattern of param '\(pair.key)' is not a valid regular expression", at: pattern.value.location)
                 } else {
                     spec.pattern = Located(text, at: pattern.value.location)
                 }
             }
-            if let secret = fields["secret"], let value = reader.bool(secret.value, what: "secret") { spec.secret = value }
+            if let secret = fields["secret"], let value = reader.bool(secret.value, what: "secret") {
+                spec.secret = value
+            }
             if let env = fields["from_env"], let name = reader.string(env.value, what: "from_env") {
                 if !isValidParamName(name) {
-                    reader.diagnostics.error("from_env '\(name)' is not an environment variable name", at: env.value.location)
+                    reader.diagnostics.error(
+                        "from_env '\(name)' is not an environment variable name", at: env.value.location)
                 }
                 spec.fromEnv = name
             }
-            if let description = fields["description"] { spec.description = reader.string(description.value, what: "description") }
+            if let description = fields["description"] {
+                spec.description = reader.string(description.value, what: "description")
+            }
             result.append(spec)
         }
         return result
@@ -148,19 +172,30 @@ public enum RunbookLoader {
 
     static func loadRoles(_ node: YAMLNode, reader: inout NodeReader) -> [RoleSpec] {
         guard let pairs = node.pairs else {
-            reader.diagnostics.error("roles must be a mapping of role name to {min, max}, got \(node.kindDescription)", at: node.location)
+            reader.diagnostics.error(
+                "roles must be a mapping of role name to {min, max}, got \(node.kindDescription)", at: node.location)
             return []
         }
         var result: [RoleSpec] = []
         for pair in pairs where !YAMLParser.isDuplicateSentinel(pair.key) {
             if !isValidName(pair.key) {
-                reader.diagnostics.error("role name '\(pair.key)' must be letters, digits, '_' or '-'", at: pair.keyLocation)
+                reader.diagnostics.error(
+                    "role name '\(pair.key)' must be letters, digits, '_' or '-'", at: pair.keyLocation)
             }
             var role = RoleSpec(name: pair.key, location: pair.keyLocation, min: 1, max: nil, description: nil)
-            if !pair.value.isNull, let fields = reader.mapping(pair.value, allowed: ["min", "max", "description"], what: "role '\(pair.key)'") {
-                if let min = fields["min"], let value = reader.int(min.value, what: "min", range: 0...10_000) { role.min = value }
-                if let max = fields["max"], let value = reader.int(max.value, what: "max", range: 1...10_000) { role.max = value }
-                if let description = fields["description"] { role.description = reader.string(description.value, what: "description") }
+            if !pair.value.isNull,
+                let fields = reader.mapping(
+                    pair.value, allowed: ["min", "max", "description"], what: "role '\(pair.key)'")
+            {
+                if let min = fields["min"], let value = reader.int(min.value, what: "min", range: 0...10_000) {
+                    role.min = value
+                }
+                if let max = fields["max"], let value = reader.int(max.value, what: "max", range: 1...10_000) {
+                    role.max = value
+                }
+                if let description = fields["description"] {
+                    role.description = reader.string(description.value, what: "description")
+                }
             }
             result.append(role)
         }
@@ -189,7 +224,9 @@ public enum RunbookLoader {
                 if let text = reader.string(pair.value, what: "id") {
                     id = text
                     if !isValidID(text) {
-                        reader.diagnostics.error("step id '\(text)' must match [a-z0-9][a-z0-9-]* (lower-case letters, digits, '-')", at: pair.value.location)
+                        reader.diagnostics.error(
+                            "step id '\(text)' must match [a-z0-9][a-z0-9-]* (lower-case letters, digits, '-')",
+                            at: pair.value.location)
                     }
                 }
             } else {
@@ -209,13 +246,19 @@ public enum RunbookLoader {
             let pair = fields[key]!
             switch key {
             case "action":
-                if let name = reader.string(pair.value, what: "action") { body = .action(Located(name, at: pair.value.location)) }
+                if let name = reader.string(pair.value, what: "action") {
+                    body = .action(Located(name, at: pair.value.location))
+                }
             case "probe":
-                if let name = reader.string(pair.value, what: "probe") { body = .probe(Located(name, at: pair.value.location)) }
+                if let name = reader.string(pair.value, what: "probe") {
+                    body = .probe(Located(name, at: pair.value.location))
+                }
             case "gate":
                 if let gate = loadGate(pair.value, stepID: id, reader: &reader) { body = .gate(gate) }
             default:
-                if let alternatives = loadChoose(pair.value, stepID: id, reader: &reader) { body = .choose(alternatives) }
+                if let alternatives = loadChoose(pair.value, stepID: id, reader: &reader) {
+                    body = .choose(alternatives)
+                }
             }
         } else {
             reader.diagnostics.error("step '\(id)' needs one of 'action', 'probe', 'gate' or 'choose'", at: idLocation)
@@ -237,18 +280,25 @@ public enum RunbookLoader {
         if let pair = fields["modes"] { step.modes = reader.stringList(pair.value, what: "modes") }
         step.with = fields["with"]?.value
         if let with = step.with, with.pairs == nil, !with.isNull {
-            reader.diagnostics.error("with must be a mapping of parameter names to values, got \(with.kindDescription)", at: with.location)
+            reader.diagnostics.error(
+                "with must be a mapping of parameter names to values, got \(with.kindDescription)", at: with.location)
             step.with = nil
         }
         step.check = fields["check"]?.value
         step.verify = fields["verify"]?.value
         if let pair = fields["undo"] { step.undo = loadUndo(pair.value, reader: &reader) }
-        if let pair = fields["irreversible"], let value = reader.bool(pair.value, what: "irreversible") { step.irreversible = value }
+        if let pair = fields["irreversible"], let value = reader.bool(pair.value, what: "irreversible") {
+            step.irreversible = value
+        }
         if let pair = fields["commit"], let value = reader.bool(pair.value, what: "commit") { step.commit = value }
-        if let pair = fields["retries"], let value = reader.int(pair.value, what: "retries", range: 0...100) { step.retries = value }
+        if let pair = fields["retries"], let value = reader.int(pair.value, what: "retries", range: 0...100) {
+            step.retries = value
+        }
         if let pair = fields["retry_delay"] { step.retryDelay = reader.duration(pair.value, what: "retry_delay") }
         if let pair = fields["timeout"] { step.timeout = reader.duration(pair.value, what: "timeout") }
-        if let pair = fields["on_failure"] { step.onFailure = reader.enumValue(pair.value, what: "on_failure", as: FailurePolicy.self) }
+        if let pair = fields["on_failure"] {
+            step.onFailure = reader.enumValue(pair.value, what: "on_failure", as: FailurePolicy.self)
+        }
         if let pair = fields["expect"] { step.expect = reader.expression(pair.value, what: "expect") }
         if let pair = fields["message"] { step.message = reader.string(pair.value, what: "message") }
         return step
@@ -260,12 +310,14 @@ public enum RunbookLoader {
             reader.diagnostics.error("undo needs an 'action' (for example `action: shell`)", at: node.location)
             return nil
         }
-        return UndoSpec(action: Located(name, at: action.value.location), with: fields["with"]?.value, location: node.location)
+        return UndoSpec(
+            action: Located(name, at: action.value.location), with: fields["with"]?.value, location: node.location)
     }
 
     static func loadGate(_ node: YAMLNode, stepID: String, reader: inout NodeReader) -> Gate? {
         guard let pairs = node.pairs, pairs.count >= 1 else {
-            reader.diagnostics.error("gate must be a mapping with 'approval' or 'until', got \(node.kindDescription)", at: node.location)
+            reader.diagnostics.error(
+                "gate must be a mapping with 'approval' or 'until', got \(node.kindDescription)", at: node.location)
             return nil
         }
         let known = ["approval", "until"]
@@ -277,14 +329,18 @@ public enum RunbookLoader {
         case "approval":
             var gate = ApprovalGateSpec(prompt: nil, approvers: [], timeout: nil, onTimeout: .abort)
             if !pair.value.isNull,
-                let fields = reader.mapping(pair.value, allowed: ["prompt", "approvers", "timeout", "on_timeout"], what: "approval gate")
+                let fields = reader.mapping(
+                    pair.value, allowed: ["prompt", "approvers", "timeout", "on_timeout"], what: "approval gate")
             {
                 gate.prompt = fields["prompt"]?.value
-                if let approvers = fields["approvers"], let list = reader.stringList(approvers.value, what: "approvers") {
+                if let approvers = fields["approvers"], let list = reader.stringList(approvers.value, what: "approvers")
+                {
                     gate.approvers = list.map(\.value)
                 }
                 if let timeout = fields["timeout"] { gate.timeout = reader.duration(timeout.value, what: "timeout") }
-                if let policy = fields["on_timeout"], let value = reader.enumValue(policy.value, what: "on_timeout", as: GateTimeoutPolicy.self) {
+                if let policy = fields["on_timeout"],
+                    let value = reader.enumValue(policy.value, what: "on_timeout", as: GateTimeoutPolicy.self)
+                {
                     gate.onTimeout = value
                 }
             }
@@ -296,46 +352,61 @@ public enum RunbookLoader {
                 reader.diagnostics.error("an until gate needs a 'probe' to poll", at: pair.value.location)
                 return nil
             }
-            guard let conditionPair = fields["condition"], let condition = reader.expression(conditionPair.value, what: "condition") else {
+            guard let conditionPair = fields["condition"],
+                let condition = reader.expression(conditionPair.value, what: "condition")
+            else {
                 if fields["condition"] == nil {
-                    reader.diagnostics.error("an until gate needs a 'condition' that says when to stop waiting", at: pair.value.location)
+                    reader.diagnostics.error(
+                        "an until gate needs a 'condition' that says when to stop waiting", at: pair.value.location)
                 }
                 return nil
             }
             var gate = UntilGateSpec(
                 probe: Located(probeName, at: probe.value.location), with: fields["with"]?.value, target: nil,
                 condition: condition, every: 30, timeout: nil, onTimeout: .abort)
-            if let target = fields["on"], let text = reader.string(target.value, what: "on") { gate.target = Located(text, at: target.value.location) }
+            if let target = fields["on"], let text = reader.string(target.value, what: "on") {
+                gate.target = Located(text, at: target.value.location)
+            }
             if let every = fields["every"], let value = reader.duration(every.value, what: "every", minimum: 1) {
                 gate.every = value
             }
             if let timeout = fields["timeout"] { gate.timeout = reader.duration(timeout.value, what: "timeout") }
-            if let policy = fields["on_timeout"], let value = reader.enumValue(policy.value, what: "on_timeout", as: GateTimeoutPolicy.self) {
+            if let policy = fields["on_timeout"],
+                let value = reader.enumValue(policy.value, what: "on_timeout", as: GateTimeoutPolicy.self)
+            {
                 gate.onTimeout = value
             }
             return Gate(kind: .until(gate), location: pair.keyLocation)
         default:
-            reader.diagnostics.error("unknown gate type '\(pair.key)'\(Suggestions.hint(for: pair.key, in: known)); gates are approval or until", at: pair.keyLocation)
+            reader.diagnostics.error(
+                "unknown gate type '\(pair.key)'\(Suggestions.hint(for: pair.key, in: known)); gates are approval or until",
+                at: pair.keyLocation)
             return nil
         }
     }
 
     static func loadChoose(_ node: YAMLNode, stepID: String, reader: inout NodeReader) -> [ChooseAlternative]? {
         guard let items = node.items, !items.isEmpty else {
-            reader.diagnostics.error("choose must be a list of {when, step} entries and an optional {otherwise}", at: node.location)
+            reader.diagnostics.error(
+                "choose must be a list of {when, step} entries and an optional {otherwise}", at: node.location)
             return nil
         }
         var result: [ChooseAlternative] = []
         for (index, item) in items.enumerated() {
-            guard let fields = reader.mapping(item, allowed: ["when", "step", "otherwise"], what: "a choose alternative") else { continue }
+            guard
+                let fields = reader.mapping(item, allowed: ["when", "step", "otherwise"], what: "a choose alternative")
+            else { continue }
             if let otherwise = fields["otherwise"] {
                 if fields["when"] != nil || fields["step"] != nil {
-                    reader.diagnostics.error("'otherwise' stands alone: it takes no 'when' or 'step'", at: otherwise.keyLocation)
+                    reader.diagnostics.error(
+                        "'otherwise' stands alone: it takes no 'when' or 'step'", at: otherwise.keyLocation)
                 }
                 if index != items.count - 1 {
-                    reader.diagnostics.error("'otherwise' must be the last alternative of '\(stepID)'", at: otherwise.keyLocation)
+                    reader.diagnostics.error(
+                        "'otherwise' must be the last alternative of '\(stepID)'", at: otherwise.keyLocation)
                 }
-                if let step = loadStep(otherwise.value, allowed: alternativeStepKeys, parentID: stepID, reader: &reader) {
+                if let step = loadStep(otherwise.value, allowed: alternativeStepKeys, parentID: stepID, reader: &reader)
+                {
                     result.append(ChooseAlternative(when: nil, step: step, location: otherwise.keyLocation))
                 }
                 continue
@@ -349,7 +420,9 @@ public enum RunbookLoader {
                 continue
             }
             let condition = reader.expression(whenPair.value, what: "when")
-            if let condition, let step = loadStep(stepPair.value, allowed: alternativeStepKeys, parentID: stepID, reader: &reader) {
+            if let condition,
+                let step = loadStep(stepPair.value, allowed: alternativeStepKeys, parentID: stepID, reader: &reader)
+            {
                 result.append(ChooseAlternative(when: condition, step: step, location: whenPair.keyLocation))
             }
         }
@@ -365,15 +438,21 @@ public enum RunbookLoader {
     }
 
     static func isValidParamName(_ text: String) -> Bool {
-        guard let first = text.unicodeScalars.first, first == "_" || first.properties.isASCIIHexDigit || isLetter(first) else { return false }
+        guard let first = text.unicodeScalars.first, first == "_" || first.properties.isASCIIHexDigit || isLetter(first)
+        else { return false }
         if first.properties.numericType != nil { return false }
         return text.unicodeScalars.allSatisfy { isLetter($0) || $0 == "_" || ("0"..."9").contains($0) }
     }
 
     static func isValidName(_ text: String) -> Bool {
-        !text.isEmpty && text.unicodeScalars.allSatisfy { isLetter($0) || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0) }
+        !text.isEmpty
+            && text.unicodeScalars.allSatisfy {
+                isLetter($0) || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0)
+            }
     }
 
-    private static func isLowerOrDigit(_ c: Unicode.Scalar) -> Bool { ("a"..."z").contains(c) || ("0"..."9").contains(c) }
+    private static func isLowerOrDigit(_ c: Unicode.Scalar) -> Bool {
+        ("a"..."z").contains(c) || ("0"..."9").contains(c)
+    }
     private static func isLetter(_ c: Unicode.Scalar) -> Bool { ("a"..."z").contains(c) || ("A"..."Z").contains(c) }
 }

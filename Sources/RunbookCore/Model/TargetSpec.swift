@@ -20,7 +20,9 @@ public enum TargetSpec: Sendable, Hashable {
             return role.isEmpty ? .invalid("any() needs a role") : .any(role)
         }
         if let open = trimmed.firstIndex(of: "[") {
-            guard trimmed.hasSuffix("]"), let index = Int(trimmed[trimmed.index(after: open)..<trimmed.index(before: trimmed.endIndex)]) else {
+            guard trimmed.hasSuffix("]"),
+                let index = Int(trimmed[trimmed.index(after: open)..<trimmed.index(before: trimmed.endIndex)])
+            else {
                 return .invalid("expected ROLE[N] with a whole number N")
             }
             guard index >= 0 else { return .invalid("the index must be 0 or more") }

@@ -20,8 +20,10 @@ public struct Compiler: Sendable {
         /// The run id when running; unknown when planning.
         public var runID: String?
 
-        public init(runbook: Runbook, inventory: Inventory, mode: String? = nil, params: [(name: String, value: String)] = [],
-                    environment: [String: String] = [:], runID: String? = nil) {
+        public init(
+            runbook: Runbook, inventory: Inventory, mode: String? = nil, params: [(name: String, value: String)] = [],
+            environment: [String: String] = [:], runID: String? = nil
+        ) {
             self.runbook = runbook
             self.inventory = inventory
             self.mode = mode
@@ -72,7 +74,8 @@ public struct Compiler: Sendable {
         if diagnostics.hasErrors { return nil }
         let redactor = Redactor(secrets: params.filter(\.secret).flatMap { Self.secretTexts($0.value) })
 
-        var context = baseContext(runbook: runbook, inventory: inventory, params: params, mode: mode, runID: request.runID)
+        var context = baseContext(
+            runbook: runbook, inventory: inventory, params: params, mode: mode, runID: request.runID)
         var steps: [String: Value] = [:]
         for step in runbook.allSteps {
             steps[step.id] = .map(["outputs": .unknown, "status": .unknown])
@@ -116,23 +119,29 @@ public struct Compiler: Sendable {
     ///   - stepValues: for each step id that has run, `{outputs: {...}, status: "..."}`.
     ///   - host: the host chosen at run time (for `any(role)`), or nil to keep the planned one.
     /// - Returns: the node, or nil with errors (a type error only visible with real values).
-    public func resolve(_ node: PlanNode, in plan: Plan, stepValues: [String: Value], host: String? = nil, runID: String? = nil,
-                        diagnostics: inout Diagnostics) -> PlanNode? {
+    public func resolve(
+        _ node: PlanNode, in plan: Plan, stepValues: [String: Value], host: String? = nil, runID: String? = nil,
+        diagnostics: inout Diagnostics
+    ) -> PlanNode? {
         guard let step = plan.runbook.allSteps.first(where: { $0.id == node.stepID }) else { return nil }
-        return resolve(node, step: step, in: plan, stepValues: stepValues, host: host, runID: runID, diagnostics: &diagnostics)
+        return resolve(
+            node, step: step, in: plan, stepValues: stepValues, host: host, runID: runID, diagnostics: &diagnostics)
     }
 
     /// ``resolve(_:in:stepValues:host:runID:diagnostics:)`` with the node's step already found
     /// (the executor indexes the steps by id once).
-    public func resolve(_ node: PlanNode, step: Step, in plan: Plan, stepValues: [String: Value], host: String? = nil,
-                        runID: String? = nil, diagnostics: inout Diagnostics) -> PlanNode? {
+    public func resolve(
+        _ node: PlanNode, step: Step, in plan: Plan, stepValues: [String: Value], host: String? = nil,
+        runID: String? = nil, diagnostics: inout Diagnostics
+    ) -> PlanNode? {
         var context = plan.context
         if case .map(var steps)? = context.roots["steps"] {
             for (id, value) in stepValues { steps[id] = value }
             context.roots["steps"] = .map(steps)
         }
         if let runID { context.roots["run"] = .map(["id": .string(runID)]) }
-        var builder = NodeBuilder(compiler: self, runbook: plan.runbook, inventory: plan.inventory, mode: plan.mode, context: context)
+        var builder = NodeBuilder(
+            compiler: self, runbook: plan.runbook, inventory: plan.inventory, mode: plan.mode, context: context)
         var resolved = builder.instance(of: step, id: node.id, host: host ?? node.host, candidates: node.candidates)
         resolved?.needs = node.needs
         diagnostics.append(contentsOf: builder.diagnostics)
@@ -159,7 +168,9 @@ public struct Compiler: Sendable {
     // MARK: - Context
 
     /// The names expressions can read, before any step has run.
-    public func baseContext(runbook: Runbook, inventory: Inventory, params: [ResolvedParam], mode: String, runID: String?) -> EvaluationContext {
+    public func baseContext(
+        runbook: Runbook, inventory: Inventory, params: [ResolvedParam], mode: String, runID: String?
+    ) -> EvaluationContext {
         var paramValues: [String: Value] = [:]
         for param in params { paramValues[param.name] = param.value }
         var vars: [String: Value] = [:]
@@ -216,23 +227,36 @@ public struct Compiler: Sendable {
                 origin = "--param \(spec.name)"
                 location = nil
                 value = coerceText(text, to: spec.type)
-                if value == nil { diagnostics.error("\(origin): \(typeMessage(spec, spec.secret ? "***" : text))", at: nil) }
+                if value == nil {
+                    diagnostics.error("\(origin): \(typeMessage(spec, spec.secret ? "***" : text))", at: nil)
+                }
             } else if let env = spec.fromEnv, let text = request.environment[env] {
                 source = .environment
                 origin = "$\(env)"
                 location = nil
                 value = coerceText(text, to: spec.type)
-                if value == nil { diagnostics.error("param '\(spec.name)' from $\(env): \(typeMessage(spec, spec.secret ? "***" : text))", at: nil) }
+                if value == nil {
+                    diagnostics.error(
+                        "param '\(spec.name)' from $\(env): \(typeMessage(spec, spec.secret ? "***" : text))", at: nil)
+                }
             } else if let pair = request.inventory.vars.first(where: { $0.key == spec.name }) {
                 source = .inventory
                 origin = "inventory vars"
                 location = pair.value.location
                 value = coerceNode(pair.value, to: spec.type)
-                if value == nil { diagnostics.error("param '\(spec.name)': \(typeMessage(spec, pair.value.kindDescription))", at: pair.value.location) }
+                if value == nil {
+                    diagnostics.error(
+                        "param '\(spec.name)': \(typeMessage(spec, pair.value.kindDescription))",
+                        at: pair.value.location)
+                }
             } else if let node = spec.defaultValue {
                 location = node.location
                 value = coerceNode(node, to: spec.type)
-                if value == nil { diagnostics.error("default of param '\(spec.name)': \(typeMessage(spec, node.kindDescription))", at: node.location) }
+                if value == nil {
+                    diagnostics.error(
+                        "default of param '\(spec.name)': \(typeMessage(spec, node.kindDescription))", at: node.location
+                    )
+                }
             } else {
                 var ways = ["-p \(spec.name)=VALUE", "`\(spec.name):` in the inventory's vars"]
                 if let env = spec.fromEnv { ways.append("the environment variable \(env)") }

@@ -18,7 +18,9 @@ struct NodeBuilder {
     var registry: ActionRegistry { compiler.registry }
 
     /// The hosts a target names, whether it fans out, and the candidates of `any(role)`.
-    mutating func resolveTarget(_ target: Located<String>?, stepID: String) -> (hosts: [String], fanOut: Bool, candidates: [String])? {
+    mutating func resolveTarget(_ target: Located<String>?, stepID: String) -> (
+        hosts: [String], fanOut: Bool, candidates: [String]
+    )? {
         guard let target else { return (["localhost"], false, []) }
         switch TargetSpec.parse(target.value) {
         case .localhost:
@@ -28,7 +30,9 @@ struct NodeBuilder {
                 return (inventory.hosts(inRole: name), true, [])
             }
             if inventory.host(named: name) != nil { return ([name], false, []) }
-            diagnostics.error("step '\(stepID)' targets '\(name)', which inventory '\(inventory.name.value)' does not have", at: target.location)
+            diagnostics.error(
+                "step '\(stepID)' targets '\(name)', which inventory '\(inventory.name.value)' does not have",
+                at: target.location)
             return nil
         case .indexed(let role, let index):
             let hosts = inventory.hosts(inRole: role)
@@ -42,7 +46,9 @@ struct NodeBuilder {
         case .any(let role):
             let hosts = inventory.hosts(inRole: role)
             guard let first = hosts.first else {
-                diagnostics.error("step '\(stepID)' targets any(\(role)) but inventory '\(inventory.name.value)' has no host with role '\(role)'", at: target.location)
+                diagnostics.error(
+                    "step '\(stepID)' targets any(\(role)) but inventory '\(inventory.name.value)' has no host with role '\(role)'",
+                    at: target.location)
                 return nil
             }
             return ([first], false, hosts)
@@ -85,7 +91,8 @@ struct NodeBuilder {
         let renderHost = RenderHost(name: host, settings: inventory.settings(for: host))
         var node = PlanNode(
             id: id, stepID: step.id, host: host, target: step.target?.value ?? "localhost", candidates: candidates,
-            kind: .action, typeName: "", isPrecondition: step.isPrecondition, needs: [], effect: .unknown("not probed (--offline)"),
+            kind: .action, typeName: "", isPrecondition: step.isPrecondition, needs: [],
+            effect: .unknown("not probed (--offline)"),
             arguments: ResolvedArguments(), commands: [], undo: .none, changes: false, commit: step.commit,
             retries: step.retries, retryDelay: step.retryDelay, timeout: step.timeout,
             onFailure: step.onFailure ?? runbook.onFailure, expect: step.expect?.source, message: step.message,
@@ -109,11 +116,15 @@ struct NodeBuilder {
             node.kind = .gate
             node.typeName = gate.typeName
             node.gate = resolveGate(gate, step: step, host: host, context: context)
-            node.effect = .unknown(gate.typeName == "approval" ? "waits for approval" : "waits until the condition holds")
+            node.effect = .unknown(
+                gate.typeName == "approval" ? "waits for approval" : "waits until the condition holds")
             if case .until(let until) = gate.kind, let probe = registry[until.probe.value] {
                 // The polled probe's arguments and commands, so the executor can run it.
-                let probeHost = RenderHost(name: node.gate?.probeHost ?? host, settings: inventory.settings(for: node.gate?.probeHost ?? host))
-                if let arguments = resolveArguments(until.with, type: probe, stepID: step.id, host: probeHost.name, context: context) {
+                let probeHost = RenderHost(
+                    name: node.gate?.probeHost ?? host, settings: inventory.settings(for: node.gate?.probeHost ?? host))
+                if let arguments = resolveArguments(
+                    until.with, type: probe, stepID: step.id, host: probeHost.name, context: context)
+                {
                     node.arguments = arguments
                     node.commands = probe.commands(for: arguments, on: probeHost)
                 }
@@ -129,8 +140,10 @@ struct NodeBuilder {
                 let report = alternative.when.map { evaluateCondition($0, context: context, stepID: step.id) }
                 let typeName = inner.body.typeName?.value ?? ""
                 let resolved = resolveTyped(inner, typeName: typeName, host: renderHost, context: context)
-                plans.append(ChoicePlan.Alternative(
-                    condition: report, typeName: typeName, commands: resolved?.commands ?? [], undo: resolved?.undo ?? .none))
+                plans.append(
+                    ChoicePlan.Alternative(
+                        condition: report, typeName: typeName, commands: resolved?.commands ?? [],
+                        undo: resolved?.undo ?? .none))
                 if chosen == nil, !undecided {
                     if let report {
                         switch report.result {
@@ -153,9 +166,12 @@ struct NodeBuilder {
                 node.irreversibleFallback(alternatives[chosen].step.irreversible)
                 var inner = alternatives[chosen].step
                 inner.id = step.id
-                if let resolved = resolveTyped(inner, typeName: alternative.typeName, host: renderHost, context: context) {
+                if let resolved = resolveTyped(
+                    inner, typeName: alternative.typeName, host: renderHost, context: context)
+                {
                     node.arguments = resolved.arguments
-                    node.effect = offlineEffect(kind: .action, typeName: alternative.typeName, arguments: resolved.arguments)
+                    node.effect = offlineEffect(
+                        kind: .action, typeName: alternative.typeName, arguments: resolved.arguments)
                 }
             } else if undecided {
                 node.typeName = "choose"
@@ -198,18 +214,26 @@ struct NodeBuilder {
     }
 
     /// Arguments, commands and undo of an action or probe step on one host.
-    mutating func resolveTyped(_ step: Step, typeName: String, host: RenderHost, context: EvaluationContext) -> Resolved? {
+    mutating func resolveTyped(_ step: Step, typeName: String, host: RenderHost, context: EvaluationContext)
+        -> Resolved?
+    {
         guard let type = registry[typeName] else { return nil }
         var with = step.with
         if type.descriptor.takesStepCheck {
-            if let check = step.check { with = RunbookChecker.adding(key: "check", value: check, to: with, at: step.location) }
-            if let verify = step.verify { with = RunbookChecker.adding(key: "verify", value: verify, to: with, at: step.location) }
+            if let check = step.check {
+                with = RunbookChecker.adding(key: "check", value: check, to: with, at: step.location)
+            }
+            if let verify = step.verify {
+                with = RunbookChecker.adding(key: "verify", value: verify, to: with, at: step.location)
+            }
         }
-        guard let arguments = resolveArguments(with, type: type, stepID: step.id, host: host.name, context: context) else { return nil }
+        guard let arguments = resolveArguments(with, type: type, stepID: step.id, host: host.name, context: context)
+        else { return nil }
         var commands = type.commands(for: arguments, on: host)
         if !type.descriptor.takesStepCheck, let verify = step.verify {
             if let value = try? TemplateResolver.value(of: verify, in: context),
-                let argv = TemplateResolver.coerce(TemplateResolver.displayValue(value, node: verify), node: verify, to: .command)
+                let argv = TemplateResolver.coerce(
+                    TemplateResolver.displayValue(value, node: verify), node: verify, to: .command)
             {
                 let command = ResolvedArguments(["v": argv]).command("v") ?? []
                 commands.append(PlannedCommand(.verify, on: host.name, CommandSpec(argv: command)))
@@ -223,11 +247,13 @@ struct NodeBuilder {
         if step.irreversible {
             undo = .irreversible
         } else if let spec = step.undo, let undoType = registry[spec.action.value],
-            let undoArguments = resolveArguments(spec.with, type: undoType, stepID: step.id, host: host.name, context: context)
+            let undoArguments = resolveArguments(
+                spec.with, type: undoType, stepID: step.id, host: host.name, context: context)
         {
-            undo = .commands(undoType.commands(for: undoArguments, on: host).filter { $0.purpose == .apply }.map {
-                PlannedCommand(.undo, on: $0.host, $0.command)
-            })
+            undo = .commands(
+                undoType.commands(for: undoArguments, on: host).filter { $0.purpose == .apply }.map {
+                    PlannedCommand(.undo, on: $0.host, $0.command)
+                })
         } else {
             switch type.descriptor.undo {
             case .derived(let text): undo = .derived(text)
@@ -238,7 +264,9 @@ struct NodeBuilder {
         return Resolved(arguments: arguments, commands: commands, undo: undo, changes: type.descriptor.changes)
     }
 
-    mutating func resolveArguments(_ with: YAMLNode?, type: any ActionType, stepID: String, host: String, context: EvaluationContext) -> ResolvedArguments? {
+    mutating func resolveArguments(
+        _ with: YAMLNode?, type: any ActionType, stepID: String, host: String, context: EvaluationContext
+    ) -> ResolvedArguments? {
         var arguments = ResolvedArguments()
         var ok = true
         for pair in with?.pairs ?? [] where !YAMLParser.isDuplicateSentinel(pair.key) {
@@ -285,7 +313,9 @@ struct NodeBuilder {
                 timeout: approval.timeout, onTimeout: approval.onTimeout)
         case .until(let until):
             var probeHost = host
-            if let (hosts, _, _) = resolveTarget(until.target, stepID: step.id), let first = hosts.first, until.target != nil {
+            if let (hosts, _, _) = resolveTarget(until.target, stepID: step.id), let first = hosts.first,
+                until.target != nil
+            {
                 probeHost = first
             }
             return GatePlan(
@@ -294,7 +324,9 @@ struct NodeBuilder {
         }
     }
 
-    mutating func evaluateCondition(_ condition: LocatedExpression, context: EvaluationContext, stepID: String) -> ConditionReport {
+    mutating func evaluateCondition(_ condition: LocatedExpression, context: EvaluationContext, stepID: String)
+        -> ConditionReport
+    {
         let values = condition.expression.references.map { reference -> String in
             let name = reference.path.dottedName
             let value = ExpressionPaths.value(at: reference.path, in: context)
@@ -306,7 +338,8 @@ struct NodeBuilder {
             case .bool(let flag): return ConditionReport(source: condition.source, result: flag, values: values)
             case .unknown: return ConditionReport(source: condition.source, result: nil, values: values)
             default:
-                diagnostics.error("step '\(stepID)': the condition is \(value.typeName), not true or false", at: condition.location)
+                diagnostics.error(
+                    "step '\(stepID)': the condition is \(value.typeName), not true or false", at: condition.location)
                 return ConditionReport(source: condition.source, result: nil, values: values)
             }
         } catch {

@@ -181,7 +181,8 @@ extension ConditionReport: Codable {
 
 extension ResolvedArguments: Codable {
     enum CodingKeys: String, CodingKey {
-        case hasUnknowns = "has_unknowns", values
+        case hasUnknowns = "has_unknowns"
+        case values
     }
 
     /// On its own, `{"has_unknowns": false, "values": {...}}`; a node writes the values as its

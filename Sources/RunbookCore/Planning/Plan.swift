@@ -42,7 +42,10 @@ public struct Plan: Sendable {
 /// A param with its value and where the value came from.
 public struct ResolvedParam: Sendable, Hashable {
     public enum Source: String, Sendable, Hashable, Codable {
-        case defaultValue = "default", inventory = "inventory vars", commandLine = "--param", environment = "environment"
+        case defaultValue = "default"
+        case inventory = "inventory vars"
+        case commandLine = "--param"
+        case environment = "environment"
     }
 
     public var name: String

@@ -5,7 +5,9 @@ import Foundation
 /// the probed facts. A saved plan whose hash no longer matches must not run.
 public enum PlanHash {
     /// Secret values enter the hash only as their own SHA-256, so the plan file cannot leak them.
-    public static func compute(runbookText: String, inventoryText: String, mode: String, params: [ResolvedParam], facts: [String: String]) -> String {
+    public static func compute(
+        runbookText: String, inventoryText: String, mode: String, params: [ResolvedParam], facts: [String: String]
+    ) -> String {
         var hasher = SHA256()
         func feed(_ label: String, _ text: String) {
             hasher.update(data: Data("\(label)\u{0}\(text.utf8.count)\u{0}".utf8))

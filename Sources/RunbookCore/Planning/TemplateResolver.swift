@@ -1,4 +1,5 @@
 import Synchronization
+
 /// Evaluates `with` values (YAML with `${{ }}` inside strings) into typed `Value`s.
 public enum TemplateResolver {
     /// Parsed templates by their text: a runbook fans one template out to many hosts, and the
@@ -24,7 +25,9 @@ public enum TemplateResolver {
 
     /// Parses every interpolated string under `node`, reporting syntax errors, and returns each
     /// expression reference with the file location of its first character.
-    public static func references(in node: YAMLNode, diagnostics: inout Diagnostics) -> [(NameReference, SourceLocation)] {
+    public static func references(in node: YAMLNode, diagnostics: inout Diagnostics) -> [(
+        NameReference, SourceLocation
+    )] {
         var result: [(NameReference, SourceLocation)] = []
         walkScalars(node) { text, scalar in
             guard containsInterpolation(text) else { return }
@@ -96,7 +99,9 @@ public enum TemplateResolver {
         case "false", "False", "FALSE": return .bool(false)
         default:
             if let number = Int(text) { return .int(number) }
-            if text.first?.isNumber == true || text.first == "-", let number = Double(text), !text.contains("inf"), !text.contains("nan") {
+            if text.first?.isNumber == true || text.first == "-", let number = Double(text), !text.contains("inf"),
+                !text.contains("nan")
+            {
                 return .double(number)
             }
             return .string(text)
@@ -122,7 +127,9 @@ public enum TemplateResolver {
         case .any:
             return value
         case .string:
-            if let node, node.isPlainScalar, let text = node.scalar, !containsInterpolation(text) { return .string(text) }
+            if let node, node.isPlainScalar, let text = node.scalar, !containsInterpolation(text) {
+                return .string(text)
+            }
             switch value {
             case .string, .null: return value
             case .int, .double, .bool, .duration, .timestamp: return .string(value.renderedForText)
@@ -169,11 +176,12 @@ public enum TemplateResolver {
             return coerce(value, node: node, to: .argv)
         case .stringMap:
             guard case .map(let entries) = value else { return nil }
-            return .map(entries.mapValues { item in
-                if case .string = item { return item }
-                if item == .unknown { return item }
-                return .string(item.renderedForText)
-            })
+            return .map(
+                entries.mapValues { item in
+                    if case .string = item { return item }
+                    if item == .unknown { return item }
+                    return .string(item.renderedForText)
+                })
         }
     }
 
@@ -186,7 +194,9 @@ public enum TemplateResolver {
             return .list(zip(items, nodes).map { displayValue($0, node: $1) })
         case (.map(let entries), .mapping(let pairs)):
             var result = entries
-            for pair in pairs { if let item = entries[pair.key] { result[pair.key] = displayValue(item, node: pair.value) } }
+            for pair in pairs {
+                if let item = entries[pair.key] { result[pair.key] = displayValue(item, node: pair.value) }
+            }
             return .map(result)
         default:
             return .string("<known at run time>")

@@ -58,7 +58,8 @@ public struct ClosureRunner: CommandRunner {
 
     public init(
         run: @escaping @Sendable (String, CommandSpec, Double?, Int) async throws -> CommandResult,
-        checkConnection: @escaping @Sendable (String) async -> ConnectionCheck = { _ in ConnectionCheck(reachable: true) }
+        checkConnection: @escaping @Sendable (String) async -> ConnectionCheck = { _ in ConnectionCheck(reachable: true)
+        }
     ) {
         self.runCommand = run
         self.check = checkConnection

@@ -44,7 +44,8 @@ public struct ActionDescriptor: Sendable {
 
     public init(
         name: String, kind: Kind, summary: String, parameters: [ParameterSpec], exactlyOneOf: [[String]] = [],
-        outputs: [OutputSpec], changes: Bool, undo: UndoKind, defaultExpectation: String? = nil, idempotency: String? = nil,
+        outputs: [OutputSpec], changes: Bool, undo: UndoKind, defaultExpectation: String? = nil,
+        idempotency: String? = nil,
         takesStepCheck: Bool = false, gate: GateBehaviour? = nil
     ) {
         self.takesStepCheck = takesStepCheck

@@ -70,7 +70,8 @@ extension ActionType {
                     succeeded: false, summary: CommandFailure.summary(what, command.command, result), result: result)
             }
         }
-        return EffectResult(succeeded: true, summary: commands.isEmpty ? "no \(what) command" : "\(what) ok", result: last)
+        return EffectResult(
+            succeeded: true, summary: commands.isEmpty ? "no \(what) command" : "\(what) ok", result: last)
     }
 }
 

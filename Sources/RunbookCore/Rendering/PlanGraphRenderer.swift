@@ -7,7 +7,10 @@ public struct PlanGraphRenderer {
     public init(plan: Plan) { self.plan = plan }
 
     public func dot() -> String {
-        var out = ["digraph \"\(escape(plan.runbook.name.value))\" {", "  rankdir=TB;", "  node [shape=box, fontname=\"Helvetica\", fontsize=10];"]
+        var out = [
+            "digraph \"\(escape(plan.runbook.name.value))\" {", "  rankdir=TB;",
+            "  node [shape=box, fontname=\"Helvetica\", fontsize=10];",
+        ]
         for node in plan.nodes {
             var attributes = ["label=\"\(escape(label(node, separator: "\\n")))\""]
             switch node.kind {
@@ -16,8 +19,14 @@ public struct PlanGraphRenderer {
             case .choose: attributes.append("shape=diamond")
             case .action: break
             }
-            if node.effect.isSkipped { attributes.append("style=dashed"); attributes.append("fontcolor=gray50") }
-            if node.commit { attributes.append("penwidth=3"); attributes.append("color=purple") }
+            if node.effect.isSkipped {
+                attributes.append("style=dashed")
+                attributes.append("fontcolor=gray50")
+            }
+            if node.commit {
+                attributes.append("penwidth=3")
+                attributes.append("color=purple")
+            }
             out.append("  \"\(escape(node.id))\" [\(attributes.joined(separator: ", "))];")
         }
         for node in plan.nodes {

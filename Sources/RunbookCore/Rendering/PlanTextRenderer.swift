@@ -11,7 +11,9 @@ public struct PlanTextRenderer {
     public func render() -> String {
         var out: [String] = []
         let runbook = plan.runbook
-        out.append("Plan: runbook '\(runbook.name.value)' (\(runbook.file)), mode \(plan.mode), inventory '\(plan.inventory.name.value)' (\(plan.inventory.file))")
+        out.append(
+            "Plan: runbook '\(runbook.name.value)' (\(runbook.file)), mode \(plan.mode), inventory '\(plan.inventory.name.value)' (\(plan.inventory.file))"
+        )
         if plan.offline {
             out.append("Offline: no host was contacted; what is already done is known only with a live plan.")
         }
@@ -29,14 +31,17 @@ public struct PlanTextRenderer {
             for node in plan.preconditions { out.append(contentsOf: lines(for: node)) }
         }
         out.append("")
-        out.append("Steps (in order; steps whose needs are done run in parallel, up to \(runbook.concurrency) at once):")
+        out.append(
+            "Steps (in order; steps whose needs are done run in parallel, up to \(runbook.concurrency) at once):")
         for node in plan.nodes { out.append(contentsOf: lines(for: node)) }
 
         out.append("")
         if plan.rollback.isEmpty {
             out.append("Rollback order: nothing to undo (no step with an undo would have changed anything).")
         } else {
-            out.append("Rollback order (on failure with on_failure: rollback; newest first, stopping at the last commit point):")
+            out.append(
+                "Rollback order (on failure with on_failure: rollback; newest first, stopping at the last commit point):"
+            )
             // `plan.node(id)` is a linear search; once per rollback entry it was quadratic.
             // Same lookup order: the first step instance with the id, else the first precondition.
             var positions: [String: (precondition: Bool, index: Int)] = [:]
@@ -53,7 +58,9 @@ public struct PlanTextRenderer {
                     number += 1
                     out.append("  \(number). \(id)\(undoSummary(node(id)).map { ": \($0)" } ?? "")")
                 case .commitPoint(let id):
-                    out.append("  -- commit point '\(id)': automatic rollback stops here; `runbook rollback RUN --past-commit` goes further")
+                    out.append(
+                        "  -- commit point '\(id)': automatic rollback stops here; `runbook rollback RUN --past-commit` goes further"
+                    )
                 }
             }
         }
@@ -69,7 +76,8 @@ public struct PlanTextRenderer {
     public var countLine: String {
         let counts = plan.counts
         let total = plan.nodes.count
-        var line = "\(total) step instance\(total == 1 ? "" : "s"): \(counts.willChange) will change, \(counts.alreadyDone) already done, \(counts.unknown) unknown until run, \(counts.skipped) skipped"
+        var line =
+            "\(total) step instance\(total == 1 ? "" : "s"): \(counts.willChange) will change, \(counts.alreadyDone) already done, \(counts.unknown) unknown until run, \(counts.skipped) skipped"
         if !plan.preconditions.isEmpty {
             line += "; \(plan.preconditions.count) precondition\(plan.preconditions.count == 1 ? "" : "s")"
         }
@@ -119,21 +127,33 @@ public struct PlanTextRenderer {
                 out.append(indent + "prompt: \(gate.prompt ?? "")")
                 var settings: [String] = []
                 if !gate.approvers.isEmpty { settings.append("approvers: \(gate.approvers.joined(separator: ", "))") }
-                if let timeout = gate.timeout { settings.append("timeout \(Value.formatDuration(timeout)), then \(gate.onTimeout.rawValue)") }
+                if let timeout = gate.timeout {
+                    settings.append("timeout \(Value.formatDuration(timeout)), then \(gate.onTimeout.rawValue)")
+                }
                 settings.append("answer with --approve \(node.stepID) or `runbook approve RUN \(node.stepID)`")
                 out.append(indent + settings.joined(separator: "; "))
             } else {
-                out.append(indent + "polls probe \(gate.probe ?? "") on \(gate.probeHost ?? node.host) every \(Value.formatDuration(gate.every ?? 30)) until: \(gate.condition ?? "")")
-                if let timeout = gate.timeout { out.append(indent + "timeout \(Value.formatDuration(timeout)), then \(gate.onTimeout.rawValue)") }
+                out.append(
+                    indent
+                        + "polls probe \(gate.probe ?? "") on \(gate.probeHost ?? node.host) every \(Value.formatDuration(gate.every ?? 30)) until: \(gate.condition ?? "")"
+                )
+                if let timeout = gate.timeout {
+                    out.append(indent + "timeout \(Value.formatDuration(timeout)), then \(gate.onTimeout.rawValue)")
+                }
             }
         }
         if let choice = node.choice {
             for (index, alternative) in choice.alternatives.enumerated() {
-                let taken = choice.chosen == index ? paint("taken", "1") : (choice.chosen == nil ? "possible" : "not taken")
-                let condition = alternative.condition.map { "when \($0.source)  [\($0.values.joined(separator: ", "))]" } ?? "otherwise"
+                let taken =
+                    choice.chosen == index ? paint("taken", "1") : (choice.chosen == nil ? "possible" : "not taken")
+                let condition =
+                    alternative.condition.map { "when \($0.source)  [\($0.values.joined(separator: ", "))]" }
+                    ?? "otherwise"
                 out.append(indent + "\(index + 1). \(taken): \(condition) -> \(alternative.typeName)")
                 if choice.chosen == nil {
-                    for command in alternative.commands { out.append(indent + "     " + commandLine(command, node: node)) }
+                    for command in alternative.commands {
+                        out.append(indent + "     " + commandLine(command, node: node))
+                    }
                 }
             }
         }
@@ -146,7 +166,10 @@ public struct PlanTextRenderer {
             }
         }
         var settings: [String] = []
-        if node.retries > 0 { settings.append("retries \(node.retries)" + (node.retryDelay.map { " every \(Value.formatDuration($0))" } ?? "")) }
+        if node.retries > 0 {
+            settings.append(
+                "retries \(node.retries)" + (node.retryDelay.map { " every \(Value.formatDuration($0))" } ?? ""))
+        }
         if let timeout = node.timeout { settings.append("timeout \(Value.formatDuration(timeout))") }
         if node.onFailure != plan.runbook.onFailure { settings.append("on failure: \(node.onFailure.rawValue)") }
         if !settings.isEmpty { out.append(indent + settings.joined(separator: ", ")) }

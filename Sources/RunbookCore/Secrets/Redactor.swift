@@ -42,9 +42,11 @@ public struct Redactor: Sendable {
         if shell.hasPrefix("'"), shell.hasSuffix("'"), shell.count >= 2 {
             result.append(String(shell.dropFirst().dropLast()))
         }
-        for json in [jsonEscaped(secret, controlShortcuts: false, asciiOnly: false),
-                     jsonEscaped(secret, controlShortcuts: true, asciiOnly: false),
-                     jsonEscaped(secret, controlShortcuts: true, asciiOnly: true)] {
+        for json in [
+            jsonEscaped(secret, controlShortcuts: false, asciiOnly: false),
+            jsonEscaped(secret, controlShortcuts: true, asciiOnly: false),
+            jsonEscaped(secret, controlShortcuts: true, asciiOnly: true),
+        ] {
             result.append(json)
             result.append(json.split(separator: "/", omittingEmptySubsequences: false).joined(separator: "\\/"))
         }

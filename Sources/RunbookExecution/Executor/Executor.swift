@@ -6,7 +6,8 @@ public struct ExecutionOptions: Sendable {
     /// Gates approved on the command line (`--approve GATE`).
     public var approvals: Set<String> = []
     /// Who approves with `--approve` or at the terminal.
-    public var approver: String = ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? NSUserName()
+    public var approver: String =
+        ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? NSUserName()
     /// Whether a person can answer at the terminal.
     public var interactive = false
     public var outputLimit = 64 * 1024
@@ -279,7 +280,8 @@ public final class Executor: Sendable {
             let summary = failures.map { "\($0.0): \($0.1)" }.joined(separator: "\n")
             if failures.contains(where: { $0.2 == .rollback }) {
                 let rollback = Rollback(executor: self)
-                let result = await rollback.run(pastCommit: false, dryRun: false, reason: "step \(failures[0].0) failed")
+                let result = await rollback.run(
+                    pastCommit: false, dryRun: false, reason: "step \(failures[0].0) failed")
                 return result.failed.isEmpty
                     ? .rolledBack(summary) : .rollbackFailed(summary + "\n" + result.failed.joined(separator: "\n"))
             }

@@ -16,8 +16,10 @@ public actor HostPool {
     /// For tests: replace how a host's transport is made.
     let factory: (@Sendable (HostConnection) -> any Transport)?
 
-    public init(inventory: Inventory, controlDirectory: String, multiplex: Bool = true, hostConcurrency: Int = 4,
-                factory: (@Sendable (HostConnection) -> any Transport)? = nil) {
+    public init(
+        inventory: Inventory, controlDirectory: String, multiplex: Bool = true, hostConcurrency: Int = 4,
+        factory: (@Sendable (HostConnection) -> any Transport)? = nil
+    ) {
         self.inventory = inventory
         self.controlDirectory = controlDirectory
         self.multiplex = multiplex
@@ -28,7 +30,8 @@ public actor HostPool {
     /// How to reach an inventory host (or this machine, for `localhost`).
     public nonisolated func connection(for host: String) -> HostConnection {
         let settings = inventory.settings(for: host)
-        let kind: HostConnection.Kind = (settings.transport ?? (host == "localhost" ? .local : .ssh)) == .local ? .local : .ssh
+        let kind: HostConnection.Kind =
+            (settings.transport ?? (host == "localhost" ? .local : .ssh)) == .local ? .local : .ssh
         return HostConnection(
             name: host, kind: kind, address: settings.address, user: settings.user, port: settings.port,
             connectTimeout: settings.connectTimeout ?? 10, sudo: settings.sudo ?? false,
@@ -38,13 +41,17 @@ public actor HostPool {
     public func transport(for host: String) -> any Transport {
         if let existing = transports[host] { return existing }
         let connection = connection(for: host)
-        let transport = factory?(connection) ?? makeTransport(for: connection, controlDirectory: controlDirectory, multiplex: multiplex)
+        let transport =
+            factory?(connection)
+            ?? makeTransport(for: connection, controlDirectory: controlDirectory, multiplex: multiplex)
         transports[host] = transport
         return transport
     }
 
     /// Runs a command on a host within its concurrency limit.
-    public func run(on host: String, _ command: CommandSpec, timeout: Double?, outputLimit: Int) async throws -> CommandResult {
+    public func run(on host: String, _ command: CommandSpec, timeout: Double?, outputLimit: Int) async throws
+        -> CommandResult
+    {
         let transport = transport(for: host)
         await acquire(host)
         defer { release(host) }

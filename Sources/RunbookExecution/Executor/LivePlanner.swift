@@ -46,7 +46,10 @@ public struct LivePlanner: Sendable {
         let snapshot = plan
         let preconditions = await withTaskGroup(of: (Int, PlanNode, PreconditionResult).self) { group in
             for (i, node) in snapshot.preconditions.enumerated() {
-                group.addTask { let (n, r) = await self.precondition(node, plan: snapshot, runner: runner); return (i, n, r) }
+                group.addTask {
+                    let (n, r) = await self.precondition(node, plan: snapshot, runner: runner)
+                    return (i, n, r)
+                }
             }
             var results: [(Int, PlanNode, PreconditionResult)] = []
             for await result in group { results.append(result) }
@@ -66,7 +69,8 @@ public struct LivePlanner: Sendable {
             switch await runner.chooseHost(planned) {
             case .failure(let failure): hostError = failure.message
             case .success(let host):
-                if case .success(let resolved) = runner.resolve(planned, host: host, stepValues: stepValues, runID: nil) {
+                if case .success(let resolved) = runner.resolve(planned, host: host, stepValues: stepValues, runID: nil)
+                {
                     node = resolved
                 }
             }
@@ -74,7 +78,8 @@ public struct LivePlanner: Sendable {
                 node.effect = .unknown(hostError)
                 willChange.insert(node.id)
             } else if case .skipped = node.effect {
-                stepValues[node.stepID] = stepValues[node.stepID] ?? .map(["outputs": .map([:]), "status": .string("skipped")])
+                stepValues[node.stepID] =
+                    stepValues[node.stepID] ?? .map(["outputs": .map([:]), "status": .string("skipped")])
             } else {
                 node.effect = await predict(node, upstream: upstream, stepValues: &stepValues, runner: runner)
                 switch node.effect {
@@ -89,13 +94,15 @@ public struct LivePlanner: Sendable {
         // A gate with nothing behind it that would change needs no answer.
         for (i, node) in nodes.enumerated() where node.kind == .gate && node.gate?.type == "approval" {
             let behind = Self.descendants(of: node.id, in: nodes)
-            let allDone = !behind.isEmpty && behind.allSatisfy { other in
-                switch other.effect {
-                case .alreadyDone, .skipped: return true
-                case .unknown where other.kind == .gate || other.kind == .probe: return true
-                default: return false
+            let allDone =
+                !behind.isEmpty
+                && behind.allSatisfy { other in
+                    switch other.effect {
+                    case .alreadyDone, .skipped: return true
+                    case .unknown where other.kind == .gate || other.kind == .probe: return true
+                    default: return false
+                    }
                 }
-            }
             if allDone {
                 nodes[i].effect = .alreadyDone("every step after it is already done: it will not wait")
                 facts["step:\(node.id)"] = "\(nodes[i].effect.marker) \(nodes[i].effect.detail ?? "")"
@@ -118,25 +125,38 @@ public struct LivePlanner: Sendable {
     func precondition(_ planned: PlanNode, plan: Plan, runner: NodeRunner) async -> (PlanNode, PreconditionResult) {
         var node = planned
         if case .skipped(let why) = planned.effect {
-            return (node, PreconditionResult(nodeID: node.id, host: node.host, passed: true, summary: "skipped: \(why)"))
+            return (
+                node, PreconditionResult(nodeID: node.id, host: node.host, passed: true, summary: "skipped: \(why)")
+            )
         }
         let host: String
         switch await runner.chooseHost(planned) {
         case .failure(let failure):
             node.effect = .unknown(failure.message)
-            return (node, PreconditionResult(nodeID: node.id, host: planned.host, passed: false, summary: failure.message))
+            return (
+                node, PreconditionResult(nodeID: node.id, host: planned.host, passed: false, summary: failure.message)
+            )
         case .success(let chosen):
             host = chosen
         }
         node.host = host
         guard let type = runner.type(of: node) else {
-            return (node, PreconditionResult(nodeID: node.id, host: host, passed: false, summary: "no implementation for '\(node.typeName)'"))
+            return (
+                node,
+                PreconditionResult(
+                    nodeID: node.id, host: host, passed: false, summary: "no implementation for '\(node.typeName)'")
+            )
         }
         do {
             let observation = try await type.probe(Self.context(runner, node, host: host))
             let failure = Self.expectationFailure(node, outputs: observation.outputs, context: plan.context)
-            node.effect = failure == nil ? .alreadyDone("holds: \(observation.summary)") : .unknown("FAILS: \(failure!)")
-            return (node, PreconditionResult(nodeID: node.id, host: host, passed: failure == nil, summary: failure ?? observation.summary))
+            node.effect =
+                failure == nil ? .alreadyDone("holds: \(observation.summary)") : .unknown("FAILS: \(failure!)")
+            return (
+                node,
+                PreconditionResult(
+                    nodeID: node.id, host: host, passed: failure == nil, summary: failure ?? observation.summary)
+            )
         } catch let error as TransportError {
             let why = error.explanation(on: host)
             node.effect = .unknown(why)
@@ -147,8 +167,12 @@ public struct LivePlanner: Sendable {
         }
     }
 
-    func predict(_ node: PlanNode, upstream: [String], stepValues: inout [String: Value], runner: NodeRunner) async -> PlanEffect {
-        if case .unknown(let why) = node.effect, node.kind == .choose, node.choice?.chosen == nil { return .unknown(why) }
+    func predict(_ node: PlanNode, upstream: [String], stepValues: inout [String: Value], runner: NodeRunner) async
+        -> PlanEffect
+    {
+        if case .unknown(let why) = node.effect, node.kind == .choose, node.choice?.chosen == nil {
+            return .unknown(why)
+        }
         if node.when != nil, node.when?.result == nil { return node.effect }
         switch node.kind {
         case .gate:
@@ -178,7 +202,9 @@ public struct LivePlanner: Sendable {
                     if !observation.done {
                         return .willChange("\(observation.summary) (after \(upstream.joined(separator: ", ")))")
                     }
-                    return .unknown("depends on \(upstream.joined(separator: ", ")), which will change first (done now: \(observation.summary))")
+                    return .unknown(
+                        "depends on \(upstream.joined(separator: ", ")), which will change first (done now: \(observation.summary))"
+                    )
                 }
                 return observation.done ? .alreadyDone(observation.summary) : .willChange(observation.summary)
             } catch let error as TransportError {
@@ -193,7 +219,8 @@ public struct LivePlanner: Sendable {
         guard let source = node.expect else { return nil }
         var evaluation = context ?? EvaluationContext(roots: [:])
         evaluation.roots["outputs"] = .map(outputs)
-        let observed = outputs.keys.sorted().map { "\($0) = \(outputs[$0]!.renderedForText.prefix(80))" }.joined(separator: ", ")
+        let observed = outputs.keys.sorted().map { "\($0) = \(outputs[$0]!.renderedForText.prefix(80))" }.joined(
+            separator: ", ")
         do {
             if case .bool(true) = try RunbookCore.Expression(parsing: source).evaluate(in: evaluation) { return nil }
             return "\(node.message ?? "expectation failed") (expect: \(source); observed: \(observed))"

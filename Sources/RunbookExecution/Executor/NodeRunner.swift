@@ -27,7 +27,8 @@ public struct NodeRunner: Sendable {
         self.hosts = hosts
         self.outputLimit = outputLimit
         self.steps = Dictionary(plan.runbook.allSteps.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        self.nodes = Dictionary((plan.preconditions + plan.nodes).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        self.nodes = Dictionary(
+            (plan.preconditions + plan.nodes).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// A planned instance by id (steps and preconditions).
@@ -79,9 +80,10 @@ public struct NodeRunner: Sendable {
     }
 
     /// A context for one phase on `host`, recording what runs in `log`.
-    public func context(_ node: PlanNode, host: String, phase: PlannedCommand.Purpose, timeout: Double?,
-                        log: CommandLog? = nil) -> ActionContext
-    {
+    public func context(
+        _ node: PlanNode, host: String, phase: PlannedCommand.Purpose, timeout: Double?,
+        log: CommandLog? = nil
+    ) -> ActionContext {
         ActionContext(
             node: node, host: host, settings: plan.inventory.settings(for: host), phase: phase, timeout: timeout,
             outputLimit: outputLimit, runner: hosts, log: log)

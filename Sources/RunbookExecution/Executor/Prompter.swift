@@ -11,7 +11,9 @@ public actor Prompter {
 
     final class LineBuffer: Sendable {
         let state = Mutex<(lines: [String], closed: Bool, started: Bool)>(([], false, false))
-        func withLock<T>(_ body: (inout (lines: [String], closed: Bool, started: Bool)) -> T) -> T { state.withLock { body(&$0) } }
+        func withLock<T>(_ body: (inout (lines: [String], closed: Bool, started: Bool)) -> T) -> T {
+            state.withLock { body(&$0) }
+        }
     }
 
     public init(write: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }) {
@@ -42,10 +44,15 @@ public actor Prompter {
         return nil
     }
 
-    enum Race: Sendable { case line(String?), external, deadline, cancelled }
+    enum Race: Sendable {
+        case line(String?)
+        case external, deadline, cancelled
+    }
 
     /// Prompts until yes/no, an external answer (`answeredElsewhere` turns true), or the deadline.
-    public func ask(_ question: String, deadline: Date?, pollEvery: Double, answeredElsewhere: @escaping @Sendable () -> Bool) async -> Answer {
+    public func ask(
+        _ question: String, deadline: Date?, pollEvery: Double, answeredElsewhere: @escaping @Sendable () -> Bool
+    ) async -> Answer {
         while true {
             write("\(question) ")
             let race: Race = await withTaskGroup(of: Race.self) { group in
@@ -73,8 +80,12 @@ public actor Prompter {
                 default: write("please answer yes or no.\n")
                 }
             case .line(nil): return .cancelled  // stdin closed
-            case .external: write("\nanswered from another shell.\n"); return .external
-            case .deadline: write("\nno answer before the gate's timeout.\n"); return .timedOut
+            case .external:
+                write("\nanswered from another shell.\n")
+                return .external
+            case .deadline:
+                write("\nno answer before the gate's timeout.\n")
+                return .timedOut
             case .cancelled: return .cancelled
             }
         }

@@ -33,7 +33,7 @@ public struct Rollback: Sendable {
         // Newest first: steps with no completion (failed or cut short mid-apply) are the newest.
         let ordered = records.sorted { a, b in
             switch (a.completionSeq, b.completionSeq) {
-            case let (x?, y?): return x > y
+            case (let x?, let y?): return x > y
             case (nil, _?): return true
             case (_?, nil): return false
             default: return false
@@ -51,15 +51,20 @@ public struct Rollback: Sendable {
             let host = record.host ?? node.host
             switch node.undo {
             case .commands(let commands):
-                entries.append(Entry(nodeID: node.id, host: host, action: commands.map { $0.command.shellText }.joined(separator: "; "), undoable: true))
+                entries.append(
+                    Entry(
+                        nodeID: node.id, host: host,
+                        action: commands.map { $0.command.shellText }.joined(separator: "; "), undoable: true))
             case .derived(let text):
                 entries.append(Entry(nodeID: node.id, host: host, action: text, undoable: true))
             case .irreversible:
-                entries.append(Entry(nodeID: node.id, host: host, action: "irreversible: cannot be undone", undoable: false))
+                entries.append(
+                    Entry(nodeID: node.id, host: host, action: "irreversible: cannot be undone", undoable: false))
             case .none:
                 continue  // it changes nothing
             case .missing:
-                entries.append(Entry(nodeID: node.id, host: host, action: "no undo declared: cannot be undone", undoable: false))
+                entries.append(
+                    Entry(nodeID: node.id, host: host, action: "no undo declared: cannot be undone", undoable: false))
             }
         }
         return (entries, stoppedAt)

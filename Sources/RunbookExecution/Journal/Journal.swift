@@ -3,11 +3,11 @@ import GRDB
 import RunbookCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The durable record of runs: their plan, step states, attempts, approvals and hash-chained events.
@@ -402,11 +402,13 @@ public final class Journal: Sendable {
     /// together with the run row by someone with write access to the file.
     public func verifyChain(runID: String) throws -> ChainVerification {
         try read { db in
-            guard let head = try Row.fetchOne(
-                db,
-                sql: "SELECT chainHeadSeq, chainHeadHash FROM runs WHERE id = ?",
-                arguments: [runID]
-            ) else {
+            guard
+                let head = try Row.fetchOne(
+                    db,
+                    sql: "SELECT chainHeadSeq, chainHeadHash FROM runs WHERE id = ?",
+                    arguments: [runID]
+                )
+            else {
                 throw JournalError.runNotFound(runID)
             }
             let rows = try Row.fetchCursor(

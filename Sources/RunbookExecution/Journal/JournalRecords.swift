@@ -230,7 +230,8 @@ public struct StepRecord: Codable, Sendable, Equatable, FetchableRecord {
         self.init(
             runID: row["runID"], nodeID: row["nodeID"], stepID: row["stepID"], host: row["host"], state: state,
             changed: row["changed"], completionSeq: row["completionSeq"], observedJSON: row["observedJSON"],
-            outputsJSON: row["outputsJSON"], error: row["error"], attempts: row["attempts"], startedAt: row["startedAt"],
+            outputsJSON: row["outputsJSON"], error: row["error"], attempts: row["attempts"],
+            startedAt: row["startedAt"],
             finishedAt: row["finishedAt"], firstReachedAt: row["firstReachedAt"])
     }
 

@@ -5,101 +5,102 @@ extension Journal {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE runs (
-                    id TEXT PRIMARY KEY NOT NULL,
-                    runbookName TEXT NOT NULL,
-                    runbookPath TEXT NOT NULL,
-                    inventoryName TEXT NOT NULL,
-                    inventoryPath TEXT NOT NULL,
-                    mode TEXT NOT NULL,
-                    paramsJSON TEXT NOT NULL,
-                    planHash TEXT NOT NULL,
-                    planJSON TEXT NOT NULL,
-                    status TEXT NOT NULL,
-                    exitCode INTEGER,
-                    pid INTEGER NOT NULL,
-                    hostname TEXT NOT NULL,
-                    startedAt DATETIME NOT NULL,
-                    updatedAt DATETIME NOT NULL,
-                    finishedAt DATETIME,
-                    chainHeadSeq INTEGER NOT NULL DEFAULT 0,
-                    chainHeadHash TEXT NOT NULL
-                        DEFAULT '0000000000000000000000000000000000000000000000000000000000000000'
-                );
-                CREATE INDEX runs_by_runbook ON runs (runbookName, inventoryName, startedAt);
-                CREATE INDEX runs_by_start ON runs (startedAt);
+            try db.execute(
+                sql: """
+                    CREATE TABLE runs (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        runbookName TEXT NOT NULL,
+                        runbookPath TEXT NOT NULL,
+                        inventoryName TEXT NOT NULL,
+                        inventoryPath TEXT NOT NULL,
+                        mode TEXT NOT NULL,
+                        paramsJSON TEXT NOT NULL,
+                        planHash TEXT NOT NULL,
+                        planJSON TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        exitCode INTEGER,
+                        pid INTEGER NOT NULL,
+                        hostname TEXT NOT NULL,
+                        startedAt DATETIME NOT NULL,
+                        updatedAt DATETIME NOT NULL,
+                        finishedAt DATETIME,
+                        chainHeadSeq INTEGER NOT NULL DEFAULT 0,
+                        chainHeadHash TEXT NOT NULL
+                            DEFAULT '0000000000000000000000000000000000000000000000000000000000000000'
+                    );
+                    CREATE INDEX runs_by_runbook ON runs (runbookName, inventoryName, startedAt);
+                    CREATE INDEX runs_by_start ON runs (startedAt);
 
-                CREATE TABLE steps (
-                    runID TEXT NOT NULL REFERENCES runs (id),
-                    nodeID TEXT NOT NULL,
-                    ordinal INTEGER NOT NULL,
-                    stepID TEXT NOT NULL,
-                    host TEXT,
-                    state TEXT NOT NULL,
-                    changed BOOLEAN NOT NULL DEFAULT 0,
-                    completionSeq INTEGER,
-                    observedJSON TEXT,
-                    outputsJSON TEXT,
-                    error TEXT,
-                    attempts INTEGER NOT NULL DEFAULT 0,
-                    startedAt DATETIME,
-                    finishedAt DATETIME,
-                    firstReachedAt DATETIME,
-                    PRIMARY KEY (runID, nodeID)
-                );
-                CREATE INDEX steps_by_ordinal ON steps (runID, ordinal);
+                    CREATE TABLE steps (
+                        runID TEXT NOT NULL REFERENCES runs (id),
+                        nodeID TEXT NOT NULL,
+                        ordinal INTEGER NOT NULL,
+                        stepID TEXT NOT NULL,
+                        host TEXT,
+                        state TEXT NOT NULL,
+                        changed BOOLEAN NOT NULL DEFAULT 0,
+                        completionSeq INTEGER,
+                        observedJSON TEXT,
+                        outputsJSON TEXT,
+                        error TEXT,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        startedAt DATETIME,
+                        finishedAt DATETIME,
+                        firstReachedAt DATETIME,
+                        PRIMARY KEY (runID, nodeID)
+                    );
+                    CREATE INDEX steps_by_ordinal ON steps (runID, ordinal);
 
-                CREATE TABLE attempts (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    runID TEXT NOT NULL REFERENCES runs (id),
-                    nodeID TEXT NOT NULL,
-                    phase TEXT NOT NULL,
-                    number INTEGER NOT NULL,
-                    intent TEXT NOT NULL,
-                    startedAt DATETIME NOT NULL,
-                    finishedAt DATETIME,
-                    outcome TEXT,
-                    exitCode INTEGER,
-                    stdoutExcerpt TEXT NOT NULL DEFAULT '',
-                    stderrExcerpt TEXT NOT NULL DEFAULT '',
-                    error TEXT
-                );
-                CREATE INDEX attempts_by_run ON attempts (runID, id);
+                    CREATE TABLE attempts (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        runID TEXT NOT NULL REFERENCES runs (id),
+                        nodeID TEXT NOT NULL,
+                        phase TEXT NOT NULL,
+                        number INTEGER NOT NULL,
+                        intent TEXT NOT NULL,
+                        startedAt DATETIME NOT NULL,
+                        finishedAt DATETIME,
+                        outcome TEXT,
+                        exitCode INTEGER,
+                        stdoutExcerpt TEXT NOT NULL DEFAULT '',
+                        stderrExcerpt TEXT NOT NULL DEFAULT '',
+                        error TEXT
+                    );
+                    CREATE INDEX attempts_by_run ON attempts (runID, id);
 
-                CREATE TABLE approvals (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    runID TEXT NOT NULL REFERENCES runs (id),
-                    gate TEXT NOT NULL,
-                    "by" TEXT NOT NULL,
-                    reason TEXT NOT NULL,
-                    planHash TEXT NOT NULL,
-                    "at" DATETIME NOT NULL,
-                    decision TEXT NOT NULL
-                );
-                CREATE INDEX approvals_by_gate ON approvals (runID, gate, id);
+                    CREATE TABLE approvals (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        runID TEXT NOT NULL REFERENCES runs (id),
+                        gate TEXT NOT NULL,
+                        "by" TEXT NOT NULL,
+                        reason TEXT NOT NULL,
+                        planHash TEXT NOT NULL,
+                        "at" DATETIME NOT NULL,
+                        decision TEXT NOT NULL
+                    );
+                    CREATE INDEX approvals_by_gate ON approvals (runID, gate, id);
 
-                CREATE TABLE events (
-                    runID TEXT NOT NULL REFERENCES runs (id),
-                    seq INTEGER NOT NULL,
-                    ts TEXT NOT NULL,
-                    type TEXT NOT NULL,
-                    step TEXT,
-                    host TEXT,
-                    payloadJSON TEXT NOT NULL,
-                    prevHash TEXT NOT NULL,
-                    hash TEXT NOT NULL,
-                    PRIMARY KEY (runID, seq)
-                );
-                CREATE TRIGGER events_no_update BEFORE UPDATE ON events
-                BEGIN
-                    SELECT RAISE(ABORT, 'events are append-only: UPDATE refused');
-                END;
-                CREATE TRIGGER events_no_delete BEFORE DELETE ON events
-                BEGIN
-                    SELECT RAISE(ABORT, 'events are append-only: DELETE refused');
-                END;
-                """)
+                    CREATE TABLE events (
+                        runID TEXT NOT NULL REFERENCES runs (id),
+                        seq INTEGER NOT NULL,
+                        ts TEXT NOT NULL,
+                        type TEXT NOT NULL,
+                        step TEXT,
+                        host TEXT,
+                        payloadJSON TEXT NOT NULL,
+                        prevHash TEXT NOT NULL,
+                        hash TEXT NOT NULL,
+                        PRIMARY KEY (runID, seq)
+                    );
+                    CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+                    BEGIN
+                        SELECT RAISE(ABORT, 'events are append-only: UPDATE refused');
+                    END;
+                    CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+                    BEGIN
+                        SELECT RAISE(ABORT, 'events are append-only: DELETE refused');
+                    END;
+                    """)
         }
         // What each attempt actually ran (host and argv), to compare with the plan.
         migrator.registerMigration("v2-attempt-commands") { db in
@@ -108,10 +109,11 @@ extension Journal {
         // Counters about the journal itself: `commits` counts write transactions (each one synced),
         // so a benchmark in another process can tell how many commits a run cost.
         migrator.registerMigration("v3-stats") { db in
-            try db.execute(sql: """
-                CREATE TABLE stats (name TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL);
-                INSERT INTO stats (name, value) VALUES ('commits', 0);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE stats (name TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL);
+                    INSERT INTO stats (name, value) VALUES ('commits', 0);
+                    """)
         }
         return migrator
     }

@@ -125,10 +125,12 @@ public final class JournalTransaction {
         payload: [String: String] = [:]
     ) throws -> EventRecord {
         let db = try database()
-        guard let head = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT chainHeadSeq, chainHeadHash FROM runs WHERE id = ?"),
-            arguments: [runID]
-        ) else {
+        guard
+            let head = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT chainHeadSeq, chainHeadHash FROM runs WHERE id = ?"),
+                arguments: [runID]
+            )
+        else {
             throw JournalError.runNotFound(runID)
         }
         var redactedPayload: [String: String] = [:]

@@ -1,11 +1,11 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Commands a runbook process left running when it died.
@@ -38,23 +38,25 @@ public enum LeftoverCommands {
     /// (reads /proc); elsewhere always empty.
     public static func find(runID: String) -> [Leftover] {
         #if os(Linux)
-        let marker = Array("\(variable)=\(runID)".utf8)
-        let me = getpid()
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
-        var found: [Leftover] = []
-        for entry in entries {
-            guard let pid = Int32(entry), pid != me,
-                  let environ = FileManager.default.contents(atPath: "/proc/\(entry)/environ"),
-                  environ.split(separator: 0, omittingEmptySubsequences: true).contains(where: { $0.elementsEqual(marker) })
-            else { continue }
-            let raw = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") ?? Data()
-            let command = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
-            if command.hasSuffix("[mux]") { continue }
-            found.append(Leftover(pid: pid, command: command))
-        }
-        return found.sorted { $0.pid < $1.pid }
+            let marker = Array("\(variable)=\(runID)".utf8)
+            let me = getpid()
+            guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+            var found: [Leftover] = []
+            for entry in entries {
+                guard let pid = Int32(entry), pid != me,
+                    let environ = FileManager.default.contents(atPath: "/proc/\(entry)/environ"),
+                    environ.split(separator: 0, omittingEmptySubsequences: true).contains(where: {
+                        $0.elementsEqual(marker)
+                    })
+                else { continue }
+                let raw = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") ?? Data()
+                let command = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+                if command.hasSuffix("[mux]") { continue }
+                found.append(Leftover(pid: pid, command: command))
+            }
+            return found.sorted { $0.pid < $1.pid }
         #else
-        return []
+            return []
         #endif
     }
 

@@ -2,11 +2,11 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Who holds (or held) a run lock, as written into the lock file.
@@ -62,7 +62,7 @@ public struct LockHolder: Codable, Sendable, Equatable, CustomStringConvertible 
             var startedAt: String
         }
         guard let raw = try? JSONDecoder().decode(Raw.self, from: data),
-              let date = JournalTimestamp.parse(raw.startedAt)
+            let date = JournalTimestamp.parse(raw.startedAt)
         else { return nil }
         return LockHolder(runID: raw.runID, hostname: raw.hostname, pid: raw.pid, startedAt: date)
     }
@@ -117,7 +117,9 @@ public final class RunLock: Sendable {
 
     private let state: Mutex<State?>
 
-    private init(path: String, runbook: String, inventory: String, fd: Int32, holder: LockHolder, tookOverFrom: LockHolder?) {
+    private init(
+        path: String, runbook: String, inventory: String, fd: Int32, holder: LockHolder, tookOverFrom: LockHolder?
+    ) {
         self.path = path
         self.runbook = runbook
         self.inventory = inventory

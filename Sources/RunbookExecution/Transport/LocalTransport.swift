@@ -1,11 +1,11 @@
 import RunbookCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Runs commands on this machine, each in its own session and process group.
@@ -126,7 +126,8 @@ public struct LocalTransport: Transport {
             }
             return .found(path)
         }
-        let searchPath = environment["PATH"] ?? getenv("PATH").map { String(cString: $0) } ?? "/usr/local/bin:/usr/bin:/bin"
+        let searchPath =
+            environment["PATH"] ?? getenv("PATH").map { String(cString: $0) } ?? "/usr/local/bin:/usr/bin:/bin"
         var sawNonExecutable = false
         for var dir in searchPath.split(separator: ":", omittingEmptySubsequences: false).map(String.init) {
             if dir.isEmpty {

@@ -1,11 +1,11 @@
 import RunbookCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Runs commands on a remote host through the system OpenSSH client (`ssh`).
@@ -127,11 +127,13 @@ public struct SSHTransport: Transport {
         let watcher = "cat <&3; trap '' TERM; kill -TERM 0; sleep 2; kill -KILL 0"
         let script: String
         if let stdin = command.stdin {
-            script = "exec 3<&0 </dev/null; "
+            script =
+                "exec 3<&0 </dev/null; "
                 + "( exec 2>/dev/null; head -c \(stdin.utf8.count) <&3; ( exec >/dev/null; \(watcher) ) & )"
                 + " | { \(text); } 3<&- & wait $!"
         } else {
-            script = "exec 3<&0 </dev/null; "
+            script =
+                "exec 3<&0 </dev/null; "
                 + "( exec >/dev/null 2>&1; \(watcher) ) & "
                 + "{ \(text); } </dev/null 3<&- & wait $!"
         }
@@ -181,7 +183,8 @@ public struct SSHTransport: Transport {
                 return ConnectionCheck(reachable: false, latencyMs: nil, error: "timed out")
             }
             if result.exitCode != 0 {
-                let reason = Self.lastLine(of: result.stderr) ?? "exit code \(result.exitCode.map(String.init) ?? "signal")"
+                let reason =
+                    Self.lastLine(of: result.stderr) ?? "exit code \(result.exitCode.map(String.init) ?? "signal")"
                 return ConnectionCheck(reachable: false, latencyMs: nil, error: reason)
             }
             return ConnectionCheck(reachable: true, latencyMs: latency, error: nil)
@@ -285,7 +288,8 @@ public struct SSHTransport: Transport {
         } catch {
             switch error {
             case .cancelled:
-                throw TransportError(kind: .cancelled, host: host.name, message: "cancelled: ssh to \(address) was killed")
+                throw TransportError(
+                    kind: .cancelled, host: host.name, message: "cancelled: ssh to \(address) was killed")
             case .launchFailed(let message, _):
                 throw TransportError(kind: .launchFailed, host: host.name, message: message)
             }

@@ -19,7 +19,8 @@ public func makeTransport(for host: HostConnection, controlDirectory: String, mu
 /// Namespace form of ``makeTransport(for:controlDirectory:multiplex:)``.
 public enum TransportFactory {
     /// Makes the transport that reaches `host`.
-    public static func make(for host: HostConnection, controlDirectory: String, multiplex: Bool = true) -> any Transport {
+    public static func make(for host: HostConnection, controlDirectory: String, multiplex: Bool = true) -> any Transport
+    {
         makeTransport(for: host, controlDirectory: controlDirectory, multiplex: multiplex)
     }
 }

@@ -23,7 +23,8 @@ public struct GeoRepSessionAction: ActionType, ReprobingAction {
     }
 
     static let primary = ParameterSpec("primary", .string, required: true, "the primary (source) volume of the session")
-    static let secondary = ParameterSpec("secondary", .string, required: true, "the secondary: HOST::VOLUME or USER@HOST::VOLUME")
+    static let secondary = ParameterSpec(
+        "secondary", .string, required: true, "the secondary: HOST::VOLUME or USER@HOST::VOLUME")
 
     public var descriptor: ActionDescriptor {
         let force = ParameterSpec("force", .bool, "pass `force`")
@@ -31,11 +32,16 @@ public struct GeoRepSessionAction: ActionType, ReprobingAction {
         case .create:
             return ActionDescriptor(
                 name: "gluster.georep.create", kind: .action,
-                summary: "Create a geo-replication session (`create [ssh-port N] [push-pem] [force]`). Note: push-pem sets features.read-only on on the secondary volume.",
-                parameters: [Self.primary, Self.secondary,
-                             ParameterSpec("push_pem", .bool, "distribute the common pem keys to the secondary (default true)"),
-                             ParameterSpec("ssh_port", .int, "ssh port of the secondary nodes (default 22)"),
-                             ParameterSpec("force", .bool, "pass `force` (needed when the secondary is not empty or smaller, as in a failback)")],
+                summary:
+                    "Create a geo-replication session (`create [ssh-port N] [push-pem] [force]`). Note: push-pem sets features.read-only on on the secondary volume.",
+                parameters: [
+                    Self.primary, Self.secondary,
+                    ParameterSpec("push_pem", .bool, "distribute the common pem keys to the secondary (default true)"),
+                    ParameterSpec("ssh_port", .int, "ssh port of the secondary nodes (default 22)"),
+                    ParameterSpec(
+                        "force", .bool,
+                        "pass `force` (needed when the secondary is not empty or smaller, as in a failback)"),
+                ],
                 outputs: [OutputSpec("session", "string", "`present` after the step")],
                 changes: true, undo: .derived("if this step created the session: stop it (force) and delete it"),
                 idempotency: "the session PRIMARY → SECONDARY exists (`status` lists it)")
@@ -45,11 +51,14 @@ public struct GeoRepSessionAction: ActionType, ReprobingAction {
                 summary: "Start a geo-replication session (`start [force]`).",
                 parameters: [Self.primary, Self.secondary, force], outputs: [],
                 changes: true, undo: .derived("stop the session (force)"),
-                idempotency: "every worker is Active, Passive, Initializing... or Faulty (started); Faulty ones are reported by gluster.georep.status")
+                idempotency:
+                    "every worker is Active, Passive, Initializing... or Faulty (started); Faulty ones are reported by gluster.georep.status"
+            )
         case .stop:
             return ActionDescriptor(
                 name: "gluster.georep.stop", kind: .action,
-                summary: "Stop a geo-replication session (`stop [force]`; force also stops it when primary nodes are unreachable).",
+                summary:
+                    "Stop a geo-replication session (`stop [force]`; force also stops it when primary nodes are unreachable).",
                 parameters: [Self.primary, Self.secondary, force], outputs: [],
                 changes: true, undo: .derived("start the session again (force), only if it was running before"),
                 idempotency: "there is no session, or every worker is Stopped (or Created)")
@@ -70,9 +79,13 @@ public struct GeoRepSessionAction: ActionType, ReprobingAction {
         case .delete:
             return ActionDescriptor(
                 name: "gluster.georep.delete", kind: .action,
-                summary: "Delete a stopped geo-replication session (`delete [reset-sync-time]`; 10.3 has no `delete force`). Cannot be undone: mark the step `irreversible: true` behind a commit point.",
-                parameters: [Self.primary, Self.secondary,
-                             ParameterSpec("reset_sync_time", .bool, "also remove the stime xattrs, so a new session syncs from scratch")],
+                summary:
+                    "Delete a stopped geo-replication session (`delete [reset-sync-time]`; 10.3 has no `delete force`). Cannot be undone: mark the step `irreversible: true` behind a commit point.",
+                parameters: [
+                    Self.primary, Self.secondary,
+                    ParameterSpec(
+                        "reset_sync_time", .bool, "also remove the stime xattrs, so a new session syncs from scratch"),
+                ],
                 outputs: [], changes: true, undo: .declared,
                 idempotency: "there is no session PRIMARY → SECONDARY")
         }
@@ -80,25 +93,32 @@ public struct GeoRepSessionAction: ActionType, ReprobingAction {
 
     public func commands(for arguments: ResolvedArguments, on host: RenderHost) -> [PlannedCommand] {
         let cli = GlusterCLI(host: host)
-        let primary = arguments.string("primary") ?? "", secondary = arguments.string("secondary") ?? ""
+        let primary = arguments.string("primary") ?? ""
+        let secondary = arguments.string("secondary") ?? ""
         let force = arguments.bool("force") ?? false
         let status = cli.geoRepStatus(primary, secondary)
         let apply: CommandSpec
         switch verb {
         case .create:
-            apply = cli.geoRepCreate(primary, secondary, pushPem: arguments.bool("push_pem") ?? true, sshPort: arguments.int("ssh_port"), force: force)
+            apply = cli.geoRepCreate(
+                primary, secondary, pushPem: arguments.bool("push_pem") ?? true, sshPort: arguments.int("ssh_port"),
+                force: force)
         case .delete:
             apply = cli.geoRepDelete(primary, secondary, resetSyncTime: arguments.bool("reset_sync_time") ?? false)
         default:
             apply = cli.geoRepVerb(primary, secondary, verb.rawValue, force: force)
         }
-        return [PlannedCommand(.probe, on: host.name, status), PlannedCommand(.apply, on: host.name, apply),
-                PlannedCommand(.verify, on: host.name, status)]
+        return [
+            PlannedCommand(.probe, on: host.name, status), PlannedCommand(.apply, on: host.name, apply),
+            PlannedCommand(.verify, on: host.name, status),
+        ]
     }
 
     public func check(_ arguments: ResolvedArguments) -> [String] {
         var messages = ArgumentChecks.session(arguments)
-        if let port = arguments.int("ssh_port"), !(1...65535).contains(port) { messages.append("`ssh_port` \(port) is not a port (1-65535)") }
+        if let port = arguments.int("ssh_port"), !(1...65535).contains(port) {
+            messages.append("`ssh_port` \(port) is not a port (1-65535)")
+        }
         return messages
     }
 
@@ -111,7 +131,8 @@ public struct GeoRepSessionAction: ActionType, ReprobingAction {
     }
 
     public func probe(_ context: ActionContext) async throws -> Observation {
-        let primary = try context.required("primary"), secondary = try context.required("secondary")
+        let primary = try context.required("primary")
+        let secondary = try context.required("secondary")
         let client = GlusterClient(context)
         let status = try await client.geoRepStatus(primary, secondary)
         let workers = status.workers
@@ -120,7 +141,8 @@ public struct GeoRepSessionAction: ActionType, ReprobingAction {
         let seen = Self.describe(status, pair: pair)
         let running = states.contains { $0.isStarted }
         let paused = states.contains(.paused)
-        let observed = Observed(existed: status.exists, statuses: workers.map(\.status), running: running, paused: paused)
+        let observed = Observed(
+            existed: status.exists, statuses: workers.map(\.status), running: running, paused: paused)
         let done: Bool
         var why = seen
         switch verb {
@@ -139,8 +161,9 @@ public struct GeoRepSessionAction: ActionType, ReprobingAction {
             done = !status.exists
             if status.exists && running { why += " (delete needs it stopped first)" }
         }
-        return Observation(done: done, summary: why, outputs: ["session": .string(status.exists ? "present" : "none")],
-                           undoState: UndoJSON.encode(observed))
+        return Observation(
+            done: done, summary: why, outputs: ["session": .string(status.exists ? "present" : "none")],
+            undoState: UndoJSON.encode(observed))
     }
 
     static func describe(_ status: GeoRepStatus, pair: String) -> String {
@@ -163,15 +186,22 @@ public struct GeoRepSessionAction: ActionType, ReprobingAction {
             throw GlusterArgumentError(message: "step \(context.node.id): no command rendered for \(descriptor.name)")
         }
         let result = try await client.change(command.command)
-        let verbs: [Verb: String] = [.create: "created", .start: "started", .stop: "stopped", .pause: "paused", .resume: "resumed", .delete: "deleted"]
-        let primary = context.arguments.string("primary") ?? "", secondary = context.arguments.string("secondary") ?? ""
-        return EffectResult(succeeded: true, summary: "\(verbs[verb] ?? verb.rawValue) geo-replication \(primary) → \(secondary) on \(context.host)",
-                            outputs: ["session": .string(verb == .delete ? "none" : "present")], result: result)
+        let verbs: [Verb: String] = [
+            .create: "created", .start: "started", .stop: "stopped", .pause: "paused", .resume: "resumed",
+            .delete: "deleted",
+        ]
+        let primary = context.arguments.string("primary") ?? ""
+        let secondary = context.arguments.string("secondary") ?? ""
+        return EffectResult(
+            succeeded: true,
+            summary: "\(verbs[verb] ?? verb.rawValue) geo-replication \(primary) → \(secondary) on \(context.host)",
+            outputs: ["session": .string(verb == .delete ? "none" : "present")], result: result)
     }
 
     public func undo(_ context: ActionContext, undoState: String?) async throws -> EffectResult {
         if let declared = try await runDeclaredUndo(context) { return declared }
-        let primary = try context.required("primary"), secondary = try context.required("secondary")
+        let primary = try context.required("primary")
+        let secondary = try context.required("secondary")
         let client = GlusterClient(context)
         let cli = client.cli
         let before = UndoJSON.decode(Observed.self, undoState)
@@ -181,33 +211,63 @@ public struct GeoRepSessionAction: ActionType, ReprobingAction {
         var last: CommandResult?
         switch verb {
         case .create:
-            if before?.existed == true { return EffectResult(succeeded: true, summary: "the session existed before this step: left alone") }
-            guard now.exists else { return EffectResult(succeeded: true, summary: "no session \(pair): nothing to undo") }
-            if !states.allSatisfy(\.isStopped) { last = try await client.change(cli.geoRepVerb(primary, secondary, "stop", force: true)) }
+            if before?.existed == true {
+                return EffectResult(succeeded: true, summary: "the session existed before this step: left alone")
+            }
+            guard now.exists else {
+                return EffectResult(succeeded: true, summary: "no session \(pair): nothing to undo")
+            }
+            if !states.allSatisfy(\.isStopped) {
+                last = try await client.change(cli.geoRepVerb(primary, secondary, "stop", force: true))
+            }
             last = try await client.change(cli.geoRepDelete(primary, secondary, resetSyncTime: false))
-            return EffectResult(succeeded: true, summary: "stopped (force) and deleted the session \(pair)", result: last)
+            return EffectResult(
+                succeeded: true, summary: "stopped (force) and deleted the session \(pair)", result: last)
         case .start:
-            guard now.exists, !states.allSatisfy(\.isStopped) else { return EffectResult(succeeded: true, summary: "session \(pair) is not running: nothing to undo") }
+            guard now.exists, !states.allSatisfy(\.isStopped) else {
+                return EffectResult(succeeded: true, summary: "session \(pair) is not running: nothing to undo")
+            }
             last = try await client.change(cli.geoRepVerb(primary, secondary, "stop", force: true))
             return EffectResult(succeeded: true, summary: "stopped (force) the session \(pair)", result: last)
         case .stop:
-            guard let before else { return EffectResult(succeeded: false, summary: "no observed state was journaled for this step: cannot tell whether \(pair) ran before; start it by hand if it did") }
-            guard before.running || before.paused else { return EffectResult(succeeded: true, summary: "session \(pair) was not running before: nothing to undo") }
-            guard now.exists else { return EffectResult(succeeded: false, summary: "session \(pair) no longer exists: cannot start it again") }
-            if states.allSatisfy(\.isStarted) && !states.isEmpty { return EffectResult(succeeded: true, summary: "session \(pair) already runs") }
+            guard let before else {
+                return EffectResult(
+                    succeeded: false,
+                    summary:
+                        "no observed state was journaled for this step: cannot tell whether \(pair) ran before; start it by hand if it did"
+                )
+            }
+            guard before.running || before.paused else {
+                return EffectResult(succeeded: true, summary: "session \(pair) was not running before: nothing to undo")
+            }
+            guard now.exists else {
+                return EffectResult(
+                    succeeded: false, summary: "session \(pair) no longer exists: cannot start it again")
+            }
+            if states.allSatisfy(\.isStarted) && !states.isEmpty {
+                return EffectResult(succeeded: true, summary: "session \(pair) already runs")
+            }
             last = try await client.change(cli.geoRepVerb(primary, secondary, "start", force: true))
             return EffectResult(succeeded: true, summary: "started (force) the session \(pair) again", result: last)
         case .pause:
-            guard now.exists, states.contains(.paused) else { return EffectResult(succeeded: true, summary: "session \(pair) is not paused: nothing to undo") }
+            guard now.exists, states.contains(.paused) else {
+                return EffectResult(succeeded: true, summary: "session \(pair) is not paused: nothing to undo")
+            }
             last = try await client.change(cli.geoRepVerb(primary, secondary, "resume", force: false))
             return EffectResult(succeeded: true, summary: "resumed the session \(pair)", result: last)
         case .resume:
-            guard before?.paused == true else { return EffectResult(succeeded: true, summary: "session \(pair) was not paused before: nothing to undo") }
-            guard now.exists, !states.contains(.paused) else { return EffectResult(succeeded: true, summary: "session \(pair) is already paused or gone") }
+            guard before?.paused == true else {
+                return EffectResult(succeeded: true, summary: "session \(pair) was not paused before: nothing to undo")
+            }
+            guard now.exists, !states.contains(.paused) else {
+                return EffectResult(succeeded: true, summary: "session \(pair) is already paused or gone")
+            }
             last = try await client.change(cli.geoRepVerb(primary, secondary, "pause", force: false))
             return EffectResult(succeeded: true, summary: "paused the session \(pair) again", result: last)
         case .delete:
-            return EffectResult(succeeded: false, summary: "a deleted session cannot be restored; declare `undo:` or mark the step irreversible")
+            return EffectResult(
+                succeeded: false,
+                summary: "a deleted session cannot be restored; declare `undo:` or mark the step irreversible")
         }
     }
 }

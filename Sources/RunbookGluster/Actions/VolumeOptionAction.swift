@@ -24,23 +24,40 @@ public struct VolumeOptionAction: ActionType, ReprobingAction {
 
     public var descriptor: ActionDescriptor {
         let volume = ParameterSpec("volume", .string, required: true, "the volume")
-        let option = ParameterSpec("option", .string, required: true, "the option, e.g. features.read-only, geo-replication.indexing, changelog.changelog")
+        let option = ParameterSpec(
+            "option", .string, required: true,
+            "the option, e.g. features.read-only, geo-replication.indexing, changelog.changelog")
         switch mode {
         case .set:
             return ActionDescriptor(
                 name: "gluster.volume.set", kind: .action,
                 summary: "Set a volume option (`volume set VOL OPTION VALUE`).",
-                parameters: [volume, option, ParameterSpec("value", .string, required: true, "the value (on/off, true/false, ... are the same boolean)")],
-                outputs: [OutputSpec("previous", "string", "the explicitly set value before the step (null when it was at its default)"),
-                          OutputSpec("value", "string", "the value after the step")],
-                changes: true, undo: .derived("set the previous value again, or `volume reset VOL OPTION force` when it was not set"),
-                idempotency: "the current value (listed by volume info, else the default from volume get) equals `value`")
+                parameters: [
+                    volume, option,
+                    ParameterSpec(
+                        "value", .string, required: true, "the value (on/off, true/false, ... are the same boolean)"),
+                ],
+                outputs: [
+                    OutputSpec(
+                        "previous", "string",
+                        "the explicitly set value before the step (null when it was at its default)"),
+                    OutputSpec("value", "string", "the value after the step"),
+                ],
+                changes: true,
+                undo: .derived("set the previous value again, or `volume reset VOL OPTION force` when it was not set"),
+                idempotency:
+                    "the current value (listed by volume info, else the default from volume get) equals `value`")
         case .reset:
             return ActionDescriptor(
                 name: "gluster.volume.reset", kind: .action,
-                summary: "Reset a volume option to its default (`volume reset VOL OPTION [force]`; geo-replication.indexing needs force and no geo-rep session).",
+                summary:
+                    "Reset a volume option to its default (`volume reset VOL OPTION [force]`; geo-replication.indexing needs force and no geo-rep session).",
                 parameters: [volume, option, ParameterSpec("force", .bool, "pass `force`")],
-                outputs: [OutputSpec("previous", "string", "the explicitly set value before the step (null when it was at its default)")],
+                outputs: [
+                    OutputSpec(
+                        "previous", "string",
+                        "the explicitly set value before the step (null when it was at its default)")
+                ],
                 changes: true, undo: .derived("set the previous value again (when it was set)"),
                 idempotency: "the option is not set on the volume (volume info does not list it)")
         }
@@ -48,7 +65,8 @@ public struct VolumeOptionAction: ActionType, ReprobingAction {
 
     public func commands(for arguments: ResolvedArguments, on host: RenderHost) -> [PlannedCommand] {
         let cli = GlusterCLI(host: host)
-        let volume = arguments.string("volume") ?? "", option = arguments.string("option") ?? ""
+        let volume = arguments.string("volume") ?? ""
+        let option = arguments.string("option") ?? ""
         var probes = [cli.volumeInfo(volume)]
         let apply: CommandSpec
         switch mode {
@@ -77,7 +95,8 @@ public struct VolumeOptionAction: ActionType, ReprobingAction {
     }
 
     public func probe(_ context: ActionContext) async throws -> Observation {
-        let volumeName = try context.required("volume"), option = try context.required("option")
+        let volumeName = try context.required("volume")
+        let option = try context.required("option")
         let client = GlusterClient(context)
         let volume = try await client.volume(volumeName)
         let listed = volume.option(option)
@@ -86,7 +105,9 @@ public struct VolumeOptionAction: ActionType, ReprobingAction {
         switch mode {
         case .reset:
             let done = listed == nil
-            let summary = listed.map { "\(option) is set to '\($0.value)' on \(volumeName)" } ?? "\(option) is not set on \(volumeName) (at its default)"
+            let summary =
+                listed.map { "\(option) is set to '\($0.value)' on \(volumeName)" }
+                ?? "\(option) is not set on \(volumeName) (at its default)"
             return Observation(done: done, summary: summary, outputs: outputs, undoState: UndoJSON.encode(observed))
         case .set:
             let wanted = try context.required("value")
@@ -95,13 +116,18 @@ public struct VolumeOptionAction: ActionType, ReprobingAction {
             if listed == nil {
                 let (output, _) = try await client.run(client.cli.volumeGet(volumeName, option))
                 let effective = try GlusterParse.volumeGet(output)
-                current = GlusterOption.find(option, in: effective)?.value ?? (effective.count == 1 ? effective.first?.value : nil)
+                current =
+                    GlusterOption.find(option, in: effective)?.value
+                    ?? (effective.count == 1 ? effective.first?.value : nil)
                 source = "default"
             }
             outputs["value"] = current.map(Value.string) ?? .null
             let done = current.map { OptionValue.same($0, wanted) } ?? false
             let shown = current.map { "'\($0)' (\(source))" } ?? "unknown"
-            let summary = done ? "\(option) is already '\(wanted)' on \(volumeName)" : "\(option) is \(shown) on \(volumeName), wanted '\(wanted)'"
+            let summary =
+                done
+                ? "\(option) is already '\(wanted)' on \(volumeName)"
+                : "\(option) is \(shown) on \(volumeName), wanted '\(wanted)'"
             return Observation(done: done, summary: summary, outputs: outputs, undoState: UndoJSON.encode(observed))
         }
     }
@@ -111,7 +137,8 @@ public struct VolumeOptionAction: ActionType, ReprobingAction {
             throw GlusterArgumentError(message: "step \(context.node.id): no command rendered for \(descriptor.name)")
         }
         let result = try await GlusterClient(context).change(command.command)
-        let volume = context.arguments.string("volume") ?? "", option = context.arguments.string("option") ?? ""
+        let volume = context.arguments.string("volume") ?? ""
+        let option = context.arguments.string("option") ?? ""
         var outputs: [String: Value] = ["previous": observation.outputs["previous"] ?? .null]
         let summary: String
         switch mode {
@@ -129,17 +156,30 @@ public struct VolumeOptionAction: ActionType, ReprobingAction {
         if let declared = try await runDeclaredUndo(context) { return declared }
         let volumeName = try context.required("volume")
         guard let before = UndoJSON.decode(Observed.self, undoState) else {
-            return EffectResult(succeeded: false, summary: "no previous value of \(context.arguments.string("option") ?? "the option") on \(volumeName) was journaled: cannot restore it")
+            return EffectResult(
+                succeeded: false,
+                summary:
+                    "no previous value of \(context.arguments.string("option") ?? "the option") on \(volumeName) was journaled: cannot restore it"
+            )
         }
         let client = GlusterClient(context)
         let now = try await client.volume(volumeName).option(before.option)
         if before.wasSet, let previous = before.previous {
-            if let now, OptionValue.same(now.value, previous) { return EffectResult(succeeded: true, summary: "\(before.option) is '\(previous)' on \(volumeName) already") }
+            if let now, OptionValue.same(now.value, previous) {
+                return EffectResult(
+                    succeeded: true, summary: "\(before.option) is '\(previous)' on \(volumeName) already")
+            }
             let result = try await client.change(client.cli.volumeSet(volumeName, before.option, previous))
-            return EffectResult(succeeded: true, summary: "set \(before.option) back to '\(previous)' on \(volumeName)", result: result)
+            return EffectResult(
+                succeeded: true, summary: "set \(before.option) back to '\(previous)' on \(volumeName)", result: result)
         }
-        guard now != nil else { return EffectResult(succeeded: true, summary: "\(before.option) is not set on \(volumeName): nothing to undo") }
+        guard now != nil else {
+            return EffectResult(
+                succeeded: true, summary: "\(before.option) is not set on \(volumeName): nothing to undo")
+        }
         let result = try await client.change(client.cli.volumeReset(volumeName, before.option, force: true))
-        return EffectResult(succeeded: true, summary: "reset \(before.option) on \(volumeName) (force): it was not set before", result: result)
+        return EffectResult(
+            succeeded: true, summary: "reset \(before.option) on \(volumeName) (force): it was not set before",
+            result: result)
     }
 }

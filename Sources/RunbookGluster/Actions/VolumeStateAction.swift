@@ -23,15 +23,20 @@ public struct VolumeStateAction: ActionType, ReprobingAction {
         case .start:
             return ActionDescriptor(
                 name: "gluster.volume.start", kind: .action,
-                summary: "Start a volume (`volume start VOL [force]`; force also restarts brick processes that are down).",
-                parameters: [volume, ParameterSpec("force", .bool, "pass `force`: then done only when every brick is online too")],
+                summary:
+                    "Start a volume (`volume start VOL [force]`; force also restarts brick processes that are down).",
+                parameters: [
+                    volume,
+                    ParameterSpec("force", .bool, "pass `force`: then done only when every brick is online too"),
+                ],
                 outputs: [OutputSpec("status", "string", "the volume's status after the step")],
                 changes: true, undo: .derived("stop the volume again, when it was not started before"),
                 idempotency: "volume info says Started (with force: and volume status shows every brick online)")
         case .stop:
             return ActionDescriptor(
                 name: "gluster.volume.stop", kind: .action,
-                summary: "Stop a volume (`volume stop VOL [force]`; without force gluster refuses while a geo-rep session of it is active).",
+                summary:
+                    "Stop a volume (`volume stop VOL [force]`; without force gluster refuses while a geo-rep session of it is active).",
                 parameters: [volume, ParameterSpec("force", .bool, "pass `force`")],
                 outputs: [OutputSpec("status", "string", "the volume's status after the step")],
                 changes: true, undo: .derived("start the volume again, when it was started before"),
@@ -65,13 +70,21 @@ public struct VolumeStateAction: ActionType, ReprobingAction {
         switch mode {
         case .stop:
             let done = !volume.isStarted
-            return Observation(done: done, summary: "\(volumeName) is \(volume.status)", outputs: outputs, undoState: undo)
+            return Observation(
+                done: done, summary: "\(volumeName) is \(volume.status)", outputs: outputs, undoState: undo)
         case .start:
-            guard volume.isStarted else { return Observation(done: false, summary: "\(volumeName) is \(volume.status)", outputs: outputs, undoState: undo) }
-            guard context.flag("force") else { return Observation(done: true, summary: "\(volumeName) is Started", outputs: outputs, undoState: undo) }
+            guard volume.isStarted else {
+                return Observation(
+                    done: false, summary: "\(volumeName) is \(volume.status)", outputs: outputs, undoState: undo)
+            }
+            guard context.flag("force") else {
+                return Observation(done: true, summary: "\(volumeName) is Started", outputs: outputs, undoState: undo)
+            }
             let health = try await VolumeHealthProbe.health(of: volume, client: client)
             let done = health.offline.isEmpty
-            let summary = done ? "\(volumeName) is Started with all \(health.total) bricks online"
+            let summary =
+                done
+                ? "\(volumeName) is Started with all \(health.total) bricks online"
                 : "\(volumeName) is Started but \(health.offline.count) of \(health.total) bricks are offline: \(health.offline.joined(separator: ", "))"
             return Observation(done: done, summary: summary, outputs: outputs, undoState: undo)
         }
@@ -83,8 +96,9 @@ public struct VolumeStateAction: ActionType, ReprobingAction {
         }
         let result = try await GlusterClient(context).change(command.command)
         let volume = context.arguments.string("volume") ?? ""
-        return EffectResult(succeeded: true, summary: "\(mode == .start ? "started" : "stopped") \(volume)",
-                            outputs: ["status": .string(mode == .start ? "Started" : "Stopped")], result: result)
+        return EffectResult(
+            succeeded: true, summary: "\(mode == .start ? "started" : "stopped") \(volume)",
+            outputs: ["status": .string(mode == .start ? "Started" : "Stopped")], result: result)
     }
 
     public func undo(_ context: ActionContext, undoState: String?) async throws -> EffectResult {
@@ -92,19 +106,32 @@ public struct VolumeStateAction: ActionType, ReprobingAction {
         let volumeName = try context.required("volume")
         let force = context.flag("force")
         guard let before = UndoJSON.decode(Observed.self, undoState) else {
-            return EffectResult(succeeded: false, summary: "the status of \(volumeName) before the step was not journaled: cannot tell what to restore")
+            return EffectResult(
+                succeeded: false,
+                summary: "the status of \(volumeName) before the step was not journaled: cannot tell what to restore")
         }
         let client = GlusterClient(context)
         let now = try await client.volume(volumeName)
         switch mode {
         case .start:
-            guard before.status != "Started" else { return EffectResult(succeeded: true, summary: "\(volumeName) was Started before (bricks restarted by force stay up): nothing to undo") }
-            guard now.isStarted else { return EffectResult(succeeded: true, summary: "\(volumeName) is \(now.status) already") }
+            guard before.status != "Started" else {
+                return EffectResult(
+                    succeeded: true,
+                    summary: "\(volumeName) was Started before (bricks restarted by force stay up): nothing to undo")
+            }
+            guard now.isStarted else {
+                return EffectResult(succeeded: true, summary: "\(volumeName) is \(now.status) already")
+            }
             let result = try await client.change(client.cli.volumeStop(volumeName, force: force))
             return EffectResult(succeeded: true, summary: "stopped \(volumeName) again", result: result)
         case .stop:
-            guard before.status == "Started" else { return EffectResult(succeeded: true, summary: "\(volumeName) was \(before.status) before: nothing to undo") }
-            guard !now.isStarted else { return EffectResult(succeeded: true, summary: "\(volumeName) is Started already") }
+            guard before.status == "Started" else {
+                return EffectResult(
+                    succeeded: true, summary: "\(volumeName) was \(before.status) before: nothing to undo")
+            }
+            guard !now.isStarted else {
+                return EffectResult(succeeded: true, summary: "\(volumeName) is Started already")
+            }
             let result = try await client.change(client.cli.volumeStart(volumeName, force: force))
             return EffectResult(succeeded: true, summary: "started \(volumeName) again", result: result)
         }

@@ -37,8 +37,10 @@ public struct GeoRepWorker: Sendable, Hashable {
     public var state: GeoRepWorkerState { GeoRepWorkerState(status) }
 
     /// A worker with only its identity and status (the merge's `Offline` rows).
-    public init(primaryNode: String, primaryNodeUUID: String? = nil, primaryBrick: String, secondaryUser: String = "",
-                secondary: String = "", secondaryNode: String = "", status: String, crawlStatus: String = "N/A") {
+    public init(
+        primaryNode: String, primaryNodeUUID: String? = nil, primaryBrick: String, secondaryUser: String = "",
+        secondary: String = "", secondaryNode: String = "", status: String, crawlStatus: String = "N/A"
+    ) {
         self.primaryNode = primaryNode
         self.primaryNodeUUID = primaryNodeUUID
         self.primaryBrick = primaryBrick
@@ -121,7 +123,8 @@ public struct GeoRepConfig: Sendable, Hashable {
 
     /// Creates a config from raw names (normalized here).
     public init(_ values: [String: String]) {
-        self.values = Dictionary(values.map { (Self.normalize($0.key), $0.value) }, uniquingKeysWith: { _, last in last })
+        self.values = Dictionary(
+            values.map { (Self.normalize($0.key), $0.value) }, uniquingKeysWith: { _, last in last })
     }
 
     /// A value by any spelling (`sync-method` and `sync_method` are the same key).
@@ -145,9 +148,12 @@ extension GlusterParse {
     public static func geoRepStatus(_ output: GlusterOutput) throws -> GeoRepStatus {
         let text = output.combined
         if !output.stdout.trimmingCharacters(in: .whitespacesAndNewlines).hasPrefix("<") {
-            let lines = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let lines = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+                !$0.isEmpty
+            }
             let noSessionText = text.contains("No active geo-replication sessions")
-            let bareFailure = output.exitCode != 0 && !lines.isEmpty && lines.allSatisfy { $0 == "geo-replication command failed" }
+            let bareFailure =
+                output.exitCode != 0 && !lines.isEmpty && lines.allSatisfy { $0 == "geo-replication command failed" }
             if noSessionText || bareFailure {
                 return .noSession(lines.first ?? "geo-replication command failed")
             }
@@ -161,9 +167,11 @@ extension GlusterParse {
             let primaryVolume = volume.text("name") ?? ""
             for session in volume.path("sessions")?.children("session") ?? [] {
                 let workers = try session.children("pair").map { try worker($0, output: output) }
-                sessions.append(GeoRepSession(primaryVolume: primaryVolume,
-                                              sessionSecondary: session.text("session_secondary", "session_slave") ?? "",
-                                              workers: workers))
+                sessions.append(
+                    GeoRepSession(
+                        primaryVolume: primaryVolume,
+                        sessionSecondary: session.text("session_secondary", "session_slave") ?? "",
+                        workers: workers))
             }
         }
         if sessions.isEmpty { return .noSession("no session listed") }
@@ -171,22 +179,27 @@ extension GlusterParse {
     }
 
     static func worker(_ pair: XMLTree, output: GlusterOutput) throws -> GeoRepWorker {
-        guard let node = pair.text("primary_node", "master_node"), let brick = pair.text("primary_brick", "master_brick"),
+        guard let node = pair.text("primary_node", "master_node"),
+            let brick = pair.text("primary_brick", "master_brick"),
             let status = pair.text("status")
         else {
-            throw GlusterError(.unparseable, output, "a <pair> lacks primary_node/master_node, primary_brick/master_brick or status")
+            throw GlusterError(
+                .unparseable, output, "a <pair> lacks primary_node/master_node, primary_brick/master_brick or status")
         }
         func time(_ field: String) throws -> Date? {
             guard let raw = pair.text(field) else { return nil }
             do { return try GlusterTime.parse(raw) } catch {
-                throw GlusterError(.unparseable, output, "\(field) '\(raw)' of \(node):\(brick) is not a YYYY-MM-DD HH:MM:SS time")
+                throw GlusterError(
+                    .unparseable, output, "\(field) '\(raw)' of \(node):\(brick) is not a YYYY-MM-DD HH:MM:SS time")
             }
         }
         func count(_ field: String) -> Int? { pair.text(field).flatMap { Int($0) } }
         var worker = GeoRepWorker(
             primaryNode: node, primaryNodeUUID: pair.text("primary_node_uuid", "master_node_uuid"), primaryBrick: brick,
-            secondaryUser: pair.text("secondary_user", "slave_user") ?? "", secondary: pair.text("secondary", "slave") ?? "",
-            secondaryNode: pair.text("secondary_node", "slave_node") ?? "", status: status, crawlStatus: pair.text("crawl_status") ?? "N/A")
+            secondaryUser: pair.text("secondary_user", "slave_user") ?? "",
+            secondary: pair.text("secondary", "slave") ?? "",
+            secondaryNode: pair.text("secondary_node", "slave_node") ?? "", status: status,
+            crawlStatus: pair.text("crawl_status") ?? "N/A")
         worker.lastSynced = try time("last_synced")
         worker.checkpointTime = try time("checkpoint_time")
         worker.checkpointCompletionTime = try time("checkpoint_completion_time")
@@ -214,7 +227,10 @@ extension GlusterParse {
                 return worker.primaryNode == brick.host
             }
             if !present {
-                merged.append(GeoRepWorker(primaryNode: brick.host, primaryNodeUUID: brick.hostUUID, primaryBrick: brick.path, status: "Offline"))
+                merged.append(
+                    GeoRepWorker(
+                        primaryNode: brick.host, primaryNodeUUID: brick.hostUUID, primaryBrick: brick.path,
+                        status: "Offline"))
             }
         }
         return merged
@@ -226,7 +242,8 @@ extension GlusterParse {
         guard let config = envelope.root.path("geoRep/config") else {
             throw GlusterError(.unparseable, output, "no <geoRep><config> in the answer")
         }
-        return GeoRepConfig(Dictionary(config.children.map { ($0.name, $0.text) }, uniquingKeysWith: { _, last in last }))
+        return GeoRepConfig(
+            Dictionary(config.children.map { ($0.name, $0.text) }, uniquingKeysWith: { _, last in last }))
     }
 
     /// The text form of `config` (get-all): one `key:value` line per option.
@@ -254,8 +271,12 @@ extension GlusterParse {
             let first = output.combined.split(separator: "\n").first.map(String.init) ?? "no output"
             throw GlusterError(.commandFailed, output, "exited \(code): \(first)")
         }
-        let lines = output.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        guard lines.count <= 1 else { throw GlusterError(.unparseable, output, "expected one value line, got \(lines.count)") }
+        let lines = output.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+            !$0.isEmpty
+        }
+        guard lines.count <= 1 else {
+            throw GlusterError(.unparseable, output, "expected one value line, got \(lines.count)")
+        }
         return lines.first ?? ""
     }
 }

@@ -25,7 +25,9 @@ public struct GlusterOutput: Sendable, Hashable {
 
     /// Wraps a transport result.
     public init(command: CommandSpec, host: String, result: CommandResult) {
-        self.init(command: command.shellText, host: host, exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr)
+        self.init(
+            command: command.shellText, host: host, exitCode: result.exitCode, stdout: result.stdout,
+            stderr: result.stderr)
     }
 
     /// stdout and stderr together, stdout first, for messages and loose matching.
@@ -114,7 +116,8 @@ public struct GlusterEnvelope: Sendable, Hashable {
     public static func checked(_ output: GlusterOutput) throws -> GlusterEnvelope {
         let envelope = try parse(output)
         guard envelope.succeeded else {
-            let text = envelope.opErrstr.isEmpty ? "opRet \(envelope.opRet), opErrno \(envelope.opErrno)" : envelope.opErrstr
+            let text =
+                envelope.opErrstr.isEmpty ? "opRet \(envelope.opRet), opErrno \(envelope.opErrno)" : envelope.opErrstr
             throw GlusterError(.commandFailed, output, text)
         }
         if let code = output.exitCode, code != 0 {
@@ -157,18 +160,26 @@ public enum GlusterTime {
         let clock = parts[1].split(separator: ":").compactMap { Int($0) }
         guard day.count == 3, clock.count == 3 else { throw GlusterTimeError(text: text) }
         var components = DateComponents()
-        components.year = day[0]; components.month = day[1]; components.day = day[2]
-        components.hour = clock[0]; components.minute = clock[1]; components.second = clock[2]
+        components.year = day[0]
+        components.month = day[1]
+        components.day = day[2]
+        components.hour = clock[0]
+        components.minute = clock[1]
+        components.second = clock[2]
         var calendar = Calendar(identifier: .gregorian)
         guard let utc = TimeZone(identifier: "UTC") else { throw GlusterTimeError(text: text) }
         calendar.timeZone = utc
-        guard components.isValidDate(in: calendar), let date = calendar.date(from: components) else { throw GlusterTimeError(text: text) }
+        guard components.isValidDate(in: calendar), let date = calendar.date(from: components) else {
+            throw GlusterTimeError(text: text)
+        }
         return date
     }
 
     /// A config `checkpoint` value: seconds since the epoch; 0 means none is set.
     public static func epoch(_ text: String) -> Date? {
-        guard let seconds = Double(text.trimmingCharacters(in: .whitespacesAndNewlines)), seconds > 0 else { return nil }
+        guard let seconds = Double(text.trimmingCharacters(in: .whitespacesAndNewlines)), seconds > 0 else {
+            return nil
+        }
         return Date(timeIntervalSince1970: seconds)
     }
 }

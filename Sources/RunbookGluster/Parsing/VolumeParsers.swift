@@ -67,7 +67,9 @@ public struct GlusterVolume: Sendable, Hashable {
     public var isStarted: Bool { status == "Started" }
 
     /// Creates a volume record.
-    public init(name: String, id: String, status: String, type: String, bricks: [GlusterBrick], options: [GlusterOption]) {
+    public init(
+        name: String, id: String, status: String, type: String, bricks: [GlusterBrick], options: [GlusterOption]
+    ) {
         self.name = name
         self.id = id
         self.status = status
@@ -165,16 +167,19 @@ public enum GlusterParse {
                     throw GlusterError(.unparseable, output, "brick '\(full)' of volume \(name) is not host:/path")
                 }
                 let uuid = brick.text("hostUuid") ?? brick.attributes["uuid"]
-                bricks.append(GlusterBrick(host: host, path: path, hostUUID: uuid.flatMap { $0.isEmpty ? nil : $0 },
-                                           isArbiter: brick.text("isArbiter") == "1"))
+                bricks.append(
+                    GlusterBrick(
+                        host: host, path: path, hostUUID: uuid.flatMap { $0.isEmpty ? nil : $0 },
+                        isArbiter: brick.text("isArbiter") == "1"))
             }
             let options = (node.path("options")?.children("option") ?? []).compactMap { option -> GlusterOption? in
                 guard let optionName = option.text("name"), !optionName.isEmpty else { return nil }
                 return GlusterOption(name: optionName, value: option.text("value") ?? "")
             }
             let status = node.text("statusStr") ?? statusName(node.text("status"))
-            return GlusterVolume(name: name, id: node.text("id") ?? "", status: status, type: node.text("typeStr") ?? "",
-                                 bricks: bricks, options: options)
+            return GlusterVolume(
+                name: name, id: node.text("id") ?? "", status: status, type: node.text("typeStr") ?? "",
+                bricks: bricks, options: options)
         }
     }
 
@@ -206,12 +211,17 @@ public enum GlusterParse {
                 throw GlusterError(.unparseable, output, "a <volume> has no <volName>")
             }
             let rows = try node.children("node").map { row -> GlusterBrickStatus in
-                guard let host = row.text("hostname"), let path = row.text("path"), let status = row.text("status") else {
-                    throw GlusterError(.unparseable, output, "a <node> of volume \(name) lacks hostname, path or status")
+                guard let host = row.text("hostname"), let path = row.text("path"), let status = row.text("status")
+                else {
+                    throw GlusterError(
+                        .unparseable, output, "a <node> of volume \(name) lacks hostname, path or status")
                 }
                 let pid = row.text("pid").flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
-                let port = (row.path("ports")?.text("tcp") ?? row.text("port")).flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
-                return GlusterBrickStatus(host: host, path: path, peerID: row.text("peerid"), online: status == "1", pid: pid, port: port)
+                let port = (row.path("ports")?.text("tcp") ?? row.text("port")).flatMap { Int($0) }.flatMap {
+                    $0 > 0 ? $0 : nil
+                }
+                return GlusterBrickStatus(
+                    host: host, path: path, peerID: row.text("peerid"), online: status == "1", pid: pid, port: port)
             }
             return GlusterVolumeStatus(name: name, rows: rows)
         }
@@ -234,7 +244,9 @@ public enum GlusterParse {
         if pairs.isEmpty, let name = getopts.text("Option") { pairs = [(name, getopts.text("Value") ?? "")] }
         return pairs.map { name, raw in
             let marker = " (DEFAULT)"
-            if raw.hasSuffix(marker) { return GlusterOption(name: name, value: String(raw.dropLast(marker.count)), isDefault: true) }
+            if raw.hasSuffix(marker) {
+                return GlusterOption(name: name, value: String(raw.dropLast(marker.count)), isDefault: true)
+            }
             if raw == "(DEFAULT)" { return GlusterOption(name: name, value: "", isDefault: true) }
             return GlusterOption(name: name, value: raw, isDefault: raw.contains("(DEFAULT)") ? true : nil)
         }
@@ -247,12 +259,15 @@ public enum GlusterParse {
             throw GlusterError(.unparseable, output, "no <peerStatus> in the answer")
         }
         return try status.children("peer").map { peer in
-            guard let uuid = peer.text("uuid"), let hostname = peer.text("hostname"), let connected = peer.text("connected") else {
+            guard let uuid = peer.text("uuid"), let hostname = peer.text("hostname"),
+                let connected = peer.text("connected")
+            else {
                 throw GlusterError(.unparseable, output, "a <peer> lacks uuid, hostname or connected")
             }
             let names = peer.path("hostnames")?.children("hostname").map(\.text) ?? []
-            return GlusterPeer(uuid: uuid, hostname: hostname, hostnames: names.isEmpty ? [hostname] : names,
-                               connected: connected == "1", state: peer.text("stateStr"))
+            return GlusterPeer(
+                uuid: uuid, hostname: hostname, hostnames: names.isEmpty ? [hostname] : names,
+                connected: connected == "1", state: peer.text("stateStr"))
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(FoundationXML)
-import FoundationXML
+    import FoundationXML
 #endif
 
 /// A parsed XML element: name, attributes, direct text and children, in document order.
@@ -61,8 +62,10 @@ private final class TreeBuilder: NSObject, XMLParserDelegate {
     var texts: [String] = []
     var root: XMLTree?
 
-    func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
-                qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]) {
+    func parser(
+        _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
+        qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]
+    ) {
         stack.append(XMLTree(name: elementName, attributes: attributeDict))
         texts.append("")
     }
@@ -72,12 +75,14 @@ private final class TreeBuilder: NSObject, XMLParserDelegate {
         texts[texts.count - 1] += string
     }
 
-    func parser(_ parser: XMLParser, foundCDATA CDATABlock: Data) {
+    func parser(_ parser: XMLParser, foundCDATA block: Data) {
         guard !texts.isEmpty else { return }
-        texts[texts.count - 1] += String(decoding: CDATABlock, as: UTF8.self)
+        texts[texts.count - 1] += String(decoding: block, as: UTF8.self)
     }
 
-    func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?) {
+    func parser(
+        _ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?
+    ) {
         guard var node = stack.popLast(), let text = texts.popLast() else { return }
         node.text = text.trimmingCharacters(in: .whitespacesAndNewlines)
         if stack.isEmpty {

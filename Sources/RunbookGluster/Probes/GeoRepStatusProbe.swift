@@ -1,7 +1,6 @@
 import Foundation
 import RunbookCore
 
-
 /// `gluster.georep.status`: the session's workers, their counts, and the failback's
 /// "Sync in Progress" / "Sync Completed" state.
 ///
@@ -13,12 +12,16 @@ public struct GeoRepStatusProbe: ActionType {
 
     public let descriptor = ActionDescriptor(
         name: "gluster.georep.status", kind: .probe,
-        summary: "Read a geo-replication session's workers (status detail, merged with volume info so bricks on unreachable nodes show as Offline), their counts, and whether every Active worker completed the checkpoint.",
+        summary:
+            "Read a geo-replication session's workers (status detail, merged with volume info so bricks on unreachable nodes show as Offline), their counts, and whether every Active worker completed the checkpoint.",
         parameters: [GeoRepSessionAction.primary, GeoRepSessionAction.secondary],
         outputs: [
             OutputSpec("session", "string", "`none` or `present`"),
             OutputSpec("state", "string", "Sync Completed, Sync in Progress, Paused, Stopped or No session"),
-            OutputSpec("workers", "list", "maps {node, brick, status, crawl_status, last_synced, checkpoint_time, checkpoint_completed, checkpoint_completion_time, entry, data, meta, failures}; times UTC"),
+            OutputSpec(
+                "workers", "list",
+                "maps {node, brick, status, crawl_status, last_synced, checkpoint_time, checkpoint_completed, checkpoint_completion_time, entry, data, meta, failures}; times UTC"
+            ),
             OutputSpec("active", "int", "Active workers"),
             OutputSpec("passive", "int", "Passive workers"),
             OutputSpec("faulty", "int", "Faulty workers"),
@@ -26,15 +29,21 @@ public struct GeoRepStatusProbe: ActionType {
             OutputSpec("stopped", "int", "Stopped or Created workers"),
             OutputSpec("initializing", "int", "Initializing... workers"),
             OutputSpec("paused", "int", "Paused workers"),
-            OutputSpec("checkpoint_completed_all", "bool", "at least one Active worker, and every Active worker completed the checkpoint"),
+            OutputSpec(
+                "checkpoint_completed_all", "bool",
+                "at least one Active worker, and every Active worker completed the checkpoint"),
         ],
         changes: false, undo: .none,
         defaultExpectation: "outputs.faulty == 0")
 
     public func commands(for arguments: ResolvedArguments, on host: RenderHost) -> [PlannedCommand] {
         let cli = GlusterCLI(host: host)
-        let primary = arguments.string("primary") ?? "", secondary = arguments.string("secondary") ?? ""
-        return [PlannedCommand(.probe, on: host.name, cli.geoRepStatus(primary, secondary)), PlannedCommand(.probe, on: host.name, cli.volumeInfo(primary))]
+        let primary = arguments.string("primary") ?? ""
+        let secondary = arguments.string("secondary") ?? ""
+        return [
+            PlannedCommand(.probe, on: host.name, cli.geoRepStatus(primary, secondary)),
+            PlannedCommand(.probe, on: host.name, cli.volumeInfo(primary)),
+        ]
     }
 
     public func check(_ arguments: ResolvedArguments) -> [String] { ArgumentChecks.session(arguments) }
@@ -42,9 +51,12 @@ public struct GeoRepStatusProbe: ActionType {
     /// The outputs for a status (pure; `volume` adds Offline workers for bricks with no row).
     public static func outputs(_ status: GeoRepStatus, volume: GlusterVolume?) -> [String: Value] {
         guard status.exists else {
-            return ["session": .string("none"), "state": .string("No session"), "workers": .list([]), "active": .int(0), "passive": .int(0),
-                    "faulty": .int(0), "offline": .int(0), "stopped": .int(0), "initializing": .int(0), "paused": .int(0),
-                    "checkpoint_completed_all": .bool(false)]
+            return [
+                "session": .string("none"), "state": .string("No session"), "workers": .list([]), "active": .int(0),
+                "passive": .int(0),
+                "faulty": .int(0), "offline": .int(0), "stopped": .int(0), "initializing": .int(0), "paused": .int(0),
+                "checkpoint_completed_all": .bool(false),
+            ]
         }
         let workers = volume.map { GlusterParse.mergeOffline(status.workers, volume: $0) } ?? status.workers
         func count(_ state: GeoRepWorkerState) -> Int { workers.filter { $0.state == state }.count }
@@ -62,8 +74,10 @@ public struct GeoRepStatusProbe: ActionType {
         }
         return [
             "session": .string("present"), "state": .string(state), "workers": .list(workers.map(value)),
-            "active": .int(active.count), "passive": .int(count(.passive)), "faulty": .int(count(.faulty)), "offline": .int(count(.offline)),
-            "stopped": .int(count(.stopped) + count(.created)), "initializing": .int(count(.initializing)), "paused": .int(count(.paused)),
+            "active": .int(active.count), "passive": .int(count(.passive)), "faulty": .int(count(.faulty)),
+            "offline": .int(count(.offline)),
+            "stopped": .int(count(.stopped) + count(.created)), "initializing": .int(count(.initializing)),
+            "paused": .int(count(.paused)),
             "checkpoint_completed_all": .bool(completedAll),
         ]
     }
@@ -72,21 +86,27 @@ public struct GeoRepStatusProbe: ActionType {
         func time(_ date: Date?) -> Value { date.map(Value.timestamp) ?? .null }
         func int(_ number: Int?) -> Value { number.map(Value.int) ?? .null }
         return .map([
-            "node": .string(worker.primaryNode), "brick": .string(worker.primaryBrick), "status": .string(worker.status),
-            "crawl_status": .string(worker.crawlStatus), "last_synced": time(worker.lastSynced), "checkpoint_time": time(worker.checkpointTime),
-            "checkpoint_completed": .bool(worker.checkpointCompleted == true), "checkpoint_completion_time": time(worker.checkpointCompletionTime),
-            "entry": int(worker.entry), "data": int(worker.data), "meta": int(worker.meta), "failures": int(worker.failures),
+            "node": .string(worker.primaryNode), "brick": .string(worker.primaryBrick),
+            "status": .string(worker.status),
+            "crawl_status": .string(worker.crawlStatus), "last_synced": time(worker.lastSynced),
+            "checkpoint_time": time(worker.checkpointTime),
+            "checkpoint_completed": .bool(worker.checkpointCompleted == true),
+            "checkpoint_completion_time": time(worker.checkpointCompletionTime),
+            "entry": int(worker.entry), "data": int(worker.data), "meta": int(worker.meta),
+            "failures": int(worker.failures),
             "secondary": .string(worker.secondary), "secondary_user": .string(worker.secondaryUser),
         ])
     }
 
     public func probe(_ context: ActionContext) async throws -> Observation {
-        let primary = try context.required("primary"), secondary = try context.required("secondary")
+        let primary = try context.required("primary")
+        let secondary = try context.required("secondary")
         let client = GlusterClient(context)
         let status = try await client.geoRepStatus(primary, secondary)
         let volume = status.exists ? try await client.volume(primary) : nil
         let outputs = Self.outputs(status, volume: volume)
-        return Observation(done: true, summary: Self.summary(outputs, pair: "\(primary) → \(secondary)"), outputs: outputs)
+        return Observation(
+            done: true, summary: Self.summary(outputs, pair: "\(primary) → \(secondary)"), outputs: outputs)
     }
 
     static func summary(_ outputs: [String: Value], pair: String) -> String {
@@ -95,10 +115,14 @@ public struct GeoRepStatusProbe: ActionType {
         for key in ["active", "passive", "initializing", "faulty", "paused", "stopped", "offline"] {
             if case .int(let n)? = outputs[key], n > 0 { parts.append("\(n) \(key)") }
         }
-        var text = "\(pair): \(outputs["state"]?.renderedForText ?? "")" + (parts.isEmpty ? "" : " (\(parts.joined(separator: ", ")))")
+        var text =
+            "\(pair): \(outputs["state"]?.renderedForText ?? "")"
+            + (parts.isEmpty ? "" : " (\(parts.joined(separator: ", ")))")
         if case .list(let workers)? = outputs["workers"] {
             let bad = workers.compactMap { worker -> String? in
-                guard case .map(let w) = worker, let status = w["status"]?.renderedForText, ["Faulty", "Offline"].contains(status) else { return nil }
+                guard case .map(let w) = worker, let status = w["status"]?.renderedForText,
+                    ["Faulty", "Offline"].contains(status)
+                else { return nil }
                 return "\(w["node"]?.renderedForText ?? "?"):\(w["brick"]?.renderedForText ?? "?") \(status)"
             }
             if !bad.isEmpty { text += "; " + bad.joined(separator: ", ") }

@@ -27,13 +27,22 @@ public struct PeersProbe: ActionType {
         let (output, result) = try await client.run(client.cli.peerStatus)
         let peers = try GlusterParse.peers(output)
         let list: [Value] = peers.map {
-            .map(["host": .string($0.hostname), "connected": .bool($0.connected), "uuid": .string($0.uuid), "state": $0.state.map(Value.string) ?? .null])
+            .map([
+                "host": .string($0.hostname), "connected": .bool($0.connected), "uuid": .string($0.uuid),
+                "state": $0.state.map(Value.string) ?? .null,
+            ])
         }
         let down = peers.filter { !$0.connected }
-        let summary = peers.isEmpty ? "no peers (a single-node cluster)"
-            : "\(peers.count - down.count)/\(peers.count) peers connected" + (down.isEmpty ? "" : "; disconnected: " + down.map(\.hostname).joined(separator: ", "))
-        return Observation(done: true, summary: summary,
-                           outputs: ["peers": .list(list), "connected": .int(peers.count - down.count), "disconnected": .int(down.count)], result: result)
+        let summary =
+            peers.isEmpty
+            ? "no peers (a single-node cluster)"
+            : "\(peers.count - down.count)/\(peers.count) peers connected"
+                + (down.isEmpty ? "" : "; disconnected: " + down.map(\.hostname).joined(separator: ", "))
+        return Observation(
+            done: true, summary: summary,
+            outputs: [
+                "peers": .list(list), "connected": .int(peers.count - down.count), "disconnected": .int(down.count),
+            ], result: result)
     }
 
     public func apply(_ context: ActionContext, observation: Observation) async throws -> EffectResult {

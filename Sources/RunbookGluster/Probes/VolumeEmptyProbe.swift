@@ -12,7 +12,8 @@ public struct VolumeEmptyProbe: ActionType {
 
     public let descriptor = ActionDescriptor(
         name: "gluster.volume.empty", kind: .probe,
-        summary: "Whether the volume's bricks on this host hold any file or directory (ignoring .glusterfs and .trashcan): an empty primary needs the rsync initial sync.",
+        summary:
+            "Whether the volume's bricks on this host hold any file or directory (ignoring .glusterfs and .trashcan): an empty primary needs the rsync initial sync.",
         parameters: [ParameterSpec("volume", .string, required: true, "the volume")],
         outputs: [
             OutputSpec("empty", "bool", "no entry in any local brick"),
@@ -22,15 +23,21 @@ public struct VolumeEmptyProbe: ActionType {
         changes: false, undo: .none)
 
     static func find(_ brick: String) -> CommandSpec {
-        CommandSpec(argv: ["find", brick, "-mindepth", "1", "(", "-path", brick + "/.glusterfs", "-o", "-path", brick + "/.trashcan", ")",
-                           "-prune", "-o", "-print", "-quit"])
+        CommandSpec(argv: [
+            "find", brick, "-mindepth", "1", "(", "-path", brick + "/.glusterfs", "-o", "-path", brick + "/.trashcan",
+            ")",
+            "-prune", "-o", "-print", "-quit",
+        ])
     }
 
     public func commands(for arguments: ResolvedArguments, on host: RenderHost) -> [PlannedCommand] {
         let cli = GlusterCLI(host: host)
         let volume = arguments.string("volume") ?? ""
-        return [PlannedCommand(.probe, on: host.name, cli.volumeInfo(volume)), PlannedCommand(.probe, on: host.name, cli.poolList),
-                PlannedCommand(.probe, on: host.name, Self.find(CommandSpec.placeholder(Self.brickPlaceholder(volume))))]
+        return [
+            PlannedCommand(.probe, on: host.name, cli.volumeInfo(volume)),
+            PlannedCommand(.probe, on: host.name, cli.poolList),
+            PlannedCommand(.probe, on: host.name, Self.find(CommandSpec.placeholder(Self.brickPlaceholder(volume)))),
+        ]
     }
 
     /// The brick paths are found at run time: the plan shows this name in their place.
@@ -45,11 +52,16 @@ public struct VolumeEmptyProbe: ActionType {
         let (poolOutput, _) = try await client.run(client.cli.poolList)
         let peers = try GlusterParse.peers(poolOutput)
         guard let local = peers.first(where: { $0.hostname == "localhost" }) else {
-            throw GlusterError(.unexpected, poolOutput, "pool list has no localhost entry: cannot tell which bricks of \(name) are on \(context.host)")
+            throw GlusterError(
+                .unexpected, poolOutput,
+                "pool list has no localhost entry: cannot tell which bricks of \(name) are on \(context.host)")
         }
         let bricks = volume.bricks.filter { $0.hostUUID == local.uuid }
         guard !bricks.isEmpty else {
-            throw GlusterError(.unexpected, poolOutput, "no brick of \(name) is on \(context.host) (node \(local.uuid)); its bricks: \(volume.bricks.map(\.name).joined(separator: ", "))")
+            throw GlusterError(
+                .unexpected, poolOutput,
+                "no brick of \(name) is on \(context.host) (node \(local.uuid)); its bricks: \(volume.bricks.map(\.name).joined(separator: ", "))"
+            )
         }
         var last: CommandResult?
         guard let search = context.planned(.probe).last else {
@@ -60,15 +72,25 @@ public struct VolumeEmptyProbe: ActionType {
             let result = try await context.run(search, filling: [Self.brickPlaceholder(name): brick.path])
             last = result
             guard result.succeeded else {
-                throw GlusterError(.commandFailed, GlusterOutput(command: command, host: context.host, result: result), "could not search brick \(brick.path)")
+                throw GlusterError(
+                    .commandFailed, GlusterOutput(command: command, host: context.host, result: result),
+                    "could not search brick \(brick.path)")
             }
             if let first = result.stdout.split(separator: "\n").first.map(String.init), !first.isEmpty {
-                return Observation(done: true, summary: "\(name) is not empty on \(context.host): \(first)",
-                                   outputs: ["empty": .bool(false), "sample": .string(first), "bricks": .list(bricks.map { .string($0.name) })], result: result)
+                return Observation(
+                    done: true, summary: "\(name) is not empty on \(context.host): \(first)",
+                    outputs: [
+                        "empty": .bool(false), "sample": .string(first),
+                        "bricks": .list(bricks.map { .string($0.name) }),
+                    ], result: result)
             }
         }
-        return Observation(done: true, summary: "\(name) is empty on \(context.host) (\(bricks.count) brick\(bricks.count == 1 ? "" : "s") searched)",
-                           outputs: ["empty": .bool(true), "sample": .null, "bricks": .list(bricks.map { .string($0.name) })], result: last)
+        return Observation(
+            done: true,
+            summary:
+                "\(name) is empty on \(context.host) (\(bricks.count) brick\(bricks.count == 1 ? "" : "s") searched)",
+            outputs: ["empty": .bool(true), "sample": .null, "bricks": .list(bricks.map { .string($0.name) })],
+            result: last)
     }
 
     public func apply(_ context: ActionContext, observation: Observation) async throws -> EffectResult {

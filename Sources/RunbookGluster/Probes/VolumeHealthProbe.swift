@@ -11,7 +11,8 @@ public struct VolumeHealthProbe: ActionType {
 
     public let descriptor = ActionDescriptor(
         name: "gluster.volume.health", kind: .probe,
-        summary: "Count the online bricks of a volume (volume info merged with volume status: bricks on unreachable peers count as offline) and name the offline ones.",
+        summary:
+            "Count the online bricks of a volume (volume info merged with volume status: bricks on unreachable peers count as offline) and name the offline ones.",
         parameters: [ParameterSpec("volume", .string, required: true, "the volume")],
         outputs: [
             OutputSpec("status", "string", "Started, Stopped or Created"),
@@ -26,7 +27,10 @@ public struct VolumeHealthProbe: ActionType {
     public func commands(for arguments: ResolvedArguments, on host: RenderHost) -> [PlannedCommand] {
         let cli = GlusterCLI(host: host)
         let volume = arguments.string("volume") ?? ""
-        return [PlannedCommand(.probe, on: host.name, cli.volumeInfo(volume)), PlannedCommand(.probe, on: host.name, cli.volumeStatus(volume))]
+        return [
+            PlannedCommand(.probe, on: host.name, cli.volumeInfo(volume)),
+            PlannedCommand(.probe, on: host.name, cli.volumeStatus(volume)),
+        ]
     }
 
     public func check(_ arguments: ResolvedArguments) -> [String] { ArgumentChecks.volume(arguments) }
@@ -43,7 +47,9 @@ public struct VolumeHealthProbe: ActionType {
     static func health(of volume: GlusterVolume, client: GlusterClient) async throws -> Health {
         guard volume.isStarted else {
             let names = volume.bricks.map(\.name)
-            return Health(total: names.count, online: [], offline: names, reasons: Dictionary(names.map { ($0, "volume is \(volume.status)") }, uniquingKeysWith: { a, _ in a }))
+            return Health(
+                total: names.count, online: [], offline: names,
+                reasons: Dictionary(names.map { ($0, "volume is \(volume.status)") }, uniquingKeysWith: { a, _ in a }))
         }
         let (output, _) = try await client.run(client.cli.volumeStatus(volume.name))
         let rows = try GlusterParse.volumeStatus(output).first { $0.name == volume.name }?.bricks ?? []
@@ -56,14 +62,19 @@ public struct VolumeHealthProbe: ActionType {
         for brick in volume.bricks {
             let row = rows.first { row in
                 guard row.path == brick.path else { return false }
-                if let peer = row.peerID, let uuid = brick.hostUUID, !peer.isEmpty, !uuid.isEmpty { return peer == uuid }
+                if let peer = row.peerID, let uuid = brick.hostUUID, !peer.isEmpty, !uuid.isEmpty {
+                    return peer == uuid
+                }
                 return row.host == brick.host
             }
             if let row, row.online {
                 health.online.append(brick.name)
             } else {
                 health.offline.append(brick.name)
-                health.reasons[brick.name] = row == nil ? "no row in volume status: its peer is unreachable or glusterd is down there" : "brick process is down (Online N)"
+                health.reasons[brick.name] =
+                    row == nil
+                    ? "no row in volume status: its peer is unreachable or glusterd is down there"
+                    : "brick process is down (Online N)"
             }
         }
         return health
@@ -75,7 +86,8 @@ public struct VolumeHealthProbe: ActionType {
         let volume = try await client.volume(name)
         let health = try await Self.health(of: volume, client: client)
         let outputs: [String: Value] = [
-            "status": .string(volume.status), "bricks_total": .int(health.total), "bricks_online": .int(health.online.count),
+            "status": .string(volume.status), "bricks_total": .int(health.total),
+            "bricks_online": .int(health.online.count),
             "offline_bricks": .int(health.offline.count), "offline": .list(health.offline.map(Value.string)),
         ]
         let summary: String
@@ -96,7 +108,9 @@ public struct VolumeHealthProbe: ActionType {
 extension VolumeHealthProbe {
     /// The merge of `volume info` bricks with `volume status` rows (exposed for tests): online and
     /// offline bricks as `host:path`, with why each offline one is.
-    public static func mergeForTesting(_ volume: GlusterVolume, _ rows: [GlusterBrickStatus]) -> (online: [String], offline: [String], reasons: [String: String]) {
+    public static func mergeForTesting(_ volume: GlusterVolume, _ rows: [GlusterBrickStatus]) -> (
+        online: [String], offline: [String], reasons: [String: String]
+    ) {
         let health = merge(volume, rows)
         return (health.online, health.offline, health.reasons)
     }

@@ -7,7 +7,8 @@ public struct VolumeListProbe: ActionType {
 
     public let descriptor = ActionDescriptor(
         name: "gluster.volume.list", kind: .probe,
-        summary: "List the cluster's volumes (`volume list --xml`), for example to check that a volume exists before a step uses it.",
+        summary:
+            "List the cluster's volumes (`volume list --xml`), for example to check that a volume exists before a step uses it.",
         parameters: [],
         outputs: [
             OutputSpec("volumes", "list", "the volume names, in the CLI's order"),
@@ -33,9 +34,12 @@ public struct VolumeListProbe: ActionType {
         guard let command = context.planned(.probe).first else { return Observation(done: true, summary: "no command") }
         let (output, result) = try await GlusterClient(context).run(command.command)
         let names = try Self.names(output)
-        let summary = names.isEmpty ? "no volumes on \(context.host)" : "\(names.count) volume(s): \(names.joined(separator: ", "))"
+        let summary =
+            names.isEmpty
+            ? "no volumes on \(context.host)" : "\(names.count) volume(s): \(names.joined(separator: ", "))"
         return Observation(
-            done: true, summary: summary, outputs: ["volumes": .list(names.map(Value.string)), "count": .int(names.count)],
+            done: true, summary: summary,
+            outputs: ["volumes": .list(names.map(Value.string)), "count": .int(names.count)],
             result: result)
     }
 }

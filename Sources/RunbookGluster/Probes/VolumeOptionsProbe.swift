@@ -8,9 +8,13 @@ public struct VolumeOptionsProbe: ActionType {
 
     public let descriptor = ActionDescriptor(
         name: "gluster.volume.options", kind: .probe,
-        summary: "Read a volume's options: those set explicitly (volume info), or with `all: true` every effective value (volume get VOL all, defaults included).",
-        parameters: [ParameterSpec("volume", .string, required: true, "the volume"),
-                     ParameterSpec("all", .bool, "every option with its effective value (`volume get VOL all`), not only the ones set")],
+        summary:
+            "Read a volume's options: those set explicitly (volume info), or with `all: true` every effective value (volume get VOL all, defaults included).",
+        parameters: [
+            ParameterSpec("volume", .string, required: true, "the volume"),
+            ParameterSpec(
+                "all", .bool, "every option with its effective value (`volume get VOL all`), not only the ones set"),
+        ],
         outputs: [OutputSpec("options", "map", "option name -> value"), OutputSpec("count", "int", "how many")],
         changes: false, undo: .none)
 
@@ -34,8 +38,10 @@ public struct VolumeOptionsProbe: ActionType {
             options = try await client.volume(name).options
         }
         let map = Dictionary(options.map { ($0.name, Value.string($0.value)) }, uniquingKeysWith: { _, last in last })
-        let summary = "\(name): \(map.count) option\(map.count == 1 ? "" : "s")\(context.flag("all") ? "" : " set") "
-            + options.prefix(4).map { "\($0.name)=\($0.value)" }.joined(separator: ", ") + (options.count > 4 ? ", ..." : "")
+        let summary =
+            "\(name): \(map.count) option\(map.count == 1 ? "" : "s")\(context.flag("all") ? "" : " set") "
+            + options.prefix(4).map { "\($0.name)=\($0.value)" }.joined(separator: ", ")
+            + (options.count > 4 ? ", ..." : "")
         return Observation(done: true, summary: summary, outputs: ["options": .map(map), "count": .int(map.count)])
     }
 

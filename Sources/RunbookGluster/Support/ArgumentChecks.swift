@@ -12,7 +12,8 @@ extension ActionContext {
     }
 
     func flag(_ name: String, default value: Bool = false) -> Bool {
-        arguments.bool(name) ?? (arguments.string(name).map { ["true", "yes", "on", "1"].contains($0.lowercased()) } ?? value)
+        arguments.bool(name)
+            ?? (arguments.string(name).map { ["true", "yes", "on", "1"].contains($0.lowercased()) } ?? value)
     }
 }
 
@@ -39,10 +40,14 @@ enum ArgumentChecks {
         guard let value = arguments.string("secondary"), !isUnknown(value) else { return [] }
         let pattern = "^([A-Za-z0-9_.-]+@)?[^:@\\s]+::[A-Za-z0-9_.-]+$"
         if value.range(of: pattern, options: .regularExpression) == nil {
-            return ["`secondary` '\(value)' must be HOST::VOLUME or USER@HOST::VOLUME (gluster rejects host:vol and host:::vol)"]
+            return [
+                "`secondary` '\(value)' must be HOST::VOLUME or USER@HOST::VOLUME (gluster rejects host:vol and host:::vol)"
+            ]
         }
         return []
     }
 
-    static func session(_ arguments: ResolvedArguments) -> [String] { volume(arguments, "primary") + secondary(arguments) }
+    static func session(_ arguments: ResolvedArguments) -> [String] {
+        volume(arguments, "primary") + secondary(arguments)
+    }
 }

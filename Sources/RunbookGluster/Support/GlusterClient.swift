@@ -15,8 +15,9 @@ struct GlusterClient: Sendable {
     func run(_ command: CommandSpec) async throws -> (GlusterOutput, CommandResult) {
         let result = try await context.run(command)
         if result.timedOut {
-            throw GlusterError(.commandFailed, GlusterOutput(command: command, host: context.host, result: result),
-                               "timed out after \(Int(result.duration.rounded()))s")
+            throw GlusterError(
+                .commandFailed, GlusterOutput(command: command, host: context.host, result: result),
+                "timed out after \(Int(result.duration.rounded()))s")
         }
         return (GlusterOutput(command: command, host: context.host, result: result), result)
     }

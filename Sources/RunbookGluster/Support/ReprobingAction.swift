@@ -11,7 +11,10 @@ extension ActionType {
             let result = try await context.run(command.command, on: command.host)
             if !result.succeeded {
                 let code = result.exitCode.map { "exited \($0)" } ?? (result.timedOut ? "timed out" : "was killed")
-                return EffectResult(succeeded: false, summary: "verify `\(command.command.shellText.prefix(120))` on \(command.host) \(code)", result: result)
+                return EffectResult(
+                    succeeded: false,
+                    summary: "verify `\(command.command.shellText.prefix(120))` on \(command.host) \(code)",
+                    result: result)
             }
         }
         return nil
@@ -34,7 +37,9 @@ extension ReprobingAction {
             last = try await probe(context)
             if last.done { break }
         }
-        guard last.done else { return EffectResult(succeeded: false, summary: "verify on \(context.host): still not done: \(last.summary)") }
+        guard last.done else {
+            return EffectResult(succeeded: false, summary: "verify on \(context.host): still not done: \(last.summary)")
+        }
         if let failed = try await userVerify(context) { return failed }
         return EffectResult(succeeded: true, summary: "verified: \(last.summary)", outputs: last.outputs)
     }
@@ -51,7 +56,10 @@ extension ActionType {
             if !result.succeeded {
                 let output = GlusterOutput(command: command.command, host: command.host, result: result)
                 let code = result.exitCode.map { "exited \($0)" } ?? (result.timedOut ? "timed out" : "was killed")
-                return EffectResult(succeeded: false, summary: "undo `\(output.command.prefix(120))` on \(command.host) \(code): \(output.start)", result: result)
+                return EffectResult(
+                    succeeded: false,
+                    summary: "undo `\(output.command.prefix(120))` on \(command.host) \(code): \(output.start)",
+                    result: result)
             }
         }
         return EffectResult(succeeded: true, summary: commands.isEmpty ? "no undo command" : "undo ok", result: last)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import RunbookCore
 
 @Suite struct ExpressionEvaluationTests {
@@ -16,18 +17,33 @@ import Testing
         #expect(exprEvalError("parms.a") == exprErr(0, "unknown name 'parms' (did you mean 'params'?)"))
         #expect(exprEvalError("1 + var.i") == exprErr(4, "unknown name 'var' (did you mean 'vars'?)"))
         #expect(exprEvalError("host") == exprErr(0, "unknown name 'host' (did you mean 'hosts'?)"))
-        #expect(exprEvalError("xyzzy") == exprErr(0,
-            "unknown name 'xyzzy' (known: hosts, mode, outputs, params, run, steps, unk, vars)"))
-        #expect(exprEvalError("params.foo") == exprErr(7,
-            "no field 'foo' in params (known: a, b, flag, list, nothing, ratio, started, timeout)"))
-        #expect(exprEvalError("params.zzzzz") == exprErr(7,
-            "no field 'zzzzz' in params (known: a, b, flag, list, nothing, ratio, started, timeout)"))
+        #expect(
+            exprEvalError("xyzzy")
+                == exprErr(
+                    0,
+                    "unknown name 'xyzzy' (known: hosts, mode, outputs, params, run, steps, unk, vars)"))
+        #expect(
+            exprEvalError("params.foo")
+                == exprErr(
+                    7,
+                    "no field 'foo' in params (known: a, b, flag, list, nothing, ratio, started, timeout)"))
+        #expect(
+            exprEvalError("params.zzzzz")
+                == exprErr(
+                    7,
+                    "no field 'zzzzz' in params (known: a, b, flag, list, nothing, ratio, started, timeout)"))
         #expect(exprEvalError("params.flg") == exprErr(7, "no field 'flg' in params (did you mean 'flag'?)"))
         #expect(exprEvalError("params.time") == exprErr(7, "no field 'time' in params (did you mean 'timeout'?)"))
-        #expect(exprEvalError("steps.check-sync.outputs.fauly") == exprErr(25,
-            "no field 'fauly' in steps.check-sync.outputs (did you mean 'faulty'?)"))
-        #expect(exprEvalError("steps.check-snc.outputs") == exprErr(6,
-            "no field 'check-snc' in steps (did you mean 'check-sync'?)"))
+        #expect(
+            exprEvalError("steps.check-sync.outputs.fauly")
+                == exprErr(
+                    25,
+                    "no field 'fauly' in steps.check-sync.outputs (did you mean 'faulty'?)"))
+        #expect(
+            exprEvalError("steps.check-snc.outputs")
+                == exprErr(
+                    6,
+                    "no field 'check-snc' in steps (did you mean 'check-sync'?)"))
         let empty = EvaluationContext(roots: ["vars": .map([:])], now: exprTestNow)
         #expect(exprEvalError("vars.x", empty) == exprErr(5, "no field 'x' in vars (it has no fields)"))
         #expect(exprEvalError("params.a.b") == exprErr(9, "cannot read field 'b' of params.a: it is int, not a map"))
@@ -47,13 +63,19 @@ import Testing
 
     @Test func indexErrors() {
         #expect(exprEvalError("params.list[3]") == exprErr(11, "index 3 out of range for params.list (3 elements)"))
-        #expect(exprEvalError("hosts.primary[-1]") == exprErr(13, "index -1 out of range for hosts.primary (1 element)"))
+        #expect(
+            exprEvalError("hosts.primary[-1]") == exprErr(13, "index -1 out of range for hosts.primary (1 element)"))
         #expect(exprEvalError("params.list['a']") == exprErr(11, "list index must be an int, got string"))
         #expect(exprEvalError("params[0]") == exprErr(6, "map key must be a string, got int"))
-        #expect(exprEvalError("params['zz']") == exprErr(6,
-            "no field 'zz' in params (known: a, b, flag, list, nothing, ratio, started, timeout)"))
+        #expect(
+            exprEvalError("params['zz']")
+                == exprErr(
+                    6,
+                    "no field 'zz' in params (known: a, b, flag, list, nothing, ratio, started, timeout)"))
         #expect(exprEvalError("params.a[0]") == exprErr(8, "cannot index params.a: it is int, not a list or map"))
-        #expect(exprEvalError("params.nothing[0]") == exprErr(14, "cannot index params.nothing: it is null, not a list or map"))
+        #expect(
+            exprEvalError("params.nothing[0]")
+                == exprErr(14, "cannot index params.nothing: it is null, not a list or map"))
     }
 
     @Test func projections() throws {
@@ -66,17 +88,21 @@ import Testing
         #expect(try exprEval("steps.s.outputs.workers[*]['name']") == exprStrings("w1", "w2", "w3"))
         #expect(try exprEval("hosts.secondary[*]") == exprStrings("db2", "db3"))
         #expect(try exprEval("contains(steps.s.outputs.workers[*].name, 'w3')") == .bool(true))
-        let nested = EvaluationContext(roots: [
-            "x": .list([
-                .map(["items": .list([.map(["n": .int(1)]), .map(["n": .int(2)])])]),
-                .map(["items": .list([])]),
-            ]),
-        ], now: exprTestNow)
+        let nested = EvaluationContext(
+            roots: [
+                "x": .list([
+                    .map(["items": .list([.map(["n": .int(1)]), .map(["n": .int(2)])])]),
+                    .map(["items": .list([])]),
+                ])
+            ], now: exprTestNow)
         #expect(try exprEval("x[*].items[*].n", nested) == .list([.list([.int(1), .int(2)]), .list([])]))
-        #expect(exprEvalError("x[*].items[0].n", nested) == exprErr(10, "index 0 out of range for x[*].items (0 elements)"))
-        #expect(try exprEval("x[*].items", nested) == .list([
-            .list([.map(["n": .int(1)]), .map(["n": .int(2)])]), .list([]),
-        ]))
+        #expect(
+            exprEvalError("x[*].items[0].n", nested) == exprErr(10, "index 0 out of range for x[*].items (0 elements)"))
+        #expect(
+            try exprEval("x[*].items", nested)
+                == .list([
+                    .list([.map(["n": .int(1)]), .map(["n": .int(2)])]), .list([]),
+                ]))
     }
 
     @Test func projectionErrors() {
@@ -143,7 +169,7 @@ import Testing
         #expect(try exprEval("true && false") == .bool(false))
         #expect(try exprEval("true || false") == .bool(true))
         #expect(try exprEval("!params.flag") == .bool(false))
-        #expect(try exprEval("false && params.b") == .bool(false))   // short-circuit: right side not checked
+        #expect(try exprEval("false && params.b") == .bool(false))  // short-circuit: right side not checked
         #expect(try exprEval("true || 1") == .bool(true))
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import RunbookCore
 
 @Suite struct ExpressionFunctionTests {
@@ -49,8 +50,11 @@ import Testing
         #expect(try run("contains('abc', unk)") == .unknown)
         #expect(try run("contains(params.list, unk)") == .unknown)
         #expect(failure("contains(1, 1)") == exprErr(9, "'contains' needs a string, list or map, got int"))
-        #expect(failure("contains('a', 1)") == exprErr(14, "'contains' needs a string to look for in a string, got int"))
-        #expect(failure("contains(params, 1)") == exprErr(17, "'contains' needs a string key to look for in a map, got int"))
+        #expect(
+            failure("contains('a', 1)") == exprErr(14, "'contains' needs a string to look for in a string, got int"))
+        #expect(
+            failure("contains(params, 1)") == exprErr(17, "'contains' needs a string key to look for in a map, got int")
+        )
     }
 
     @Test func startsWithEndsWith() throws {
@@ -130,8 +134,12 @@ import Testing
         #expect(try run("since(params.started) > 30m") == .bool(true))
         #expect(try run("since(now())") == .duration(0))
         #expect(try run("since(unk) > 5m") == .unknown)
-        #expect(failure("since('garbage')") == exprErr(6,
-            "'since' cannot read 'garbage' as a timestamp (expected e.g. 2024-01-02T10:00:00Z or 2024-01-02 10:00:00)"))
+        #expect(
+            failure("since('garbage')")
+                == exprErr(
+                    6,
+                    "'since' cannot read 'garbage' as a timestamp (expected e.g. 2024-01-02T10:00:00Z or 2024-01-02 10:00:00)"
+                ))
         #expect(failure("since(1)") == exprErr(6, "'since' needs a timestamp or a string, got int"))
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import RunbookCore
 
 @Suite struct ExpressionParserTests {
@@ -66,25 +67,30 @@ import Testing
 
     @Test func referencesListPaths() throws {
         let e = try Expression(parsing: "params.a + steps.x-y.outputs.z")
-        #expect(e.references == [
-            NameReference(path: [.member("params"), .member("a")], offset: 0, length: 8),
-            NameReference(path: [.member("steps"), .member("x-y"), .member("outputs"), .member("z")], offset: 11, length: 19),
-        ])
+        #expect(
+            e.references == [
+                NameReference(path: [.member("params"), .member("a")], offset: 0, length: 8),
+                NameReference(
+                    path: [.member("steps"), .member("x-y"), .member("outputs"), .member("z")], offset: 11, length: 19),
+            ])
     }
 
     @Test func referencesWithIndexesProjectionsAndCalls() throws {
         let e = try Expression(parsing: "len(xs[0]['k'][*].name) > 0 && mode == 'live' && ys[vars.i].z")
-        #expect(e.references == [
-            NameReference(path: [.member("xs"), .index(0), .member("k"), .wildcard, .member("name")], offset: 4, length: 18),
-            NameReference(path: [.member("mode")], offset: 31, length: 4),
-            NameReference(path: [.member("ys")], offset: 49, length: 2),
-            NameReference(path: [.member("vars"), .member("i")], offset: 52, length: 6),
-        ])
+        #expect(
+            e.references == [
+                NameReference(
+                    path: [.member("xs"), .index(0), .member("k"), .wildcard, .member("name")], offset: 4, length: 18),
+                NameReference(path: [.member("mode")], offset: 31, length: 4),
+                NameReference(path: [.member("ys")], offset: 49, length: 2),
+                NameReference(path: [.member("vars"), .member("i")], offset: 52, length: 6),
+            ])
         #expect(e.references.map(\.pathDescription) == ["xs[0].k[*].name", "mode", "ys", "vars.i"])
         #expect(try Expression(parsing: "1 + 'a'").references == [])
-        #expect(try Expression(parsing: "(params).a").references == [
-            NameReference(path: [.member("params")], offset: 1, length: 6),
-        ])
+        #expect(
+            try Expression(parsing: "(params).a").references == [
+                NameReference(path: [.member("params")], offset: 1, length: 6)
+            ])
     }
 
     @Test func expressionIdentity() throws {
@@ -120,18 +126,28 @@ import Testing
         #expect(exprParseError("x.1") == exprErr(2, "expected a field name after '.'"))
         #expect(exprParseError("'abc") == exprErr(0, "unterminated string (missing closing ')"))
         #expect(exprParseError("a == \"abc") == exprErr(5, "unterminated string (missing closing \")"))
-        #expect(exprParseError("x > 1.5h") == exprErr(4, "invalid duration '1.5h' (use whole numbers with units d, h, m, s, ms, e.g. 1h30m)"))
+        #expect(
+            exprParseError("x > 1.5h")
+                == exprErr(4, "invalid duration '1.5h' (use whole numbers with units d, h, m, s, ms, e.g. 1h30m)"))
         #expect(exprParseError("5 minutes") == exprErr(2, "unexpected 'minutes'"))
-        #expect(exprParseError("5min") == exprErr(0, "invalid duration '5min' (use whole numbers with units d, h, m, s, ms, e.g. 1h30m)"))
+        #expect(
+            exprParseError("5min")
+                == exprErr(0, "invalid duration '5min' (use whole numbers with units d, h, m, s, ms, e.g. 1h30m)"))
         #expect(exprParseError("99999999999999999999") == exprErr(0, "number '99999999999999999999' is too large"))
     }
 
     @Test func functionParseErrors() {
         #expect(exprParseError("lenn(x)") == exprErr(0, "unknown function 'lenn' (did you mean 'len'?)"))
-        #expect(exprParseError("1 + conains(x, 1)") == exprErr(4, "unknown function 'conains' (did you mean 'contains'?)"))
-        #expect(exprParseError("starts(x, 'a')") == exprErr(0, "unknown function 'starts' (did you mean 'startsWith'?)"))
-        #expect(exprParseError("frobnicate()") == exprErr(0,
-            "unknown function 'frobnicate' (known: all, any, contains, count, endsWith, len, max, min, none, now, since, startsWith)"))
+        #expect(
+            exprParseError("1 + conains(x, 1)") == exprErr(4, "unknown function 'conains' (did you mean 'contains'?)"))
+        #expect(
+            exprParseError("starts(x, 'a')") == exprErr(0, "unknown function 'starts' (did you mean 'startsWith'?)"))
+        #expect(
+            exprParseError("frobnicate()")
+                == exprErr(
+                    0,
+                    "unknown function 'frobnicate' (known: all, any, contains, count, endsWith, len, max, min, none, now, since, startsWith)"
+                ))
         #expect(exprParseError("a && len(x, y)") == exprErr(5, "'len' takes 1 argument, got 2"))
         #expect(exprParseError("len()") == exprErr(0, "'len' takes 1 argument, got 0"))
         #expect(exprParseError("contains(x)") == exprErr(0, "'contains' takes 2 arguments, got 1"))

@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import RunbookCore
 
 /// 2024-01-02T10:00:00Z, the clock used by the test context.
@@ -35,13 +36,15 @@ let exprTestRoots: [String: Value] = [
     "run": .map(["id": .string("r-42")]),
     "steps": .map([
         "check-sync": .map(["outputs": .map(["faulty": .list([.string("db2")])])]),
-        "s": .map(["outputs": .map([
-            "workers": .list([
-                exprWorker("w1", "ok", ok: true, zone: "a"),
-                exprWorker("w2", "failed", ok: false, zone: "b"),
-                exprWorker("w3", "ok", ok: true, zone: "c"),
-            ]),
-        ])]),
+        "s": .map([
+            "outputs": .map([
+                "workers": .list([
+                    exprWorker("w1", "ok", ok: true, zone: "a"),
+                    exprWorker("w2", "failed", ok: false, zone: "b"),
+                    exprWorker("w3", "ok", ok: true, zone: "c"),
+                ])
+            ])
+        ]),
         "later": .unknown,
     ]),
     "outputs": .map(["count": .int(3)]),

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import RunbookCore
 
 @Suite struct InterpolatedStringTests {
@@ -53,27 +54,32 @@ import Testing
     @Test func mixedText() throws {
         let s = try InterpolatedString(parsing: "db ${{ vars.name }} has ${{ params.a + 1 }} rows")
         #expect(!s.isSingleExpression && !s.isLiteral)
-        #expect(s.parts == [
-            .literal("db "),
-            .expression(try Expression(parsing: "vars.name"), offset: 7),
-            .literal(" has "),
-            .expression(try Expression(parsing: "params.a + 1"), offset: 28),
-            .literal(" rows"),
-        ])
+        #expect(
+            s.parts == [
+                .literal("db "),
+                .expression(try Expression(parsing: "vars.name"), offset: 7),
+                .literal(" has "),
+                .expression(try Expression(parsing: "params.a + 1"), offset: 28),
+                .literal(" rows"),
+            ])
         #expect(try s.evaluate(in: exprTestContext) == .string("db db has 2 rows"))
         #expect(try interpolate(" ${{ params.a }}") == .string(" 1"))
         #expect(try interpolate("${{ params.a }}${{ params.a }}") == .string("11"))
-        #expect(try interpolate(
-            "t=${{ params.timeout }} r=${{ params.ratio }} f=${{ params.flag }} n=${{ params.nothing }} at ${{ now() }}"
-        ) == .string("t=15m r=1.5 f=true n=null at 2024-01-02T10:00:00Z"))
+        #expect(
+            try interpolate(
+                "t=${{ params.timeout }} r=${{ params.ratio }} f=${{ params.flag }} n=${{ params.nothing }} at ${{ now() }}"
+            ) == .string("t=15m r=1.5 f=true n=null at 2024-01-02T10:00:00Z"))
         #expect(try interpolate("${{ 'a}}b' }}") == .string("a}}b"))
         #expect(try interpolate("x${{ \"}}\" }}y") == .string("x}}y"))
         #expect(try interpolate("id ${{ unk }}!") == .unknown)
     }
 
     @Test func errorsAreRelativeToWholeString() {
-        #expect(failure("a ${{ params.a }} b ${{ params.zz }}") == exprErr(31,
-            "no field 'zz' in params (known: a, b, flag, list, nothing, ratio, started, timeout)"))
+        #expect(
+            failure("a ${{ params.a }} b ${{ params.zz }}")
+                == exprErr(
+                    31,
+                    "no field 'zz' in params (known: a, b, flag, list, nothing, ratio, started, timeout)"))
         #expect(failure("${{ params.b < 1 }}") == exprErr(13, "cannot compare string with int"))
         #expect(failure("id ${{ unk }} ${{ parms }}") == exprErr(18, "unknown name 'parms' (did you mean 'params'?)"))
         #expect(failure("hosts: ${{ hosts.secondary }}") == exprErr(11, "cannot put a list into text"))
@@ -92,10 +98,12 @@ import Testing
 
     @Test func references() throws {
         let s = try InterpolatedString(parsing: "${{ params.a }} and ${{ steps.x-y.outputs.z }}")
-        #expect(s.references == [
-            NameReference(path: [.member("params"), .member("a")], offset: 4, length: 8),
-            NameReference(path: [.member("steps"), .member("x-y"), .member("outputs"), .member("z")], offset: 24, length: 19),
-        ])
+        #expect(
+            s.references == [
+                NameReference(path: [.member("params"), .member("a")], offset: 4, length: 8),
+                NameReference(
+                    path: [.member("steps"), .member("x-y"), .member("outputs"), .member("z")], offset: 24, length: 19),
+            ])
         #expect(try InterpolatedString(parsing: "plain").references == [])
     }
 
@@ -103,7 +111,8 @@ import Testing
         // 50,000 strings as in a large runbook.
         var total = 0
         for i in 0..<50_000 {
-            let s = try InterpolatedString(parsing: "step-\(i) ${{ steps.check-sync.outputs.faulty[0] }} ${{ params.a + \(i) }}")
+            let s = try InterpolatedString(
+                parsing: "step-\(i) ${{ steps.check-sync.outputs.faulty[0] }} ${{ params.a + \(i) }}")
             if case .string(let text) = try s.evaluate(in: exprTestContext) { total += text.count }
         }
         #expect(total > 50_000 * 10)

@@ -1,12 +1,14 @@
 import Foundation
 import Testing
+
 @testable import RunbookCore
 
 @Suite struct ValueTests {
-    @Test(arguments: [
-        ("90s", 90.0), ("15m", 900), ("2h", 7200), ("1h30m", 5400), ("500ms", 0.5), ("1d", 86_400),
-        ("0s", 0), ("1d2h3m4s5ms", 93_784.005), ("1m30s", 90), ("10ms", 0.01), ("0ms", 0),
-    ] as [(String, Double)])
+    @Test(
+        arguments: [
+            ("90s", 90.0), ("15m", 900), ("2h", 7200), ("1h30m", 5400), ("500ms", 0.5), ("1d", 86_400),
+            ("0s", 0), ("1d2h3m4s5ms", 93_784.005), ("1m30s", 90), ("10ms", 0.01), ("0ms", 0),
+        ] as [(String, Double)])
     func parseDurationAccepts(_ text: String, _ seconds: Double) {
         #expect(Value.parseDuration(text) == seconds)
     }
@@ -19,10 +21,11 @@ import Testing
         #expect(Value.parseDuration(text) == nil)
     }
 
-    @Test(arguments: [
-        (5400.0, "1h30m"), (90, "1m30s"), (0.5, "500ms"), (0, "0s"), (86_400, "1d"), (90_061, "1d1h1m1s"),
-        (1.5, "1s500ms"), (-90, "-1m30s"), (3600, "1h"), (0.0004, "0s"), (59.9999, "1m"),
-    ] as [(Double, String)])
+    @Test(
+        arguments: [
+            (5400.0, "1h30m"), (90, "1m30s"), (0.5, "500ms"), (0, "0s"), (86_400, "1d"), (90_061, "1d1h1m1s"),
+            (1.5, "1s500ms"), (-90, "-1m30s"), (3600, "1h"), (0.0004, "0s"), (59.9999, "1m"),
+        ] as [(Double, String)])
     func formatDuration(_ seconds: Double, _ text: String) {
         #expect(Value.formatDuration(seconds) == text)
     }
@@ -60,14 +63,20 @@ import Testing
             .null, .bool(true), .int(1), .double(1), .string(""), .duration(1), .timestamp(exprTestNow),
             .list([]), .map([:]), .unknown,
         ]
-        #expect(values.map(\.typeName) == [
-            "null", "bool", "int", "double", "string", "duration", "timestamp", "list", "map", "unknown",
-        ])
+        #expect(
+            values.map(\.typeName) == [
+                "null", "bool", "int", "double", "string", "duration", "timestamp", "list", "map", "unknown",
+            ])
     }
 
     @Test func truthiness() {
-        let falsy: [Value] = [.bool(false), .null, .int(0), .double(0), .string(""), .list([]), .map([:]), .duration(0), .unknown]
-        let truthy: [Value] = [.bool(true), .int(-1), .double(0.1), .string("0"), .list([.null]), .map(["a": .null]), .duration(1), .timestamp(exprTestNow)]
+        let falsy: [Value] = [
+            .bool(false), .null, .int(0), .double(0), .string(""), .list([]), .map([:]), .duration(0), .unknown,
+        ]
+        let truthy: [Value] = [
+            .bool(true), .int(-1), .double(0.1), .string("0"), .list([.null]), .map(["a": .null]), .duration(1),
+            .timestamp(exprTestNow),
+        ]
         #expect(falsy.filter(\.isTruthy) == [])
         #expect(truthy.filter { !$0.isTruthy } == [])
     }
@@ -83,9 +92,11 @@ import Testing
         #expect(Value.timestamp(exprTestNow.addingTimeInterval(0.5)).renderedForText == "2024-01-02T10:00:00.500Z")
         #expect(Value.timestamp(Date(timeIntervalSince1970: -1)).renderedForText == "1969-12-31T23:59:59Z")
         #expect(Value.unknown.renderedForText == "<unknown>")
-        #expect(Value.list([.string("a\"b"), .int(1), .null, .duration(90), .list([])]).renderedForText
-            == #"["a\"b", 1, null, "1m30s", []]"#)
-        #expect(Value.map(["b": .int(2), "a": .map(["z": .bool(false)])]).renderedForText
-            == #"{"a": {"z": false}, "b": 2}"#)
+        #expect(
+            Value.list([.string("a\"b"), .int(1), .null, .duration(90), .list([])]).renderedForText
+                == #"["a\"b", 1, null, "1m30s", []]"#)
+        #expect(
+            Value.map(["b": .int(2), "a": .map(["z": .bool(false)])]).renderedForText
+                == #"{"a": {"z": false}, "b": 2}"#)
     }
 }

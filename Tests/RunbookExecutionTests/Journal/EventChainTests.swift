@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import RunbookCore
 import Testing
+
 @testable import RunbookExecution
 
 @Suite struct EventChainTests {
@@ -50,9 +51,10 @@ import Testing
         #expect(event.payloadJSON == #"{"a":"1","b":"2"}"#)
         #expect(JournalTimestamp.format(event.ts) == "2026-11-25T09:15:02.250Z")
         let canonical = #"["r",1,"2026-11-25T09:15:02.250Z","run.started",null,"h","{\"a\":\"1\",\"b\":\"2\"}"]"#
-        #expect(EventChain.canonicalText(
-            runID: "r", seq: 1, ts: "2026-11-25T09:15:02.250Z", type: "run.started", step: nil, host: "h",
-            payloadJSON: event.payloadJSON) == canonical)
+        #expect(
+            EventChain.canonicalText(
+                runID: "r", seq: 1, ts: "2026-11-25T09:15:02.250Z", type: "run.started", step: nil, host: "h",
+                payloadJSON: event.payloadJSON) == canonical)
         // Independently computed with Python: json.dumps([...], separators=(",", ":")) then sha256.
         #expect(event.hash == EventChain.hash(prevHash: EventChain.genesisHash, canonicalText: canonical))
         #expect(event.hash == "a17d11d11096dc5c4b1b269d113de09d057c49cd47af7e9f9765197ae1b8d5e8")
@@ -118,7 +120,8 @@ import Testing
         let (journal, runID) = try journalWith50Events(dir)
         #expect(throws: DatabaseError.self) {
             try journal.pool.write { db in
-                try db.execute(sql: "UPDATE events SET payloadJSON = '{}' WHERE runID = ? AND seq = 3", arguments: [runID])
+                try db.execute(
+                    sql: "UPDATE events SET payloadJSON = '{}' WHERE runID = ? AND seq = 3", arguments: [runID])
             }
         }
         #expect(throws: DatabaseError.self) {

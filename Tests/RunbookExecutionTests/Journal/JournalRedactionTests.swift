@@ -1,6 +1,7 @@
 import Foundation
 import RunbookCore
 import Testing
+
 @testable import RunbookExecution
 
 @Suite struct JournalRedactionTests {
@@ -35,19 +36,21 @@ import Testing
             error: "login failed with \(secret)"
         )
         try journal.write { tx in
-            try tx.upsertStep(StepRecord(
-                runID: run.id, nodeID: "login@gfs-a1", stepID: "login", host: "gfs-a1", state: .failed,
-                observedJSON: #"{"old":"\#(secret)"}"#, outputsJSON: #"{"token":"\#(secret)"}"#,
-                error: "step error \(secret)"
-            ))
+            try tx.upsertStep(
+                StepRecord(
+                    runID: run.id, nodeID: "login@gfs-a1", stepID: "login", host: "gfs-a1", state: .failed,
+                    observedJSON: #"{"old":"\#(secret)"}"#, outputsJSON: #"{"token":"\#(secret)"}"#,
+                    error: "step error \(secret)"
+                ))
             try tx.appendEvent(
                 runID: run.id, type: "step.finished", step: "login", host: "gfs-a1",
                 payload: ["error": "boom \(secret)", secret: "as a key", "marker": "event-visible"]
             )
-            try tx.recordApproval(ApprovalRecord(
-                runID: run.id, gate: "cutover", by: "alice", reason: "approved with \(secret)",
-                planHash: "sha256:abc", at: fixedStart, decision: .approved
-            ))
+            try tx.recordApproval(
+                ApprovalRecord(
+                    runID: run.id, gate: "cutover", by: "alice", reason: "approved with \(secret)",
+                    planHash: "sha256:abc", at: fixedStart, decision: .approved
+                ))
         }
 
         // Read back: masked everywhere.

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import RunbookCore
 import Testing
+
 @testable import RunbookExecution
 
 @Suite struct JournalSchemaTests {
@@ -96,11 +97,13 @@ import Testing
         try journal.createRun(makeRun(id: "20261125-091502-aaaa", startedAt: fixedStart))
         try journal.createRun(makeRun(id: "20261125-101502-bbbb", startedAt: fixedStart.addingTimeInterval(3600)))
         try journal.createRun(
-            makeRun(id: "20261125-111502-cccc", inventory: "site-b-to-a", startedAt: fixedStart.addingTimeInterval(7200))
+            makeRun(
+                id: "20261125-111502-cccc", inventory: "site-b-to-a", startedAt: fixedStart.addingTimeInterval(7200))
         )
-        #expect(try journal.runs(limit: 10).map(\.id) == [
-            "20261125-111502-cccc", "20261125-101502-bbbb", "20261125-091502-aaaa",
-        ])
+        #expect(
+            try journal.runs(limit: 10).map(\.id) == [
+                "20261125-111502-cccc", "20261125-101502-bbbb", "20261125-091502-aaaa",
+            ])
         #expect(try journal.runs(limit: 1).count == 1)
         #expect(
             try journal.latestRun(runbookName: "georep-failover", inventoryName: "site-a-to-b")?.id
@@ -139,8 +142,9 @@ import Testing
                 let seq = try tx.nextCompletionSeq(runID: run.id)
                 #expect(seq == index + 1)
                 try tx.upsertStep(
-                    StepRecord(runID: run.id, nodeID: node, stepID: String(node.prefix(1)), state: .succeeded,
-                               changed: true, completionSeq: seq)
+                    StepRecord(
+                        runID: run.id, nodeID: node, stepID: String(node.prefix(1)), state: .succeeded,
+                        changed: true, completionSeq: seq)
                 )
             }
         }
@@ -149,12 +153,14 @@ import Testing
             .map(\.nodeID)
         #expect(reverse == ["c@h2", "b@h1", "a@h1"])
 
-        try journal.recordApproval(ApprovalRecord(
-            runID: run.id, gate: "cutover", by: "bob", reason: "not yet", planHash: "p1", at: fixedStart,
-            decision: .rejected))
-        try journal.recordApproval(ApprovalRecord(
-            runID: run.id, gate: "cutover", by: "alice", reason: "go", planHash: "p1",
-            at: fixedStart.addingTimeInterval(60), decision: .approved))
+        try journal.recordApproval(
+            ApprovalRecord(
+                runID: run.id, gate: "cutover", by: "bob", reason: "not yet", planHash: "p1", at: fixedStart,
+                decision: .rejected))
+        try journal.recordApproval(
+            ApprovalRecord(
+                runID: run.id, gate: "cutover", by: "alice", reason: "go", planHash: "p1",
+                at: fixedStart.addingTimeInterval(60), decision: .approved))
         #expect(try journal.approvals(runID: run.id).map(\.decision) == [.rejected, .approved])
         #expect(try journal.approval(runID: run.id, gate: "cutover")?.by == "alice")
         #expect(try journal.approval(runID: run.id, gate: "other") == nil)

@@ -1,6 +1,7 @@
 import Foundation
 import RunbookCore
 import Testing
+
 @testable import RunbookExecution
 
 @Suite struct JournalWriteAheadTests {

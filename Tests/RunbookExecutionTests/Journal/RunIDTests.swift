@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import RunbookExecution
 
 @Suite struct RunIDTests {
@@ -25,9 +26,10 @@ import Testing
         #expect(try journal.resolveRunID(prefix: "20261126") == "20261126-101010-0001")
         #expect(try journal.resolveRunID(prefix: "20261125-091502-3f9") == "20261125-091502-3f9a")
         #expect(try journal.resolveRunID(prefix: "20261125-091502-3f9a") == "20261125-091502-3f9a")
-        #expect(throws: JournalError.ambiguousRunID(
-            prefix: "20261125-091502-3f",
-            candidates: ["20261125-091502-3f9a", "20261125-091502-3fa0"])
+        #expect(
+            throws: JournalError.ambiguousRunID(
+                prefix: "20261125-091502-3f",
+                candidates: ["20261125-091502-3f9a", "20261125-091502-3fa0"])
         ) {
             try journal.resolveRunID(prefix: "20261125-091502-3f")
         }

@@ -1,9 +1,10 @@
 import Foundation
 import Testing
+
 @testable import RunbookExecution
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite struct RunLockTests {
@@ -26,14 +27,16 @@ import Glibc
             #expect(error.holder?.runID == "20261125-091502-3f9a")
             #expect(error.holder?.pid == getpid())
             #expect(error.holder?.hostname == RunLock.currentHostname())
-            #expect(error.description == """
-                another run holds the lock for georep-failover on site-a-to-b: run 20261125-091502-3f9a, \
-                host \(RunLock.currentHostname()), pid \(getpid()), started 2026-11-25T09:15:02Z
-                """)
+            #expect(
+                error.description == """
+                    another run holds the lock for georep-failover on site-a-to-b: run 20261125-091502-3f9a, \
+                    host \(RunLock.currentHostname()), pid \(getpid()), started 2026-11-25T09:15:02Z
+                    """)
         }
 
         // Another runbook/inventory pair is independent.
-        let other = try RunLock.acquire(directory: locks, runbook: "georep-failover", inventory: "site-b-to-a", runID: "x")
+        let other = try RunLock.acquire(
+            directory: locks, runbook: "georep-failover", inventory: "site-b-to-a", runID: "x")
         other.release()
 
         first.release()
@@ -55,7 +58,8 @@ import Glibc
         try FileManager.default.createDirectory(atPath: locks, withIntermediateDirectories: true)
         let path = RunLock.lockPath(directory: locks, runbook: "georep failover", inventory: "site/a")
         #expect(path == locks + "/georep_failover--site_a.lock")
-        let stale = #"{"runID":"20261124-010203-dead","hostname":"ops-9","pid":999999,"startedAt":"2026-11-24T01:02:03.000Z"}"#
+        let stale =
+            #"{"runID":"20261124-010203-dead","hostname":"ops-9","pid":999999,"startedAt":"2026-11-24T01:02:03.000Z"}"#
         try stale.write(toFile: path, atomically: false, encoding: .utf8)
 
         let lock = try RunLock.acquire(directory: locks, runbook: "georep failover", inventory: "site/a", runID: "new")
@@ -127,7 +131,8 @@ import Glibc
         child.waitUntilExit()
         #expect(child.terminationReason == .uncaughtSignal)
 
-        let lock = try RunLock.acquire(directory: locks, runbook: "georep-failover", inventory: "site-a-to-b", runID: "me")
+        let lock = try RunLock.acquire(
+            directory: locks, runbook: "georep-failover", inventory: "site-a-to-b", runID: "me")
         #expect(lock.tookOverFrom?.runID == "child-run")
         #expect(lock.tookOverFrom?.pid == child.processIdentifier)
         lock.release()

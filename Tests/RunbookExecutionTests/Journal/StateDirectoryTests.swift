@@ -1,6 +1,7 @@
-import RunbookCore
 import Foundation
+import RunbookCore
 import Testing
+
 @testable import RunbookExecution
 
 @Suite struct StateDirectoryTests {
@@ -10,10 +11,14 @@ import Testing
     }
 
     @Test func resolution() {
-        #expect(StateDirectory.resolve(environment: ["RUNBOOK_STATE_DIR": "/x", "XDG_STATE_HOME": "/y", "HOME": "/h"]) == "/x")
+        #expect(
+            StateDirectory.resolve(environment: ["RUNBOOK_STATE_DIR": "/x", "XDG_STATE_HOME": "/y", "HOME": "/h"])
+                == "/x")
         #expect(StateDirectory.resolve(environment: ["XDG_STATE_HOME": "/y", "HOME": "/h"]) == "/y/runbook")
-        #expect(StateDirectory.resolve(environment: ["XDG_STATE_HOME": "rel", "HOME": "/h"]) == "/h/.local/state/runbook")
-        #expect(StateDirectory.resolve(environment: ["RUNBOOK_STATE_DIR": "", "HOME": "/h/"]) == "/h/.local/state/runbook")
+        #expect(
+            StateDirectory.resolve(environment: ["XDG_STATE_HOME": "rel", "HOME": "/h"]) == "/h/.local/state/runbook")
+        #expect(
+            StateDirectory.resolve(environment: ["RUNBOOK_STATE_DIR": "", "HOME": "/h/"]) == "/h/.local/state/runbook")
         #expect(StateDirectory.resolve(environment: [:]) == nil)
         #expect(throws: StateDirectory.Failure.noLocation) { try StateDirectory(environment: [:]) }
     }
@@ -36,8 +41,9 @@ import Testing
 
         // An explicit directory that exists with loose permissions is tightened.
         let explicit = dir.file("explicit")
-        try FileManager.default.createDirectory(atPath: explicit, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o755])
+        try FileManager.default.createDirectory(
+            atPath: explicit, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o755])
         let second = try StateDirectory(environment: ["RUNBOOK_STATE_DIR": explicit, "HOME": home])
         #expect(second.root == explicit)
         #expect(try mode(explicit) == 0o700)

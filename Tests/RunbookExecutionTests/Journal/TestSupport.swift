@@ -1,5 +1,6 @@
 import Foundation
 import RunbookCore
+
 @testable import RunbookExecution
 
 /// A fresh directory under the system temp dir, removed when the value is deinitialised.

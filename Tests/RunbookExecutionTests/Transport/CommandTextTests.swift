@@ -4,14 +4,16 @@ import Testing
 
 @Suite("Command text and ssh argv")
 struct CommandTextTests {
-    @Test("POSIX quoting", arguments: [
-        ("", "''"),
-        ("plain-word_1.2/x:y,z@h%+=", "plain-word_1.2/x:y,z@h%+="),
-        ("a b", "'a b'"),
-        ("it's", "'it'\\''s'"),
-        ("$(rm -rf /)", "'$(rm -rf /)'"),
-        ("~", "'~'"),
-    ])
+    @Test(
+        "POSIX quoting",
+        arguments: [
+            ("", "''"),
+            ("plain-word_1.2/x:y,z@h%+=", "plain-word_1.2/x:y,z@h%+="),
+            ("a b", "'a b'"),
+            ("it's", "'it'\\''s'"),
+            ("$(rm -rf /)", "'$(rm -rf /)'"),
+            ("~", "'~'"),
+        ])
     func quote(input: String, expected: String) {
         #expect(ShellQuoting.quote(input) == expected)
     }
@@ -42,9 +44,14 @@ struct CommandTextTests {
         #expect(args.contains("ControlPath=/var/lib/runbook/ssh/%C"))
         #expect(args.contains("ControlMaster=auto"))
         #expect(args.contains("ControlPersist=60"))
-        #expect(Array(args.suffix(4)) == ["-l", "ops", "10.0.0.5", "--"] || Array(args.suffix(5).prefix(4)) == ["-l", "ops", "10.0.0.5", "--"])
+        #expect(
+            Array(args.suffix(4)) == ["-l", "ops", "10.0.0.5", "--"]
+                || Array(args.suffix(5).prefix(4)) == ["-l", "ops", "10.0.0.5", "--"])
         let bare = SSHTransport(host: host, controlDirectory: "/var/lib/runbook/ssh", killRemoteOnDisconnect: false)
-        #expect(Array(bare.sshArguments(for: CommandSpec(argv: ["echo", "a b"])).suffix(5)) == ["-l", "ops", "10.0.0.5", "--", "echo 'a b'"])
+        #expect(
+            Array(bare.sshArguments(for: CommandSpec(argv: ["echo", "a b"])).suffix(5)) == [
+                "-l", "ops", "10.0.0.5", "--", "echo 'a b'",
+            ])
         #expect(args.contains("-p") && args.contains("2222"))
         #expect(args.contains("StrictHostKeyChecking=accept-new"))
 
@@ -58,7 +65,8 @@ struct CommandTextTests {
     func sudoText() {
         let host = HostConnection(name: "db1", sudo: true)
         let t = SSHTransport(host: host, controlDirectory: "/tmp/c")
-        let text = t.commandText(for: CommandSpec(argv: ["id", "-u"], environment: ["A": "1"], workingDirectory: "/tmp"))
+        let text = t.commandText(
+            for: CommandSpec(argv: ["id", "-u"], environment: ["A": "1"], workingDirectory: "/tmp"))
         #expect(text == "sudo -n -- sh -c 'cd /tmp && A=1 id -u'")
         let bare = SSHTransport(host: host, controlDirectory: "/tmp/c", killRemoteOnDisconnect: false)
         #expect(bare.remoteCommandText(for: CommandSpec(argv: ["id"])) == "sudo -n -- sh -c id")
@@ -67,8 +75,9 @@ struct CommandTextTests {
 
     @Test("unreachable rule: only ssh's own errors count")
     func unreachableRule() {
-        #expect(SSHTransport.connectionFailureMessage(in: "ssh: connect to host 127.0.0.1 port 1: Connection refused\r\n")
-            == "ssh: connect to host 127.0.0.1 port 1: Connection refused")
+        #expect(
+            SSHTransport.connectionFailureMessage(in: "ssh: connect to host 127.0.0.1 port 1: Connection refused\r\n")
+                == "ssh: connect to host 127.0.0.1 port 1: Connection refused")
         #expect(SSHTransport.connectionFailureMessage(in: "root@h: Permission denied (publickey).\n") != nil)
         #expect(SSHTransport.connectionFailureMessage(in: "my tool failed\n") == nil)
     }

@@ -3,9 +3,9 @@ import RunbookExecution
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 @Suite("LocalTransport")
@@ -17,7 +17,8 @@ struct LocalTransportTests {
         let ok = try await transport.run(CommandSpec(argv: ["true"]), timeout: 10, outputLimit: 1000)
         #expect(ok.exitCode == 0)
         #expect(ok.succeeded)
-        let failed = try await transport.run(CommandSpec(argv: ["sh", "-c", "exit 42"]), timeout: 10, outputLimit: 1000)
+        let failed = try await transport.run(
+            CommandSpec(argv: ["sh", "-c", "exit 42"]), timeout: 10, outputLimit: 1000)
         #expect(failed.exitCode == 42)
         #expect(failed.signal == nil)
         #expect(!failed.succeeded)
@@ -103,7 +104,10 @@ struct LocalTransportTests {
     @Test("output beyond the limit is dropped and flagged, and the command still completes")
     func truncation() async throws {
         let r = try await transport.run(
-            CommandSpec(argv: ["sh", "-c", "head -c 1048576 /dev/zero | tr '\\0' a; head -c 5000 /dev/zero | tr '\\0' e >&2; echo done >&2; exit 0"]),
+            CommandSpec(argv: [
+                "sh", "-c",
+                "head -c 1048576 /dev/zero | tr '\\0' a; head -c 5000 /dev/zero | tr '\\0' e >&2; echo done >&2; exit 0",
+            ]),
             timeout: 20,
             outputLimit: 1000
         )
@@ -128,7 +132,8 @@ struct LocalTransportTests {
         )
         #expect(r.timedOut)
         #expect(!r.succeeded)
-        #expect(r.duration >= 0.9 && r.duration < 120, "duration \(r.duration)")  // well short of the 300 s sleep, even on a loaded machine
+        // Well short of the 300 s sleep, even on a loaded machine.
+        #expect(r.duration >= 0.9 && r.duration < 120, "duration \(r.duration)")
         let grandchild = try #require(pids(in: r.stdout).first, "stdout: \(r.stdout)")
         #expect(await waitUntilGone(grandchild), "grandchild \(grandchild) still alive")
     }
@@ -158,7 +163,11 @@ struct LocalTransportTests {
         let plain = dir + "/plain"
         let garbage = dir + "/garbage"
         let setup = try await transport.run(
-            CommandSpec(argv: ["sh", "-c", "printf 'x' > plain; chmod 644 plain; printf '\\001\\002\\003' > garbage; chmod 755 garbage"], workingDirectory: dir),
+            CommandSpec(
+                argv: [
+                    "sh", "-c",
+                    "printf 'x' > plain; chmod 644 plain; printf '\\001\\002\\003' > garbage; chmod 755 garbage",
+                ], workingDirectory: dir),
             timeout: 10,
             outputLimit: 1000
         )
@@ -189,7 +198,9 @@ struct LocalTransportTests {
         let clock = ContinuousClock()
         let task = Task {
             try await transport.run(
-                CommandSpec(argv: ["sh", "-c", "sleep 300 & echo $$ $! > \(pidFile).tmp; mv \(pidFile).tmp \(pidFile); sleep 300"]),
+                CommandSpec(argv: [
+                    "sh", "-c", "sleep 300 & echo $$ $! > \(pidFile).tmp; mv \(pidFile).tmp \(pidFile); sleep 300",
+                ]),
                 timeout: nil,
                 outputLimit: 1000
             )

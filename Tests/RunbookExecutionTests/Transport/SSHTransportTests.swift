@@ -4,9 +4,9 @@ import RunbookTestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// Runs `body` with a transport to a fresh loopback sshd and closes it afterwards.
@@ -76,10 +76,12 @@ struct SSHTransportTests {
     @Test("remote exit codes propagate; a remote 255 without ssh's errors is a result")
     func exitCodes() async throws {
         try await withLoopback { t, _ in
-            let r = try await t.run(CommandSpec(argv: ["sh", "-c", "echo oops >&2; exit 42"]), timeout: 20, outputLimit: 1000)
+            let r = try await t.run(
+                CommandSpec(argv: ["sh", "-c", "echo oops >&2; exit 42"]), timeout: 20, outputLimit: 1000)
             #expect(r.exitCode == 42)
             #expect(r.stderr == "oops\n")
-            let r255 = try await t.run(CommandSpec(argv: ["sh", "-c", "echo tool broke >&2; exit 255"]), timeout: 20, outputLimit: 1000)
+            let r255 = try await t.run(
+                CommandSpec(argv: ["sh", "-c", "echo tool broke >&2; exit 255"]), timeout: 20, outputLimit: 1000)
             #expect(r255.exitCode == 255)
             let missing = try await t.run(CommandSpec(argv: ["no-such-cmd-rb"]), timeout: 20, outputLimit: 1000)
             #expect(missing.exitCode == 127)
@@ -140,7 +142,9 @@ struct SSHTransportTests {
             let clock = ContinuousClock()
             let task = Task {
                 try await t.run(
-                    CommandSpec(argv: ["sh", "-c", "echo $$ > \(pidFile).tmp && mv \(pidFile).tmp \(pidFile); sleep 300"]),
+                    CommandSpec(argv: [
+                        "sh", "-c", "echo $$ > \(pidFile).tmp && mv \(pidFile).tmp \(pidFile); sleep 300",
+                    ]),
                     timeout: nil,
                     outputLimit: 1000
                 )
@@ -198,7 +202,8 @@ struct SSHTransportTests {
     func multiplexing() async throws {
         try await LoopbackSSHD.withServer { server in
             let muxed = SSHTransport(host: server.host, controlDirectory: server.controlDirectory, multiplex: true)
-            let plain = SSHTransport(host: server.host, controlDirectory: server.controlDirectory + "-plain", multiplex: false)
+            let plain = SSHTransport(
+                host: server.host, controlDirectory: server.controlDirectory + "-plain", multiplex: false)
             let clock = ContinuousClock()
 
             let first = try await muxed.run(CommandSpec(argv: ["true"]), timeout: 20, outputLimit: 1000)
@@ -221,7 +226,9 @@ struct SSHTransportTests {
             }
             let plainElapsed = clock.now - plainStart
 
-            print("[ssh multiplexing] 20 commands with ControlMaster: \(muxElapsed) (\(muxElapsed / 20) each); without: \(plainElapsed) (\(plainElapsed / 20) each)")
+            print(
+                "[ssh multiplexing] 20 commands with ControlMaster: \(muxElapsed) (\(muxElapsed / 20) each); without: \(plainElapsed) (\(plainElapsed / 20) each)"
+            )
             #expect(muxedOK == 20)
             #expect(plainOK == 20)
             #expect(sockets(in: server.controlDirectory + "-plain").isEmpty)

@@ -1,9 +1,9 @@
 import RunbookCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// Arguments whose every character means something to a shell.
