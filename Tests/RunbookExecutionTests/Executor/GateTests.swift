@@ -140,7 +140,7 @@ import Testing
                 probe: command
                 with: {run: [status]}
                 condition: outputs.stdout == 'done'
-                every: 10ms
+                every: 1s
                 timeout: 5s
 
         """ + shell("after", needs: ["synced"])
