@@ -82,12 +82,12 @@ import Testing
         (.when, "params.d"),
         (.when, "params.n + 'x' == 'y'"),
         (.when, "1 + 'a' == 2"),
-        (.when, "!'x'"),
-        (.when, "!params.n"),
+        (.when, "\"!'x'\""),  // quoted for YAML, where a leading ! is a tag
+        (.when, "\"!params.n\""),
         (.when, "-params.s == 1"),
         (.when, "params.s < 1"),
         (.when, "params.flag && 'x'"),
-        (.when, "'x' || params.flag"),
+        (.when, "\"'x' || params.flag\""),
         (.when, "len(5) > 0"),
         (.when, "len(params.n) == 1"),
         (.when, "contains(params.n, 1)"),
@@ -138,6 +138,8 @@ import Testing
     ]
 
     struct Outcome {
+        /// What loading found: nothing, so that what validate refuses is the expression.
+        var load: Diagnostics
         var validate: Diagnostics
         var plan: Diagnostics
     }
@@ -145,10 +147,12 @@ import Testing
     func outcome(_ slot: Slot, _ expression: String) -> (text: String, outcome: Outcome) {
         let text = Self.runbook + slot.text.replacingEvery("EXPR", with: expression) + "\n"
         // validate -i inventory: load both, check the runbook against the inventory.
-        var validate = Diagnostics()
-        let inventory = InventoryLoader.load(text: Self.inventory, file: "i.yaml", diagnostics: &validate)
-        if let runbook = RunbookLoader.load(text: text, file: "r.yaml", diagnostics: &validate) {
-            validate.append(contentsOf: RunbookChecker(registry: .builtIn, inventory: inventory).check(runbook))
+        var load = Diagnostics()
+        let inventory = InventoryLoader.load(text: Self.inventory, file: "i.yaml", diagnostics: &load)
+        let loaded = RunbookLoader.load(text: text, file: "r.yaml", diagnostics: &load)
+        var validate = load
+        if let loaded {
+            validate.append(contentsOf: RunbookChecker(registry: .builtIn, inventory: inventory).check(loaded))
         }
         // plan --offline -p given=value.
         var plan = Diagnostics()
@@ -156,13 +160,14 @@ import Testing
             let request = Compiler.Request(runbook: runbook, inventory: inventory, params: [("given", "value")])
             _ = Compiler(registry: .builtIn).compile(request, diagnostics: &plan)
         }
-        return (text, Outcome(validate: validate, plan: plan))
+        return (text, Outcome(load: load, validate: validate, plan: plan))
     }
 
     @Test(arguments: refused.indices)
     func validateRefusesWhatPlanRefuses(_ index: Int) {
         let (slot, expression) = Self.refused[index]
         let (text, outcome) = outcome(slot, expression)
+        #expect(outcome.load.all.isEmpty, "\(slot) \(expression) does not load: \(outcome.load.all)")
         #expect(outcome.plan.hasErrors, "plan --offline accepts \(slot) \(expression):\n\(text)")
         let errors = outcome.validate.errors
         #expect(!errors.isEmpty, "validate accepts \(slot) \(expression); plan says: \(outcome.plan.errors)")
