@@ -38,7 +38,9 @@ extension JournalTransaction {
             }
         }
         for approval in batch.approvals { try recordApproval(approval) }
-        for event in batch.events { result.events.append(try append(event, runID: runID)) }
+        if !batch.events.isEmpty {
+            result.events = try appendEvents(runID: runID, batch.events.map { ($0.type, $0.step, $0.host, $0.fields) })
+        }
         return result
     }
 
@@ -61,7 +63,7 @@ extension JournalTransaction {
         ).execute(
             arguments: [
                 runID, r.redact(start.nodeID), start.phase.rawValue, start.number, r.redact(start.intent),
-                start.startedAt,
+                JournalTimestamp.stored(start.startedAt),
             ]
         )
         return db.lastInsertedRowID
@@ -84,7 +86,10 @@ extension JournalTransaction {
                 WHERE id = ? AND outcome IS NULL
                 """
         ).execute(
-            arguments: [end.finishedAt, r.redact(end.outcome), end.exitCode, out, err, r.redact(end.error), ran, id])
+            arguments: [
+                JournalTimestamp.stored(end.finishedAt), r.redact(end.outcome), end.exitCode, out, err,
+                r.redact(end.error), ran, id,
+            ])
         if db.changesCount == 0 {
             throw JournalError.attemptNotInFlight(id)
         }
