@@ -1,6 +1,22 @@
 import Foundation
 import GRDB
 
+extension Journal {
+    /// The commit counter of the journal file at `path`, read without opening it as a journal
+    /// (nothing is migrated); 0 for a journal from before the counter, or no file.
+    public static func commitCount(atPath path: String) -> Int {
+        var configuration = Configuration()
+        configuration.readonly = true
+        guard let queue = try? DatabaseQueue(path: path, configuration: configuration) else { return 0 }
+        let count = try? queue.read { db -> Int in
+            guard try db.tableExists("stats") else { return 0 }
+            return try Int.fetchOne(db, sql: "SELECT value FROM stats WHERE name = 'commits'") ?? 0
+        }
+        try? queue.close()
+        return count ?? 0
+    }
+}
+
 extension Journal: RunJournal {
     /// Applies `batch` in one IMMEDIATE transaction, synced before it returns.
     @discardableResult
