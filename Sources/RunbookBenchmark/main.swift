@@ -56,7 +56,7 @@ let usage = """
                         to a loopback sshd vs bare `ssh` with the same parallelism (each host's
                         commands in turn, the hosts at once), with and without multiplexing;
                         ansible-playbook where installed (needs the release `runbook` binary:
-                        `swift build -c release` first)
+                        `swift build -c release` first); `--exec local` or `--exec ssh` for one part
       -h, --help        show this help
 
     Build and run in release: swift run -c release RunbookBenchmark

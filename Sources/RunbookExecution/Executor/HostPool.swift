@@ -12,6 +12,8 @@ public actor HostPool {
     private var slots: [String: Int] = [:]
     private var waiters: [String: [CheckedContinuation<Void, Never>]] = [:]
     private var chosen: [String: String] = [:]
+    /// The first connection to each ssh control socket, made once (see `firstContact`).
+    private var firstContacts: [String: Task<String?, Never>] = [:]
 
     /// For tests: replace how a host's transport is made.
     let factory: (@Sendable (HostConnection) -> any Transport)?
@@ -53,6 +55,7 @@ public actor HostPool {
         -> CommandResult
     {
         let transport = transport(for: host)
+        try await firstContact(host, transport)
         await acquire(host)
         defer { release(host) }
         return try await transport.run(command, timeout: timeout, outputLimit: outputLimit)
@@ -77,9 +80,50 @@ public actor HostPool {
         return (nil, errors)
     }
 
+    /// Makes sure a multiplexed ssh host has its master connection before commands share it.
+    ///
+    /// Commands that start together on a host without a master (or on hosts with the same
+    /// address, port and user, which share one control socket) each open a connection of their
+    /// own, and all but one drop multiplexing: one key exchange and login each instead of one in
+    /// all (20 at once took 4-6 s on 2 cores instead of 2). So the first command waits for one
+    /// `true` to set the master up, and the others wait for that same one. When ssh cannot
+    /// connect, they all fail with its message (once, not once per waiting command), and the
+    /// next command tries again; any other outcome of `true` leaves the command to say it.
+    private func firstContact(_ host: String, _ transport: any Transport) async throws {
+        guard let ssh = transport as? SSHTransport, ssh.multiplex else { return }
+        let key = ssh.controlKey
+        let task: Task<String?, Never>
+        if let running = firstContacts[key] {
+            task = running
+        } else {
+            task = Task {
+                do {
+                    _ = try await ssh.run(
+                        CommandSpec(argv: ["true"]), timeout: max(1, ssh.host.connectTimeout) + 10, outputLimit: 4096)
+                    return nil
+                } catch let error as TransportError where error.kind == .unreachable {
+                    return error.message
+                } catch {
+                    return nil
+                }
+            }
+            firstContacts[key] = task
+        }
+        // A stop request cancels the check (it kills its ssh), as it would the command.
+        let outcome = await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
+        if Task.isCancelled {
+            if firstContacts[key] == task { firstContacts[key] = nil }
+            throw TransportError(kind: .cancelled, host: host, message: "cancelled before the first connection")
+        }
+        guard let unreachable = outcome else { return }
+        if firstContacts[key] == task { firstContacts[key] = nil }
+        throw TransportError(kind: .unreachable, host: host, message: unreachable)
+    }
+
     public func closeAll() async {
         for transport in transports.values { await transport.close() }
         transports = [:]
+        firstContacts = [:]
     }
 
     private func limit(for host: String) -> Int {

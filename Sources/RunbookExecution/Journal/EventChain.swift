@@ -25,7 +25,10 @@ public enum JournalTimestamp: Sendable {
 
     /// Formats `date` as `YYYY-MM-DDTHH:MM:SS.sssZ` in UTC.
     public static func format(_ date: Date) -> String {
-        let ms = milliseconds(date)
+        format(milliseconds: milliseconds(date))
+    }
+
+    static func format(milliseconds ms: Int64) -> String {
         var seconds = ms / 1000
         var millis = ms % 1000
         if millis < 0 {
@@ -40,6 +43,17 @@ public enum JournalTimestamp: Sendable {
             + pad(Int(parts.tm_min), 2) + ":" + pad(Int(parts.tm_sec), 2) + "."
             + pad(Int(millis), 3) + "Z"
     }
+
+    /// `date` as GRDB stores a `Date` (`yyyy-MM-dd HH:mm:ss.SSS`, UTC, rounded to the
+    /// millisecond), without the DateFormatter GRDB uses: what the writes of every step bind,
+    /// the same text, so it reads back as the same `Date`.
+    public static func stored(_ date: Date) -> String {
+        let text = format(milliseconds: Int64((date.timeIntervalSince1970 * 1000).rounded()))
+        return text.prefix(10) + " " + text.dropFirst(11).dropLast()
+    }
+
+    /// `stored(_:)` of an optional date.
+    public static func stored(_ date: Date?) -> String? { date.map(stored) }
 
     /// Parses the format written by `format(_:)`; returns nil for anything else.
     public static func parse(_ text: String) -> Date? {

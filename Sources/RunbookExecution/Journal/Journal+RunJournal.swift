@@ -1,6 +1,22 @@
 import Foundation
 import GRDB
 
+extension Journal {
+    /// The commit counter of the journal file at `path`, read without opening it as a journal
+    /// (nothing is migrated); 0 for a journal from before the counter, or no file.
+    public static func commitCount(atPath path: String) -> Int {
+        var configuration = Configuration()
+        configuration.readonly = true
+        guard let queue = try? DatabaseQueue(path: path, configuration: configuration) else { return 0 }
+        let count = try? queue.read { db -> Int in
+            guard try db.tableExists("stats") else { return 0 }
+            return try Int.fetchOne(db, sql: "SELECT value FROM stats WHERE name = 'commits'") ?? 0
+        }
+        try? queue.close()
+        return count ?? 0
+    }
+}
+
 extension Journal: RunJournal {
     /// Applies `batch` in one IMMEDIATE transaction, synced before it returns.
     @discardableResult
@@ -38,7 +54,9 @@ extension JournalTransaction {
             }
         }
         for approval in batch.approvals { try recordApproval(approval) }
-        for event in batch.events { result.events.append(try append(event, runID: runID)) }
+        if !batch.events.isEmpty {
+            result.events = try appendEvents(runID: runID, batch.events.map { ($0.type, $0.step, $0.host, $0.fields) })
+        }
         return result
     }
 
@@ -61,7 +79,7 @@ extension JournalTransaction {
         ).execute(
             arguments: [
                 runID, r.redact(start.nodeID), start.phase.rawValue, start.number, r.redact(start.intent),
-                start.startedAt,
+                JournalTimestamp.stored(start.startedAt),
             ]
         )
         return db.lastInsertedRowID
@@ -84,7 +102,10 @@ extension JournalTransaction {
                 WHERE id = ? AND outcome IS NULL
                 """
         ).execute(
-            arguments: [end.finishedAt, r.redact(end.outcome), end.exitCode, out, err, r.redact(end.error), ran, id])
+            arguments: [
+                JournalTimestamp.stored(end.finishedAt), r.redact(end.outcome), end.exitCode, out, err,
+                r.redact(end.error), ran, id,
+            ])
         if db.changesCount == 0 {
             throw JournalError.attemptNotInFlight(id)
         }

@@ -115,6 +115,11 @@ extension Journal {
                     INSERT INTO stats (name, value) VALUES ('commits', 0);
                     """)
         }
+        // The next completion number of a run is its steps' MAX(completionSeq): without an index
+        // that read every step of the run once per completed step.
+        migrator.registerMigration("v4-completion-index") { db in
+            try db.execute(sql: "CREATE INDEX steps_by_completion ON steps (runID, completionSeq)")
+        }
         return migrator
     }
 }

@@ -96,8 +96,8 @@ public final class JournalTransaction {
             arguments: [
                 s.runID, s.nodeID, s.runID,
                 s.stepID, s.host, s.state.rawValue, s.changed, s.completionSeq,
-                s.observedJSON, s.outputsJSON, s.error, s.attempts, s.startedAt, s.finishedAt,
-                s.firstReachedAt,
+                s.observedJSON, s.outputsJSON, s.error, s.attempts, JournalTimestamp.stored(s.startedAt),
+                JournalTimestamp.stored(s.finishedAt), JournalTimestamp.stored(s.firstReachedAt),
             ]
         )
     }
@@ -124,6 +124,16 @@ public final class JournalTransaction {
         host: String? = nil,
         payload: [String: String] = [:]
     ) throws -> EventRecord {
+        try appendEvents(runID: runID, [(type, step, host, payload)])[0]
+    }
+
+    /// Appends events to a run's hash chain in order, moving the run's chain head once.
+    ///
+    /// (The head lives in the run's row, beside its plan: each update of that row reads and
+    /// writes the whole row, so a batch's events move it once.)
+    func appendEvents(
+        runID: String, _ events: [(type: String, step: String?, host: String?, payload: [String: String])]
+    ) throws -> [EventRecord] {
         let db = try database()
         guard
             let head = try Row.fetchOne(
@@ -133,38 +143,47 @@ public final class JournalTransaction {
         else {
             throw JournalError.runNotFound(runID)
         }
-        var redactedPayload: [String: String] = [:]
-        for (key, value) in payload {
-            redactedPayload[redactor.redact(key)] = redactor.redact(value)
-        }
-        let seq: Int = (head["chainHeadSeq"] as Int) + 1
-        let prevHash: String = head["chainHeadHash"]
-        let ts = JournalTimestamp.truncated(journal.now())
-        let tsText = JournalTimestamp.format(ts)
-        let type = redactor.redact(type)
-        let step = redactor.redact(step)
-        let host = redactor.redact(host)
-        let payloadJSON = EventChain.canonicalPayload(redactedPayload)
-        let hash = EventChain.hash(
-            prevHash: prevHash,
-            canonicalText: EventChain.canonicalText(
-                runID: runID, seq: seq, ts: tsText, type: type, step: step, host: host,
-                payloadJSON: payloadJSON
+        var seq: Int = head["chainHeadSeq"]
+        var prevHash: String = head["chainHeadHash"]
+        var stored: [EventRecord] = []
+        for event in events {
+            var redactedPayload: [String: String] = [:]
+            for (key, value) in event.payload {
+                redactedPayload[redactor.redact(key)] = redactor.redact(value)
+            }
+            seq += 1
+            let ts = JournalTimestamp.truncated(journal.now())
+            let tsText = JournalTimestamp.format(ts)
+            let type = redactor.redact(event.type)
+            let step = redactor.redact(event.step)
+            let host = redactor.redact(event.host)
+            let payloadJSON = EventChain.canonicalPayload(redactedPayload)
+            let hash = EventChain.hash(
+                prevHash: prevHash,
+                canonicalText: EventChain.canonicalText(
+                    runID: runID, seq: seq, ts: tsText, type: type, step: step, host: host,
+                    payloadJSON: payloadJSON
+                )
             )
-        )
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO events (runID, seq, ts, type, step, host, payloadJSON, prevHash, hash)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """
-        ).execute(arguments: [runID, seq, tsText, type, step, host, payloadJSON, prevHash, hash])
-        try db.cachedStatement(
-            sql: "UPDATE runs SET chainHeadSeq = ?, chainHeadHash = ?, updatedAt = ? WHERE id = ?"
-        ).execute(arguments: [seq, hash, journal.now(), runID])
-        return EventRecord(
-            runID: runID, seq: seq, ts: ts, type: type, step: step, host: host,
-            payloadJSON: payloadJSON, prevHash: prevHash, hash: hash
-        )
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO events (runID, seq, ts, type, step, host, payloadJSON, prevHash, hash)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """
+            ).execute(arguments: [runID, seq, tsText, type, step, host, payloadJSON, prevHash, hash])
+            stored.append(
+                EventRecord(
+                    runID: runID, seq: seq, ts: ts, type: type, step: step, host: host,
+                    payloadJSON: payloadJSON, prevHash: prevHash, hash: hash
+                ))
+            prevHash = hash
+        }
+        if !stored.isEmpty {
+            try db.cachedStatement(
+                sql: "UPDATE runs SET chainHeadSeq = ?, chainHeadHash = ?, updatedAt = ? WHERE id = ?"
+            ).execute(arguments: [seq, prevHash, JournalTimestamp.stored(journal.now()), runID])
+        }
+        return stored
     }
 
     /// Records an approval or rejection at a gate (redacted). Earlier decisions are kept.

@@ -31,6 +31,7 @@ public enum LeftoverCommands {
     /// Marks this process (and so every command it starts from now on) as belonging to `runID`.
     public static func mark(runID: String) {
         setenv(variable, runID, 1)
+        InheritedEnvironment.reload()
     }
 
     /// Live processes, other than this one, marked as belonging to `runID`. An ssh ControlMaster

@@ -1,3 +1,4 @@
+import Foundation
 import RunbookCore
 import Subprocess
 import Synchronization
@@ -74,16 +75,10 @@ enum ProcessRunner {
         options.teardownSequence = [
             .gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: .seconds(2))
         ]
-        var envUpdates: [Environment.Key: String?] = [:]
-        for (key, value) in environment {
-            if let k = Environment.Key(rawValue: key) {
-                envUpdates[k] = value
-            }
-        }
         let configuration = Configuration(
             executable: .path(FilePath(executable)),
             arguments: Arguments(arguments),
-            environment: .inherit.updating(envUpdates),
+            environment: InheritedEnvironment.with(environment),
             workingDirectory: workingDirectory.map { FilePath($0) },
             platformOptions: options
         )
@@ -310,5 +305,39 @@ extension Duration {
     var seconds: Double {
         let c = components
         return Double(c.seconds) + Double(c.attoseconds) / 1e18
+    }
+}
+
+/// This process's environment as the `NAME=value` rows a child inherits, read once and kept:
+/// swift-subprocess's `.inherit` parses the environment into a dictionary and back for every
+/// command, a quarter of what starting a local command cost. The one change `runbook` makes to
+/// its own environment (`LeftoverCommands.mark`) calls `reload()`.
+enum InheritedEnvironment {
+    private static let rows = Mutex<[[UInt8]]?>(nil)
+
+    /// Forgets the kept rows: the next command reads the environment again.
+    static func reload() {
+        rows.withLock { $0 = nil }
+    }
+
+    /// The environment a child gets: this process's, with `updates` added or replaced.
+    static func with(_ updates: [String: String]) -> Environment {
+        // Names swift-subprocess would refuse take its own path, so they fail as they did.
+        if updates.keys.contains(where: { $0.isEmpty || $0.contains("=") || $0.contains("\0") }) {
+            var keyed: [Environment.Key: String?] = [:]
+            for (key, value) in updates { if let key = Environment.Key(rawValue: key) { keyed[key] = value } }
+            return .inherit.updating(keyed)
+        }
+        let base = rows.withLock { kept -> [[UInt8]] in
+            if let kept { return kept }
+            let read = ProcessInfo.processInfo.environment.map { Array("\($0.key)=\($0.value)\0".utf8) }
+            kept = read
+            return read
+        }
+        guard !updates.isEmpty else { return .custom(base) }
+        let replaced = updates.keys.map { Array("\($0)=".utf8) }
+        var result = base.filter { row in !replaced.contains { row.starts(with: $0) } }
+        for (key, value) in updates { result.append(Array("\(key)=\(value)\0".utf8)) }
+        return .custom(result)
     }
 }

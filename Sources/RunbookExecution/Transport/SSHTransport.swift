@@ -106,6 +106,10 @@ public struct SSHTransport: Transport {
         self.sshExecutable = sshExecutable
     }
 
+    /// What ssh's `%C` control socket name stands for: hosts with the same address, port and
+    /// user share one master connection.
+    var controlKey: String { "\(host.user ?? "")@\(host.effectiveAddress):\(host.port.map(String.init) ?? "")" }
+
     /// The command text proper: ``CommandSpec/shellText``, under `sudo -n -- sh -c` when the host uses sudo.
     public func commandText(for command: CommandSpec) -> String {
         let text = command.shellText
