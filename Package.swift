@@ -57,7 +57,9 @@ let package = Package(
             swiftSettings: strict),
         .executableTarget(name: "runbook", dependencies: ["RunbookCLI"], swiftSettings: strict),
         // Generates large runbooks and measures validate / offline plan.
-        .executableTarget(name: "RunbookBenchmark", dependencies: ["RunbookCore", "RunbookTestSupport"], swiftSettings: strict),
+        .executableTarget(
+            name: "RunbookBenchmark", dependencies: ["RunbookCore", "RunbookExecution", "RunbookTestSupport"],
+            swiftSettings: strict),
         .target(name: "RunbookTestSupport", dependencies: ["RunbookCore", "RunbookExecution"], swiftSettings: strict),
         .testTarget(
             name: "RunbookCoreTests",
