@@ -7,6 +7,7 @@
 //   swift run -c release RunbookBenchmark
 //   swift run -c release RunbookBenchmark --sizes 1000,5000 --repeat 5
 //   swift run -c release RunbookBenchmark --dump 1000 /tmp/bench   # writes bench.yaml + bench-inventory.yaml
+//   swift run -c release RunbookBenchmark --replay                   # tree.replay + tree.diff vs a full rsync
 //
 // Targets: 10,000 steps validate and plan in < 0.5 s and < 200 MB, time growing linearly; the JSON
 // plan within 1.5x of the text plan in time and peak memory at 10,000 and 50,000 steps.
@@ -57,6 +58,9 @@ let usage = """
                         commands in turn, the hosts at once), with and without multiplexing;
                         ansible-playbook where installed (needs the release `runbook` binary:
                         `swift build -c release` first); `--exec local` or `--exec ssh` for one part
+      --replay [...]    measure the index-fed commit phase of a failback instead: tree.replay of a
+                        change list plus tree.diff against a full rsync --checksum, on a generated
+                        tree of 50,000 files (`--replay --help` for its options)
       -h, --help        show this help
 
     Build and run in release: swift run -c release RunbookBenchmark
@@ -498,6 +502,11 @@ func short(_ steps: Int) -> String {
 
 var options = Options()
 var arguments = Array(CommandLine.arguments.dropFirst())
+
+if arguments.first == "--replay" {
+    do { try await ReplayBenchmark.run(Array(arguments.dropFirst())) } catch { fail("replay benchmark: \(error)") }
+    exit(0)
+}
 
 if arguments.first == "--exec" {
     do { try await ExecBenchmark.run() } catch { fail("exec benchmark: \(error)") }

@@ -5,20 +5,21 @@ import Testing
 /// `tree.replay` for real on plain directories: what the plan shows, then the replay of a window
 /// of changes, verified by a full `rsync -n -aHAX --delete --checksum` and by `tree.diff`.
 @Suite(.serialized) struct TreeReplayTests {
-    @Test func plansTheProgramThenTheTwoRsyncsAsArgv() throws {
+    @Test func plansTheProgramThenOneRsyncAsArgv() throws {
         let node = try Lab.node(
             """
             action: tree.replay
             irreversible: true
-            with: {source: /mnt/b, target: /mnt/a/, list: /var/tmp/final.txt, ignore: [.trashcan], require_mounts: true}
+            with: {source: /mnt/b, target: /mnt/a/, list: /var/tmp/final.txt, ignore: [.trashcan], \
+            since: 1796110378, require_mounts: true}
             """, behindCommit: true)
-        #expect(node.commands.map(\.purpose) == [.apply, .apply, .apply])
+        #expect(node.commands.map(\.purpose) == [.apply, .apply])
         let argv = node.commands.map(\.command.argv)
         #expect(argv[0].prefix(3) == ["/usr/bin/python3", "-c", TreePrograms.replay])
         #expect(
             Array(argv[0].dropFirst(3)) == [
                 "/mnt/b", "/mnt/a/", "/var/tmp/final.txt", "/var/tmp/final.txt.replay", "--ignore=.trashcan",
-                "--mounts",
+                "--since=1796110378", "--mounts",
             ])
         #expect(argv[1].prefix(3) == ["/usr/bin/python3", "-c", TreePrograms.itemize])
         #expect(
@@ -26,14 +27,17 @@ import Testing
                 "rsync", "-aHAX", "--from0", "--files-from=/var/tmp/final.txt.replay/copy0", "--ignore-missing-args",
                 "--itemize-changes", "--exclude=/.trashcan", "/mnt/b/", "/mnt/a/",
             ])
-        #expect(
-            Array(argv[2].dropFirst(3)) == [
-                "rsync", "-aHAX", "-d", "--delete", "--from0", "--files-from=/var/tmp/final.txt.replay/dirs0",
-                "--ignore-missing-args", "--itemize-changes", "--exclude=/.trashcan", "/mnt/b/", "/mnt/a/",
-            ])
         // No shell anywhere: every command is its own argv.
         #expect(!argv.contains { ["sh", "/bin/sh", "bash"].contains($0[0]) })
         #expect(TreeReplayAction().runsEveryTime(node.arguments) != nil)
+        // The window's start as glusterfind.changes gives it (a timestamp) is the same option.
+        let stamped = try Lab.node(
+            """
+            action: tree.replay
+            irreversible: true
+            with: {source: /mnt/b, target: /mnt/a, list: /l, since: "2026-12-01T07:32:58Z"}
+            """, behindCommit: true)
+        #expect(stamped.commands[0].command.argv.contains("--since=1796110378"))
     }
 
     @Test func checksTheArguments() {
@@ -133,7 +137,8 @@ import Testing
         #expect(effect.outputs["deleted"] == .int(3) && effect.outputs["deletes_absent"] == .int(3))
         #expect(
             effect.outputs["lines"] == .map(["NEW": .int(7), "MODIFY": .int(7), "RENAME": .int(4), "DELETE": .int(6)]))
-        #expect(effect.outputs["reconciled"] == .int(1), "the stale a/renmod: \(effect.outputs)")
+        #expect(effect.outputs["removed_stale"] == .int(1) && effect.outputs["removed"] == .list([.string("a/renmod")]))
+        #expect(effect.outputs["added_unlisted"] == .int(0) && effect.outputs["kept_recent"] == .int(0))
         #expect(effect.outputs["duration"] != nil)
 
         #expect(try Tree.rsyncDryRun(s) == [])
@@ -144,7 +149,7 @@ import Testing
         // Replaying again changes nothing more.
         let again = try await Tree.replay(s)
         #expect(again.succeeded && again.outputs["renamed"] == .int(0) && again.outputs["deleted"] == .int(0))
-        #expect(again.outputs["itemized"] == .int(0) && again.outputs["reconciled"] == .int(0))
+        #expect(again.outputs["itemized"] == .int(0) && again.outputs["removed_stale"] == .int(0))
         #expect(try Tree.rsyncDryRun(s) == [])
     }
 
@@ -181,6 +186,39 @@ import Testing
                     .string("~ y/newlink (hard links: x/src y/newlink -> y/newlink)"),
                 ]))
         #expect(try Tree.rsyncDryRun(s) == ["*deleting   a/f", "hf          y/newlink => x/src"])
+    }
+
+    /// The reconcile removes a name only the target has (what a lost rename left) and copies a name
+    /// only the source has that no line names; with `since`, a name the target got during the window
+    /// (a split-brain write on the original primary) is kept, and tree.diff shows it.
+    @Test func theReconcileKeepsWhatTheTargetWroteDuringTheWindow() async throws {
+        if let missing = Tree.missing {
+            Issue.record("skipped: \(missing)")
+            return
+        }
+        let s = try Scratch()
+        try s.write("a/x", "x\n")
+        try s.write("a/y", "y\n")
+        try s.age()
+        try s.copyBaseline()
+        try await Task.sleep(for: .seconds(1.1))
+        let since = Int(Date().timeIntervalSince1970)
+        try s.append("a/x", "more\n")
+        try s.move("a/y", "a/y2")
+        try s.append("a/y2", "renamed, then modified\n")
+        try s.write("a/unlisted", "glusterfind split its name on a comma, say\n")
+        try s.write("a/primary-only", "written on the original primary during the window\n", in: s.target)
+        try s.writeList([.init(.modify, "a/x"), .init(.modify, "a/y2")])
+
+        let effect = try await Tree.replay(s, with: ", since: \(since)")
+        #expect(effect.succeeded, "\(effect.summary)")
+        #expect(effect.outputs["removed"] == .list([.string("a/y")]))
+        #expect(effect.outputs["kept_recent"] == .int(1) && effect.outputs["added_unlisted"] == .int(1))
+        #expect(
+            effect.outputs["skipped"]
+                == .list([.string("kept a/primary-only: changed on the target during the window")]))
+        let diff = try await Tree.diff(s, with: ", checksum: all")
+        #expect(diff.outputs["lines"] == .list([.string("- a/primary-only")]))
     }
 
     @Test func aMalformedListChangesNothing() async throws {

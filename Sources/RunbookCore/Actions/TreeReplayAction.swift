@@ -3,19 +3,29 @@ import Foundation
 /// `tree.replay`: applies a change list (glusterfind's format) from a source tree to a target tree
 /// on the step's host, in the order that is safe when the list's lines are not causal.
 ///
-/// Three planned commands, all on the step's host, each an argv (no shell anywhere):
-/// 1. ``TreePrograms/replay``: renames on the target (old name there, new one not), then deletes
-///    ("remove if present"; a path the source still has is copied instead), writing two NUL lists;
+/// Two planned commands, both on the step's host, each an argv (no shell anywhere):
+/// 1. ``TreePrograms/replay``: renames on the target (old name there, new one not), deletes
+///    ("remove if present"; a path the source still has is copied instead), then the reconcile of
+///    the listed paths' directories by name, which removes what a rename + modify left behind
+///    (glusterfind lists only `MODIFY new`, upstream issue 3804) and finds what no line names;
+///    it writes the list of paths for
 /// 2. `rsync -aHAX --from0 --files-from=WORK/copy0 --ignore-missing-args SRC/ DST/`: NEW, MODIFY
-///    and rename targets (`--files-from` implies `-R` and no recursion);
-/// 3. `rsync -aHAX -d --delete --from0 --files-from=WORK/dirs0 --ignore-missing-args SRC/ DST/`:
-///    the parent directory of every listed path and every renamed directory, each synced to its
-///    immediate entries without recursing, which removes what a rename + modify left behind in
-///    the same directory (glusterfind reports only `MODIFY new`, upstream issue 3804).
+///    and rename targets, what the reconcile found, and the reconciled directories themselves for
+///    their times and modes (`--files-from` implies `-R` and does not recurse).
+///
+/// The notes' lab recipe (§1.9 item 5) reconciles with `rsync -a -d --delete` over the parent
+/// directories instead. That compares every entry of every touched directory on both sides by
+/// `lstat`: with 1% of 50,000 files changed across 500 directories it took 1.05 s of a 1.5 s
+/// replay in the benchmark, more than a whole walk of the tree. Comparing names (`readdir` only)
+/// removes the same stale names and leaves content to the one rsync of what changed; an entry the
+/// list does not name and that differs only in content is left for tree.diff to show. With `since`
+/// (the window's start), a name only the target has and that changed there during the window (a
+/// split-brain write) is kept, not removed, so that tree.diff and the commit gate show it.
 ///
 /// rsync runs under ``TreePrograms/itemize`` so its itemized lines are counted on the host, not
 /// carried back. What it cannot make exact, `tree.diff` reports: a rename + modify across
-/// directories (the old directory is in no line), a new hard link to a file in another directory.
+/// directories (the old directory is in no line), a new hard link to a file in another directory,
+/// a file written on both sides (the source's version wins).
 ///
 /// Both trees are paths on the step's host (in a real site: on a node of site B, the promoted
 /// secondary's FUSE mount and the original primary's volume mounted over the WAN).
@@ -24,16 +34,20 @@ public struct TreeReplayAction: ActionType {
 
     public let descriptor = ActionDescriptor(
         name: "tree.replay", kind: .action,
-        summary: "Apply a glusterfind change list from `source` to `target` on the step's host: renames, deletes, "
-            + "one rsync of the new and modified paths, then a non-recursive rsync --delete of their parent "
-            + "directories. Verify with tree.diff.",
+        summary: "Apply a glusterfind change list from `source` to `target` on the step's host: renames, deletes, a"
+            + " by-name reconcile of the listed paths' directories, then one rsync of what changed. Verify with"
+            + " tree.diff.",
         parameters: [
             ParameterSpec("source", .string, required: true, "the tree the list describes (absolute path on the host)"),
             ParameterSpec("target", .string, required: true, "the tree the changes are applied to (absolute path)"),
             ParameterSpec(
                 "list", .string, required: true,
                 "the change list on the host, as glusterfind writes it (encoded, space-separated)"),
-            ParameterSpec("work", .string, "directory for the two NUL-separated rsync lists (default LIST.replay)"),
+            ParameterSpec("work", .string, "directory for the NUL-separated rsync list (default LIST.replay)"),
+            ParameterSpec(
+                "since", .any,
+                "the window's start (glusterfind.changes' outputs.start): names only the target has that changed"
+                    + " there since are kept for tree.diff to show, not removed as stale"),
             ParameterSpec(
                 "ignore", .stringList, "names at the root never touched nor copied, e.g. [.glusterfs, .trashcan]"),
             ParameterSpec(
@@ -46,13 +60,16 @@ public struct TreeReplayAction: ActionType {
             OutputSpec("deleted", "int", "deletes applied (a file, or a whole tree)"),
             OutputSpec("deletes_absent", "int", "deletes of paths the target did not have"),
             OutputSpec("deletes_kept", "int", "deletes of paths the source has again: copied instead"),
+            OutputSpec("removed_stale", "int", "names only the target had in a reconciled directory: removed"),
+            OutputSpec("kept_recent", "int", "such names kept because they changed on the target since `since`"),
+            OutputSpec("added_unlisted", "int", "names only the source had that no line named: copied"),
             OutputSpec("lines", "map", "lines of the list per type (NEW, MODIFY, RENAME, DELETE)"),
-            OutputSpec("copied", "int", "paths in the rsync list (NEW, MODIFY, rename targets, hard links)"),
-            OutputSpec("dirs", "int", "directories reconciled (non-recursive rsync --delete)"),
-            OutputSpec("itemized", "int", "items the first rsync changed (its --itemize-changes lines)"),
-            OutputSpec("reconciled", "int", "items the directory reconcile changed (incl. `*deleting` lines)"),
-            OutputSpec("skipped", "list", "the first 20 renames (and deletes) not applied, with why"),
-            OutputSpec("duration", "duration", "how long the three commands took"),
+            OutputSpec("copied", "int", "paths in the rsync list (incl. the reconciled directories, hard links)"),
+            OutputSpec("dirs", "int", "directories reconciled"),
+            OutputSpec("itemized", "int", "items rsync changed (its --itemize-changes lines)"),
+            OutputSpec("removed", "list", "the first 20 stale names removed"),
+            OutputSpec("skipped", "list", "the first 20 renames, deletes and stale names not applied, with why"),
+            OutputSpec("duration", "duration", "how long the two commands took"),
         ],
         changes: true, undo: .declared,
         idempotency: "none: it runs every time; a second run changes nothing more (each step checks first)")
@@ -82,27 +99,41 @@ public struct TreeReplayAction: ActionType {
         let ignore = arguments.strings("ignore") ?? []
         var replay = [python, "-c", TreePrograms.replay, source, target, arguments.string("list") ?? "", work]
         replay += ignore.map { "--ignore=\($0)" }
+        if let since = arguments["since"].flatMap(Self.epoch) { replay.append("--since=\(since)") }
         if arguments.bool("require_mounts") == true { replay.append("--mounts") }
-        let excludes = ignore.map { "--exclude=/\($0)" }
-        let copy = [
-            "rsync", "-aHAX", "--from0", "--files-from=\(work)/copy0", "--ignore-missing-args", "--itemize-changes",
-        ]
-        let dirs = [
-            "rsync", "-aHAX", "-d", "--delete", "--from0", "--files-from=\(work)/dirs0", "--ignore-missing-args",
-            "--itemize-changes",
-        ]
-        let ends = [Self.slashed(source), Self.slashed(target)]
-        let counted = [python, "-c", TreePrograms.itemize]
+        let rsync =
+            [
+                python, "-c", TreePrograms.itemize, "rsync", "-aHAX", "--from0", "--files-from=\(work)/copy0",
+                "--ignore-missing-args", "--itemize-changes",
+            ] + ignore.map { "--exclude=/\($0)" } + [Self.slashed(source), Self.slashed(target)]
         return [
             PlannedCommand(.apply, on: host.name, CommandSpec(argv: replay)),
-            PlannedCommand(.apply, on: host.name, CommandSpec(argv: counted + copy + excludes + ends)),
-            PlannedCommand(.apply, on: host.name, CommandSpec(argv: counted + dirs + excludes + ends)),
+            PlannedCommand(.apply, on: host.name, CommandSpec(argv: rsync)),
         ]
     }
 
+    /// A timestamp, a number or a string of either, as epoch seconds; nil for anything else.
+    static func epoch(_ value: Value) -> Int? {
+        switch value {
+        case .timestamp(let date): return Int(date.timeIntervalSince1970.rounded(.down))
+        case .int(let number): return number
+        case .double(let number): return Int(number.rounded(.down))
+        case .string(let text):
+            if let number = Int(text) { return number }
+            return Value.parseTimestamp(text).map { Int($0.timeIntervalSince1970.rounded(.down)) }
+        default: return nil
+        }
+    }
+
     public func check(_ arguments: ResolvedArguments) -> [String] {
-        TreeArguments.paths(arguments, ["source", "target", "list", "work"]) + TreeArguments.overlap(arguments)
-            + TreeArguments.ignore(arguments)
+        var messages = TreeArguments.paths(arguments, ["source", "target", "list", "work"])
+        messages += TreeArguments.overlap(arguments) + TreeArguments.ignore(arguments)
+        if let since = arguments["since"], since != .null, !since.renderedForText.contains("${{"),
+            Self.epoch(since) == nil
+        {
+            messages.append("`since` must be a timestamp or epoch seconds (glusterfind.changes' outputs.start)")
+        }
+        return messages
     }
 
     public func runsEveryTime(_ arguments: ResolvedArguments) -> String? {
@@ -116,8 +147,8 @@ public struct TreeReplayAction: ActionType {
 
     public func apply(_ context: ActionContext, observation: Observation) async throws -> EffectResult {
         let planned = context.planned(.apply)
-        guard planned.count == 3 else {
-            return EffectResult(succeeded: false, summary: "tree.replay: \(planned.count) commands planned, not 3")
+        guard planned.count == 2 else {
+            return EffectResult(succeeded: false, summary: "tree.replay: \(planned.count) commands planned, not 2")
         }
         let started = ContinuousClock.now
         let replay = try await context.run(planned[0])
@@ -131,32 +162,33 @@ public struct TreeReplayAction: ActionType {
         var outputs: [String: Value] = [
             "renamed": .int(report.renamed), "renames_skipped": .int(report.renamesSkipped),
             "deleted": .int(report.deleted), "deletes_absent": .int(report.deletesAbsent),
-            "deletes_kept": .int(report.deletesKept), "copied": .int(report.copy), "dirs": .int(report.dirs),
-            "lines": .map(report.lines.mapValues { .int($0) }), "skipped": .list(report.skipped.map(Value.string)),
+            "deletes_kept": .int(report.deletesKept), "removed_stale": .int(report.removedStale),
+            "kept_recent": .int(report.keptRecent), "added_unlisted": .int(report.addedUnlisted),
+            "copied": .int(report.copy), "dirs": .int(report.dirs), "lines": .map(report.lines.mapValues { .int($0) }),
+            "removed": .list(report.removed.map(Value.string)), "skipped": .list(report.skipped.map(Value.string)),
         ]
-        var last = replay
-        for (index, name) in [(1, "itemized"), (2, "reconciled")] {
-            let result = try await context.run(planned[index])
-            last = result
-            let counted = TreePrograms.report(TreePrograms.ItemizeReport.self, in: result.stdout)
-            outputs[name] = counted.map { .int($0.itemized) } ?? .null
-            guard result.succeeded, counted != nil else {
-                let what = index == 1 ? "the rsync of the listed paths" : "the directory reconcile"
-                return EffectResult(
-                    succeeded: false,
-                    summary: "\(what) on \(context.host) \(CommandFailure.status(result)): "
-                        + TreePrograms.message(result), outputs: outputs, result: result)
-            }
+        let rsync = try await context.run(planned[1])
+        let counted = TreePrograms.report(TreePrograms.ItemizeReport.self, in: rsync.stdout)
+        outputs["itemized"] = counted.map { .int($0.itemized) } ?? .null
+        guard rsync.succeeded, counted != nil else {
+            return EffectResult(
+                succeeded: false,
+                summary: "the rsync of the changed paths on \(context.host) \(CommandFailure.status(rsync)): "
+                    + TreePrograms.message(rsync) + " (the renames and deletes were applied; run the step again)",
+                outputs: outputs, result: rsync)
         }
         let elapsed = ContinuousClock.now - started
         outputs["duration"] = .duration(
             Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
-        let summary =
+        var summary =
             "replayed \(report.lines.values.reduce(0, +)) lines onto \(context.arguments.string("target") ?? ""):"
             + " \(report.renamed) renamed (\(report.renamesSkipped) skipped), \(report.deleted) deleted,"
-            + " \(outputs["itemized"]?.renderedForText ?? "?") copied,"
-            + " \(outputs["reconciled"]?.renderedForText ?? "?") reconciled in \(report.dirs) directories"
-        return EffectResult(succeeded: true, summary: summary, outputs: outputs, result: last)
+            + " \(report.removedStale) stale names removed in \(report.dirs) directories, \(counted?.itemized ?? 0)"
+            + " items copied"
+        if report.keptRecent > 0 {
+            summary += "; \(report.keptRecent) name(s) only the target has were kept: changed there during the window"
+        }
+        return EffectResult(succeeded: true, summary: summary, outputs: outputs, result: rsync)
     }
 }
 

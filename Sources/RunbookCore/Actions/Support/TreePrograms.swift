@@ -75,14 +75,20 @@ public enum TreePrograms {
 
         """##
 
-    /// `tree.replay`'s first command: `SRC DST LIST WORK [--ignore NAME]... [--mounts]`.
+    /// `tree.replay`'s first command: `SRC DST LIST WORK [--ignore NAME]... [--since EPOCH] [--mounts]`.
     ///
-    /// Renames on DST (when the old name is there and the new one is not, creating its parent),
-    /// then deletes (a file or a whole tree, when present; a path the source still has is copied
-    /// instead), never through a symlinked directory. Writes `WORK/copy0` (NEW, MODIFY and rename
-    /// targets, plus the same-directory hard links of a listed file) and `WORK/dirs0` (the parent
-    /// of every listed path and every renamed directory, with a trailing `/`), NUL-separated, for
-    /// the two rsync commands that follow. Prints one JSON line of counts.
+    /// 1. Renames on DST, when the old name is there and the new one is not (creating its parent).
+    /// 2. Deletes: a file or a whole tree, when present; a path the source still has is copied
+    ///    instead (deleted and made again, or a hard link glusterfind reports as deleted).
+    /// 3. The reconcile, by name, of every directory a listed path is in, every renamed directory
+    ///    and every new one: a name only DST has was left by a change the list lost (a rename then
+    ///    a modify is listed as `MODIFY new` alone, upstream issue 3804) and is removed, unless it
+    ///    changed on DST since `--since` (a write there during the window: kept, for tree.diff to
+    ///    show); a name only SRC has that no line names is copied (a new directory with all it holds).
+    /// Never through a symlinked directory. Writes `WORK/copy0`, NUL-separated, for the one rsync
+    /// that follows: NEW, MODIFY and rename targets, the names the reconcile found, the reconciled
+    /// directories themselves (for their times and modes) and the same-directory hard links of a
+    /// listed file. Prints one JSON line of counts.
     public static let replay =
         prelude + ##"""
             import argparse, shutil
@@ -90,31 +96,39 @@ public enum TreePrograms {
             for name in ("source", "target", "list", "work"):
                 parser.add_argument(name)
             parser.add_argument("--ignore", action="append", default=[])
+            parser.add_argument("--since", type=float)
             parser.add_argument("--mounts", action="store_true")
             options = parser.parse_args()
             src, dst = roots([options.source, options.target], options.mounts)
-            items = changes(options.list, set(map(os.fsencode, options.ignore)))
+            ignore = set(map(os.fsencode, options.ignore))
+            items = changes(options.list, ignore)
             def parent(path):
                 return path.rpartition(b"/")[0]
+            def join(folder, name):
+                return folder + b"/" + name if folder else name
             def under(root, path):
                 # The path in root, or None when a directory on the way is a symlink (never followed).
                 at = root
-                for part in path.split(b"/")[:-1]:
+                for part in path.split(b"/")[:-1] if path else []:
                     at += b"/" + part
                     if os.path.islink(at):
                         return None
-                return root + b"/" + path
+                return root + b"/" + path if path else root
             def isdir(path):
                 return path is not None and os.path.isdir(path) and not os.path.islink(path)
-            counts = dict(renamed=0, renames_skipped=0, deleted=0, deletes_absent=0, deletes_kept=0)
-            skipped, copy, dirs = [], set(), {b""}
+            def remove(path):
+                if isdir(path):
+                    shutil.rmtree(path)
+                else:
+                    os.unlink(path)
+            counts = dict(renamed=0, renames_skipped=0, deleted=0, deletes_absent=0, deletes_kept=0,
+                          removed_stale=0, kept_recent=0, added_unlisted=0)
+            skipped, removed, copy, dirs = [], [], set(), {b""}
             for kind, paths in items:
                 if kind == "RENAME":
                     old, new = paths
                     copy.add(new)
-                    dirs.update((parent(old), parent(new)))
-                    if isdir(under(src, new)):
-                        dirs.add(new)
+                    dirs.update((parent(old), parent(new), new))
                     before, after = under(dst, old), under(dst, new)
                     if before is None or after is None:
                         why = "a directory on the way is a symlink in the target"
@@ -135,26 +149,47 @@ public enum TreePrograms {
                     dirs.add(parent(path))
                     source, target = under(src, path), under(dst, path)
                     if source is not None and os.path.lexists(source):
-                        # Deleted and made again, or a hard link reported as deleted: the source has it.
                         copy.add(path)
+                        dirs.add(path)
                         counts["deletes_kept"] += 1
-                        if isdir(source):
-                            dirs.add(path)
                     elif target is None:
                         counts["deletes_absent"] += 1
                         skipped.append("DELETE %s: a directory on the way is a symlink in the target" % show(path))
-                    elif isdir(target):
-                        shutil.rmtree(target)
-                        counts["deleted"] += 1
                     elif os.path.lexists(target):
-                        os.unlink(target)
+                        remove(target)
                         counts["deleted"] += 1
                     else:
                         counts["deletes_absent"] += 1
             for kind, paths in items:
                 if kind in ("NEW", "MODIFY"):
                     copy.add(paths[0])
-                    dirs.add(parent(paths[0]))
+                    dirs.update((parent(paths[0]), paths[0]))
+            pending, seen = sorted(dirs), set()
+            while pending:
+                folder = pending.pop()
+                source, target = under(src, folder), under(dst, folder)
+                if folder in seen or not isdir(source):
+                    continue
+                seen.add(folder)
+                copy.add(folder or b".")
+                names = set(os.listdir(source))
+                there = set(os.listdir(target)) if isdir(target) else set()
+                if not folder:
+                    names, there = names - ignore, there - ignore
+                for name in sorted(there - names):
+                    at = target + b"/" + name
+                    if options.since is not None and os.lstat(at).st_ctime >= options.since:
+                        counts["kept_recent"] += 1
+                        skipped.append("kept %s: changed on the target during the window" % show(join(folder, name)))
+                    else:
+                        remove(at)
+                        counts["removed_stale"] += 1
+                        removed.append(show(join(folder, name)))
+                for name in sorted(names - there):
+                    if join(folder, name) not in copy:
+                        copy.add(join(folder, name))
+                        pending.append(join(folder, name))
+                        counts["added_unlisted"] += 1
             # A new hard link is listed alone (NEW link): its other names in that directory go with it, so
             # that rsync -H links them. Links in other directories are not searched for (tree.diff shows them).
             inodes, linked = {}, 0
@@ -174,20 +209,17 @@ public enum TreePrograms {
                                     other = entry.stat(follow_symlinks=False)
                                     inodes[folder].setdefault((other.st_dev, other.st_ino), []).append(entry.name)
                     for name in inodes[folder].get((info.st_dev, info.st_ino), []):
-                        name = folder + b"/" + name if folder else name
-                        if name not in copy:
-                            copy.add(name)
+                        if join(folder, name) not in copy:
+                            copy.add(join(folder, name))
                             linked += 1
             os.makedirs(options.work, exist_ok=True)
             with open(os.path.join(options.work, "copy0"), "wb") as f:
                 f.write(b"".join(path + b"\0" for path in sorted(copy)))
-            with open(os.path.join(options.work, "dirs0"), "wb") as f:
-                f.write(b"".join((path + b"/" if path else b"./") + b"\0" for path in sorted(dirs)))
             lines = {}
             for kind, _ in items:
                 lines[kind] = lines.get(kind, 0) + 1
-            print(json.dumps(dict(counts, lines=lines, copy=len(copy), dirs=len(dirs), linked=linked,
-                                  skipped=skipped[:20], skipped_count=len(skipped))))
+            print(json.dumps(dict(counts, lines=lines, copy=len(copy), dirs=len(seen), linked=linked,
+                                  removed=removed[:20], skipped=skipped[:20], skipped_count=len(skipped))))
 
             """##
 
@@ -348,10 +380,14 @@ public enum TreePrograms {
         public var deleted: Int
         public var deletesAbsent: Int
         public var deletesKept: Int
+        public var removedStale: Int
+        public var keptRecent: Int
+        public var addedUnlisted: Int
         public var lines: [String: Int]
         public var copy: Int
         public var dirs: Int
         public var linked: Int
+        public var removed: [String]
         public var skipped: [String]
         public var skippedCount: Int
     }
