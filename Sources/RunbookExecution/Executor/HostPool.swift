@@ -110,7 +110,11 @@ public actor HostPool {
             firstContacts[key] = task
         }
         // A stop request cancels the check (it kills its ssh), as it would the command.
-        let outcome = await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
+        let outcome = await withTaskCancellationHandler {
+            await task.value
+        } onCancel: {
+            task.cancel()
+        }
         if Task.isCancelled {
             if firstContacts[key] == task { firstContacts[key] = nil }
             throw TransportError(kind: .cancelled, host: host, message: "cancelled before the first connection")

@@ -56,7 +56,8 @@ struct HostPoolTests {
                 for n in 1...4 {
                     group.addTask {
                         do {
-                            _ = try await pool.run(on: "h\(n)", CommandSpec(argv: ["true"]), timeout: 30, outputLimit: 64)
+                            _ = try await pool.run(
+                                on: "h\(n)", CommandSpec(argv: ["true"]), timeout: 30, outputLimit: 64)
                             return "ran"
                         } catch let error as TransportError {
                             return "\(error.kind) \(error.message)"
@@ -71,7 +72,8 @@ struct HostPoolTests {
             }
             await pool.closeAll()
             #expect(errors.count == 4)
-            #expect(errors.allSatisfy { $0.hasPrefix("unreachable ") && $0.contains("Connection refused") }, "\(errors)")
+            #expect(
+                errors.allSatisfy { $0.hasPrefix("unreachable ") && $0.contains("Connection refused") }, "\(errors)")
         }
     }
 }
