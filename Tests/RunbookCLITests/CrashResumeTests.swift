@@ -430,9 +430,20 @@ import Testing
         #expect(
             steps.count == total && steps.allSatisfy { $0.state == .undone },
             "\(scenario): \(steps.map { "\($0.nodeID)=\($0.state)" })")
-        let attempts = try journal.attempts(runID: run.id).filter { $0.phase == .undo }
+        let attempts = try journal.attempts(runID: run.id).filter {
+            [.undoCheck, .undo, .undoVerify].contains($0.phase)
+        }
         let inFlight = attempts.filter(\.isInFlight).map(\.nodeID)
         #expect(inFlight.isEmpty, "\(scenario): undo attempts in flight \(inFlight)")
+        // Each step's last undo attempt ran its undo, or (after a kill) its check found it done.
+        let last = Dictionary(attempts.map { ($0.nodeID, $0) }, uniquingKeysWith: { $1 })
+        let ends = last.values.map { "\($0.nodeID)=\($0.phase.rawValue):\($0.outcome ?? "-")" }.sorted()
+        #expect(
+            last.count == total
+                && last.values.allSatisfy {
+                    ($0.phase == .undo && $0.outcome == AttemptOutcome.ok)
+                        || ($0.phase == .undoCheck && $0.outcome == "done")
+                }, "\(scenario): last undo attempts \(ends)")
         let chain = try journal.verifyChain(runID: run.id)
         #expect(chain.isOK, "\(scenario): \(chain)")
     }
