@@ -46,6 +46,9 @@ public struct Rollback: Sendable {
             default: return false
             }
         }
+        let appliedInFlight = Set(
+            ((try? executor.journal.inFlightAttempts(runID: executor.runID)) ?? []).filter { $0.phase == .apply }.map(
+                \.nodeID))
         var entries: [Entry] = []
         var stoppedAt: String?
         for record in ordered {
@@ -54,7 +57,10 @@ public struct Rollback: Sendable {
                 stoppedAt = node.id
                 break
             }
-            guard record.changed, record.state != .undone else { continue }
+            // An apply in flight when `runbook` died may have changed the world (its command
+            // may even have finished after): it is undone like a change (undos are idempotent).
+            let maybeChanged = record.changed || appliedInFlight.contains(record.nodeID)
+            guard maybeChanged, record.state != .undone else { continue }
             let host = record.host ?? node.host
             switch node.undo {
             case .commands:

@@ -192,4 +192,29 @@ import Testing
         #expect(try harness.state("a") == .undone)
         #expect(hosts.commands().contains("undo a"))
     }
+
+    /// A step whose apply was in flight when `runbook` died (no outcome journaled, so not marked
+    /// changed) may have changed the world: `runbook rollback` undoes it too.
+    @Test func anApplyInFlightWhenKilledIsUndone() async throws {
+        let journal = InMemoryJournal()
+        let hosts = ScriptedHosts()
+        hosts.answer(["do", "b"], with: .exit(1))
+        let harness = try Harness(
+            "on_failure: stop\nconcurrency: 1\nsteps:\n" + shell("a") + shell("b", needs: ["a"])
+                + shell("c", needs: ["a"]), hosts: hosts, journal: journal)
+        _ = await harness.run()
+        // What a kill during c's apply leaves: c running, its apply attempt begun, not finished.
+        var killed = JournalBatch(runID: harness.runID)
+        killed.step("c", stepID: "c", host: "localhost") {
+            $0.state = .running
+            $0.changed = false
+        }
+        killed.attempts = [.begin(AttemptStart(nodeID: "c", phase: .apply, number: 2, intent: "do c"))]
+        try journal.commit(killed)
+        let rollback = Rollback(executor: harness.executor())
+        #expect(rollback.entries(pastCommit: false).entries.map(\.nodeID).contains("c"))
+        let result = await rollback.run(pastCommit: false, dryRun: false, reason: "test")
+        #expect(result.undone.contains("c"), "\(result)")
+        #expect(try harness.state("c") == .undone)
+    }
 }
