@@ -18,7 +18,7 @@ public struct RunbookCommand: AsyncParsableCommand {
         subcommands: [
             Validate.self, PlanCommand.self, Run.self, Resume.self, RollbackCommand.self, Approve.self, Status.self,
             History.self,
-            Show.self, Actions.self,
+            Show.self, Report.self, Actions.self,
         ])
 
     public init() {}

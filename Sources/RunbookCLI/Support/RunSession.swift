@@ -14,10 +14,13 @@ struct RunSession {
     var observers: ObserverList
     var lock: RunLock?
     let stop = StopController()
+    /// The report and metrics written when the run ends (`--report-dir`, `--metrics`).
+    var outputs = RunOutputs()
 
-    init(inputs: RunInputs, runID: String, events: String?) throws {
+    init(inputs: RunInputs, runID: String, events: String?, outputs: RunOutputs = RunOutputs()) throws {
         self.inputs = inputs
         self.runID = runID
+        self.outputs = outputs
         state = try StateContext.open(redactor: inputs.plan.redactor)
         hosts = HostPool(
             inventory: inputs.plan.inventory, controlDirectory: state.directory.sshControlDirectory,
@@ -62,6 +65,9 @@ struct RunSession {
                     }
                     if !left.isEmpty {
                         lock.release()
+                        reportNotStarted(
+                            why: "commands of run \(previous.runID) are still running: "
+                                + left.map { "\($0)" }.joined(separator: "; "))
                         Terminal.writeError(
                             "runbook: error: commands of run \(previous.runID) are still running; nothing was done:\n"
                                 + left.map { "  \($0)" }.joined(separator: "\n")
@@ -76,6 +82,7 @@ struct RunSession {
             Terminal.writeError(
                 "runbook: error: \(held)\nWait for it to finish, or look at it with `runbook status \(held.holder?.runID ?? "RUN")`.\n"
             )
+            reportNotStarted(why: "\(held)")
             throw RunbookExit.locked
         }
     }
@@ -154,6 +161,7 @@ struct RunSession {
                 "run \(runID) FAILED and its rollback did not complete:\n\(why)\nInspect the hosts, then `runbook rollback \(runID)` again."
         }
         Terminal.writeError(redactor.redact(message) + "\n")
+        outputs.write(runID: runID, journal: state.journal, redactor: redactor)
         if outcome == .succeeded, !missed.isEmpty {
             Terminal.writeError(
                 redactor.redact(
@@ -162,6 +170,17 @@ struct RunSession {
                         + "\nSee `runbook report \(runID)` for what took the time.\n"))
         }
         return exitCode
+    }
+
+    /// The report and metrics of a run that could not start (exit 5): nothing of it is journaled,
+    /// so the report says why, with the trend of the runs before it.
+    func reportNotStarted(why: String) {
+        guard !outputs.isEmpty else { return }
+        let rehearsal = Rehearsal.notStarted(
+            runID: runID, runbook: runbookName, runbookPath: inputs.plan.runbook.file, inventory: inventoryName,
+            inventoryPath: inputs.plan.inventory.file, mode: inputs.plan.mode, why: why,
+            exitCode: Int(RunbookExit.locked.rawValue), journal: state.journal)
+        outputs.write(rehearsal, redactor: inputs.plan.redactor)
     }
 
     /// The runbook's objectives measured from the journal, once the run has ended (not while it

@@ -114,14 +114,23 @@ public struct ObjectiveMeasurement: Sendable, Equatable {
     /// Missed, or not measured (which proves nothing either).
     public var missed: Bool { met != true }
 
-    /// `max` and `excess` as text: `15m`, `+2m30s`.
-    public static func text(_ value: Value) -> String { value.renderedForText }
+    /// A value as text: durations of 10 s and more to the second (`4m12s`), shorter ones to the
+    /// hundredth (`2s40ms`).
+    public static func text(_ value: Value) -> String {
+        if case .duration(let seconds) = value { return durationText(seconds) }
+        return value.renderedForText
+    }
+
+    public static func durationText(_ seconds: Double) -> String {
+        let rounded = Swift.abs(seconds) >= 10 ? seconds.rounded() : (seconds * 100).rounded() / 100
+        return Value.formatDuration(rounded)
+    }
 
     /// How much over (or under) the objective, in its unit: `2m30s`, `12`.
     public var excessText: String? {
         guard let excess else { return nil }
         let magnitude = Swift.abs(excess)
-        if max.isDuration { return Value.formatDuration(magnitude) }
+        if max.isDuration { return Self.durationText(magnitude) }
         return magnitude == magnitude.rounded() && magnitude < 1e15 ? String(Int(magnitude)) : String(magnitude)
     }
 

@@ -32,7 +32,7 @@ extension RunEvent {
             unit = m.max.isDuration ? "seconds" : "number"
             maxValue = Self.number(m.max) ?? 0
             measure = m.measure
-            measured = m.measured.map(\.renderedForText)
+            measured = m.measured.map(ObjectiveMeasurement.text)
             value = m.measured.flatMap(Self.number)
             met = m.met
             excess = m.excess.map { ($0 * 1000).rounded() / 1000 }
@@ -51,7 +51,7 @@ extension RunEvent {
         public var excessText: String? {
             guard let excess else { return nil }
             let magnitude = Swift.abs(excess)
-            if unit == "seconds" { return Value.formatDuration(magnitude) }
+            if unit == "seconds" { return ObjectiveMeasurement.durationText(magnitude) }
             return magnitude == magnitude.rounded() && magnitude < 1e15 ? String(Int(magnitude)) : String(magnitude)
         }
 
