@@ -214,7 +214,7 @@ enum RehearsalHTML {
             }
             let x0 = x(bar.start)
             let w = max(2, x(bar.end) - x0)
-            let took = ReportText.duration(bar.end.timeIntervalSince(bar.start))
+            let took = ReportText.duration(bar.busy)
             let what = bar.kind == .waiting ? "waiting for approval \(took)" : took
             let label = "\(bar.node) · \(bar.state.rawValue) · \(what)"
             // Where the label fits: after the bar's start, else ending at its end, else at the left edge.
@@ -231,8 +231,12 @@ enum RehearsalHTML {
             rows += "<title>\(e(bar.node)) on \(e(bar.host)): \(e(bar.state.rawValue)), \(e(what))</title>"
             rows +=
                 "<text x=\"\(f(tx))\" y=\"\(f(y + 11))\" font-size=\"12\" fill=\"#2d3748\"\(anchorRight ? " text-anchor=\"end\"" : "")>\(e(label))</text>"
-            rows +=
-                "<rect x=\"\(f(x0))\" y=\"\(f(y + 15))\" width=\"\(f(w))\" height=\"10\" rx=\"2\" fill=\"\(fill)\"\(bar.kind == .waiting ? " stroke=\"#b7791f\"" : "")/></g>\n"
+            for segment in bar.segments {
+                let sx = x(segment.start)
+                rows +=
+                    "<rect x=\"\(f(sx))\" y=\"\(f(y + 15))\" width=\"\(f(max(2, x(segment.end) - sx)))\" height=\"10\" rx=\"2\" fill=\"\(fill)\"\(bar.kind == .waiting ? " stroke=\"#b7791f\"" : "")/>"
+            }
+            rows += "</g>\n"
             y += 32
         }
         let height = y + 6
@@ -265,9 +269,7 @@ enum RehearsalHTML {
             return out + "<p class=\"mute\">No gate was answered in this run.</p></section>\n"
         }
         let rows = r.report.approvals.map { a -> (attributes: String, cells: [Cell]) in
-            let waitedFor = r.timeline.first { $0.node == a.gate }.map {
-                ReportText.duration($0.end.timeIntervalSince($0.start))
-            }
+            let waitedFor = r.timeline.first { $0.node == a.gate }.map { ReportText.duration($0.busy) }
             let when =
                 e(ReportText.timestamp(a.at))
                 + (waitedFor.map { "<br><span class=\"mute\">after \(e($0))</span>" } ?? "")

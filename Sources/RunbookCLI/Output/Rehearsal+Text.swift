@@ -20,7 +20,10 @@ enum RehearsalJSON {
                 [
                     "node": bar.node, "host": bar.host, "state": bar.state.rawValue, "kind": bar.kind.rawValue,
                     "start": RunReportJSON.date(bar.start), "end": RunReportJSON.date(bar.end),
-                    "seconds": ms(bar.end.timeIntervalSince(bar.start)),
+                    "seconds": ms(bar.busy),
+                    "segments": bar.segments.map {
+                        ["start": RunReportJSON.date($0.start), "end": RunReportJSON.date($0.end)]
+                    },
                 ] as [String: Any]
             },
             "approvals": r.report.approvals.map(RunReportJSON.approval),
@@ -111,7 +114,7 @@ enum RehearsalMarkdown {
                     [
                         bar.host, bar.node, bar.state.rawValue,
                         "+" + ReportText.duration(bar.start.timeIntervalSince(r.run.startedAt)),
-                        ReportText.duration(bar.end.timeIntervalSince(bar.start)),
+                        ReportText.duration(bar.busy),
                         bar.kind == .waiting ? "waiting for people" : "machine",
                     ]
                 }) + "\n"

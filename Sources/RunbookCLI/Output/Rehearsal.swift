@@ -42,8 +42,13 @@ struct Rehearsal {
         var state: StepState
         var start: Date
         var end: Date
+        /// When it was at work: its attempts (a step re-verified on resume has two spans, the
+        /// time parked between them is not its own); a gate's whole span.
+        var segments: [(start: Date, end: Date)]
         /// An approval gate's span is people's time (`waiting`); everything else is machine time.
         var kind: Kind
+
+        var busy: TimeInterval { segments.reduce(0) { $0 + $1.end.timeIntervalSince($1.start) } }
     }
 
     struct Probe {
@@ -131,13 +136,29 @@ struct Rehearsal {
 
     static func timeline(_ report: RunReport, approvalGates: Set<String>) -> [Bar] {
         var bars: [Bar] = []
+        let attempts = Dictionary(grouping: report.attempts, by: \.nodeID)
         for step in report.steps {
-            guard let start = step.firstReachedAt ?? step.startedAt else { continue }
-            let end = max(start, step.finishedAt ?? report.endOfWork)
+            guard let first = step.firstReachedAt ?? step.startedAt else { continue }
+            let last = max(first, step.finishedAt ?? report.endOfWork)
+            let isGate = step.firstReachedAt != nil || approvalGates.contains(step.nodeID)
+            var segments: [(start: Date, end: Date)] = []
+            if !isGate {
+                // Attempts that touch or overlap are one span.
+                for attempt in (attempts[step.nodeID] ?? []).sorted(by: { $0.startedAt < $1.startedAt }) {
+                    let end = max(attempt.startedAt, attempt.finishedAt ?? report.endOfWork)
+                    if let open = segments.last, attempt.startedAt.timeIntervalSince(open.end) < 0.05 {
+                        segments[segments.count - 1].end = max(open.end, end)
+                    } else {
+                        segments.append((attempt.startedAt, end))
+                    }
+                }
+            }
+            if segments.isEmpty { segments = [(first, last)] }
             bars.append(
                 Bar(
-                    node: step.nodeID, host: step.host ?? "(gate)", state: step.state, start: start, end: end,
-                    kind: approvalGates.contains(step.nodeID) ? .waiting : .machine))
+                    node: step.nodeID, host: step.host ?? "(gate)", state: step.state,
+                    start: segments.map(\.start).min() ?? first, end: segments.map(\.end).max() ?? last,
+                    segments: segments, kind: approvalGates.contains(step.nodeID) ? .waiting : .machine))
         }
         // Per host, in the order the steps started.
         return bars.sorted { ($0.host, $0.start, $0.node) < ($1.host, $1.start, $1.node) }

@@ -115,15 +115,18 @@ public struct ObjectiveMeasurement: Sendable, Equatable {
     public var missed: Bool { met != true }
 
     /// A value as text: durations of 10 s and more to the second (`4m12s`), shorter ones to the
-    /// hundredth (`2s40ms`).
+    /// hundredth (`2.04s`).
     public static func text(_ value: Value) -> String {
         if case .duration(let seconds) = value { return durationText(seconds) }
         return value.renderedForText
     }
 
     public static func durationText(_ seconds: Double) -> String {
-        let rounded = Swift.abs(seconds) >= 10 ? seconds.rounded() : (seconds * 100).rounded() / 100
-        return Value.formatDuration(rounded)
+        if Swift.abs(seconds) >= 10 { return Value.formatDuration(seconds.rounded()) }
+        var text = String(format: "%.2f", seconds)
+        while text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+        return text + "s"
     }
 
     /// How much over (or under) the objective, in its unit: `2m30s`, `12`.
