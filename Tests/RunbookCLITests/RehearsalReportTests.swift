@@ -180,6 +180,25 @@ import Testing
         for text in [markdown.stdout, junit.stdout] { #expect(!text.contains(Self.secret)) }
     }
 
+    @Test func aFailedRunsVerdictSaysWhichStepsFailedAndWhy() throws {
+        let d = try drill()
+        let run = try scheduled(d, ["--approve", "go", "-p", "broken=true"])
+        #expect(run.status == 1, "\(run.stderr)")
+        let runID = try cli.latestRunID(d.scratch)
+        let report = try json(String(contentsOfFile: "\(d.reports)/\(runID).json", encoding: .utf8))
+        let verdict = try #require(report["verdict"] as? [String: Any])
+        #expect(verdict["kind"] as? String == "failed")
+        #expect(
+            (verdict["detail"] as? String)?.contains("verify@site-a on site-a: expectation failed") == true,
+            "\(verdict)")
+        let timeline = try #require(report["timeline"] as? [[String: Any]])
+        #expect(timeline.first { $0["node"] as? String == "verify@site-b" }?["state"] as? String == "failed")
+        let metrics = try String(contentsOfFile: d.metrics, encoding: .utf8)
+        #expect(
+            metrics.contains(
+                "runbook_last_run_success{runbook=\"qs-drill\",inventory=\"two-local-sites\",mode=\"drill\"} 0"))
+    }
+
     // MARK: - --report-dir and --metrics whatever the outcome
 
     @Test func aFailedPreconditionStillWritesItsReportAndMetrics() throws {

@@ -85,7 +85,8 @@ struct Rehearsal {
         let waited = ObjectiveMeasurer.waited(steps: report.steps, approvalGates: approvalGates, end: end)
         let objectives = measurements(report.events)
         var rehearsal = Rehearsal(
-            report: report, verdict: notice ?? verdict(report.run, objectives: objectives), objectives: objectives,
+            report: report, verdict: notice ?? verdict(report.run, objectives: objectives, steps: report.steps),
+            objectives: objectives,
             elapsed: max(0, end.timeIntervalSince(report.run.startedAt)), waited: waited,
             timeline: timeline(report, approvalGates: approvalGates), probes: probes(report, plan: plan), trend: [])
         rehearsal.trend = (journal.map { trend(of: report.run, in: $0) } ?? []) + [rehearsal.point]
@@ -104,7 +105,9 @@ struct Rehearsal {
         return order.compactMap { byName[$0] }
     }
 
-    static func verdict(_ run: RunRecord, objectives: [RunEvent.ObjectiveMeasured]) -> Verdict {
+    static func verdict(_ run: RunRecord, objectives: [RunEvent.ObjectiveMeasured], steps: [StepRecord] = [])
+        -> Verdict
+    {
         let missed = objectives.filter { $0.met != true }
         switch run.status {
         case .succeeded where missed.isEmpty:
@@ -124,7 +127,14 @@ struct Rehearsal {
             let how =
                 run.status == .rolledBack
                 ? " and was rolled back" : run.status == .rollbackFailed ? "; its rollback did not complete" : ""
-            return Verdict(kind: .failed, title: "FAILED", detail: "The run failed\(how).")
+            // Which steps, and why: the first line of each error, at most five.
+            let failed = steps.filter { $0.state == .failed || $0.state == .undoFailed }
+            let why = failed.prefix(5).map {
+                "\($0.nodeID)\($0.host.map { " on \($0)" } ?? ""): \(ReportText.firstLine($0.error) ?? $0.state.rawValue)"
+            }
+            let more = failed.count > 5 ? "; and \(failed.count - 5) more" : ""
+            let detail = why.isEmpty ? "" : ": " + why.joined(separator: "; ") + more
+            return Verdict(kind: .failed, title: "FAILED", detail: "The run failed\(how)\(detail).")
         case .parked:
             return Verdict(kind: .parked, title: "PARKED", detail: "The run waits at an approval gate.")
         case .interrupted:
