@@ -194,6 +194,8 @@ import Testing
         let timeline = try #require(report["timeline"] as? [[String: Any]])
         #expect(timeline.first { $0["node"] as? String == "verify@site-b" }?["state"] as? String == "failed")
         let metrics = try String(contentsOfFile: d.metrics, encoding: .utf8)
+        #expect(!metrics.contains("runbook_last_run_rto_seconds"), "a failed drill proves no RTO: \(metrics)")
+        #expect(metrics.contains("objective=\"rto\",unit=\"seconds\"} 0"), "rto not met: \(metrics)")
         #expect(
             metrics.contains(
                 "runbook_last_run_success{runbook=\"qs-drill\",inventory=\"two-local-sites\",mode=\"drill\"} 0"))
@@ -208,7 +210,14 @@ import Testing
         #expect(run.status == 3, "\(run.stderr)")
         let runID = try cli.latestRunID(d.scratch)
         let report = try json(String(contentsOfFile: "\(d.reports)/\(runID).json", encoding: .utf8))
-        #expect((report["verdict"] as? [String: Any])?["kind"] as? String == "preconditionFailed")
+        let verdict = try #require(report["verdict"] as? [String: Any])
+        #expect(verdict["kind"] as? String == "preconditionFailed")
+        #expect((verdict["detail"] as? String)?.contains("workdir-exists on localhost: ") == true, "\(verdict)")
+        // Nothing was recovered: the objectives say so rather than "met".
+        let objectives = try #require(report["objectives"] as? [[String: Any]])
+        #expect(objectives.count == 2)
+        #expect(
+            objectives.allSatisfy { $0["met"] is NSNull && ($0["note"] as? String)?.contains("not measured") == true })
         let html = try String(contentsOfFile: "\(d.reports)/latest.html", encoding: .utf8)
         #expect(html.contains("PRECONDITION FAILED"))
         let metrics = try String(contentsOfFile: d.metrics, encoding: .utf8)

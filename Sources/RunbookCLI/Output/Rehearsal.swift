@@ -85,7 +85,14 @@ struct Rehearsal {
         let waited = ObjectiveMeasurer.waited(steps: report.steps, approvalGates: approvalGates, end: end)
         let objectives = measurements(report.events)
         var rehearsal = Rehearsal(
-            report: report, verdict: notice ?? verdict(report.run, objectives: objectives, steps: report.steps),
+            report: report,
+            verdict: notice
+                ?? verdict(
+                    report.run, objectives: objectives, steps: report.steps,
+                    preconditionFailures: report.events.compactMap {
+                        guard case .preconditionFailed(let p)? = $0.event else { return nil }
+                        return "\(p.step ?? "?") on \(p.host ?? "?"): \(p.summary)"
+                    }),
             objectives: objectives,
             elapsed: max(0, end.timeIntervalSince(report.run.startedAt)), waited: waited,
             timeline: timeline(report, approvalGates: approvalGates), probes: probes(report, plan: plan), trend: [])
@@ -105,9 +112,10 @@ struct Rehearsal {
         return order.compactMap { byName[$0] }
     }
 
-    static func verdict(_ run: RunRecord, objectives: [RunEvent.ObjectiveMeasured], steps: [StepRecord] = [])
-        -> Verdict
-    {
+    static func verdict(
+        _ run: RunRecord, objectives: [RunEvent.ObjectiveMeasured], steps: [StepRecord] = [],
+        preconditionFailures: [String] = []
+    ) -> Verdict {
         let missed = objectives.filter { $0.met != true }
         switch run.status {
         case .succeeded where missed.isEmpty:
@@ -120,9 +128,10 @@ struct Rehearsal {
                 kind: .objectiveMissed, title: "OBJECTIVE MISSED",
                 detail: "Every step succeeded, but: " + missed.map(\.summary).joined(separator: "; ") + ".")
         case .failed where run.exitCode == 3:
+            let why = preconditionFailures.prefix(5).joined(separator: "; ")
             return Verdict(
                 kind: .preconditionFailed, title: "PRECONDITION FAILED",
-                detail: "A precondition did not hold: nothing was changed.")
+                detail: "A precondition did not hold, so nothing was changed\(why.isEmpty ? "" : ": " + why).")
         case .failed, .rolledBack, .rollbackFailed:
             let how =
                 run.status == .rolledBack
@@ -217,11 +226,13 @@ struct Rehearsal {
     )
         -> TrendPoint
     {
-        let rto = objectives.first { $0.name.lowercased() == "rto" }?.value
+        let rtoObjective = objectives.first { $0.name.lowercased() == "rto" }
         let rpo = objectives.first { $0.name.lowercased() == "rpo" }?.value
+        // Without an rto objective, a run that did all its steps recovered in its machine time.
+        let machineTime = rtoObjective == nil && run.status == .succeeded ? machine : nil
         return TrendPoint(
-            runID: run.id, startedAt: run.startedAt, verdict: verdict, exitCode: run.exitCode, rto: rto ?? machine,
-            rtoIsMachineTime: rto == nil, rpo: rpo)
+            runID: run.id, startedAt: run.startedAt, verdict: verdict, exitCode: run.exitCode,
+            rto: rtoObjective?.value ?? machineTime, rtoIsMachineTime: rtoObjective == nil, rpo: rpo)
     }
 
     /// The earlier runs of the same runbook, inventory and mode, oldest first.

@@ -190,9 +190,17 @@ struct RunSession {
         case .parked, .interrupted: return []
         default: break
         }
-        guard !inputs.plan.runbook.objectives.isEmpty,
-            let record = try? state.journal.run(id: runID),
-            let steps = try? state.journal.steps(runID: runID)
+        guard !inputs.plan.runbook.objectives.isEmpty else { return [] }
+        guard outcome == .succeeded else {
+            // A run that did not get to its end recovered nothing: its times prove nothing.
+            return inputs.plan.runbook.objectives.map {
+                RunEvent.ObjectiveMeasured(
+                    ObjectiveMeasurement(
+                        name: $0.name, max: $0.max.value, measure: $0.measure.source, measured: nil, met: nil,
+                        excess: nil, note: "not measured: the run \(outcome.status.rawValue) before its end"))
+            }
+        }
+        guard let record = try? state.journal.run(id: runID), let steps = try? state.journal.steps(runID: runID)
         else { return [] }
         return ObjectiveMeasurer.measure(
             plan: inputs.plan, runID: runID, steps: steps, startedAt: record.startedAt, end: end
