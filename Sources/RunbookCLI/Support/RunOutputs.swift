@@ -12,21 +12,23 @@ struct RunOutputs: Sendable {
 
     /// Writes the report and metrics of a journaled run; a failure to write is a warning (the
     /// run's outcome and exit code stay what they are).
-    func write(runID: String, journal: Journal, redactor: Redactor) {
+    func write(runID: String, journal: Journal) {
         guard !isEmpty else { return }
         guard let record = try? journal.run(id: runID), let report = try? RunReport.load(record, from: journal) else {
             Terminal.writeError("runbook: warning: could not read run \(runID) back from the journal to report it\n")
             return
         }
-        write(Rehearsal.load(report, journal: journal), redactor: redactor)
+        write(Rehearsal.load(report, journal: journal))
     }
 
-    func write(_ rehearsal: Rehearsal, redactor: Redactor) {
+    func write(_ rehearsal: Rehearsal) {
         if let directory = reportDirectory {
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-                let html = redactor.redact(RehearsalHTML.render(rehearsal))
-                let json = redactor.redact(RehearsalJSON.render(rehearsal))
+                // Everything in it comes from the journal, which masked the secrets when it stored
+                // them; masking again here would also mask markup a short secret happens to match.
+                let html = RehearsalHTML.render(rehearsal)
+                let json = RehearsalJSON.render(rehearsal)
                 let base = directory + "/" + rehearsal.run.id
                 try PrivateFile.write(html, to: base + ".html")
                 try PrivateFile.write(json, to: base + ".json")
@@ -43,7 +45,7 @@ struct RunOutputs: Sendable {
             do {
                 // Read by node_exporter's textfile collector, often another user: 0644. It holds
                 // names and numbers only.
-                try PrivateFile.write(redactor.redact(Metrics.render(rehearsal)), to: path, mode: 0o644)
+                try PrivateFile.write(Metrics.render(rehearsal), to: path, mode: 0o644)
             } catch {
                 Terminal.writeError("runbook: warning: could not write the metrics file \(path): \(error)\n")
             }

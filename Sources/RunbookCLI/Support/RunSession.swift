@@ -161,7 +161,7 @@ struct RunSession {
                 "run \(runID) FAILED and its rollback did not complete:\n\(why)\nInspect the hosts, then `runbook rollback \(runID)` again."
         }
         Terminal.writeError(redactor.redact(message) + "\n")
-        outputs.write(runID: runID, journal: state.journal, redactor: redactor)
+        outputs.write(runID: runID, journal: state.journal)
         if outcome == .succeeded, !missed.isEmpty {
             Terminal.writeError(
                 redactor.redact(
@@ -180,7 +180,7 @@ struct RunSession {
             runID: runID, runbook: runbookName, runbookPath: inputs.plan.runbook.file, inventory: inventoryName,
             inventoryPath: inputs.plan.inventory.file, mode: inputs.plan.mode, why: why,
             exitCode: Int(RunbookExit.locked.rawValue), journal: state.journal)
-        outputs.write(rehearsal, redactor: inputs.plan.redactor)
+        outputs.write(rehearsal)
     }
 
     /// The runbook's objectives measured from the journal, once the run has ended (not while it
