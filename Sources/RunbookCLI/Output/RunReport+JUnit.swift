@@ -55,7 +55,9 @@ enum RunReportJUnit {
         }
     }
 
-    static func render(_ report: RunReport) -> String {
+    /// - Parameter objectives: measured objectives, one testcase each (`runbook report`); a missed
+    ///   or unmeasured one is a failure.
+    static func render(_ report: RunReport, objectives: [RunEvent.ObjectiveMeasured] = []) -> String {
         let run = report.run
         let suiteTime = report.endOfWork.timeIntervalSince(run.startedAt)
         var failures = 0
@@ -82,7 +84,19 @@ enum RunReportJUnit {
             }
             cases += "    </testcase>\n"
         }
-        let tests = report.steps.count
+        for objective in objectives {
+            cases +=
+                "    <testcase classname=\"\(escape(run.runbookName)).objectives\" name=\"\(escape(objective.name))\" time=\"0.000\">\n"
+            if objective.met != true {
+                failures += 1
+                cases +=
+                    "      <failure message=\"\(escape(objective.summary))\" type=\"\(objective.met == nil ? "notMeasured" : "objectiveMissed")\">\(escape(objective.measure))</failure>\n"
+            }
+            cases +=
+                "      <system-out>\(escape(objective.summary + "\nmeasured as: " + objective.measure))</system-out>\n"
+            cases += "    </testcase>\n"
+        }
+        let tests = report.steps.count + objectives.count
         let counts =
             "tests=\"\(tests)\" failures=\"\(failures)\" errors=\"0\" skipped=\"\(skipped)\" time=\"\(seconds(suiteTime))\""
         var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"

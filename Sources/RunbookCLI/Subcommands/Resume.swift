@@ -49,7 +49,7 @@ extension RunbookCommand {
                 break
             }
             let inputs = try RunSession.reload(record, extraParams: extra)
-            var session = try RunSession(inputs: inputs, runID: runID, events: flags.events)
+            var session = try RunSession(inputs: inputs, runID: runID, events: flags.events, outputs: flags.outputs)
             try session.acquireLock()
             var resumed = JournalBatch(runID: runID)
             resumed.runStatus = RunStatusChange(status: .running)

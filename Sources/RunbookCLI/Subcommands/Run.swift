@@ -18,6 +18,22 @@ struct ExecutionFlags: ParsableArguments {
     @Option(help: "Seconds running commands get after SIGINT/SIGTERM before they are killed (0 to 3600).")
     var grace: Double = 10
 
+    @Option(
+        name: .customLong("report-dir"),
+        help: ArgumentHelp(
+            "When the run ends, whatever the outcome (a held lock and a failed precondition included), write its rehearsal report to DIR/RUN.html and DIR/RUN.json (and latest.html, latest.json).",
+            valueName: "DIR"))
+    var reportDirectory: String?
+
+    @Option(
+        name: .customLong("metrics"),
+        help: ArgumentHelp(
+            "When the run ends, write a Prometheus textfile-collector file (atomically): success, exit code, start time, RTO, RPO, objectives.",
+            valueName: "FILE"))
+    var metrics: String?
+
+    var outputs: RunOutputs { RunOutputs(reportDirectory: reportDirectory, metricsPath: metrics) }
+
     func validate() throws {
         guard grace >= 0, grace <= 3600 else {
             throw ValidationError("--grace must be from 0 to 3600 seconds, got \(grace)")
@@ -43,7 +59,7 @@ extension RunbookCommand {
                 (a terminal asks; without one, --yes is required), runs the preconditions, then the \
                 steps: each step's intent is journaled before it acts. A saved plan (`plan -o PLAN`) \
                 runs only if the runbook, inventory, params and probed facts are unchanged.
-                Exit: 0 done, 1 failed, 3 precondition failed, 4 parked at a gate, 5 locked, 64 usage.
+                Exit: 0 done, 1 failed, 3 precondition failed, 4 parked at a gate, 5 locked, 6 an objective missed, 64 usage.
                 """)
 
         @Argument(help: "The runbook file, or a plan saved with `runbook plan -o`.")
@@ -82,7 +98,7 @@ extension RunbookCommand {
             let runID = RunID.generate(now: Date())
             let inputs = try RunInputs.load(
                 runbook: runbookFile, inventory: inventory, mode: mode, params: parsed, runID: runID)
-            var session = try RunSession(inputs: inputs, runID: runID, events: flags.events)
+            var session = try RunSession(inputs: inputs, runID: runID, events: flags.events, outputs: flags.outputs)
             try session.acquireLock()
 
             // The dry run for real, shown before anything changes.

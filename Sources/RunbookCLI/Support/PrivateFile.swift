@@ -16,7 +16,8 @@ enum PrivateFile {
 
     /// Writes `text` to `path` atomically: a 0600 temporary file beside it, synced, then renamed
     /// over it, so a file that was there (even 0644) is replaced by a private one.
-    static func write(_ text: String, to path: String) throws {
+    ///   `mode` 0644 is for files other users' programs must read (the metrics file).
+    static func write(_ text: String, to path: String, mode: mode_t = 0o600) throws {
         let directory = (path as NSString).deletingLastPathComponent
         let temporary =
             (directory.isEmpty ? "." : directory) + "/.\((path as NSString).lastPathComponent).\(getpid()).tmp"
@@ -35,7 +36,7 @@ enum PrivateFile {
             written += count
         }
         // The mode given to open() is masked by the umask; set it exactly.
-        if failure == nil, fchmod(fd, 0o600) != 0 || fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
+        if failure == nil, fchmod(fd, mode) != 0 || fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
         close(fd)
         if failure == nil, rename(temporary, path) != 0 { failure = String(cString: strerror(errno)) }
         if let failure {

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import RunbookCore
 import RunbookExecution
@@ -13,10 +14,13 @@ struct RunSession {
     var observers: ObserverList
     var lock: RunLock?
     let stop = StopController()
+    /// The report and metrics written when the run ends (`--report-dir`, `--metrics`).
+    var outputs = RunOutputs()
 
-    init(inputs: RunInputs, runID: String, events: String?) throws {
+    init(inputs: RunInputs, runID: String, events: String?, outputs: RunOutputs = RunOutputs()) throws {
         self.inputs = inputs
         self.runID = runID
+        self.outputs = outputs
         state = try StateContext.open(redactor: inputs.plan.redactor)
         hosts = HostPool(
             inventory: inputs.plan.inventory, controlDirectory: state.directory.sshControlDirectory,
@@ -61,6 +65,9 @@ struct RunSession {
                     }
                     if !left.isEmpty {
                         lock.release()
+                        reportNotStarted(
+                            why: "commands of run \(previous.runID) are still running: "
+                                + left.map { "\($0)" }.joined(separator: "; "))
                         Terminal.writeError(
                             "runbook: error: commands of run \(previous.runID) are still running; nothing was done:\n"
                                 + left.map { "  \($0)" }.joined(separator: "\n")
@@ -75,6 +82,7 @@ struct RunSession {
             Terminal.writeError(
                 "runbook: error: \(held)\nWait for it to finish, or look at it with `runbook status \(held.holder?.runID ?? "RUN")`.\n"
             )
+            reportNotStarted(why: "\(held)")
             throw RunbookExit.locked
         }
     }
@@ -115,10 +123,17 @@ struct RunSession {
         reporter.stop()
         await hosts.closeAll()
         let finished: Date? = outcome.status == .parked ? nil : Date()
+        let measured = measureObjectives(outcome, end: finished ?? Date())
+        let missed = measured.filter { $0.met != true }
+        let exitCode =
+            outcome == .succeeded && !missed.isEmpty ? RunbookExit.objectiveMissed.rawValue : outcome.exitCode
         var batch = JournalBatch(runID: runID)
-        batch.runStatus = RunStatusChange(status: outcome.status, exitCode: Int(outcome.exitCode), finishedAt: finished)
-        let ended = RunEvent.RunEnded(status: outcome.status, exitCode: outcome.exitCode)
-        batch.events = [outcome.status == .parked ? .runParked(ended) : .runFinished(ended)]
+        batch.runStatus = RunStatusChange(status: outcome.status, exitCode: Int(exitCode), finishedAt: finished)
+        let ended = RunEvent.RunEnded(status: outcome.status, exitCode: exitCode)
+        batch.events =
+            measured.map { .objectiveMeasured($0) } + [
+                outcome.status == .parked ? .runParked(ended) : .runFinished(ended)
+            ]
         commit(batch)
         let steps = (try? state.journal.steps(runID: runID)) ?? []
         let redactor = inputs.plan.redactor
@@ -146,7 +161,50 @@ struct RunSession {
                 "run \(runID) FAILED and its rollback did not complete:\n\(why)\nInspect the hosts, then `runbook rollback \(runID)` again."
         }
         Terminal.writeError(redactor.redact(message) + "\n")
-        return outcome.exitCode
+        outputs.write(runID: runID, journal: state.journal)
+        if outcome == .succeeded, !missed.isEmpty {
+            Terminal.writeError(
+                redactor.redact(
+                    "run \(runID) MISSED \(missed.count == 1 ? "an objective" : "\(missed.count) objectives") (exit \(exitCode)):\n"
+                        + missed.map { "  \($0.summary)" }.joined(separator: "\n")
+                        + "\nSee `runbook report \(runID)` for what took the time.\n"))
+        }
+        return exitCode
+    }
+
+    /// The report and metrics of a run that could not start (exit 5): nothing of it is journaled,
+    /// so the report says why, with the trend of the runs before it.
+    func reportNotStarted(why: String) {
+        guard !outputs.isEmpty else { return }
+        let rehearsal = Rehearsal.notStarted(
+            runID: runID, runbook: runbookName, runbookPath: inputs.plan.runbook.file, inventory: inventoryName,
+            inventoryPath: inputs.plan.inventory.file, mode: inputs.plan.mode, why: why,
+            exitCode: Int(RunbookExit.locked.rawValue), journal: state.journal)
+        outputs.write(rehearsal)
+    }
+
+    /// The runbook's objectives measured from the journal, once the run has ended (not while it
+    /// is parked or interrupted: it has not ended).
+    func measureObjectives(_ outcome: RunOutcome, end: Date) -> [RunEvent.ObjectiveMeasured] {
+        switch outcome {
+        case .parked, .interrupted: return []
+        default: break
+        }
+        guard !inputs.plan.runbook.objectives.isEmpty else { return [] }
+        guard outcome == .succeeded else {
+            // A run that did not get to its end recovered nothing: its times prove nothing.
+            return inputs.plan.runbook.objectives.map {
+                RunEvent.ObjectiveMeasured(
+                    ObjectiveMeasurement(
+                        name: $0.name, max: $0.max.value, measure: $0.measure.source, measured: nil, met: nil,
+                        excess: nil, note: "not measured: the run \(outcome.status.rawValue) before its end"))
+            }
+        }
+        guard let record = try? state.journal.run(id: runID), let steps = try? state.journal.steps(runID: runID)
+        else { return [] }
+        return ObjectiveMeasurer.measure(
+            plan: inputs.plan, runID: runID, steps: steps, startedAt: record.startedAt, end: end
+        ).map(RunEvent.ObjectiveMeasured.init)
     }
 }
 

@@ -1,0 +1,281 @@
+import Foundation
+import RunbookCore
+import RunbookExecution
+
+// A run as a rehearsal report shows it (`runbook report`, `run --report-dir`): the verdict, the
+// objectives against what was measured, a timeline, approvals, probes, evidence and the trend of
+// earlier runs of the same runbook, inventory and mode. Built from the journal alone; the
+// renderers are in Rehearsal+HTML, Rehearsal+Markdown and Rehearsal+JSON.
+
+struct Rehearsal {
+    var report: RunReport
+    var verdict: Verdict
+    var objectives: [RunEvent.ObjectiveMeasured]
+    /// From start to the end of work, and the part of it spent waiting for people at approval gates.
+    var elapsed: TimeInterval
+    var waited: TimeInterval
+    var timeline: [Bar]
+    var probes: [Probe]
+    /// Earlier runs of the same runbook, inventory and mode, oldest first, this one last.
+    var trend: [TrendPoint]
+
+    var run: RunRecord { report.run }
+    var machine: TimeInterval { max(0, elapsed - waited) }
+
+    /// What the run proved, in one word and one line.
+    struct Verdict: Equatable {
+        enum Kind: String {
+            case passed, objectiveMissed, failed, preconditionFailed, locked, parked, interrupted, running
+        }
+        var kind: Kind
+        var title: String
+        var detail: String
+
+        var passed: Bool { kind == .passed }
+    }
+
+    /// One step instance on the timeline.
+    struct Bar {
+        enum Kind: String { case machine, waiting }
+        var node: String
+        var host: String
+        var state: StepState
+        var start: Date
+        var end: Date
+        /// When it was at work: its attempts (a step re-verified on resume has two spans, the
+        /// time parked between them is not its own); a gate's whole span.
+        var segments: [(start: Date, end: Date)]
+        /// An approval gate's span is people's time (`waiting`); everything else is machine time.
+        var kind: Kind
+
+        var busy: TimeInterval { segments.reduce(0) { $0 + $1.end.timeIntervalSince($1.start) } }
+    }
+
+    struct Probe {
+        var node: String
+        var host: String
+        var type: String
+        var state: String
+        var expect: String?
+        /// `name = value` per output, or the precondition's summary.
+        var observed: [String]
+    }
+
+    struct TrendPoint {
+        var runID: String
+        var startedAt: Date
+        var verdict: Verdict.Kind
+        var exitCode: Int?
+        /// The `rto` objective's measured seconds, or the machine time when there is none.
+        var rto: Double?
+        var rtoIsMachineTime: Bool
+        var rpo: Double?
+    }
+
+    // MARK: Loading
+
+    /// How many earlier runs the trend looks at (the newest of the same runbook, inventory and mode).
+    static let trendLimit = 20
+
+    static func load(_ report: RunReport, journal: Journal?, notice: Verdict? = nil) -> Rehearsal {
+        let plan = RunReport.plan(report.run)
+        let gates = RunReport.planGates(report.run) ?? [:]
+        let approvalGates = Set(gates.filter { $0.value.type == "approval" }.map(\.key))
+        let end = report.endOfWork
+        let waited = ObjectiveMeasurer.waited(steps: report.steps, approvalGates: approvalGates, end: end)
+        let objectives = measurements(report.events)
+        var rehearsal = Rehearsal(
+            report: report,
+            verdict: notice
+                ?? verdict(
+                    report.run, objectives: objectives, steps: report.steps,
+                    preconditionFailures: report.events.compactMap {
+                        guard case .preconditionFailed(let p)? = $0.event else { return nil }
+                        return "\(p.step ?? "?") on \(p.host ?? "?"): \(p.summary)"
+                    }),
+            objectives: objectives,
+            elapsed: max(0, end.timeIntervalSince(report.run.startedAt)), waited: waited,
+            timeline: timeline(report, approvalGates: approvalGates), probes: probes(report, plan: plan), trend: [])
+        rehearsal.trend = (journal.map { trend(of: report.run, in: $0) } ?? []) + [rehearsal.point]
+        return rehearsal
+    }
+
+    static func measurements(_ events: [EventRecord]) -> [RunEvent.ObjectiveMeasured] {
+        // A resumed run that ended twice (failed, then resumed to the end) keeps the last measurement.
+        var byName: [String: RunEvent.ObjectiveMeasured] = [:]
+        var order: [String] = []
+        for record in events {
+            guard case .objectiveMeasured(let m)? = record.event else { continue }
+            if byName[m.name] == nil { order.append(m.name) }
+            byName[m.name] = m
+        }
+        return order.compactMap { byName[$0] }
+    }
+
+    static func verdict(
+        _ run: RunRecord, objectives: [RunEvent.ObjectiveMeasured], steps: [StepRecord] = [],
+        preconditionFailures: [String] = []
+    ) -> Verdict {
+        let missed = objectives.filter { $0.met != true }
+        switch run.status {
+        case .succeeded where missed.isEmpty:
+            let met =
+                objectives.isEmpty
+                ? "" : ": \(objectives.count == 1 ? "its objective" : "all \(objectives.count) objectives") met"
+            return Verdict(kind: .passed, title: "PASSED", detail: "Every step succeeded\(met).")
+        case .succeeded:
+            return Verdict(
+                kind: .objectiveMissed, title: "OBJECTIVE MISSED",
+                detail: "Every step succeeded, but: " + missed.map(\.summary).joined(separator: "; ") + ".")
+        case .failed where run.exitCode == 3:
+            let why = preconditionFailures.prefix(5).joined(separator: "; ")
+            return Verdict(
+                kind: .preconditionFailed, title: "PRECONDITION FAILED",
+                detail: "A precondition did not hold, so nothing was changed\(why.isEmpty ? "" : ": " + why).")
+        case .failed, .rolledBack, .rollbackFailed:
+            let how =
+                run.status == .rolledBack
+                ? " and was rolled back" : run.status == .rollbackFailed ? "; its rollback did not complete" : ""
+            // Which steps, and why: the first line of each error, at most five.
+            let failed = steps.filter { $0.state == .failed || $0.state == .undoFailed }
+            let why = failed.prefix(5).map {
+                "\($0.nodeID)\($0.host.map { " on \($0)" } ?? ""): \(ReportText.firstLine($0.error) ?? $0.state.rawValue)"
+            }
+            let more = failed.count > 5 ? "; and \(failed.count - 5) more" : ""
+            let detail = why.isEmpty ? "" : ": " + why.joined(separator: "; ") + more
+            return Verdict(kind: .failed, title: "FAILED", detail: "The run failed\(how)\(detail).")
+        case .parked:
+            return Verdict(kind: .parked, title: "PARKED", detail: "The run waits at an approval gate.")
+        case .interrupted:
+            return Verdict(kind: .interrupted, title: "INTERRUPTED", detail: "The run was interrupted by a signal.")
+        case .running:
+            return Verdict(kind: .running, title: "RUNNING", detail: "The run has not ended yet.")
+        }
+    }
+
+    static func timeline(_ report: RunReport, approvalGates: Set<String>) -> [Bar] {
+        var bars: [Bar] = []
+        let attempts = Dictionary(grouping: report.attempts, by: \.nodeID)
+        for step in report.steps {
+            guard let first = step.firstReachedAt ?? step.startedAt else { continue }
+            let last = max(first, step.finishedAt ?? report.endOfWork)
+            let isGate = step.firstReachedAt != nil || approvalGates.contains(step.nodeID)
+            var segments: [(start: Date, end: Date)] = []
+            if !isGate {
+                // Attempts that touch or overlap are one span.
+                for attempt in (attempts[step.nodeID] ?? []).sorted(by: { $0.startedAt < $1.startedAt }) {
+                    let end = max(attempt.startedAt, attempt.finishedAt ?? report.endOfWork)
+                    if let open = segments.last, attempt.startedAt.timeIntervalSince(open.end) < 0.05 {
+                        segments[segments.count - 1].end = max(open.end, end)
+                    } else {
+                        segments.append((attempt.startedAt, end))
+                    }
+                }
+            }
+            if segments.isEmpty { segments = [(first, last)] }
+            bars.append(
+                Bar(
+                    node: step.nodeID, host: step.host ?? "(gate)", state: step.state,
+                    start: segments.map(\.start).min() ?? first, end: segments.map(\.end).max() ?? last,
+                    segments: segments, kind: approvalGates.contains(step.nodeID) ? .waiting : .machine))
+        }
+        // Per host, in the order the steps started.
+        return bars.sorted { ($0.host, $0.start, $0.node) < ($1.host, $1.start, $1.node) }
+    }
+
+    static func probes(_ report: RunReport, plan: PlanDocument?) -> [Probe] {
+        var nodes: [String: PlanNode] = [:]
+        for node in (plan?.preconditions ?? []) + (plan?.steps ?? []) { nodes[node.id] = node }
+        var result: [Probe] = []
+        // Preconditions: their journaled results.
+        for record in report.events {
+            switch record.event {
+            case .preconditionPassed(let p)?, .preconditionFailed(let p)?:
+                let passed = record.type == "precondition.passed"
+                result.append(
+                    Probe(
+                        node: p.step ?? "", host: p.host ?? "", type: nodes[p.step ?? ""]?.typeName ?? "precondition",
+                        state: passed ? "passed" : "FAILED", expect: nodes[p.step ?? ""]?.expect,
+                        observed: [p.summary]))
+            default: continue
+            }
+        }
+        for step in report.steps {
+            guard let node = nodes[step.nodeID],
+                node.kind == .probe || (node.kind == .gate && node.gate?.type == "until")
+            else { continue }
+            let outputs = ValueJSON.decode(step.outputsJSON).sorted { $0.key < $1.key }.map {
+                "\($0.key) = \($0.value.renderedForText)"
+            }
+            result.append(
+                Probe(
+                    node: step.nodeID, host: step.host ?? node.host, type: node.typeName, state: step.state.rawValue,
+                    expect: node.expect ?? node.gate?.condition,
+                    observed: outputs.isEmpty ? [step.error ?? "(no outputs)"] : outputs))
+        }
+        return result
+    }
+
+    /// This run as a point of a trend.
+    var point: TrendPoint {
+        Self.point(run, objectives: objectives, machine: machine, verdict: verdict.kind)
+    }
+
+    static func point(
+        _ run: RunRecord, objectives: [RunEvent.ObjectiveMeasured], machine: Double?, verdict: Verdict.Kind
+    )
+        -> TrendPoint
+    {
+        let rtoObjective = objectives.first { $0.name.lowercased() == "rto" }
+        let rpo = objectives.first { $0.name.lowercased() == "rpo" }?.value
+        // Without an rto objective, a run that did all its steps recovered in its machine time.
+        let machineTime = rtoObjective == nil && run.status == .succeeded ? machine : nil
+        return TrendPoint(
+            runID: run.id, startedAt: run.startedAt, verdict: verdict, exitCode: run.exitCode,
+            rto: rtoObjective?.value ?? machineTime, rtoIsMachineTime: rtoObjective == nil, rpo: rpo)
+    }
+
+    /// The earlier runs of the same runbook, inventory and mode, oldest first.
+    static func trend(of run: RunRecord, in journal: Journal) -> [TrendPoint] {
+        guard let runs = try? journal.runs(limit: 500) else { return [] }
+        let earlier = runs.filter {
+            $0.id != run.id && $0.runbookName == run.runbookName && $0.inventoryName == run.inventoryName
+                && $0.mode == run.mode && $0.startedAt <= run.startedAt
+        }
+        .prefix(trendLimit)
+        return earlier.reversed().map { other in
+            let events = (try? journal.events(runID: other.id)) ?? []
+            let objectives = measurements(events)
+            let steps = (try? journal.steps(runID: other.id)) ?? []
+            let gates = RunReport.planGates(other) ?? [:]
+            let end = other.finishedAt ?? max(other.updatedAt, other.startedAt)
+            let waited = ObjectiveMeasurer.waited(
+                steps: steps, approvalGates: Set(gates.filter { $0.value.type == "approval" }.map(\.key)), end: end)
+            let machine = max(0, end.timeIntervalSince(other.startedAt) - waited)
+            return point(
+                other, objectives: objectives, machine: machine, verdict: verdict(other, objectives: objectives).kind)
+        }
+    }
+}
+
+extension Rehearsal {
+    /// A report for a run that could not start at all (its lock was held): no journaled run, so
+    /// the record is made up from what is known, and the trend comes from the journal.
+    static func notStarted(
+        runID: String, runbook: String, runbookPath: String, inventory: String, inventoryPath: String, mode: String,
+        why: String, exitCode: Int, journal: Journal?
+    ) -> Rehearsal {
+        let now = Date()
+        var record = RunRecord(
+            id: runID, runbookName: runbook, runbookPath: runbookPath, inventoryName: inventory,
+            inventoryPath: inventoryPath, mode: mode, paramsJSON: "{}", planHash: "", planJSON: "", pid: getpid(),
+            hostname: RunLock.currentHostname(), startedAt: now)
+        record.status = .failed
+        record.exitCode = exitCode
+        record.finishedAt = now
+        let report = RunReport(
+            run: record, steps: [], attempts: [], approvals: [], events: [], chain: .ok(eventCount: 0), now: now)
+        return load(
+            report, journal: journal, notice: Verdict(kind: .locked, title: "NOT RUN: LOCKED", detail: why))
+    }
+}
