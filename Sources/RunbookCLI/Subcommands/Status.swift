@@ -75,6 +75,11 @@ extension RunbookCommand {
                 }
             }
 
+            if let plan = RunReport.plan(run) {
+                let items = ItemStatus.block(steps, nodes: plan.steps)
+                if !items.isEmpty { out += "\n" + items }
+            }
+
             let waiting = steps.filter { $0.state == .waiting }
             if !waiting.isEmpty {
                 let gates = RunReport.planGates(run)

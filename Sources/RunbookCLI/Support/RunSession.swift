@@ -26,7 +26,8 @@ struct RunSession {
         var list: [any RunObserver] = [reporter]
         if let events {
             do {
-                list.append(try JSONLinesEventWriter(path: events, redactor: inputs.plan.redactor))
+                list.append(
+                    try JSONLinesEventWriter(path: events, redactor: inputs.plan.redactor, items: inputs.plan.itemKeys))
             } catch {
                 Terminal.writeError("runbook: error: \(error)\n")
                 throw RunbookExit.usage
@@ -123,6 +124,8 @@ struct RunSession {
         let steps = (try? state.journal.steps(runID: runID)) ?? []
         let redactor = inputs.plan.redactor
         Terminal.writeError("\n" + redactor.redact(summaryTable(steps, color: false)))
+        let items = ItemStatus.block(steps, nodes: inputs.plan.nodes)
+        if !items.isEmpty { Terminal.writeError("\n" + redactor.redact(items)) }
         let message: String
         switch outcome {
         case .succeeded:

@@ -112,3 +112,14 @@ public enum ForEachExpansion {
         return ok ? items : nil
     }
 }
+
+extension Plan {
+    /// The key of every `for_each` instance (steps and preconditions), by node id.
+    public var itemKeys: [String: String] {
+        var keys: [String: String] = [:]
+        for node in preconditions + nodes {
+            if let item = node.item { keys[node.id] = item.key }
+        }
+        return keys
+    }
+}

@@ -27,7 +27,10 @@ public struct Rollback: Sendable {
     }
 
     /// The steps to undo, in order, and the commit point that bounds them.
-    public func entries(pastCommit: Bool) -> (entries: [Entry], stoppedAt: String?) {
+    ///
+    /// - Parameter item: only that item's instances (and the commit points that do not iterate,
+    ///   which bound every item); nil for the whole run.
+    public func entries(pastCommit: Bool, item: PlanItem? = nil) -> (entries: [Entry], stoppedAt: String?) {
         let records = (try? executor.journal.steps(runID: executor.runID)) ?? []
         let plan = executor.plan
         // Newest first: steps with no completion (failed or cut short mid-apply) are the newest.
@@ -43,6 +46,7 @@ public struct Rollback: Sendable {
         var stoppedAt: String?
         for record in ordered {
             guard let node = executor.nodeRunner.node(record.nodeID) else { continue }
+            if let item, node.item?.identity != item.identity, !(node.item == nil && node.commit) { continue }
             if node.commit, record.state == .succeeded, !pastCommit {
                 stoppedAt = node.id
                 break
@@ -70,15 +74,18 @@ public struct Rollback: Sendable {
         return (entries, stoppedAt)
     }
 
-    public func run(pastCommit: Bool, dryRun: Bool, reason: String) async -> Result {
-        let (entries, stoppedAt) = entries(pastCommit: pastCommit)
+    public func run(pastCommit: Bool, dryRun: Bool, reason: String, item: PlanItem? = nil) async -> Result {
+        let (entries, stoppedAt) = entries(pastCommit: pastCommit, item: item)
         var result = Result(stoppedAt: stoppedAt)
         if dryRun { return result }
-        executor.emit(.rollbackStarted(.init(reason: reason, steps: entries.map(\.nodeID), stopsAt: stoppedAt)))
+        executor.emit(
+            .rollbackStarted(
+                .init(reason: reason, steps: entries.map(\.nodeID), stopsAt: stoppedAt, item: item?.key)))
         let records = Dictionary(
             ((try? executor.journal.steps(runID: executor.runID)) ?? []).map { ($0.nodeID, $0) },
             uniquingKeysWith: { $1 })
         let stepValues = NodeRunner.stepValues(Array(records.values), onlyDone: false)
+        let itemValues = executor.nodeRunner.itemValues(Array(records.values), onlyDone: false)
         for entry in entries {
             guard let planned = executor.nodeRunner.node(entry.nodeID) else { continue }
             guard entry.undoable else {
@@ -86,8 +93,12 @@ public struct Rollback: Sendable {
                 result.skipped.append("\(entry.nodeID): \(entry.action)")
                 continue
             }
+            var values = stepValues
+            if let item = planned.item {
+                for (id, value) in itemValues[item.identity] ?? [:] { values[id] = value }
+            }
             let resolved = executor.nodeRunner.resolve(
-                planned, host: entry.host, stepValues: stepValues, runID: executor.runID)
+                planned, host: entry.host, stepValues: values, runID: executor.runID)
             let node = (try? resolved.get()) ?? planned
             guard let type = executor.nodeRunner.type(of: node) else {
                 result.failed.append("\(entry.nodeID): no implementation for '\(node.typeName)'")
