@@ -138,7 +138,7 @@ struct RunSession {
         case .parked(let gates):
             let gate = gates.first ?? "GATE"
             message =
-                "run \(runID) is parked at gate \(gates.joined(separator: ", ")): nobody could answer it here.\nApprove with `runbook approve \(runID) \(gate) --by NAME --reason TEXT`, then `runbook resume \(runID)` (or `runbook resume \(runID) --approve \(gate)`)."
+                "run \(runID) is parked at gate \(gates.joined(separator: ", ")): nobody could answer it here.\nApprove with `runbook approve \(runID) \(ShellQuoting.quote(gate)) --by NAME --reason TEXT`, then `runbook resume \(runID)` (or `runbook resume \(runID) --approve \(ShellQuoting.quote(gate))`)."
         case .interrupted(let signal):
             message =
                 "run \(runID) was interrupted (\(signal == SIGINT ? "SIGINT" : "SIGTERM")); everything is journaled. Continue with `runbook resume \(runID)`."

@@ -165,6 +165,29 @@ import Testing
         #expect(try harness.state("checkpoint[gv1]") == .undone)
     }
 
+    @Test func aGatePerItemIsAnsweredPerItem() async throws {
+        let body = """
+            steps:
+              - id: go
+                for_each: vars.sessions
+                key: item.name
+                gate: {approval: {prompt: "promote ${{ item.secondary }}?"}}
+                commit: true
+              - id: promote
+                for_each: vars.sessions
+                key: item.name
+                needs: [go]
+                action: shell
+                with: {run: [promote, "${{ item.secondary }}"]}
+                irreversible: true
+            """
+        let hosts = ScriptedHosts()
+        let harness = try Harness(body, inventory: Self.inventory, hosts: hosts)
+        #expect(await harness.run { $0.approvals = ["go[gv0]"] } == .parked(["go[gv1]"]))
+        #expect(hosts.commands() == ["promote gs0"])
+        #expect(try harness.state("go[gv1]") == .waiting)
+    }
+
     @Test func anItemWhosePreconditionFailsIsLeftOut() async throws {
         let body = """
             preconditions:
