@@ -184,7 +184,8 @@ public struct PlanTextRenderer {
                 if let timeout = gate.timeout {
                     settings.append("timeout \(Value.formatDuration(timeout)), then \(gate.onTimeout.rawValue)")
                 }
-                settings.append("answer with --approve \(node.stepID) or `runbook approve RUN \(node.stepID)`")
+                settings.append(
+                    "answer with --approve \(node.gateAnswerName) or `runbook approve RUN \(node.gateAnswerName)`")
                 out.append(indent + settings.joined(separator: "; "))
             } else {
                 out.append(
@@ -265,4 +266,10 @@ extension String {
     func padding(to width: Int) -> String {
         count >= width ? self : self + String(repeating: " ", count: width - count)
     }
+}
+
+extension PlanNode {
+    /// The name a gate is answered by, as a shell word: its step id, or its instance id
+    /// (`'go[gv0]'`) for a gate of a `for_each`.
+    var gateAnswerName: String { item == nil ? stepID : ShellQuoting.quote(id) }
 }
