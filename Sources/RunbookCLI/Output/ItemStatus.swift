@@ -6,7 +6,10 @@ import RunbookExecution
 /// session): for the closing summary and `runbook status`.
 enum ItemStatus {
     /// One line per item, in the order of its list; empty when the plan has no `for_each`.
-    static func lines(_ steps: [StepRecord], nodes: [PlanNode]) -> [String] {
+    ///
+    /// - Parameter failures: the error of each instance that failed, by node id (from the
+    ///   `step.finished` events: a rollback clears the step record's error).
+    static func lines(_ steps: [StepRecord], nodes: [PlanNode], failures: [String: String] = [:]) -> [String] {
         let records = Dictionary(steps.map { ($0.nodeID, $0) }, uniquingKeysWith: { $1 })
         var order: [String] = []
         var keys: [String: String] = [:]
@@ -30,10 +33,17 @@ enum ItemStatus {
                 nodes.first { wanted.contains(records[$0.id]?.state ?? .pending) }
             }
             let stands: String
-            if let node = first([.failed, .undoFailed]) {
-                let error = ReportText.firstLine(records[node.id]?.error).map { ": \($0.prefix(80))" } ?? ""
-                let undone = states.filter { $0 == .undone }.count
-                stands = "FAILED at \(node.id)\(error)" + (undone > 0 ? "; \(undone) undone" : "")
+            let undone = states.filter { $0 == .undone }.count
+            // The instance that failed: still failed, or undone since (its record keeps the error).
+            let failedNode =
+                first([.failed, .undoFailed])
+                ?? nodes.first { records[$0.id]?.state == .undone && failures[$0.id] != nil }
+            if let node = failedNode {
+                let error =
+                    ReportText.firstLine(records[node.id]?.error ?? failures[node.id]).map {
+                        ": \($0.prefix(80))"
+                    } ?? ""
+                stands = "FAILED at \(node.id)\(error)" + (undone > 0 ? "; rolled back (\(undone) undone)" : "")
             } else if states.contains(.undone) || states.contains(.undoing) {
                 stands = "rolled back (\(states.filter { $0 == .undone }.count) undone)"
             } else if let node = first([.waiting]) {
@@ -56,8 +66,14 @@ enum ItemStatus {
     }
 
     /// The block `status` and the summary print: a title and the lines, or "" without items.
-    static func block(_ steps: [StepRecord], nodes: [PlanNode]) -> String {
-        let lines = lines(steps, nodes: nodes)
+    static func block(_ steps: [StepRecord], nodes: [PlanNode], events: [EventRecord] = []) -> String {
+        var failures: [String: String] = [:]
+        for record in events where record.type == "step.finished" {
+            if case .stepFinished(let finished)? = record.event, finished.state == .failed, let step = finished.step {
+                failures[step] = failures[step] ?? finished.error ?? "failed"
+            }
+        }
+        let lines = lines(steps, nodes: nodes, failures: failures)
         guard !lines.isEmpty else { return "" }
         return "per item (for_each):\n" + lines.joined(separator: "\n") + "\n"
     }

@@ -124,7 +124,11 @@ struct RunSession {
         let steps = (try? state.journal.steps(runID: runID)) ?? []
         let redactor = inputs.plan.redactor
         Terminal.writeError("\n" + redactor.redact(summaryTable(steps, color: false)))
-        let items = ItemStatus.block(steps, nodes: inputs.plan.nodes)
+        let items =
+            inputs.plan.itemKeys.isEmpty
+            ? ""
+            : ItemStatus.block(
+                steps, nodes: inputs.plan.nodes, events: (try? state.journal.events(runID: runID)) ?? [])
         if !items.isEmpty { Terminal.writeError("\n" + redactor.redact(items)) }
         let message: String
         switch outcome {
