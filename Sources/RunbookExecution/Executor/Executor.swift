@@ -193,7 +193,8 @@ public final class Executor: Sendable {
         var skipped = Set<Int>()  // instances that will not start (a step they need failed, their item stopped)
         var launched = Set<Int>()
         // Items whose precondition failed (this attempt or an earlier one): left out of the run.
-        let excludedItems = isolate ? excludedByPreconditions() : [:]
+        let excludedItems =
+            isolate && plan.preconditions.contains(where: { $0.item != nil }) ? excludedByPreconditions() : [:]
 
         func skipDependents(of i: Int, because reason: String) {
             var queue = dependents[i]
