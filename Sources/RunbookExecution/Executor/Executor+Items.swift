@@ -18,7 +18,8 @@ extension Executor {
         var excluded: [String: String] = [:]
         for node in plan.preconditions {
             guard let item = node.item, let why = failed[node.id], excluded[item.identity] == nil else { continue }
-            excluded[item.identity] = "item [\(item.key)] left out: precondition \(node.id) failed: \(why)"
+            excluded[item.identity] =
+                "item [\(item.key)] left out: precondition \(node.id) failed: \(why); nothing of it was run"
         }
         return excluded
     }
@@ -49,7 +50,7 @@ extension Executor {
                 let note = notes[identity].map { "; \($0)" } ?? ""
                 return "item [\(item.key)]: failed at \(nodeID) (\(why)); \(progress)\(note)"
             }
-            if let why = excluded[identity] { return "\(why); nothing of it was run" }
+            if let why = excluded[identity] { return why }
             return "item [\(item.key)]: \(done == nodes.count ? "done" : "not finished"), \(progress)"
         }
     }

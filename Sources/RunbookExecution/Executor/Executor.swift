@@ -193,8 +193,26 @@ public final class Executor: Sendable {
         var skipped = Set<Int>()  // instances that will not start (a step they need failed, their item stopped)
         var launched = Set<Int>()
         // Items whose precondition failed (this attempt or an earlier one): left out of the run.
-        let excludedItems =
+        var excludedItems =
             isolate && plan.preconditions.contains(where: { $0.item != nil }) ? excludedByPreconditions() : [:]
+        // An item rolled back in an earlier attempt stays rolled back: its rollback is finished
+        // (it may have been cut short) and its steps are not applied again; the others go on.
+        var finishedItemRollbacks: [String: String] = [:]
+        if isolate, !previous.isEmpty {
+            let rollback = Rollback(executor: self)
+            for (identity, item) in rollback.itemsRolledBack().sorted(by: { $0.key < $1.key }) {
+                if !rollback.entries(pastCommit: false, item: item).entries.isEmpty {
+                    let result = await rollback.run(
+                        pastCommit: false, dryRun: false, reason: "resume: item [\(item.key)] was being rolled back",
+                        item: item)
+                    finishedItemRollbacks[identity] =
+                        result.failed.isEmpty ? "" : "; \(result.failed.count) undo(s) failed again"
+                }
+                excludedItems[identity] =
+                    "item [\(item.key)] left out: it was rolled back in an earlier attempt of this run"
+                    + (finishedItemRollbacks[identity] ?? "")
+            }
+        }
 
         func skipDependents(of i: Int, because reason: String) {
             var queue = dependents[i]
@@ -223,6 +241,12 @@ public final class Executor: Sendable {
             where node.item?.identity == identity && !launched.contains(j) && !skipped.contains(j) {
                 skipped.insert(j)
                 stopped.append(j)
+                // Undone in an earlier attempt: its record says so and stays.
+                if previous[node.id] != nil, let state = (try? journal.step(runID: runID, nodeID: node.id))??.state,
+                    [.undone, .undoing, .undoFailed].contains(state)
+                {
+                    continue
+                }
                 batch.step(node.id, stepID: node.stepID, host: node.host) {
                     $0.state = .skipped
                     $0.error = reason

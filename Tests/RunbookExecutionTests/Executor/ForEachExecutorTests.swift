@@ -135,6 +135,26 @@ import Testing
         #expect(harness.journal.chainIsIntact(runID: harness.runID))
     }
 
+    @Test func aResumeLeavesARolledBackItemRolledBackAndDoesNotRollBackTheOthers() async throws {
+        let hosts = ScriptedHosts()
+        hosts.answer(["promote", "gs1", "b2"], with: .exit(1, stderr: "brick down"))
+        let harness = try Harness(Self.body("on_failure: rollback\n"), inventory: Self.inventory, hosts: hosts)
+        _ = await harness.run()
+        let before = hosts.commands()
+        #expect(Rollback(executor: harness.executor()).began() == nil)
+        guard case .failed(let summary) = await harness.run() else {
+            Issue.record("expected the resumed run to end failed")
+            return
+        }
+        #expect(summary.contains("item [gv1] left out: it was rolled back in an earlier attempt"))
+        // Nothing of gv1 applied again, nothing of gv0 undone; the step that needs both still waits.
+        let again = hosts.commands().dropFirst(before.count)
+        #expect(!again.contains { $0.contains("gs1") || $0.contains("gv1") || $0.hasPrefix("demote") }, "\(again)")
+        #expect(try harness.state("checkpoint[gv1]") == .undone)
+        #expect(try harness.state("promote[gv0]@b1") == .succeeded)
+        #expect(!hosts.commands().contains("report"))
+    }
+
     @Test func stopLeavesTheFailedItemWhereItIsAndTheOtherGoesOn() async throws {
         let hosts = ScriptedHosts()
         hosts.answer(["checkpoint", "gv1"], with: .exit(1))
