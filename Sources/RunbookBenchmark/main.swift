@@ -61,6 +61,11 @@ let usage = """
       --replay [...]    measure the index-fed commit phase of a failback instead: tree.replay of a
                         change list plus tree.diff against a full rsync --checksum, on a generated
                         tree of 50,000 files (`--replay --help` for its options)
+      --for-each [N,N,...]
+                        measure a 50-step runbook whose steps iterate a `for_each` of N items
+                        (default 25,50,100,200; a third of the steps fan out over 3 hosts, every
+                        tenth does not iterate and waits for all items): validate (with the
+                        inventory, so the list and its keys are checked) and the offline plan
       -h, --help        show this help
 
     Build and run in release: swift run -c release RunbookBenchmark
@@ -93,6 +98,8 @@ struct Generated {
     /// Step instances the offline plan must have (fan-out over roles counted).
     var instances: Int
     var steps: Int
+    /// Whether `validate` checks against the inventory too (a `for_each` list is only known then).
+    var validateWithInventory = false
 }
 
 enum RunbookGenerator {
@@ -318,7 +325,12 @@ func runValidate(_ generated: Generated) {
     var diagnostics = Diagnostics()
     let runbook = RunbookLoader.load(text: generated.runbook, file: "bench.yaml", diagnostics: &diagnostics)
     precondition(runbook != nil && !diagnostics.hasErrors, "load failed: \(diagnostics.errors.prefix(3))")
-    diagnostics.append(contentsOf: RunbookChecker(registry: .builtIn).check(runbook!))
+    var inventory: Inventory?
+    if generated.validateWithInventory {
+        inventory = InventoryLoader.load(
+            text: generated.inventory, file: "bench-inventory.yaml", diagnostics: &diagnostics)
+    }
+    diagnostics.append(contentsOf: RunbookChecker(registry: .builtIn, inventory: inventory).check(runbook!))
     precondition(!diagnostics.hasErrors, "check failed: \(diagnostics.errors.prefix(3))")
     precondition(
         runbook!.steps.count == generated.steps, "expected \(generated.steps) steps, loaded \(runbook!.steps.count)")
@@ -455,10 +467,10 @@ func executablePath() -> String {
 }
 
 /// Runs `--child STEPS PHASE REPEATS` in a fresh process and parses its one-line report.
-func measureInChild(steps: Int, phase: Phase, repeats: Int) -> Measurement {
+func measureInChild(steps: Int, phase: Phase, repeats: Int, mode: String = "--child") -> Measurement {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executablePath())
-    process.arguments = ["--child", String(steps), phase.rawValue, String(repeats)]
+    process.arguments = [mode, String(steps), phase.rawValue, String(repeats)]
     let pipe = Pipe()
     process.standardOutput = pipe
     do { try process.run() } catch { fail("cannot start the child process: \(error)") }
@@ -510,6 +522,20 @@ if arguments.first == "--replay" {
 
 if arguments.first == "--exec" {
     do { try await ExecBenchmark.run() } catch { fail("exec benchmark: \(error)") }
+    exit(0)
+}
+
+if arguments.first == "--for-each" {
+    ForEachBenchmark.run(Array(arguments.dropFirst()))
+    exit(0)
+}
+
+if arguments.first == "--child-for-each" {
+    guard arguments.count == 4, let items = Int(arguments[1]), let phase = Phase(rawValue: arguments[2]),
+        let repeats = Int(arguments[3])
+    else { fail("usage: --child-for-each ITEMS validate|plan|plan-json REPEATS") }
+    let result = measure(ForEachBenchmark.generate(items: items), phase, repeats: repeats)
+    print("RESULT \(result.bestMS) \(result.peakKiB) \(result.instances) \(result.cpuMS)")
     exit(0)
 }
 

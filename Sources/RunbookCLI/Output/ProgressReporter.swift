@@ -92,7 +92,8 @@ final class ProgressReporter: RunObserver, Sendable {
             write(paint("✓", "32") + " gate \(step) \(e.decision.rawValue) by \(e.by): \(e.reason)")
         case .rollbackStarted(let e):
             let steps = e.steps.isEmpty ? "nothing to undo" : e.steps.joined(separator: ",")
-            write(paint("↩ rolling back", "33") + " (\(e.reason)): \(steps)")
+            let what = e.item.map { " item [\($0)] only" } ?? ""
+            write(paint("↩ rolling back\(what)", "33") + " (\(e.reason)): \(steps)")
         case .undoFinished(let e):
             let mark = e.state == .undone ? paint("↩", "33") : paint("✗", "31")
             let detail = e.error ?? e.summary

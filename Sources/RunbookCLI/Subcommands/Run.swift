@@ -129,7 +129,9 @@ extension RunbookCommand {
             // The run, its start and its preconditions' results: one commit.
             var start = JournalBatch(runID: runID)
             start.newRun = record
-            if live.preconditionsFailed {
+            // A failed precondition of one for_each item leaves that item out (on_item_failure: isolate).
+            if live.preconditions.contains(where: { !$0.passed && inputs.plan.preconditionFailureStopsRun($0.nodeID) })
+            {
                 start.events = live.preconditions.map(precondition)
                 try session.state.journal.commit(start)
                 for event in start.events { session.observers.record(event, runID: runID) }

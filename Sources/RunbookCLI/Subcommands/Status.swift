@@ -26,11 +26,21 @@ extension RunbookCommand {
             let record = try access.resolveRun(runID)
             let journal = try access.requireJournal(for: runID)
             let steps = try access.reading("the steps of run \(record.id)") { try journal.steps(runID: record.id) }
+            // Only a plan with for_each items needs the events (what failed before a rollback).
+            let plan = RunReport.plan(record)
+            let events =
+                plan?.steps.contains { $0.item != nil } == true
+                ? ((try? journal.events(runID: record.id)) ?? []) : []
             Terminal.write(
-                Self.render(record, steps: steps, now: Date(), color: Terminal.colorEnabled(forStderr: false)))
+                Self.render(
+                    record, steps: steps, now: Date(), color: Terminal.colorEnabled(forStderr: false), plan: plan,
+                    events: events))
         }
 
-        static func render(_ run: RunRecord, steps: [StepRecord], now: Date, color: Bool) -> String {
+        static func render(
+            _ run: RunRecord, steps: [StepRecord], now: Date, color: Bool, plan: PlanDocument? = nil,
+            events: [EventRecord] = []
+        ) -> String {
             var out = RunReportText.header(run, now: now, color: color)
             let liveness = ProcessLiveness.of(run)
             let resume = "runbook resume \(ShellQuoting.quote(run.id))"
@@ -73,6 +83,11 @@ extension RunbookCommand {
                 for output in ReportText.outputState(step.outputsJSON) {
                     out += "      outputs: \(output)\n"
                 }
+            }
+
+            if let plan = plan ?? RunReport.plan(run) {
+                let items = ItemStatus.block(steps, nodes: plan.steps, events: events)
+                if !items.isEmpty { out += "\n" + items }
             }
 
             let waiting = steps.filter { $0.state == .waiting }

@@ -30,7 +30,8 @@ struct RunSession {
         var list: [any RunObserver] = [reporter]
         if let events {
             do {
-                list.append(try JSONLinesEventWriter(path: events, redactor: inputs.plan.redactor))
+                list.append(
+                    try JSONLinesEventWriter(path: events, redactor: inputs.plan.redactor, items: inputs.plan.itemKeys))
             } catch {
                 Terminal.writeError("runbook: error: \(error)\n")
                 throw RunbookExit.usage
@@ -138,6 +139,12 @@ struct RunSession {
         let steps = (try? state.journal.steps(runID: runID)) ?? []
         let redactor = inputs.plan.redactor
         Terminal.writeError("\n" + redactor.redact(summaryTable(steps, color: false)))
+        let items =
+            inputs.plan.itemKeys.isEmpty
+            ? ""
+            : ItemStatus.block(
+                steps, nodes: inputs.plan.nodes, events: (try? state.journal.events(runID: runID)) ?? [])
+        if !items.isEmpty { Terminal.writeError("\n" + redactor.redact(items)) }
         let message: String
         switch outcome {
         case .succeeded:
@@ -150,7 +157,7 @@ struct RunSession {
         case .parked(let gates):
             let gate = gates.first ?? "GATE"
             message =
-                "run \(runID) is parked at gate \(gates.joined(separator: ", ")): nobody could answer it here.\nApprove with `runbook approve \(runID) \(gate) --by NAME --reason TEXT`, then `runbook resume \(runID)` (or `runbook resume \(runID) --approve \(gate)`)."
+                "run \(runID) is parked at gate \(gates.joined(separator: ", ")): nobody could answer it here.\nApprove with `runbook approve \(runID) \(ShellQuoting.quote(gate)) --by NAME --reason TEXT`, then `runbook resume \(runID)` (or `runbook resume \(runID) --approve \(ShellQuoting.quote(gate))`)."
         case .interrupted(let signal):
             message =
                 "run \(runID) was interrupted (\(signal == SIGINT ? "SIGINT" : "SIGTERM")); everything is journaled. Continue with `runbook resume \(runID)`."

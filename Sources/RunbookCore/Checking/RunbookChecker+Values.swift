@@ -8,8 +8,17 @@
 /// on a value (an index out of range, a field missing from a map) is left to `plan`.
 extension RunbookChecker {
     func checkValues(_ runbook: Runbook, diagnostics: inout Diagnostics) {
-        var evaluation = StaticEvaluation(registry: registry, context: staticContext(runbook))
+        let context = staticContext(runbook)
+        var evaluation = StaticEvaluation(registry: registry, context: context)
         for step in runbook.allSteps {
+            // The list and its keys, as far as they are known (the inventory's vars, the params'
+            // defaults): what `plan` would refuse is refused here, at the for_each or the key.
+            var items: [PlanItem]?
+            if step.forEach != nil, step.key != nil {
+                items = ForEachExpansion.items(of: step, in: context, diagnostics: &diagnostics)
+            }
+            // `item` stands for the first element when it is known, for any value otherwise.
+            evaluation.item = step.forEach == nil ? nil : (items?.first?.value ?? .unknown)
             evaluation.check(step)
         }
         diagnostics.append(contentsOf: evaluation.diagnostics)
@@ -62,12 +71,21 @@ extension RunbookChecker {
 /// One pass over the steps, evaluating what can be evaluated.
 struct StaticEvaluation {
     let registry: ActionRegistry
-    let context: EvaluationContext
+    let baseContext: EvaluationContext
+    /// The element `item` stands for in the step being checked (nil: the step does not iterate).
+    var item: Value?
     var diagnostics = Diagnostics()
+
+    var context: EvaluationContext {
+        guard let item else { return baseContext }
+        var context = baseContext
+        context.roots["item"] = item
+        return context
+    }
 
     init(registry: ActionRegistry, context: EvaluationContext) {
         self.registry = registry
-        self.context = context
+        self.baseContext = context
     }
 
     mutating func check(_ step: Step) {

@@ -95,7 +95,10 @@ public struct RunbookChecker {
         // Per step: target, type, with, expressions, undo.
         let scope = Scope(runbook: runbook, registry: registry, steps: firstByID, inventory: inventory)
         for step in all {
-            checkStep(step, scope: scope, diagnostics: &diagnostics)
+            var stepScope = scope
+            stepScope.iterating = step.forEach != nil
+            checkForEach(step, scope: stepScope, diagnostics: &diagnostics)
+            checkStep(step, scope: stepScope, diagnostics: &diagnostics)
         }
         checkValues(runbook, diagnostics: &diagnostics)
         checkObjectives(runbook, scope: scope, diagnostics: &diagnostics)
@@ -123,6 +126,37 @@ public struct RunbookChecker {
         var inventory: Inventory?
         /// What `run.X` may read: `id` in steps; the timings too in an objective's `measure`.
         var runNames: [String] = ["id"]
+        /// Whether the step being checked has a `for_each` (so `item` names its element).
+        var iterating = false
+    }
+
+    /// `for_each` and `key` go together; the list reads only what is known before the run.
+    func checkForEach(_ step: Step, scope: Scope, diagnostics: inout Diagnostics) {
+        switch (step.forEach, step.key) {
+        case (nil, let key?):
+            diagnostics.error(
+                "step '\(step.id)' has a `key` but no `for_each`: a key names the instances of a for_each",
+                at: key.location)
+        case (let forEach?, nil):
+            diagnostics.error(
+                "step '\(step.id)': for_each needs a `key` that names each instance (for example `key: item.name`, which makes \(step.id)[NAME])",
+                at: forEach.location)
+        case (let forEach?, _):
+            for reference in forEach.expression.references {
+                guard case .member(let root)? = reference.path.first else { continue }
+                if !ForEachExpansion.roots.contains(root) {
+                    diagnostics.error(
+                        "for_each may read only \(ForEachExpansion.roots.sorted().joined(separator: ", ")) (the instances are made when the plan is), not '\(root)'",
+                        at: forEach.location(ofOffset: reference.offset))
+                }
+            }
+            var outer = scope
+            outer.iterating = false
+            checkExpression(forEach, outputs: nil, scope: outer, diagnostics: &diagnostics)
+            if let key = step.key { checkExpression(key, outputs: nil, scope: scope, diagnostics: &diagnostics) }
+        case (nil, nil):
+            return
+        }
     }
 
     func checkStep(_ step: Step, scope: Scope, diagnostics: inout Diagnostics) {
@@ -543,7 +577,14 @@ public struct RunbookChecker {
             }
         case "mode":
             return
+        case "item" where scope.iterating:
+            return
+        case "item":
+            diagnostics.error(
+                "`item` is only known in a step with for_each (the element it is run for); add `for_each:` and `key:` to this step, or read the list itself (vars.NAME)",
+                at: location)
         default:
+            if scope.iterating { roots.append("item") }
             let hint = Suggestions.hint(for: root, in: roots)
             let extra =
                 root == "outputs"

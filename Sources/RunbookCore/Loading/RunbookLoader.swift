@@ -4,15 +4,17 @@
 /// expressions) are checked afterwards by `RunbookChecker`, which has the whole runbook.
 public enum RunbookLoader {
     static let topLevelKeys = [
-        "apiVersion", "kind", "metadata", "modes", "on_failure", "concurrency", "params", "roles",
+        "apiVersion", "kind", "metadata", "modes", "on_failure", "on_item_failure", "concurrency", "params", "roles",
         "preconditions", "steps", "objectives",
     ]
     static let stepKeys = [
         "id", "needs", "on", "when", "modes", "action", "probe", "gate", "choose", "with", "check",
         "verify", "undo", "irreversible", "commit", "retries", "retry_delay", "timeout", "on_failure",
-        "expect", "message", "description",
+        "expect", "message", "description", "for_each", "key",
     ]
-    static let alternativeStepKeys = stepKeys.filter { !["id", "needs", "modes", "when", "choose"].contains($0) }
+    static let alternativeStepKeys = stepKeys.filter {
+        !["id", "needs", "modes", "when", "choose", "for_each", "key"].contains($0)
+    }
     static let paramKeys = ["type", "default", "enum", "pattern", "secret", "from_env", "description"]
 
     /// Loads a runbook from its text; nil only when the text is not a YAML mapping at all.
@@ -75,6 +77,11 @@ public enum RunbookLoader {
             let policy = reader.enumValue(pair.value, what: "on_failure", as: FailurePolicy.self)
         {
             runbook.onFailure = policy
+        }
+        if let pair = top["on_item_failure"],
+            let policy = reader.enumValue(pair.value, what: "on_item_failure", as: ItemFailurePolicy.self)
+        {
+            runbook.onItemFailure = policy
         }
         if let pair = top["concurrency"], let value = reader.int(pair.value, what: "concurrency", range: 1...10_000) {
             runbook.concurrency = value
@@ -304,6 +311,8 @@ public enum RunbookLoader {
         }
         if let pair = fields["expect"] { step.expect = reader.expression(pair.value, what: "expect") }
         if let pair = fields["message"] { step.message = reader.string(pair.value, what: "message") }
+        if let pair = fields["for_each"] { step.forEach = reader.expression(pair.value, what: "for_each") }
+        if let pair = fields["key"] { step.key = reader.expression(pair.value, what: "key") }
         return step
     }
 

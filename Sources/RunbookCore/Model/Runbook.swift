@@ -7,6 +7,8 @@ public struct Runbook: Sendable {
     /// Allowed `--mode` values; the first is the default. Empty: the runbook has no modes.
     public var modes: [Located<String>]
     public var onFailure: FailurePolicy
+    /// What a failure of one `for_each` item does to the other items (`on_item_failure`).
+    public var onItemFailure: ItemFailurePolicy
     public var concurrency: Int
     public var params: [ParamSpec]
     public var roles: [RoleSpec]
@@ -23,6 +25,7 @@ public struct Runbook: Sendable {
         self.name = Located("", at: location)
         self.modes = []
         self.onFailure = .stop
+        self.onItemFailure = .isolate
         self.concurrency = 8
         self.params = []
         self.roles = []
@@ -41,6 +44,20 @@ public struct Runbook: Sendable {
 /// What happens when a step fails after its retries.
 public enum FailurePolicy: String, Sendable, Hashable, Codable, CaseIterable {
     case rollback, stop, `continue`
+}
+
+/// What a failure of one item of a `for_each` does to the others.
+///
+/// `isolate` (the default): the failing step's `on_failure` applies to its item only. That item's
+/// remaining steps do not start (`stop`, `rollback`; with `rollback` its changes are undone, newest
+/// first, once the walk ends), the other items carry on to their end, and a step that does not
+/// iterate (it waits for every item) does not run. In a DR run the items are independent volumes:
+/// stopping a healthy session halfway through its failover would leave it neither on the old site
+/// nor on the new one. `whole_run`: one item's failure is the run's failure, as for a step without
+/// `for_each` (the run stops; `rollback` undoes every item).
+public enum ItemFailurePolicy: String, Sendable, Hashable, Codable, CaseIterable {
+    case isolate
+    case wholeRun = "whole_run"
 }
 
 /// What a gate does when its timeout passes.

@@ -22,6 +22,10 @@ public struct Step: Sendable {
     public var expect: LocatedExpression?
     public var message: String?
     public var isPrecondition: Bool
+    /// `for_each`: the list the step iterates, one instance per element (`item` in expressions).
+    public var forEach: LocatedExpression?
+    /// `key`: what names each instance of a `for_each` step (`step[KEY]`, `step[KEY]@host`).
+    public var key: LocatedExpression?
 
     public init(id: String, location: SourceLocation, body: StepBody) {
         self.id = id
@@ -109,6 +113,9 @@ public struct LocatedExpression: Sendable {
     public var location: SourceLocation
 
     public var source: String { expression.source }
+
+    /// The source without white space: two steps iterate "the same list" when these are equal.
+    public var normalizedSource: String { String(source.filter { !$0.isWhitespace }) }
 
     /// The location of a character offset inside the expression text.
     public func location(ofOffset offset: Int) -> SourceLocation {

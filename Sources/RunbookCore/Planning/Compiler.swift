@@ -88,16 +88,29 @@ public struct Compiler: Sendable {
         diagnostics.append(contentsOf: builder.diagnostics)
         if diagnostics.hasErrors { return nil }
 
-        // Edges between instances, then a stable order.
+        // Edges between instances, then a stable order. A step that iterates the same list as a
+        // step it needs waits only for that step's instances of the same item.
         var instancesByStep: [String: [Int]] = [:]
-        for (index, node) in nodes.enumerated() { instancesByStep[node.stepID, default: []].append(index) }
+        var instancesByItem: [String: [Int]] = [:]  // "stepID\0list\0key"
+        for (index, node) in nodes.enumerated() {
+            instancesByStep[node.stepID, default: []].append(index)
+            if let item = node.item {
+                instancesByItem[node.stepID + "\u{0}" + item.identity, default: []].append(index)
+            }
+        }
+        let listByStep = Dictionary(
+            runbook.steps.map { ($0.id, $0.forEach?.normalizedSource) }, uniquingKeysWith: { first, _ in first })
         // Each step's needs by id (first step with an id wins, as a linear search would): one
         // lookup per instance instead of a scan of all steps, which was quadratic.
         let needsByStep = Dictionary(runbook.steps.map { ($0.id, $0.needs) }, uniquingKeysWith: { first, _ in first })
         var dependencies = [[Int]](repeating: [], count: nodes.count)
         for (index, node) in nodes.enumerated() {
             for need in needsByStep[node.stepID] ?? [] {
-                dependencies[index].append(contentsOf: instancesByStep[need.value] ?? [])
+                if let item = node.item, let list = listByStep[need.value] ?? nil, list == item.list {
+                    dependencies[index].append(contentsOf: instancesByItem[need.value + "\u{0}" + item.identity] ?? [])
+                } else {
+                    dependencies[index].append(contentsOf: instancesByStep[need.value] ?? [])
+                }
             }
             nodes[index].needs = dependencies[index].map { nodes[$0].id }
         }
@@ -116,7 +129,8 @@ public struct Compiler: Sendable {
     /// A step instance resolved again at run time, with what earlier steps produced.
     ///
     /// - Parameters:
-    ///   - stepValues: for each step id that has run, `{outputs: {...}, status: "..."}`.
+    ///   - stepValues: for each step id that has run, `{outputs: {...}, status: "..."}` (for an
+    ///     item's instance, the values of the same item's instances of the steps that iterate its list).
     ///   - host: the host chosen at run time (for `any(role)`), or nil to keep the planned one.
     /// - Returns: the node, or nil with errors (a type error only visible with real values).
     public func resolve(
@@ -142,7 +156,8 @@ public struct Compiler: Sendable {
         if let runID { context.roots["run"] = .map(["id": .string(runID)]) }
         var builder = NodeBuilder(
             compiler: self, runbook: plan.runbook, inventory: plan.inventory, mode: plan.mode, context: context)
-        var resolved = builder.instance(of: step, id: node.id, host: host ?? node.host, candidates: node.candidates)
+        var resolved = builder.instance(
+            of: step, id: node.id, host: host ?? node.host, candidates: node.candidates, item: node.item)
         resolved?.needs = node.needs
         diagnostics.append(contentsOf: builder.diagnostics)
         return builder.diagnostics.hasErrors ? nil : resolved

@@ -72,22 +72,45 @@ struct NodeBuilder {
 
     mutating func instances(of step: Step) -> [PlanNode] {
         guard let (hosts, fanOut, candidates) = resolveTarget(step.target, stepID: step.id) else { return [] }
-        var result: [PlanNode] = []
-        for host in hosts {
-            let id = fanOut ? "\(step.id)@\(host)" : step.id
-            if let node = instance(of: step, id: id, host: host, candidates: candidates) { result.append(node) }
+        // One instance per item (per host, with a role): `step[KEY]`, `step[KEY]@host`.
+        var items: [PlanItem?] = [nil]
+        if step.forEach != nil {
+            var found = Diagnostics()
+            guard let expanded = ForEachExpansion.items(of: step, in: context, diagnostics: &found) else {
+                diagnostics.append(contentsOf: found)
+                if !found.hasErrors, let forEach = step.forEach {
+                    diagnostics.error(
+                        "step '\(step.id)': for_each: \(forEach.source) must be known when the plan is made (it may read params, vars, hosts and mode)",
+                        at: forEach.location)
+                }
+                return []
+            }
+            items = expanded
         }
-        if hosts.isEmpty {
-            // A role with no hosts (min: 0): the step exists but has nothing to do.
-            var node = instance(of: step, id: step.id, host: "localhost", candidates: [])
-            node?.effect = .skipped("no host has role '\(step.target?.value ?? "")'")
-            if let node { result.append(node) }
+        var result: [PlanNode] = []
+        for item in items {
+            let base = item.map { "\(step.id)[\($0.key)]" } ?? step.id
+            for host in hosts {
+                let id = fanOut ? "\(base)@\(host)" : base
+                if let node = instance(of: step, id: id, host: host, candidates: candidates, item: item) {
+                    result.append(node)
+                }
+            }
+            if hosts.isEmpty {
+                // A role with no hosts (min: 0): the step exists but has nothing to do.
+                var node = instance(of: step, id: base, host: "localhost", candidates: [], item: item)
+                node?.effect = .skipped("no host has role '\(step.target?.value ?? "")'")
+                if let node { result.append(node) }
+            }
         }
         return result
     }
 
-    mutating func instance(of step: Step, id: String, host: String, candidates: [String]) -> PlanNode? {
-        let context = hostContext(host)
+    mutating func instance(of step: Step, id: String, host: String, candidates: [String], item: PlanItem? = nil)
+        -> PlanNode?
+    {
+        var context = hostContext(host)
+        if let item { context.roots["item"] = item.value }
         let renderHost = RenderHost(name: host, settings: inventory.settings(for: host))
         var node = PlanNode(
             id: id, stepID: step.id, host: host, target: step.target?.value ?? "localhost", candidates: candidates,
@@ -96,7 +119,7 @@ struct NodeBuilder {
             arguments: ResolvedArguments(), commands: [], undo: .none, changes: false, commit: step.commit,
             retries: step.retries, retryDelay: step.retryDelay, timeout: step.timeout,
             onFailure: step.onFailure ?? runbook.onFailure, expect: step.expect?.source, message: step.message,
-            description: step.description, when: nil, gate: nil, choice: nil, location: step.location)
+            description: step.description, when: nil, gate: nil, choice: nil, item: item, location: step.location)
 
         switch step.body {
         case .action(let name), .probe(let name):

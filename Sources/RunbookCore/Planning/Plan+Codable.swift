@@ -15,7 +15,7 @@ extension PlanNode: Codable {
         case argumentsHaveUnknowns = "arguments_have_unknowns"
         case candidates, changes
         case choice = "choose"
-        case commands, commit, description, effect, expect, gate, host, id, kind, location, message, needs
+        case commands, commit, description, effect, expect, gate, host, id, item, kind, location, message, needs
         case onFailure = "on_failure"
         case isPrecondition = "precondition"
         case reason, retries
@@ -43,6 +43,7 @@ extension PlanNode: Codable {
         try container.encodeIfPresent(gate, forKey: .gate)
         try container.encode(host, forKey: .host)
         try container.encode(id, forKey: .id)
+        try container.encodeIfPresent(item, forKey: .item)
         try container.encode(kind, forKey: .kind)
         try container.encode(location.description, forKey: .location)
         try container.encodeIfPresent(message, forKey: .message)
@@ -93,9 +94,35 @@ extension PlanNode: Codable {
         when = try container.decodeIfPresent(ConditionReport.self, forKey: .when)
         gate = try container.decodeIfPresent(GatePlan.self, forKey: .gate)
         choice = try container.decodeIfPresent(ChoicePlan.self, forKey: .choice)
+        item = try container.decodeIfPresent(PlanItem.self, forKey: .item)
         let location = try container.decodeIfPresent(String.self, forKey: .location)
         self.location =
             location.flatMap(SourceLocation.init(parsing:)) ?? SourceLocation(file: location ?? "", line: 0, column: 0)
+    }
+}
+
+// MARK: - A for_each item
+
+extension PlanItem: Codable {
+    enum CodingKeys: String, CodingKey {
+        case index, key, list, value
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(index, forKey: .index)
+        try container.encode(key, forKey: .key)
+        try container.encode(list, forKey: .list)
+        try container.encode(value, forKey: .value)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            key: try container.decode(String.self, forKey: .key),
+            index: try container.decodeIfPresent(Int.self, forKey: .index) ?? 0,
+            list: try container.decodeIfPresent(String.self, forKey: .list) ?? "",
+            value: try container.decodeIfPresent(Value.self, forKey: .value) ?? .null)
     }
 }
 

@@ -125,7 +125,8 @@ public struct PlanNode: Sendable, Hashable {
         case action, probe, gate, choose
     }
 
-    /// `step` for single-host steps, `step@host` for role fan-outs.
+    /// `step` for single-host steps, `step@host` for role fan-outs, `step[KEY]` and
+    /// `step[KEY]@host` for the items of a `for_each`.
     public var id: String
     public var stepID: String
     /// The host it runs on (predicted for `any(role)`: the first that answers at run time).
@@ -155,6 +156,8 @@ public struct PlanNode: Sendable, Hashable {
     public var when: ConditionReport?
     public var gate: GatePlan?
     public var choice: ChoicePlan?
+    /// For a `for_each` step: the element this instance is for (its key is in `id`: `step[KEY]@host`).
+    public var item: PlanItem? = nil
     public var location: SourceLocation
 }
 

@@ -57,7 +57,9 @@ public struct PlanGraphRenderer {
     }
 
     func label(_ node: PlanNode, separator: String) -> String {
-        var parts = ["\(node.effect.marker) \(node.stepID)", "on \(node.host)"]
+        var parts = [
+            "\(node.effect.marker) \(node.stepID)\(node.item.map { " [\($0.key)]" } ?? "")", "on \(node.host)",
+        ]
         switch node.kind {
         case .gate: parts.append("gate \(node.typeName)")
         default: parts.append(node.typeName)

@@ -28,12 +28,19 @@ public struct PlanTextRenderer {
         if !plan.preconditions.isEmpty {
             out.append("")
             out.append("Preconditions (all must hold before anything changes; they run in parallel):")
-            for node in plan.preconditions { out.append(contentsOf: lines(for: node)) }
+            for group in Self.groupedByItem(plan.preconditions) {
+                if let header = group.header { out.append(paint(header, "1")) }
+                for node in group.nodes { out.append(contentsOf: lines(for: node)) }
+            }
         }
         out.append("")
         out.append(
             "Steps (in order; steps whose needs are done run in parallel, up to \(runbook.concurrency) at once):")
-        for node in plan.nodes { out.append(contentsOf: lines(for: node)) }
+        if let policy = itemPolicyLine { out.append(policy) }
+        for group in Self.groupedByItem(plan.nodes) {
+            if let header = group.header { out.append(paint(header, "1")) }
+            for node in group.nodes { out.append(contentsOf: lines(for: node)) }
+        }
 
         out.append("")
         if plan.rollback.isEmpty {
@@ -71,6 +78,53 @@ public struct PlanTextRenderer {
         out.append("")
         out.append(countLine)
         return plan.redactor.redact(out.joined(separator: "\n")) + "\n"
+    }
+
+    /// What one item's failure does, said once when the plan has `for_each` instances.
+    var itemPolicyLine: String? {
+        guard plan.nodes.contains(where: { $0.item != nil }) || plan.preconditions.contains(where: { $0.item != nil })
+        else { return nil }
+        switch plan.runbook.onItemFailure {
+        case .isolate:
+            return "  (on_item_failure: isolate) a failing item stops only itself: its later steps do not start, "
+                + "with on_failure: rollback its own changes are undone newest first, the other items go on to their "
+                + "end, and a step that needs every item does not run; an item whose precondition fails is left out."
+        case .wholeRun:
+            return "  (on_item_failure: whole_run) one item's failure is the run's: the run stops, "
+                + "and with on_failure: rollback every item's changes are undone."
+        }
+    }
+
+    /// The nodes in order, with each run of `for_each` instances of one list regrouped by item
+    /// (in the order of the list), under a header naming the item.
+    static func groupedByItem(_ nodes: [PlanNode]) -> [(header: String?, nodes: [PlanNode])] {
+        var groups: [(header: String?, nodes: [PlanNode])] = []
+        var index = 0
+        while index < nodes.count {
+            guard let list = nodes[index].item?.list else {
+                if groups.last?.header == nil, !groups.isEmpty {
+                    groups[groups.count - 1].nodes.append(nodes[index])
+                } else {
+                    groups.append((nil, [nodes[index]]))
+                }
+                index += 1
+                continue
+            }
+            var end = index
+            while end < nodes.count, nodes[end].item?.list == list { end += 1 }
+            var byKey: [String: [PlanNode]] = [:]
+            var keys: [(index: Int, key: String)] = []
+            for node in nodes[index..<end] {
+                let item = node.item!
+                if byKey[item.key] == nil { keys.append((item.index, item.key)) }
+                byKey[item.key, default: []].append(node)
+            }
+            for (position, key) in keys.sorted(by: { $0.index < $1.index }) {
+                groups.append(("  [\(key)] (\(list)[\(position)]):", byKey[key] ?? []))
+            }
+            index = end
+        }
+        return groups
     }
 
     public var countLine: String {
@@ -130,7 +184,8 @@ public struct PlanTextRenderer {
                 if let timeout = gate.timeout {
                     settings.append("timeout \(Value.formatDuration(timeout)), then \(gate.onTimeout.rawValue)")
                 }
-                settings.append("answer with --approve \(node.stepID) or `runbook approve RUN \(node.stepID)`")
+                settings.append(
+                    "answer with --approve \(node.gateAnswerName) or `runbook approve RUN \(node.gateAnswerName)`")
                 out.append(indent + settings.joined(separator: "; "))
             } else {
                 out.append(
@@ -211,4 +266,10 @@ extension String {
     func padding(to width: Int) -> String {
         count >= width ? self : self + String(repeating: " ", count: width - count)
     }
+}
+
+extension PlanNode {
+    /// The name a gate is answered by, as a shell word: its step id, or its instance id
+    /// (`'go[gv0]'`) for a gate of a `for_each`.
+    var gateAnswerName: String { item == nil ? stepID : ShellQuoting.quote(id) }
 }

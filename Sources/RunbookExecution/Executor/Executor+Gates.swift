@@ -11,7 +11,7 @@ extension Executor {
         }
         let firstReached = previous?.firstReachedAt ?? Date()
         let answerWith =
-            gate.type == "approval" ? "runbook approve \(runID) \(node.stepID) --by NAME --reason TEXT" : nil
+            gate.type == "approval" ? "runbook approve \(runID) \(node.gateName) --by NAME --reason TEXT" : nil
         let waiting = RunEvent.gateWaiting(
             .init(
                 step: node.id, host: host, gate: gate.type, firstReached: firstReached, prompt: gate.prompt,
@@ -52,7 +52,7 @@ extension Executor {
             rejectGate(
                 node, host: host, error: "no answer within \(after) (on_timeout: \(name))",
                 eventError: "gate timed out after \(after)")
-            return .failed("gate \(node.stepID) timed out after \(after) (on_timeout: \(name))", policy)
+            return .failed("gate \(node.gateName) timed out after \(after) (on_timeout: \(name))", policy)
         }
     }
 
@@ -130,7 +130,7 @@ extension Executor {
             rejecting(
                 node, host: host, error: "rejected by \(approval.by): \(approval.reason)",
                 eventError: "rejected by \(approval.by)", into: &batch)
-            outcome = .failed("gate \(node.stepID) was rejected by \(approval.by): \(approval.reason)", .stop)
+            outcome = .failed("gate \(node.gateName) was rejected by \(approval.by): \(approval.reason)", .stop)
         } else {
             let outputs: [String: Value] = [
                 "approved_by": .string(approval.by), "reason": .string(approval.reason), "at": .timestamp(approval.at),
@@ -148,12 +148,12 @@ extension Executor {
     func runApproval(_ node: PlanNode, gate: GatePlan, host: String, firstReached: Date) async -> NodeOutcome {
         let deadline = deadline(gate, firstReached: firstReached)
         func answered() -> NodeOutcome? {
-            guard let approval = try? journal.approval(runID: runID, gate: node.stepID) else { return nil }
+            guard let approval = try? journal.approval(runID: runID, gate: node.gateName) else { return nil }
             return decide(node, gate: gate, host: host, approval, isNew: false)
         }
         func decision(_ reason: String, _ decision: ApprovalDecision) -> ApprovalRecord {
             ApprovalRecord(
-                runID: runID, gate: node.stepID, by: options.approver, reason: reason, planHash: planHash, at: Date(),
+                runID: runID, gate: node.gateName, by: options.approver, reason: reason, planHash: planHash, at: Date(),
                 decision: decision)
         }
         if let outcome = answered() { return outcome }
@@ -166,20 +166,20 @@ extension Executor {
                 node, host: host, outputs: outputs, summary: "not asked: every step after it is already done")
         }
         if let deadline, Date() >= deadline { return timedOut(node, gate: gate, host: host) }
-        if options.approvals.contains(node.stepID) {
+        if options.approvals.contains(node.gateName) {
             if !gate.approvers.isEmpty, !gate.approvers.contains(options.approver) {
                 return fail(
                     node, host: host,
-                    "--approve \(node.stepID) was given by \(options.approver), who is not among the approvers"
+                    "--approve \(node.gateName) was given by \(options.approver), who is not among the approvers"
                         + " (\(gate.approvers.joined(separator: ", ")))")
             }
-            let approval = decision("--approve \(node.stepID) on the command line", .approved)
+            let approval = decision("--approve \(node.gateName) on the command line", .approved)
             return decide(node, gate: gate, host: host, approval, isNew: true)!
         }
         guard options.interactive, let prompter else { return .parked }
 
-        let question = "\(gate.prompt ?? "Continue?") [gate \(node.stepID)] (yes/no)"
-        let gateID = node.stepID
+        let question = "\(gate.prompt ?? "Continue?") [gate \(node.gateName)] (yes/no)"
+        let gateID = node.gateName
         let answer = await prompter.ask(question, deadline: deadline, pollEvery: options.approvalPollSeconds) {
             [journal, runID] in
             (try? journal.approval(runID: runID, gate: gateID)) != nil
@@ -293,4 +293,10 @@ extension Executor {
             do { try await sleep(seconds: wait) } catch { return cancelled(node, host: host) }
         }
     }
+}
+
+extension PlanNode {
+    /// What a gate is answered by (`runbook approve RUN GATE`, `--approve GATE`): its step id, or
+    /// for a gate of a `for_each` its instance id (`go[gv0]`): each item is answered on its own.
+    var gateName: String { item == nil ? stepID : id }
 }

@@ -120,8 +120,12 @@ public final class Executor: Sendable {
             for await result in group { results.append(result) }
             return results
         }
-        let failures = plan.preconditions.compactMap { node in results.first { $0.0.id == node.id }?.1 }
-        return failures.isEmpty ? nil : failures.joined(separator: "\n")
+        let failed = plan.preconditions.compactMap { node in
+            results.first { $0.0.id == node.id }?.1.map { (node.id, $0) }
+        }
+        // An item's failed precondition leaves that item out (on_item_failure: isolate); `run` skips it.
+        if failed.allSatisfy({ !plan.preconditionFailureStopsRun($0.0) }) { return nil }
+        return failed.map(\.1).joined(separator: "\n")
     }
 
     func runPrecondition(_ node: PlanNode) async -> String? {
@@ -177,14 +181,46 @@ public final class Executor: Sendable {
         let concurrency = max(1, plan.runbook.concurrency)
 
         // Outputs of steps done in an earlier attempt feed expressions of the ones still to run.
-        stepValues = NodeRunner.stepValues(nodes.compactMap { previous[$0.id] }, onlyDone: true)
+        let done = nodes.compactMap { previous[$0.id] }
+        stepValues = NodeRunner.stepValues(done, onlyDone: true)
+        // The same per item: `steps.ID` in an item's instance reads ID's instance for that item.
+        var itemValues = nodeRunner.itemValues(done, onlyDone: true)
+
+        // One item's failure stays with the item (on_item_failure: isolate).
+        let isolate = plan.runbook.onItemFailure == .isolate
+        var failedItems: [String: (item: PlanItem, nodeID: String, why: String, policy: FailurePolicy)] = [:]
+        var failedItemOrder: [String] = []
+        var skipped = Set<Int>()  // instances that will not start (a step they need failed, their item stopped)
+        var launched = Set<Int>()
+        // Items whose precondition failed (this attempt or an earlier one): left out of the run.
+        var excludedItems =
+            isolate && plan.preconditions.contains(where: { $0.item != nil }) ? excludedByPreconditions() : [:]
+        // An item rolled back in an earlier attempt stays rolled back: its rollback is finished
+        // (it may have been cut short) and its steps are not applied again; the others go on.
+        var finishedItemRollbacks: [String: String] = [:]
+        if isolate, !previous.isEmpty {
+            let rollback = Rollback(executor: self)
+            for (identity, item) in rollback.itemsRolledBack().sorted(by: { $0.key < $1.key }) {
+                if !rollback.entries(pastCommit: false, item: item).entries.isEmpty {
+                    let result = await rollback.run(
+                        pastCommit: false, dryRun: false, reason: "resume: item [\(item.key)] was being rolled back",
+                        item: item)
+                    finishedItemRollbacks[identity] =
+                        result.failed.isEmpty ? "" : "; \(result.failed.count) undo(s) failed again"
+                }
+                excludedItems[identity] =
+                    "item [\(item.key)] left out: it was rolled back in an earlier attempt of this run"
+                    + (finishedItemRollbacks[identity] ?? "")
+            }
+        }
 
         func skipDependents(of i: Int, because reason: String) {
             var queue = dependents[i]
             var seen = Set<Int>()
             var batch = JournalBatch(runID: runID)
             while let j = queue.popLast() {
-                guard seen.insert(j).inserted else { continue }
+                guard seen.insert(j).inserted, !launched.contains(j), !skipped.contains(j) else { continue }
+                skipped.insert(j)
                 let node = nodes[j]
                 batch.step(node.id, stepID: node.stepID, host: node.host) {
                     $0.state = .skipped
@@ -195,6 +231,34 @@ public final class Executor: Sendable {
             }
             record(batch, what: "the steps after \(nodes[i].id)")
             for event in batch.events { tell(event) }
+        }
+
+        /// Skips every instance of `item` that has not started, and what needs them.
+        func stopItem(_ identity: String, because reason: String) {
+            var batch = JournalBatch(runID: runID)
+            var stopped: [Int] = []
+            for (j, node) in nodes.enumerated()
+            where node.item?.identity == identity && !launched.contains(j) && !skipped.contains(j) {
+                skipped.insert(j)
+                stopped.append(j)
+                // Undone in an earlier attempt: its record says so and stays.
+                if previous[node.id] != nil, let state = (try? journal.step(runID: runID, nodeID: node.id))??.state,
+                    [.undone, .undoing, .undoFailed].contains(state)
+                {
+                    continue
+                }
+                batch.step(node.id, stepID: node.stepID, host: node.host) {
+                    $0.state = .skipped
+                    $0.error = reason
+                }
+                batch.events.append(.stepSkipped(.init(step: node.id, host: node.host, reason: reason)))
+            }
+            ready.removeAll { skipped.contains($0) }
+            if !batch.isEmpty {
+                record(batch, what: "the steps of an item")
+                for event in batch.events { tell(event) }
+            }
+            for j in stopped { skipDependents(of: j, because: "needs \(nodes[j].id), which did not run (\(reason))") }
         }
 
         await withTaskGroup(of: WalkEvent.self) { group in
@@ -208,9 +272,14 @@ public final class Executor: Sendable {
                 while !stopLaunching, running < concurrency, !ready.isEmpty {
                     ready.sort()
                     let i = ready.removeFirst()
+                    if skipped.contains(i) { continue }
                     running += 1
+                    launched.insert(i)
                     let node = nodes[i]
-                    let values = stepValues
+                    var values = stepValues
+                    if let item = node.item {
+                        for (id, value) in itemValues[item.identity] ?? [:] { values[id] = value }
+                    }
                     let before = previous[node.id]
                     let appliedBefore = applied.contains(node.id)
                     group.addTask {
@@ -222,6 +291,9 @@ public final class Executor: Sendable {
                 }
             }
 
+            for (identity, reason) in excludedItems.sorted(by: { $0.key < $1.key }) {
+                stopItem(identity, because: reason)
+            }
             launch()
             while running > 0 || (!ready.isEmpty && !stopLaunching) {
                 guard let event = await group.next() else { break }
@@ -248,18 +320,39 @@ public final class Executor: Sendable {
                             instanceOutputs[node.stepID] = outputs
                             stepValues[node.stepID] = .map(["outputs": .map(outputs), "status": .string("succeeded")])
                         }
+                        if let item = node.item, itemValues[item.identity]?[node.stepID] == nil {
+                            itemValues[item.identity, default: [:]][node.stepID] = .map([
+                                "outputs": .map(outputs), "status": .string("succeeded"),
+                            ])
+                        }
                         fallthrough
                     case .skipped:
                         if case .skipped = outcome, stepValues[node.stepID] == nil {
                             stepValues[node.stepID] = .map(["outputs": .map([:]), "status": .string("skipped")])
                         }
+                        if case .skipped = outcome, let item = node.item,
+                            itemValues[item.identity]?[node.stepID] == nil
+                        {
+                            itemValues[item.identity, default: [:]][node.stepID] = .map([
+                                "outputs": .map([:]), "status": .string("skipped"),
+                            ])
+                        }
                         for j in dependents[i] {
                             remaining[j] -= 1
-                            if remaining[j] == 0 { ready.append(j) }
+                            if remaining[j] == 0, !skipped.contains(j) { ready.append(j) }
                         }
                     case .failed(let why, let policy):
                         failures.append((node.id, why, policy))
-                        if policy == .continue {
+                        if isolate, let item = node.item {
+                            if failedItems[item.identity] == nil {
+                                failedItems[item.identity] = (item, node.id, why, policy)
+                                failedItemOrder.append(item.identity)
+                            }
+                            skipDependents(of: i, because: "needs \(node.id), which failed")
+                            if policy != .continue {
+                                stopItem(item.identity, because: "item [\(item.key)] stopped: \(node.id) failed")
+                            }
+                        } else if policy == .continue {
                             skipDependents(of: i, because: "needs \(node.id), which failed")
                         } else {
                             stopLaunching = true
@@ -276,6 +369,37 @@ public final class Executor: Sendable {
         }
 
         if let signal = interruptedBy { return .interrupted(signal) }
+        let wholeRunFailures = failures.filter { !isolate || nodeRunner.node($0.0)?.item == nil }
+        if isolate, wholeRunFailures.isEmpty, !failures.isEmpty || !excludedItems.isEmpty {
+            // Only items failed: each one's policy applied to it alone; roll back those that ask.
+            var notes: [String: String] = [:]
+            var rollbackFailed: [String] = []
+            var rolledBack = false
+            for identity in failedItemOrder {
+                guard let failed = failedItems[identity], failed.policy == .rollback else { continue }
+                rolledBack = true
+                let result = await Rollback(executor: self).run(
+                    pastCommit: false, dryRun: false, reason: "step \(failed.nodeID) failed", item: failed.item)
+                notes[identity] =
+                    "rolled back \(result.undone.count) step\(result.undone.count == 1 ? "" : "s")"
+                    + (result.stoppedAt.map { ", stopping at commit point \($0)" } ?? "")
+                    + (result.failed.isEmpty ? "" : "; \(result.failed.count) undo(s) failed")
+                rollbackFailed.append(contentsOf: result.failed)
+            }
+            var lines = failures.map { "\($0.0): \($0.1)" }
+            lines.append(
+                "per item (on_item_failure: isolate\(rolledBack ? "; only the failed items were rolled back" : "")):")
+            lines.append(
+                contentsOf: itemSummary(
+                    failed: failedItems.mapValues { ($0.nodeID, $0.why) }, excluded: excludedItems, notes: notes
+                ).map { "  " + $0 })
+            let summary = lines.joined(separator: "\n")
+            if !rollbackFailed.isEmpty {
+                return .rollbackFailed(summary + "\n" + rollbackFailed.joined(separator: "\n"))
+            }
+            // The run as a whole was not rolled back: the other items stand (resume, or roll back the rest).
+            return .failed(summary)
+        }
         if !failures.isEmpty {
             let summary = failures.map { "\($0.0): \($0.1)" }.joined(separator: "\n")
             if failures.contains(where: { $0.2 == .rollback }) {

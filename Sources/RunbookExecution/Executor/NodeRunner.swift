@@ -89,6 +89,22 @@ public struct NodeRunner: Sendable {
             outputLimit: outputLimit, runner: hosts, log: log)
     }
 
+    /// The step values of journaled instances of `for_each` steps, per item (`PlanItem.identity`):
+    /// what `steps.ID` reads in an instance of the same item.
+    public func itemValues(_ records: [StepRecord], onlyDone: Bool) -> [String: [String: Value]] {
+        var values: [String: [String: Value]] = [:]
+        for record in records {
+            guard let item = nodes[record.nodeID]?.item else { continue }
+            if onlyDone, record.state != .succeeded, record.state != .alreadyDone { continue }
+            if !onlyDone, record.outputsJSON == nil { continue }
+            if values[item.identity]?[record.stepID] != nil { continue }
+            values[item.identity, default: [:]][record.stepID] = .map([
+                "outputs": .map(ValueJSON.decode(record.outputsJSON)), "status": .string(record.state.rawValue),
+            ])
+        }
+        return values
+    }
+
     /// What the step values of journaled steps are (`steps.ID.outputs`, `steps.ID.status`).
     public static func stepValues(_ records: [StepRecord], onlyDone: Bool) -> [String: Value] {
         var values: [String: Value] = [:]

@@ -34,7 +34,10 @@ public struct Rollback: Sendable {
     }
 
     /// The steps to undo, in order, and the commit point that bounds them.
-    public func entries(pastCommit: Bool) -> (entries: [Entry], stoppedAt: String?) {
+    ///
+    /// - Parameter item: only that item's instances (and the commit points that do not iterate,
+    ///   which bound every item); nil for the whole run.
+    public func entries(pastCommit: Bool, item: PlanItem? = nil) -> (entries: [Entry], stoppedAt: String?) {
         let records = (try? executor.journal.steps(runID: executor.runID)) ?? []
         let plan = executor.plan
         // Newest first: steps with no completion (failed or cut short mid-apply) are the newest.
@@ -53,6 +56,7 @@ public struct Rollback: Sendable {
         var stoppedAt: String?
         for record in ordered {
             guard let node = executor.nodeRunner.node(record.nodeID) else { continue }
+            if let item, node.item?.identity != item.identity, !(node.item == nil && node.commit) { continue }
             if node.commit, record.state == .succeeded, !pastCommit {
                 stoppedAt = node.id
                 break
@@ -85,15 +89,18 @@ public struct Rollback: Sendable {
         return (entries, stoppedAt)
     }
 
-    public func run(pastCommit: Bool, dryRun: Bool, reason: String) async -> Result {
-        let (entries, stoppedAt) = entries(pastCommit: pastCommit)
+    public func run(pastCommit: Bool, dryRun: Bool, reason: String, item: PlanItem? = nil) async -> Result {
+        let (entries, stoppedAt) = entries(pastCommit: pastCommit, item: item)
         var result = Result(stoppedAt: stoppedAt)
         if dryRun { return result }
-        executor.emit(.rollbackStarted(.init(reason: reason, steps: entries.map(\.nodeID), stopsAt: stoppedAt)))
+        executor.emit(
+            .rollbackStarted(
+                .init(reason: reason, steps: entries.map(\.nodeID), stopsAt: stoppedAt, item: item?.key)))
         let records = Dictionary(
             ((try? executor.journal.steps(runID: executor.runID)) ?? []).map { ($0.nodeID, $0) },
             uniquingKeysWith: { $1 })
         let stepValues = NodeRunner.stepValues(Array(records.values), onlyDone: false)
+        let itemValues = executor.nodeRunner.itemValues(Array(records.values), onlyDone: false)
         let attempts = (try? executor.journal.attempts(runID: executor.runID)) ?? []
         for entry in entries {
             guard let planned = executor.nodeRunner.node(entry.nodeID) else { continue }
@@ -102,8 +109,12 @@ public struct Rollback: Sendable {
                 result.skipped.append("\(entry.nodeID): \(entry.action)")
                 continue
             }
+            var values = stepValues
+            if let item = planned.item {
+                for (id, value) in itemValues[item.identity] ?? [:] { values[id] = value }
+            }
             let resolved = executor.nodeRunner.resolve(
-                planned, host: entry.host, stepValues: stepValues, runID: executor.runID)
+                planned, host: entry.host, stepValues: values, runID: executor.runID)
             let node = (try? resolved.get()) ?? planned
             guard let type = executor.nodeRunner.type(of: node) else {
                 result.failed.append("\(entry.nodeID): no implementation for '\(node.typeName)'")
@@ -127,15 +138,33 @@ public struct Rollback: Sendable {
         public var pastCommit: Bool
     }
 
+    /// The items (by `PlanItem.identity`) whose rollback began in an earlier attempt of the run:
+    /// one of their instances is being undone, was undone or failed to be.
+    public func itemsRolledBack() -> [String: PlanItem] {
+        let undoStates: Set<StepState> = [.undoing, .undone, .undoFailed]
+        var items: [String: PlanItem] = [:]
+        for record in (try? executor.journal.steps(runID: executor.runID)) ?? []
+        where undoStates.contains(record.state) {
+            if let item = executor.nodeRunner.node(record.nodeID)?.item { items[item.identity] = item }
+        }
+        return items
+    }
+
     /// The attempt phases of an undo.
     static let undoPhases: Set<AttemptPhase> = [.undoCheck, .undo, .undoVerify]
 
     /// Whether a rollback of this run began (a step is being undone, was undone, or failed to
     /// be), and if so whether it went past the last commit point: a resume finishes it.
+    ///
+    /// Under `on_item_failure: isolate` the rollback of one `for_each` item is not the run's: the
+    /// executor finishes it on resume (`itemsRolledBack`) and the other items go on.
     public func began() -> Began? {
         let records = (try? executor.journal.steps(runID: executor.runID)) ?? []
         let undoStates: Set<StepState> = [.undoing, .undone, .undoFailed]
-        let touched = records.filter { undoStates.contains($0.state) }
+        let isolate = executor.plan.runbook.onItemFailure == .isolate
+        let touched = records.filter { record in
+            undoStates.contains(record.state) && !(isolate && executor.nodeRunner.node(record.nodeID)?.item != nil)
+        }
         guard !touched.isEmpty else { return nil }
         // The newest commit point passed; an undo of a step completed before it went past it.
         let commit = records.filter { record in

@@ -271,16 +271,20 @@ extension RunEvent {
         public var steps: [String]
         /// The commit point that stops the rollback, or empty.
         public var stopsAt: String
+        /// The `for_each` item whose changes alone are undone (`on_item_failure: isolate`); absent
+        /// for a rollback of the whole run.
+        public var item: String?
 
         enum CodingKeys: String, CodingKey {
-            case reason, steps
+            case reason, steps, item
             case stopsAt = "stops_at"
         }
 
-        public init(reason: String, steps: [String], stopsAt: String?) {
+        public init(reason: String, steps: [String], stopsAt: String?, item: String? = nil) {
             self.reason = reason
             self.steps = steps
             self.stopsAt = stopsAt ?? ""
+            self.item = item
         }
     }
 

@@ -160,10 +160,14 @@ public final class JSONLinesEventWriter: RunObserver, @unchecked Sendable {
     private let redactor: Redactor
     private let lock = NSLock()
     private let closeOnDeinit: Bool
+    /// The item key of each `for_each` instance, by node id: written as the event's `item`.
+    private let items: [String: String]
 
-    /// `path` "-" is standard output.
-    public init(path: String, redactor: Redactor) throws {
+    /// `path` "-" is standard output. `items`: the key of each `for_each` instance by node id
+    /// (`Plan.itemKeys`), added to that instance's events as `item`.
+    public init(path: String, redactor: Redactor, items: [String: String] = [:]) throws {
         self.redactor = redactor
+        self.items = items
         if path == "-" {
             handle = FileHandle.standardOutput
             closeOnDeinit = false
@@ -184,7 +188,7 @@ public final class JSONLinesEventWriter: RunObserver, @unchecked Sendable {
     deinit { if closeOnDeinit { try? handle.close() } }
 
     public func record(_ event: RunEvent, runID: String) {
-        guard let text = Self.line(event, runID: runID, at: Date()) else { return }
+        guard let text = Self.line(event, runID: runID, at: Date(), items: items) else { return }
         let line = redactor.redact(text) + "\n"
         lock.lock()
         defer { lock.unlock() }
@@ -192,8 +196,10 @@ public final class JSONLinesEventWriter: RunObserver, @unchecked Sendable {
     }
 
     /// One event as its JSON line (without the newline), keys sorted.
-    static func line(_ event: RunEvent, runID: String, at ts: Date) -> String? {
+    static func line(_ event: RunEvent, runID: String, at ts: Date, items: [String: String] = [:]) -> String? {
         var object: [String: Any] = ["v": 1, "ts": JournalTimestamp.format(ts), "run": runID, "type": event.type]
+        // Added in v1 without a version change: a field more, none renamed.
+        if let step = event.step, let key = items[step] { object["item"] = key }
         for (key, value) in event.allFields where object[key] == nil { object[key] = value }
         guard
             let data = try? JSONSerialization.data(

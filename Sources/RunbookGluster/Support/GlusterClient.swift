@@ -12,14 +12,35 @@ struct GlusterClient: Sendable {
     }
 
     /// Runs a command; transport failures (unreachable host) propagate as `TransportError`.
+    ///
+    /// When glusterd refuses it because another transaction holds its lock (`GlusterdLock`), it is
+    /// run again after a growing wait, a bounded number of times; every try is in the attempt's
+    /// journaled commands. Still refused after the last: an error that says so.
     func run(_ command: CommandSpec) async throws -> (GlusterOutput, CommandResult) {
-        let result = try await context.run(command)
-        if result.timedOut {
-            throw GlusterError(
-                .commandFailed, GlusterOutput(command: command, host: context.host, result: result),
-                "timed out after \(Int(result.duration.rounded()))s")
+        var waited = 0.0
+        var tries = 0
+        for delay in GlusterdLock.delays + [nil] {
+            let result = try await context.run(command)
+            tries += 1
+            if result.timedOut {
+                throw GlusterError(
+                    .commandFailed, GlusterOutput(command: command, host: context.host, result: result),
+                    "timed out after \(Int(result.duration.rounded()))s")
+            }
+            let output = GlusterOutput(command: command, host: context.host, result: result)
+            guard GlusterdLock.isBusy(output) else { return (output, result) }
+            guard let delay else {
+                throw GlusterError(
+                    .commandFailed, output,
+                    "glusterd on \(context.host) refused it \(tries) times over \(Int(waited.rounded()))s because "
+                        + "another transaction held its lock (another gluster command on this cluster, from this run "
+                        + "or elsewhere); wait for that one to finish (`gluster volume status` shows whether glusterd "
+                        + "answers), then resume")
+            }
+            try await Task.sleep(for: .seconds(delay))
+            waited += delay
         }
-        return (GlusterOutput(command: command, host: context.host, result: result), result)
+        preconditionFailure("unreachable: the loop returns or throws")
     }
 
     /// Runs a command that changes something and fails on a non-zero exit or `opRet`.

@@ -1,0 +1,31 @@
+import Foundation
+import RunbookCore
+
+/// glusterd runs one CLI transaction at a time per volume (and cluster-wide for some): a second
+/// one is refused while the first holds the lock. Parallel `for_each` items on one cluster (two
+/// sessions' checkpoints, say) meet this; the refusal is not a failure of the step, so the pack
+/// waits and runs the command again, a bounded number of times.
+///
+/// The messages, as the CLI shows them (opErrstr in `--xml`, the text after `failed:` otherwise),
+/// from the GlusterFS source (xlators/mgmt/glusterd/src, 595745f8):
+/// - "Another transaction is in progress for %s. Please try again after some time."
+///   (glusterd-handler.c, glusterd-syncop.c: the volume's or the global mgmt_v3 lock is held);
+/// - "Another transaction is in progress. Please try again after some time." (glusterd-mgmt.c);
+/// - "Another transaction could be in progress. Please try again after some time."
+///   (glusterd-syncop.c, glusterd-rpc-ops.c: a peer refused the cluster lock);
+/// - "Locking failed on %s. %s" wraps a peer's refusal, which is one of the above.
+/// ("Lock for %s held by %s" and "Unable to get lock ... lock held by" are glusterd's log lines,
+/// not CLI output.)
+public enum GlusterdLock {
+    static let markers = ["Another transaction is in progress", "Another transaction could be in progress"]
+
+    /// Seconds to wait before each new try: 5 more tries over 15.5 s at most.
+    @TaskLocal public static var delays: [Double] = [0.5, 1, 2, 4, 8]
+
+    /// Whether a command failed because glusterd was busy with another transaction.
+    public static func isBusy(_ output: GlusterOutput) -> Bool {
+        guard output.exitCode != 0 || output.stdout.contains("<opRet>-1</opRet>") else { return false }
+        let text = output.combined
+        return markers.contains { text.localizedCaseInsensitiveContains($0) }
+    }
+}
