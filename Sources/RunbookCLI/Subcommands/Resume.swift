@@ -34,7 +34,7 @@ extension RunbookCommand {
                 Terminal.writeError("runbook: error: \(error)\nSee `runbook history` for run ids.\n")
                 throw RunbookExit.failed
             }
-            guard let record = try lookup.journal.run(id: runID) else { throw RunbookExit.failed }
+            let record = try lookup.intactRun(runID, for: "resume")
             switch record.status {
             case .succeeded:
                 Terminal.writeError("runbook: run \(runID) already finished successfully: nothing to resume.\n")

@@ -43,7 +43,7 @@ extension RunbookCommand {
                 Terminal.writeError("runbook: error: \(error)\nSee `runbook history` for run ids.\n")
                 throw RunbookExit.failed
             }
-            guard let record = try lookup.journal.run(id: runID) else { throw RunbookExit.failed }
+            let record = try lookup.intactRun(runID, for: "roll back")
             let inputs = try RunSession.reload(record, extraParams: extra)
             var session = try RunSession(inputs: inputs, runID: runID, events: events)
             if !dryRun { try session.acquireLock() }
