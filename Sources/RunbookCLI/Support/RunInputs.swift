@@ -92,9 +92,15 @@ struct StateContext {
         }
     }
 
-    /// The run `runID` for `command` (`resume`, `rollback`) to act on, once its event chain and
-    /// the rows it acts on are checked: what was changed outside runbook is not acted on.
-    func intactRun(_ runID: String, for command: String) throws -> RunRecord {
+    /// The run whose id starts with `prefix`, for `command` (`resume`, `roll back`) to act on, once
+    /// its event chain and the rows it acts on are checked: what was changed outside runbook is not
+    /// acted on.
+    func intactRun(prefix: String, for command: String) throws -> RunRecord {
+        let runID: String
+        do { runID = try journal.resolveRunID(prefix: prefix) } catch {
+            Terminal.writeError("runbook: error: \(error)\nSee `runbook history` for run ids.\n")
+            throw RunbookExit.failed
+        }
         guard let record = try journal.run(id: runID) else { throw RunbookExit.failed }
         let what: String
         switch try journal.verifyChain(runID: runID) {
