@@ -220,6 +220,28 @@ import Testing
         #expect(compiled.node("later")?.effect == .unknown("the alternative is chosen at run time"))
     }
 
+    /// A shell undo's `check` and `verify` are in the plan (they were dropped once, so a
+    /// rollback never ran them), with the undo's own commands first in purpose order of the type.
+    @Test func aShellUndoKeepsItsCheckAndVerify() throws {
+        let (plan, diagnostics) = plan(
+            Self.header + """
+                steps:
+                  - id: one
+                    action: shell
+                    with: {run: [a]}
+                    undo: {action: shell, with: {run: [undo-one], check: [is-undone], verify: [test, -e, y]}}
+                """)
+        let compiled = try #require(plan, "\(diagnostics.all)")
+        let undo = try #require(compiled.node("one")?.undo)
+        #expect(undo.commands(.probe).map(\.command.argv) == [["is-undone"]])
+        #expect(undo.commands(.undo).map(\.command.argv) == [["undo-one"]])
+        #expect(undo.commands(.verify).map(\.command.argv) == [["test", "-e", "y"]])
+        #expect(undo.commands(.apply).isEmpty)
+        // The text plan shows them under the undo.
+        let text = PlanTextRenderer(plan: compiled).render()
+        #expect(text.contains("check  $ is-undone"), "\(text)")
+    }
+
     @Test func rollbackOrderIsReverseAndStopsAtCommitPoints() throws {
         let text =
             Self.header + """

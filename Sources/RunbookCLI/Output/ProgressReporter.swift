@@ -95,7 +95,8 @@ final class ProgressReporter: RunObserver, Sendable {
             write(paint("↩ rolling back", "33") + " (\(e.reason)): \(steps)")
         case .undoFinished(let e):
             let mark = e.state == .undone ? paint("↩", "33") : paint("✗", "31")
-            write(mark + " \(step)\(host): \(e.state.rawValue)\(e.error.map { " — \($0)" } ?? "")")
+            let detail = e.error ?? e.summary
+            write(mark + " \(step)\(host): \(e.state.rawValue)\(detail.map { " — \($0)" } ?? "")")
         case .rollbackSkipped(let e):
             write(paint("!", "31") + " \(step)\(host): not undone — \(e.reason)")
         case .rollbackFinished(let e):

@@ -12,6 +12,7 @@ extension RunbookCommand {
                 Steps the journal says are done are re-verified (their check must still say done) \
                 and not applied again; a step that was in flight is probed and then applied or \
                 marked done; failed steps are tried again; gates that were approved stay approved. \
+                A run stopped while rolling back finishes its rollback instead. \
                 The runbook and inventory must be unchanged since the run started. Secret params are \
                 read again from their environment variables (or give them with -p).
                 """)
@@ -54,6 +55,20 @@ extension RunbookCommand {
             for event in resumed.events { session.observers.record(event, runID: runID) }
 
             let executor = session.makeExecutor(options: flags.options(), planHash: record.planHash, plan: inputs.plan)
+            // A run killed while rolling back finishes its rollback: going forward again would
+            // apply the steps already undone a second time.
+            let rollback = Rollback(executor: executor)
+            if let began = rollback.began() {
+                Terminal.writeError(
+                    "runbook: run \(runID) was being rolled back when it stopped: finishing the rollback.\n")
+                let result = await rollback.run(
+                    pastCommit: began.pastCommit, dryRun: false, reason: "resume of an unfinished rollback")
+                let summary = "the rollback begun before run \(runID) stopped"
+                let outcome: RunOutcome =
+                    result.failed.isEmpty
+                    ? .rolledBack(summary) : .rollbackFailed(summary + "\n" + result.failed.joined(separator: "\n"))
+                throw ExitCode(await session.finish(outcome))
+            }
             // Preconditions guard the first change; once steps have run they are not asked again.
             let started = ((try? session.state.journal.steps(runID: runID)) ?? []).contains { step in
                 !inputs.plan.preconditions.contains { $0.id == step.nodeID } && step.state != .pending

@@ -12,8 +12,9 @@ extension RunbookCommand {
             discussion: """
                 Runs the undo of every step the run changed, in reverse order of completion, and \
                 stops at the last commit point unless --past-commit. Each undo is journaled; steps \
-                already undone are left alone, so rolling back twice is harmless. Exit 0 when every \
-                undo succeeded, 1 otherwise.
+                already undone are left alone, so rolling back twice is harmless. An undo's check \
+                runs first: exit 0 means already undone, and the undo is not run. Commands a killed \
+                run left running are waited for first. Exit 0 when every undo succeeded, 1 otherwise.
                 """)
 
         @Argument(help: "The run id (a unique prefix is enough).")

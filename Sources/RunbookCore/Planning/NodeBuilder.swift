@@ -250,9 +250,13 @@ struct NodeBuilder {
             let undoArguments = resolveArguments(
                 spec.with, type: undoType, stepID: step.id, host: host.name, context: context)
         {
+            // The undo's own commands, and for a type whose `check`/`verify` are commands (the
+            // shell's) those too: a rollback runs the check first and skips an undo already done.
+            let keeps: Set<PlannedCommand.Purpose> = undoType.descriptor.takesStepCheck ? [.probe, .verify] : []
             undo = .commands(
-                undoType.commands(for: undoArguments, on: host).filter { $0.purpose == .apply }.map {
-                    PlannedCommand(.undo, on: $0.host, $0.command)
+                undoType.commands(for: undoArguments, on: host).compactMap { command in
+                    if command.purpose == .apply { return PlannedCommand(.undo, on: command.host, command.command) }
+                    return keeps.contains(command.purpose) ? command : nil
                 })
         } else {
             switch type.descriptor.undo {

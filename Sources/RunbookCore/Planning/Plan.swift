@@ -99,6 +99,8 @@ public enum PlanEffect: Sendable, Hashable {
 
 /// How a step instance would be undone.
 public enum UndoPlan: Sendable, Hashable {
+    /// A declared undo: its commands (purpose `undo`), in order, and the undo's own `check`
+    /// (purpose `probe`: exit 0 means already undone) and `verify` (purpose `verify`), if any.
     case commands([PlannedCommand])
     case derived(String)
     case irreversible
@@ -106,6 +108,15 @@ public enum UndoPlan: Sendable, Hashable {
     case none
     /// It changes the world and nothing undoes it.
     case missing
+}
+
+extension UndoPlan {
+    /// A declared undo's commands of one purpose (`undo`: what it runs; `probe`: its check;
+    /// `verify`: its verify); empty for every other kind of undo.
+    public func commands(_ purpose: PlannedCommand.Purpose) -> [PlannedCommand] {
+        guard case .commands(let commands) = self else { return [] }
+        return commands.filter { $0.purpose == purpose }
+    }
 }
 
 /// One step instance: a step on one host.

@@ -27,7 +27,9 @@ public protocol ActionType: Sendable {
     func apply(_ context: ActionContext, observation: Observation) async throws -> EffectResult
     /// Checks that `apply` worked (default: the planned `verify` commands must exit 0).
     func verify(_ context: ActionContext) async throws -> EffectResult
-    /// Undoes `apply`, given what `probe` remembered before it (default: the declared undo).
+    /// Undoes `apply`, given what `probe` remembered before it (default: the declared undo's
+    /// commands; the executor runs a declared undo's `check` before and its `verify` after).
+    /// A derived undo reads the world first and does nothing when it is already undone.
     func undo(_ context: ActionContext, undoState: String?) async throws -> EffectResult
 }
 
@@ -51,10 +53,10 @@ extension ActionType {
     }
 
     public func undo(_ context: ActionContext, undoState: String?) async throws -> EffectResult {
-        guard case .commands(let commands) = context.node.undo else {
+        guard case .commands = context.node.undo else {
             return EffectResult(succeeded: true, summary: "nothing to undo")
         }
-        return try await runCommands(commands, context: context.phase(.undo), what: "undo")
+        return try await runCommands(context.node.undo.commands(.undo), context: context.phase(.undo), what: "undo")
     }
 
     /// Runs commands in order, stopping at the first that fails.

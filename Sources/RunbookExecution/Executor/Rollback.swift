@@ -3,6 +3,13 @@ import RunbookCore
 
 /// Undoes a run's changes: newest first, never past the last commit point unless asked,
 /// each undo journaled, and steps already undone left alone (so rolling back twice is harmless).
+///
+/// An undo follows the rules a step follows: a declared undo's `check` runs first and, when it
+/// exits 0, the undo is not run (it is recorded as undone); otherwise its intent (with what the
+/// check observed) is committed before it runs and its outcome (with its `verify`) after. A
+/// derived undo reads the world itself before changing anything. So an undo that was running
+/// when `runbook` was killed, and whose command finished after it, is found done and not run
+/// again (the commands a killed run left running are waited for before the lock is taken over).
 public struct Rollback: Sendable {
     let executor: Executor
 
@@ -39,6 +46,9 @@ public struct Rollback: Sendable {
             default: return false
             }
         }
+        let appliedInFlight = Set(
+            ((try? executor.journal.inFlightAttempts(runID: executor.runID)) ?? []).filter { $0.phase == .apply }.map(
+                \.nodeID))
         var entries: [Entry] = []
         var stoppedAt: String?
         for record in ordered {
@@ -47,14 +57,19 @@ public struct Rollback: Sendable {
                 stoppedAt = node.id
                 break
             }
-            guard record.changed, record.state != .undone else { continue }
+            // An apply in flight when `runbook` died may have changed the world (its command
+            // may even have finished after): it is undone like a change (undos are idempotent).
+            let maybeChanged = record.changed || appliedInFlight.contains(record.nodeID)
+            guard maybeChanged, record.state != .undone else { continue }
             let host = record.host ?? node.host
             switch node.undo {
-            case .commands(let commands):
+            case .commands:
+                let run = node.undo.commands(.undo).map { $0.command.shellText }.joined(separator: "; ")
+                let check = node.undo.commands(.probe).map { "`\($0.command.shellText)`" }.joined(separator: ", ")
                 entries.append(
                     Entry(
                         nodeID: node.id, host: host,
-                        action: commands.map { $0.command.shellText }.joined(separator: "; "), undoable: true))
+                        action: check.isEmpty ? run : "\(run) (unless its check \(check) exits 0)", undoable: true))
             case .derived(let text):
                 entries.append(Entry(nodeID: node.id, host: host, action: text, undoable: true))
             case .irreversible:
@@ -79,6 +94,7 @@ public struct Rollback: Sendable {
             ((try? executor.journal.steps(runID: executor.runID)) ?? []).map { ($0.nodeID, $0) },
             uniquingKeysWith: { $1 })
         let stepValues = NodeRunner.stepValues(Array(records.values), onlyDone: false)
+        let attempts = (try? executor.journal.attempts(runID: executor.runID)) ?? []
         for entry in entries {
             guard let planned = executor.nodeRunner.node(entry.nodeID) else { continue }
             guard entry.undoable else {
@@ -93,7 +109,10 @@ public struct Rollback: Sendable {
                 result.failed.append("\(entry.nodeID): no implementation for '\(node.typeName)'")
                 continue
             }
-            switch await undo(node, type: type, entry: entry, undoState: records[node.id]?.observedJSON) {
+            let earlier = attempts.filter { $0.nodeID == node.id && Self.undoPhases.contains($0.phase) }
+            switch await undo(
+                node, type: type, entry: entry, undoState: records[node.id]?.observedJSON, earlier: earlier)
+            {
             case .none: result.undone.append(node.id)
             case .some(let why): result.failed.append("\(node.id): \(why)")
             }
@@ -103,18 +122,117 @@ public struct Rollback: Sendable {
         return result
     }
 
-    /// Undoes one step: the intent (its state, event and attempt) is committed before the undo
-    /// runs, the outcome after. Returns nil when undone, else why not.
-    func undo(_ node: PlanNode, type: any ActionType, entry: Entry, undoState: String?) async -> String? {
+    /// A rollback that began: whether it went past the last commit point.
+    public struct Began: Sendable {
+        public var pastCommit: Bool
+    }
+
+    /// The attempt phases of an undo.
+    static let undoPhases: Set<AttemptPhase> = [.undoCheck, .undo, .undoVerify]
+
+    /// Whether a rollback of this run began (a step is being undone, was undone, or failed to
+    /// be), and if so whether it went past the last commit point: a resume finishes it.
+    public func began() -> Began? {
+        let records = (try? executor.journal.steps(runID: executor.runID)) ?? []
+        let undoStates: Set<StepState> = [.undoing, .undone, .undoFailed]
+        let touched = records.filter { undoStates.contains($0.state) }
+        guard !touched.isEmpty else { return nil }
+        // The newest commit point passed; an undo of a step completed before it went past it.
+        let commit = records.filter { record in
+            record.state == .succeeded && executor.nodeRunner.node(record.nodeID)?.commit == true
+        }.compactMap(\.completionSeq).max()
+        guard let commit else { return Began(pastCommit: false) }
+        return Began(pastCommit: touched.contains { ($0.completionSeq ?? Int.max) < commit })
+    }
+
+    /// Undoes one step. A declared undo's `check` runs first: exit 0 records the step undone in
+    /// one commit, and nothing runs. Otherwise the intent (its state, event, the check's attempt
+    /// and the undo's attempt) is committed before the undo runs, the outcome (with its verify)
+    /// after. Undo attempts a killed `runbook` left in flight are closed as interrupted with the
+    /// first commit (their commands were waited for when the lock was taken over). Returns nil
+    /// when undone, else why not.
+    func undo(_ node: PlanNode, type: any ActionType, entry: Entry, undoState: String?, earlier: [AttemptRecord])
+        async -> String?
+    {
         let host = entry.host
-        let undoCommands: [PlannedCommand]
-        if case .commands(let commands) = node.undo { undoCommands = commands } else { undoCommands = [] }
+        let number = (earlier.map(\.number).max() ?? 0) + 1
+        // Written with the next commit, whichever it is.
+        var done: [AttemptWrite] = earlier.filter(\.isInFlight).map { attempt in
+            .finish(
+                id: attempt.id,
+                AttemptEnd(
+                    outcome: AttemptOutcome.interrupted,
+                    error: "the runbook process running it stopped before its outcome was journaled"))
+        }
+        func finished(_ state: StepState, failure: String?, summary: String?) -> JournalBatch {
+            let event = RunEvent.undoFinished(
+                .init(step: node.id, host: host, state: state, error: failure, summary: summary))
+            var batch = executor.batch(node, host: host) {
+                $0.state = state
+                $0.error = failure
+            }
+            batch.attempts = done
+            batch.events = [event]
+            done = []
+            return batch
+        }
+        func record(_ batch: JournalBatch) {
+            executor.record(batch, what: "the undo of \(node.id)")
+            for event in batch.events { executor.tell(event) }
+        }
+
+        // The undo's check: exit 0 means already undone.
+        let checks = node.undo.commands(.probe)
+        if !checks.isEmpty {
+            let start = AttemptStart(
+                nodeID: node.id, phase: .undoCheck, number: number, intent: executor.intent(checks, fallback: "check"))
+            let log = CommandLog()
+            let context = executor.context(node, host: host, phase: .probe, log: log)
+            do {
+                var failed: CommandResult?
+                var last: CommandResult?
+                for check in checks {
+                    let result = try await context.run(check)
+                    last = result
+                    if !result.succeeded {
+                        failed = result
+                        break
+                    }
+                }
+                if failed == nil {
+                    done.append(
+                        .record(
+                            start,
+                            AttemptEnd(
+                                outcome: "done", exitCode: last?.exitCode.map(Int.init), stdout: last?.stdout ?? "",
+                                stderr: last?.stderr ?? "", commands: Executor.ran(log))))
+                    record(finished(.undone, failure: nil, summary: "already undone: check exited 0"))
+                    return nil
+                }
+                done.append(
+                    .record(
+                        start,
+                        AttemptEnd(
+                            outcome: "notDone", exitCode: failed?.exitCode.map(Int.init),
+                            stdout: failed?.stdout ?? "", stderr: failed?.stderr ?? "", commands: Executor.ran(log))))
+            } catch {
+                let why = (error as? TransportError).map { $0.explanation(on: host) } ?? "\(error)"
+                done.append(.record(start, Executor.end(error, why: why)))
+                let failure = "the undo's check could not run, so the undo was not run: \(why)"
+                record(finished(.undoFailed, failure: failure, summary: nil))
+                return failure
+            }
+        }
+
+        // The intent, with what the check observed, is durable before the undo runs.
+        let undoCommands = node.undo.commands(.undo)
         let start = AttemptStart(
-            nodeID: node.id, phase: .undo, number: 1, intent: executor.intent(undoCommands, fallback: entry.action))
+            nodeID: node.id, phase: .undo, number: number, intent: executor.intent(undoCommands, fallback: entry.action)
+        )
         let started = RunEvent.undoStarted(.init(step: node.id, host: host, undo: entry.action))
         var intent = executor.batch(node, host: host) { $0.state = .undoing }
         intent.events = [started]
-        intent.attempts = [.begin(start)]
+        intent.attempts = done + [.begin(start)]
         let id: Int64
         do {
             guard let begun = try executor.journal.commit(intent).attemptIDs.last else { return "no attempt id" }
@@ -122,31 +240,45 @@ public struct Rollback: Sendable {
         } catch {
             return "the undo could not be journaled, so it was not run: \(error)"
         }
+        done = []
         executor.tell(started)
 
-        var end: AttemptEnd
         var failure: String?
+        var summary: String?
         do {
             let log = CommandLog()
             let effect = try await type.undo(
                 executor.context(node, host: host, phase: .undo, log: log), undoState: undoState)
-            end = Executor.end(effect, outcome: effect.succeeded ? AttemptOutcome.ok : AttemptOutcome.failed, log: log)
-            if !effect.succeeded { failure = effect.summary }
+            let end = Executor.end(
+                effect, outcome: effect.succeeded ? AttemptOutcome.ok : AttemptOutcome.failed, log: log)
+            done.append(.finish(id: id, end))
+            if effect.succeeded { summary = effect.summary } else { failure = effect.summary }
         } catch {
             let why = (error as? TransportError).map { $0.explanation(on: host) } ?? "\(error)"
-            end = Executor.end(error, why: why)
+            done.append(.finish(id: id, Executor.end(error, why: why)))
             failure = why
         }
-        let state: StepState = failure == nil ? .undone : .undoFailed
-        let finished = RunEvent.undoFinished(.init(step: node.id, host: host, state: state, error: failure))
-        var outcome = executor.batch(node, host: host) {
-            $0.state = state
-            $0.error = failure
+        // The undo's verify, after an undo that succeeded.
+        let verifies = node.undo.commands(.verify)
+        if failure == nil, !verifies.isEmpty {
+            let verifying = AttemptStart(
+                nodeID: node.id, phase: .undoVerify, number: number,
+                intent: executor.intent(verifies, fallback: "verify"))
+            let log = CommandLog()
+            do {
+                let verified = try await type.runCommands(
+                    verifies, context: executor.context(node, host: host, phase: .verify, log: log),
+                    what: "undo verify")
+                let outcome = verified.succeeded ? AttemptOutcome.ok : AttemptOutcome.failed
+                done.append(.record(verifying, Executor.end(verified, outcome: outcome, log: log)))
+                if !verified.succeeded { failure = verified.summary }
+            } catch {
+                let why = (error as? TransportError).map { $0.explanation(on: host) } ?? "\(error)"
+                done.append(.record(verifying, Executor.end(error, why: why)))
+                failure = why
+            }
         }
-        outcome.attempts = [.finish(id: id, end)]
-        outcome.events = [finished]
-        executor.record(outcome, what: "the undo of \(node.id)")
-        executor.tell(finished)
+        record(finished(failure == nil ? .undone : .undoFailed, failure: failure, summary: summary))
         return failure
     }
 }

@@ -331,18 +331,21 @@ extension RunEvent {
         }
     }
 
-    /// `undo.finished`: `undone` or `undoFailed` (with the error).
+    /// `undo.finished`: `undone` (with what was found or done) or `undoFailed` (with the error).
     public struct UndoFinished: RunEventPayload {
         public var step: String?
         public var host: String?
         public var state: StepState
         public var error: String?
+        /// What the undo did, e.g. "already undone: check exited 0".
+        public var summary: String?
 
-        public init(step: String, host: String, state: StepState, error: String? = nil) {
+        public init(step: String, host: String, state: StepState, error: String? = nil, summary: String? = nil) {
             self.step = step
             self.host = host
             self.state = state
             self.error = error
+            self.summary = summary
         }
     }
 }

@@ -42,6 +42,10 @@ public enum AttemptPhase: String, Codable, Sendable, CaseIterable {
     case verify
     case undo
     case gatePoll
+    /// A declared undo's `check`, run before the undo (outcome `done`: already undone).
+    case undoCheck
+    /// A declared undo's `verify`, run after it.
+    case undoVerify
 }
 
 /// Well-known attempt outcomes; `AttemptRecord.outcome` is free text, these are the usual values.

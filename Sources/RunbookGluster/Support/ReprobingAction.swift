@@ -48,7 +48,8 @@ extension ReprobingAction {
 extension ActionType {
     /// Runs the step's own `undo:` commands when it declared some (they replace the derived undo).
     func runDeclaredUndo(_ context: ActionContext) async throws -> EffectResult? {
-        guard case .commands(let commands) = context.node.undo else { return nil }
+        guard case .commands = context.node.undo else { return nil }
+        let commands = context.node.undo.commands(.undo)
         var last: CommandResult?
         for command in commands {
             let result = try await context.run(command.command, on: command.host)

@@ -40,9 +40,7 @@ import Testing
             let applied = try await DatabaseQueue(path: path).read { db in
                 try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
             }
-            #expect(
-                applied == ["v1", "v2-attempt-commands", "v3-stats", "v4-completion-index", "v5-row-digests"],
-                "round \(round)")
+            #expect(applied == Journal.migrator.migrations && applied.first == "v1", "round \(round)")
         }
     }
 
