@@ -257,6 +257,80 @@ import Testing
         #expect(plan.stderr.contains("\(inventory):5:16: error: address is empty"))
     }
 
+    // MARK: - Defect 7: journal rows edited behind the journal's back
+
+    /// A run whose first step touches a marker and whose second fails, so it can be resumed.
+    static let failingRunbook = """
+        apiVersion: runbook/v1
+        kind: Runbook
+        metadata: {name: edited}
+        steps:
+          - id: one
+            on: here
+            action: shell
+            with: {run: [touch, MARKER]}
+            undo: {action: shell, with: {run: ["true"]}}
+          - id: two
+            needs: [one]
+            on: here
+            action: shell
+            with: {run: ["false"]}
+            undo: {action: shell, with: {run: ["true"]}}
+        """
+
+    /// A failed run, its steps and its run row then edited in the real SQLite file with the
+    /// sqlite3 CLI (the digest triggers dropped first, as the append-only triggers would be):
+    /// `resume` and `rollback` refuse and say which row, `show` reports the chain broken.
+    @Test func anEditedRunOrStepRowIsReportedByShowAndRefusedByResume() throws {
+        for (table, edit) in [
+            (
+                "steps",
+                "DROP TRIGGER IF EXISTS steps_digest_update; UPDATE steps SET state = 'pending' WHERE stepID = 'one'"
+            ),
+            ("runs", "DROP TRIGGER IF EXISTS runs_digest_update; UPDATE runs SET status = 'succeeded'"),
+        ] {
+            let scratch = try Scratch()
+            let inventory = try scratch.write("inventory.yaml", Self.inventory)
+            let marker = scratch.root + "/marker"
+            let file = try scratch.write("r.yaml", Self.failingRunbook.replacingOccurrences(of: "MARKER", with: marker))
+            let first = try runbook(scratch, ["run", file, "-i", inventory, "--yes"])
+            #expect(first.status == 1, "\(first.stderr)")
+            let history = try runbook(scratch, ["history"])
+            let runID = try #require(
+                history.stdout.split(separator: "\n").dropFirst().first?.split(separator: " ").first.map(String.init))
+            let intact = try runbook(scratch, ["show", runID])
+            #expect(intact.stdout.contains("intact"), "\(intact.stdout)")
+
+            let journal = scratch.state + "/journal.sqlite"
+            try shell("sqlite3 '\(journal)' \"\(edit)\"")
+            try FileManager.default.removeItem(atPath: marker)
+
+            let resume = try runbook(scratch, ["resume", runID])
+            #expect(resume.status == 1, "\(table): \(resume.stderr)")
+            #expect(
+                resume.stderr.contains(
+                    "runbook: error: will not resume run \(runID): in its journal \(journal), the \(table) row ("),
+                "\(table): \(resume.stderr)")
+            #expect(resume.stderr.contains("does not match the digest the journal wrote with it"))
+            #expect(resume.stderr.contains("start a new run"))
+            #expect(!FileManager.default.fileExists(atPath: marker), "\(table): resume applied step one again")
+            let rollback = try runbook(scratch, ["rollback", runID])
+            #expect(rollback.status == 1, "\(table): \(rollback.stderr)")
+            #expect(rollback.stderr.contains("will not roll back run \(runID)"), "\(table): \(rollback.stderr)")
+
+            let show = try runbook(scratch, ["show", runID])
+            #expect(show.status == 0)
+            #expect(
+                show.stdout.contains("event chain BROKEN: the \(table) row ("), "\(table): \(show.stdout.suffix(500))")
+            #expect(show.stderr.contains("runbook: warning: in the journal of run \(runID)"), "\(show.stderr)")
+            let json = try runbook(scratch, ["show", runID, "--format", "json"])
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+            let chain = try #require(object["chain"] as? [String: Any])
+            #expect(chain["intact"] as? Bool == false, "\(table)")
+            #expect((chain["reason"] as? String)?.hasPrefix("the \(table) row (") == true, "\(table): \(chain)")
+        }
+    }
+
     // MARK: - Defect 5: first use of a state directory by several runs at once
 
     /// Four runs started together on a new state directory, five times: one runs, the others

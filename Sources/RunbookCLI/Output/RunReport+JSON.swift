@@ -127,6 +127,11 @@ enum RunReportJSON {
             return ["intact": true, "eventCount": count, "brokenAtSeq": NSNull(), "reason": NSNull()]
         case .broken(let seq, let reason):
             return ["intact": false, "eventCount": eventCount, "brokenAtSeq": seq, "reason": reason.description]
+        case .rowEdited(let row):
+            return [
+                "intact": false, "eventCount": eventCount, "brokenAtSeq": NSNull(),
+                "reason": ChainVerification.rowEditedReason(row),
+            ]
         }
     }
 }

@@ -172,6 +172,8 @@ enum RunReportText {
             return "event chain: \(count) event\(count == 1 ? "" : "s"), intact"
         case .broken(let seq, let reason):
             return "event chain BROKEN at event \(seq): \(reason)"
+        case .rowEdited(let row):
+            return "event chain BROKEN: \(ChainVerification.rowEditedReason(row))"
         }
     }
 

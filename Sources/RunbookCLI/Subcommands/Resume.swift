@@ -30,12 +30,8 @@ extension RunbookCommand {
         mutating func run() async throws {
             let extra = try PlanOptions.parse(["x", "-i", "x"] + params.flatMap { ["-p", $0] }).parsedParams()
             let lookup = try StateContext.open(redactor: Redactor(secrets: []))
-            let runID: String
-            do { runID = try lookup.journal.resolveRunID(prefix: run) } catch {
-                Terminal.writeError("runbook: error: \(error)\nSee `runbook history` for run ids.\n")
-                throw RunbookExit.failed
-            }
-            guard let record = try lookup.journal.run(id: runID) else { throw RunbookExit.failed }
+            let record = try lookup.intactRun(prefix: run, for: "resume")
+            let runID = record.id
             switch record.status {
             case .succeeded:
                 Terminal.writeError("runbook: run \(runID) already finished successfully: nothing to resume.\n")

@@ -39,12 +39,8 @@ extension RunbookCommand {
         mutating func run() async throws {
             let extra = try PlanOptions.parse(["x", "-i", "x"] + params.flatMap { ["-p", $0] }).parsedParams()
             let lookup = try StateContext.open(redactor: Redactor(secrets: []))
-            let runID: String
-            do { runID = try lookup.journal.resolveRunID(prefix: run) } catch {
-                Terminal.writeError("runbook: error: \(error)\nSee `runbook history` for run ids.\n")
-                throw RunbookExit.failed
-            }
-            guard let record = try lookup.journal.run(id: runID) else { throw RunbookExit.failed }
+            let record = try lookup.intactRun(prefix: run, for: "roll back")
+            let runID = record.id
             let inputs = try RunSession.reload(record, extraParams: extra)
             var session = try RunSession(inputs: inputs, runID: runID, events: events)
             if !dryRun { try session.acquireLock() }

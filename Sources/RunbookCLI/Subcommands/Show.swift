@@ -53,6 +53,11 @@ extension RunbookCommand {
                     "runbook: warning: the event log of run \(record.id) in \(access.journalPath) is broken at event \(seq): \(reason); it was changed after it was written, so do not trust this report without checking the journal file's history\n"
                 )
             }
+            if case .rowEdited(let row) = report.chain {
+                Terminal.writeError(
+                    "runbook: warning: in the journal of run \(record.id) (\(access.journalPath)), \(ChainVerification.rowEditedReason(row)), so do not trust this report without checking the journal file's history\n"
+                )
+            }
         }
     }
 }

@@ -91,4 +91,28 @@ struct StateContext {
             throw reportFailure(JournalAccess.openFailure(error, state: directory, writing: true))
         }
     }
+
+    /// The run whose id starts with `prefix`, for `command` (`resume`, `roll back`) to act on, once
+    /// its event chain and the rows it acts on are checked: what was changed outside runbook is not
+    /// acted on.
+    func intactRun(prefix: String, for command: String) throws -> RunRecord {
+        let runID: String
+        do { runID = try journal.resolveRunID(prefix: prefix) } catch {
+            Terminal.writeError("runbook: error: \(error)\nSee `runbook history` for run ids.\n")
+            throw RunbookExit.failed
+        }
+        guard let record = try journal.run(id: runID) else { throw RunbookExit.failed }
+        let what: String
+        switch try journal.verifyChain(runID: runID) {
+        case .ok: return record
+        case .broken(let seq, let reason): what = "its event log is broken at event \(seq): \(reason)"
+        case .rowEdited(let row): what = ChainVerification.rowEditedReason(row)
+        }
+        throw reportFailure(
+            "will not \(command) run \(runID): in its journal \(journal.path), \(what). The journal no longer "
+                + "says reliably what ran, so acting on it could apply a step twice or skip one. Find out who "
+                + "changed the file (restore it from a backup if you have one), check the world's state with "
+                + "`runbook plan \(record.runbookPath) -i \(record.inventoryPath)`, and start a new run with "
+                + "`runbook run` (see `runbook show \(runID)` for what the journal says happened)")
+    }
 }

@@ -179,6 +179,10 @@ public enum ChainVerification: Sendable, Equatable, CustomStringConvertible {
     case ok(eventCount: Int)
     /// The first event (by seq) where the chain does not hold, and why.
     case broken(seq: Int, reason: ChainBreakReason)
+    /// The events hold, but a row the run's resume or rollback acts on (its run row, a step, an
+    /// attempt, an approval) does not match the digest written with it: e.g.
+    /// `the steps row (nodeID "sync@b1")` (see `RowDigest`).
+    case rowEdited(String)
 
     /// Whether the chain is intact.
     public var isOK: Bool {
@@ -199,7 +203,14 @@ public enum ChainVerification: Sendable, Equatable, CustomStringConvertible {
             return "chain ok (\(count) events)"
         case .broken(let seq, let reason):
             return "chain broken at seq \(seq): \(reason)"
+        case .rowEdited(let row):
+            return "chain broken: \(ChainVerification.rowEditedReason(row))"
         }
+    }
+
+    /// Why an edited row breaks the chain, in words.
+    public static func rowEditedReason(_ row: String) -> String {
+        "\(row) does not match the digest the journal wrote with it (it was changed outside runbook)"
     }
 }
 

@@ -91,6 +91,7 @@ public final class Journal: Sendable {
         unreadLogBytes = nil
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            db.add(function: RowDigest.function)
         }
         let setupLock = try Self.lockForSetup(path: path)
         defer { closeDescriptor(setupLock) }
@@ -397,9 +398,10 @@ public final class Journal: Sendable {
 
     /// Re-computes a run's event chain and reports the first event where it does not hold.
     ///
-    /// Detects altered, removed, replaced or reordered events, and events cut from the end
-    /// (the run row records the chain head). Does not detect a rewrite of the whole chain
-    /// together with the run row by someone with write access to the file.
+    /// Detects altered, removed, replaced or reordered events, events cut from the end (the run
+    /// row records the chain head), and a run, step, attempt or approval row changed outside the
+    /// journal (`RowDigest`). Does not detect a rewrite of the whole chain together with the rows
+    /// and their digests by someone with write access to the file who knows the format.
     public func verifyChain(runID: String) throws -> ChainVerification {
         try read { db in
             guard
@@ -460,6 +462,14 @@ public final class Journal: Sendable {
                     seq: min(headSeq + 1, expectedSeq - 1),
                     reason: .headMismatch(recordedLastSeq: headSeq, recordedHash: headHash)
                 )
+            }
+            // The rows a resume or rollback acts on, which the events do not cover (journals from
+            // before the digests got them when they were migrated).
+            for coverage in [
+                RowDigest.runContent, RowDigest.runState, RowDigest.steps, RowDigest.attempts,
+                RowDigest.approvals,
+            ] {
+                if let edited = try RowDigest.firstEdited(coverage, runID: runID, in: db) { return .rowEdited(edited) }
             }
             return .ok(eventCount: expectedSeq - 1)
         }

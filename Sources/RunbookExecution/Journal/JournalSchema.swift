@@ -120,6 +120,11 @@ extension Journal {
         migrator.registerMigration("v4-completion-index") { db in
             try db.execute(sql: "CREATE INDEX steps_by_completion ON steps (runID, completionSeq)")
         }
+        // The rows a resume or rollback acts on carry digests of their content, kept by triggers,
+        // which `verifyChain` checks: the event chain alone let an edited run or step row pass.
+        migrator.registerMigration("v5-row-digests") { db in
+            try db.execute(sql: RowDigest.schema)
+        }
         return migrator
     }
 }
