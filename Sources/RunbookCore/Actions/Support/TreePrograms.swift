@@ -38,6 +38,10 @@ public enum TreePrograms {
             if path.startswith(b"/") or any(c in (b"", b".", b"..") for c in path.split(b"/")):
                 die("line %d: %s is not a relative path inside the tree" % (number, show(path)))
             return path
+        def ignored(name, ignore):
+            # A name at the root left out: given exactly, or by a prefix ending in * (a volume's
+            # .glusterfs-anonymous-inode-<volume id> directory differs on every volume).
+            return name in ignore or any(p.endswith(b"*") and name.startswith(p[:-1]) for p in ignore)
         def changes(name, ignore=()):
             with open(name, "rb") as f:
                 data = f.read()
@@ -50,7 +54,7 @@ public enum TreePrograms {
                     die("line %d: %s is not TYPE PATH or RENAME OLD NEW (TYPE: NEW MODIFY RENAME DELETE)"
                         % (number, show(line[:200])))
                 paths = [decode(field, number) for field in fields[1:]]
-                if not any(path.split(b"/")[0] in ignore for path in paths):
+                if not any(ignored(path.split(b"/")[0], ignore) for path in paths):
                     result.append((fields[0].decode(), paths))
             return result
         def show(path):
@@ -175,7 +179,8 @@ public enum TreePrograms {
                 names = set(os.listdir(source))
                 there = set(os.listdir(target)) if isdir(target) else set()
                 if not folder:
-                    names, there = names - ignore, there - ignore
+                    names = {n for n in names if not ignored(n, ignore)}
+                    there = {n for n in there if not ignored(n, ignore)}
                 for name in sorted(there - names):
                     at = target + b"/" + name
                     if options.since is not None and os.lstat(at).st_ctime >= options.since:
@@ -289,7 +294,7 @@ public enum TreePrograms {
                 result = {}
                 with os.scandir(trees[side] + b"/" + folder if folder else trees[side]) as scan:
                     for entry in scan:
-                        if folder or entry.name not in ignore:
+                        if folder or not ignored(entry.name, ignore):
                             result[entry.name] = entry.stat(follow_symlinks=False)
                 return result
             def same_content(path):
