@@ -221,6 +221,45 @@ import Testing
         #expect(diff.outputs["lines"] == .list([.string("- a/primary-only")]))
     }
 
+    /// What the lab's failback showed: the reverse geo-rep session (by gfid) had made each renamed
+    /// file's new name a hard link of the old one on the original primary, during the window (so
+    /// the old names' ctime is inside it). The old names go; a file written there alone stays.
+    @Test func aRenameThePreCopyLinkedIsCompletedAndItsLeftoverRemoved() async throws {
+        if let missing = Tree.missing {
+            Issue.record("skipped: \(missing)")
+            return
+        }
+        let s = try Scratch()
+        for name in ["d/same", "d/cross", "d/renmod"] { try s.write(name, "\(name)\n") }
+        try s.write("e/keep", "k\n")
+        try s.age()
+        try s.copyBaseline()
+        try await Task.sleep(for: .seconds(1.1))
+        let since = Int(Date().timeIntervalSince1970)
+        // The promoted secondary: a rename in place, one across directories, a rename then a modify.
+        try s.move("d/same", "d/same-renamed")
+        try s.move("d/cross", "e/cross")
+        try s.move("d/renmod", "d/renmod-new")
+        try s.append("d/renmod-new", "modified after the rename\n")
+        // The original primary after the pre-copy: the new names linked to the old files.
+        for (old, new) in [("d/same", "d/same-renamed"), ("d/cross", "e/cross"), ("d/renmod", "d/renmod-new")] {
+            try FileManager.default.linkItem(atPath: s.target + "/" + old, toPath: s.target + "/" + new)
+        }
+        try s.write("d/primary-only", "written on the original primary during the window\n", in: s.target)
+        try s.writeList([
+            .init(.rename, "d/same", to: "d/same-renamed"), .init(.rename, "d/cross", to: "e/cross"),
+            .init(.modify, "d/renmod-new"),
+        ])
+
+        let effect = try await Tree.replay(s, with: ", since: \(since)")
+        #expect(effect.succeeded, "\(effect.summary)")
+        #expect(effect.outputs["renamed"] == .int(2) && effect.outputs["renames_skipped"] == .int(0))
+        #expect(effect.outputs["removed"] == .list([.string("d/renmod")]), "\(effect.outputs)")
+        #expect(effect.outputs["kept_recent"] == .int(1), "only the primary's own write: \(effect.outputs)")
+        let diff = try await Tree.diff(s, with: ", checksum: all")
+        #expect(diff.outputs["lines"] == .list([.string("- d/primary-only")]), "\(diff.outputs)")
+    }
+
     @Test func aMalformedListChangesNothing() async throws {
         if let missing = Tree.missing {
             Issue.record("skipped: \(missing)")

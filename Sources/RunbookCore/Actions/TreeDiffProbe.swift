@@ -30,12 +30,18 @@ public struct TreeDiffProbe: ActionType {
                 "checksum_list", .string,
                 "a change list on the host (glusterfind's format): compare the contents of the paths it names"),
             ParameterSpec("limit", .int, "how many differences to list (default 20, at most 1000)"),
-            ParameterSpec("ignore", .stringList, "names at the root to leave out, e.g. [.glusterfs, .trashcan]"),
+            ParameterSpec(
+                "ignore", .stringList,
+                "names at the root to leave out, e.g. [.trashcan, .glusterfs-anonymous-inode-*] (a trailing * is a prefix)"
+            ),
             ParameterSpec("require_mounts", .bool, "fail unless source and target are mount points"),
         ],
         outputs: [
             OutputSpec("differences", "int", "entries that differ (each entry under a one-sided directory counts)"),
             OutputSpec("lines", "list", "the first `limit` differences: `+ PATH`, `- PATH`, `~ PATH (what differs)`"),
+            OutputSpec(
+                "listing", "string",
+                "the same lines as one text, one per line (and `... N more` when there are more): for a gate's prompt"),
             OutputSpec("only_source", "int", "entries only the source has"),
             OutputSpec("only_target", "int", "entries only the target has"),
             OutputSpec("changed", "int", "entries in both that differ"),
@@ -92,6 +98,13 @@ public struct TreeDiffProbe: ActionType {
         return messages
     }
 
+    /// The listed lines as one text, saying how many more there are.
+    static func listing(_ lines: [String], of differences: Int) -> String {
+        var text = lines.joined(separator: "\n")
+        if differences > lines.count { text += (lines.isEmpty ? "" : "\n") + "... \(differences - lines.count) more" }
+        return text
+    }
+
     public func probe(_ context: ActionContext) async throws -> Observation {
         guard let command = context.planned(.probe).first else { return Observation(done: true, summary: "no command") }
         let result = try await context.run(command)
@@ -102,6 +115,7 @@ public struct TreeDiffProbe: ActionType {
         }
         let outputs: [String: Value] = [
             "differences": .int(report.differences), "lines": .list(report.lines.map(Value.string)),
+            "listing": .string(Self.listing(report.lines, of: report.differences)),
             "only_source": .int(report.onlySource), "only_target": .int(report.onlyTarget),
             "changed": .int(report.changed), "entries": .int(report.entries), "compared": .int(report.compared),
             "duration": .duration(report.seconds),

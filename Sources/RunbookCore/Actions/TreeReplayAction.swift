@@ -49,7 +49,9 @@ public struct TreeReplayAction: ActionType {
                 "the window's start (glusterfind.changes' outputs.start): names only the target has that changed"
                     + " there since are kept for tree.diff to show, not removed as stale"),
             ParameterSpec(
-                "ignore", .stringList, "names at the root never touched nor copied, e.g. [.glusterfs, .trashcan]"),
+                "ignore", .stringList,
+                "names at the root never touched nor copied, e.g. [.trashcan, .glusterfs-anonymous-inode-*] (a trailing * is a prefix)"
+            ),
             ParameterSpec(
                 "require_mounts", .bool,
                 "refuse unless source and target are mount points (an unmounted FUSE mount point is an empty dir)"),
@@ -217,8 +219,10 @@ enum TreeArguments {
     static func ignore(_ arguments: ResolvedArguments) -> [String] {
         (arguments.strings("ignore") ?? []).compactMap { name in
             guard !name.contains("${{") else { return nil }
-            let bad = name.isEmpty || name == "." || name == ".." || name.contains(where: { "/*?[\\".contains($0) })
-            return bad ? "`ignore` '\(name)' must be a plain name at the root (no / * ? [ \\)" : nil
+            let stem = name.hasSuffix("*") ? String(name.dropLast()) : name
+            let bad = stem.isEmpty || stem == "." || stem == ".." || stem.contains(where: { "/*?[\\".contains($0) })
+            return bad
+                ? "`ignore` '\(name)' must be a plain name at the root, or a prefix ending in * (no / ? [ \\)" : nil
         }
     }
 }

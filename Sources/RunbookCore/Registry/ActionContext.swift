@@ -244,3 +244,12 @@ extension CommandSpec {
         return true
     }
 }
+
+/// A probe's answer that no later poll can change (a session Faulty past its bound): an `until`
+/// gate fails at once with this message instead of polling to its timeout; elsewhere it fails the
+/// probe like any error.
+public struct ConclusiveProbeFailure: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -276,6 +276,13 @@ extension Executor {
             } catch let error as TransportError where error.kind == .cancelled {
                 batch.attempts = [.record(start, AttemptOutcome.interruptedEnd)]
                 return cancelled(node, host: host, batch: batch)
+            } catch let error as ConclusiveProbeFailure {
+                // No later poll can change this answer: fail now, not at the timeout.
+                batch.attempts = [.record(start, Self.end(error, why: error.message))]
+                batch.events = [.gatePoll(.init(step: node.id, host: probeHost, poll: poll, error: error.message))]
+                record(batch, what: "gate \(node.id)")
+                for event in batch.events { tell(event) }
+                return fail(node, host: host, error.message)
             } catch {
                 if Task.isCancelled {
                     batch.attempts = [.record(start, AttemptOutcome.interruptedEnd)]

@@ -41,9 +41,17 @@ public struct GeoRepSessionAction: ActionType, ReprobingAction {
                     ParameterSpec(
                         "force", .bool,
                         "pass `force` (needed when the secondary is not empty or smaller, as in a failback)"),
+                    ParameterSpec(
+                        "read_only_on", .string,
+                        "an inventory host of the secondary's cluster: push-pem sets features.read-only on on the"
+                            + " secondary volume as a side effect; the probe reads the option there first and the undo"
+                            + " puts it back (without it the undo leaves the secondary volume read-only)"),
                 ],
                 outputs: [OutputSpec("session", "string", "`present` after the step")],
-                changes: true, undo: .derived("if this step created the session: stop it (force) and delete it"),
+                changes: true,
+                undo: .derived(
+                    "if this step created the session: stop it (force) and delete it; with read_only_on, set the"
+                        + " secondary volume's features.read-only back to what it was"),
                 idempotency: "the session PRIMARY → SECONDARY exists (`status` lists it)")
         case .start:
             return ActionDescriptor(
@@ -108,10 +116,35 @@ public struct GeoRepSessionAction: ActionType, ReprobingAction {
         default:
             apply = cli.geoRepVerb(primary, secondary, verb.rawValue, force: force)
         }
-        return [
-            PlannedCommand(.probe, on: host.name, status), PlannedCommand(.apply, on: host.name, apply),
-            PlannedCommand(.verify, on: host.name, status),
+        var commands = [PlannedCommand(.probe, on: host.name, status)]
+        if let target = Self.readOnlyHost(arguments, verb) {
+            commands.append(
+                PlannedCommand(.probe, on: target, cli.volumeGet(Self.volume(of: secondary), "features.read-only")))
+        }
+        return commands + [
+            PlannedCommand(.apply, on: host.name, apply), PlannedCommand(.verify, on: host.name, status),
         ]
+    }
+
+    /// The host whose features.read-only push-pem changes (create with push_pem and read_only_on).
+    static func readOnlyHost(_ arguments: ResolvedArguments, _ verb: Verb) -> String? {
+        guard verb == .create, arguments.bool("push_pem") ?? true, let host = arguments.string("read_only_on"),
+            !host.isEmpty
+        else { return nil }
+        return host
+    }
+
+    /// VOLUME of `[USER@]HOST::VOLUME`.
+    static func volume(of secondary: String) -> String {
+        secondary.components(separatedBy: "::").last ?? secondary
+    }
+
+    /// features.read-only of the secondary volume on its cluster's host.
+    static func readOnly(_ context: ActionContext, on host: String, secondary: String) async throws -> String {
+        let command = GlusterCLI(settings: context.settings).volumeGet(volume(of: secondary), "features.read-only")
+        let result = try await context.run(command, on: host)
+        let options = try GlusterParse.volumeGet(GlusterOutput(command: command, host: host, result: result))
+        return GlusterOption.find("features.read-only", in: options)?.value ?? "off"
     }
 
     public func check(_ arguments: ResolvedArguments) -> [String] {
@@ -128,6 +161,8 @@ public struct GeoRepSessionAction: ActionType, ReprobingAction {
         var statuses: [String]
         var running: Bool
         var paused: Bool
+        /// create with read_only_on: the secondary volume's features.read-only before push-pem.
+        var readOnly: String?
     }
 
     public func probe(_ context: ActionContext) async throws -> Observation {
@@ -141,8 +176,11 @@ public struct GeoRepSessionAction: ActionType, ReprobingAction {
         let seen = Self.describe(status, pair: pair)
         let running = states.contains { $0.isStarted }
         let paused = states.contains(.paused)
-        let observed = Observed(
+        var observed = Observed(
             existed: status.exists, statuses: workers.map(\.status), running: running, paused: paused)
+        if let target = Self.readOnlyHost(context.arguments, verb), !status.exists {
+            observed.readOnly = try await Self.readOnly(context, on: target, secondary: secondary)
+        }
         let done: Bool
         var why = seen
         switch verb {
@@ -221,8 +259,20 @@ public struct GeoRepSessionAction: ActionType, ReprobingAction {
                 last = try await client.change(cli.geoRepVerb(primary, secondary, "stop", force: true))
             }
             last = try await client.change(cli.geoRepDelete(primary, secondary, resetSyncTime: false))
-            return EffectResult(
-                succeeded: true, summary: "stopped (force) and deleted the session \(pair)", result: last)
+            var summary = "stopped (force) and deleted the session \(pair)"
+            if let target = Self.readOnlyHost(context.arguments, verb), let previous = before?.readOnly {
+                let now = try await Self.readOnly(context, on: target, secondary: secondary)
+                if now != previous {
+                    let set = cli.volumeSet(Self.volume(of: secondary), "features.read-only", previous)
+                    let result = try await context.run(set, on: target)
+                    _ = try GlusterEnvelope.checked(GlusterOutput(command: set, host: target, result: result))
+                    last = result
+                    summary +=
+                        "; features.read-only of \(Self.volume(of: secondary)) set back to \(previous) on"
+                        + " \(target) (push-pem had set it \(now))"
+                }
+            }
+            return EffectResult(succeeded: true, summary: summary, result: last)
         case .start:
             guard now.exists, !states.allSatisfy(\.isStopped) else {
                 return EffectResult(succeeded: true, summary: "session \(pair) is not running: nothing to undo")

@@ -146,6 +146,13 @@ public struct GlusterPeer: Sendable, Hashable {
     public var connected: Bool
     /// `Peer in Cluster`, ... (not printed by `pool list`).
     public var state: String?
+
+    /// `Peer Rejected` (glusterd prints `Peer Rejected`; older releases `Peer rejected`): glusterd
+    /// may be connected to it, but its configuration was refused and it is not a member.
+    public var rejected: Bool { state?.lowercased().contains("rejected") == true }
+
+    /// Connected and not rejected: a member the cluster can work with.
+    public var healthy: Bool { connected && !rejected }
 }
 
 /// Parsers for `gluster --mode=script --xml volume ...` and `peer ...` answers.

@@ -6,6 +6,13 @@ import RunbookCore
 ///
 /// Reads `status detail --xml` and merges `volume info PRIMARY --xml`: bricks on unreachable
 /// nodes have no row, and are reported as `Offline` workers.
+///
+/// `Faulty` is the state when no worker can sync (none Active, at least one Faulty), not "Sync in
+/// Progress": then each Faulty worker's last error is read from the session's gsyncd log on its
+/// node (``GsyncdLog``; the nodes of `nodes` that the status names), with the path it names, and
+/// how long that node has been Faulty without completing a batch. With `faulty_timeout`, a session
+/// Faulty that long fails the probe with that error (``ConclusiveProbeFailure``: an `until` gate
+/// waiting on the session fails at once instead of polling to its timeout).
 public struct GeoRepStatusProbe: ActionType {
     /// Creates the type.
     public init() {}
@@ -14,10 +21,21 @@ public struct GeoRepStatusProbe: ActionType {
         name: "gluster.georep.status", kind: .probe,
         summary:
             "Read a geo-replication session's workers (status detail, merged with volume info so bricks on unreachable nodes show as Offline), their counts, and whether every Active worker completed the checkpoint.",
-        parameters: [GeoRepSessionAction.primary, GeoRepSessionAction.secondary],
+        parameters: [
+            GeoRepSessionAction.primary, GeoRepSessionAction.secondary,
+            ParameterSpec(
+                "nodes", .stringList,
+                "the inventory hosts running the session's workers (the primary volume's brick nodes), whose"
+                    + " gsyncd log says why a worker is Faulty (default: the step's host)"),
+            ParameterSpec(
+                "faulty_timeout", .duration,
+                "fail (with the last error) once the session has been Faulty this long without completing a batch"),
+        ],
         outputs: [
             OutputSpec("session", "string", "`none` or `present`"),
-            OutputSpec("state", "string", "Sync Completed, Sync in Progress, Paused, Stopped or No session"),
+            OutputSpec(
+                "state", "string",
+                "Sync Completed, Sync in Progress, Faulty (no worker can sync), Paused, Stopped or No session"),
             OutputSpec(
                 "workers", "list",
                 "maps {node, brick, status, crawl_status, last_synced, checkpoint_time, checkpoint_completed, checkpoint_completion_time, entry, data, meta, failures}; times UTC"
@@ -32,6 +50,11 @@ public struct GeoRepStatusProbe: ActionType {
             OutputSpec(
                 "checkpoint_completed_all", "bool",
                 "at least one Active worker, and every Active worker completed the checkpoint"),
+            OutputSpec(
+                "last_error", "string",
+                "when Faulty: the first Faulty worker's last error from its gsyncd log (NODE:BRICK: line; path)"),
+            OutputSpec(
+                "faulty_for", "duration", "when Faulty: how long its node has been Faulty without completing a batch"),
         ],
         changes: false, undo: .none,
         defaultExpectation: "outputs.faulty == 0")
@@ -40,10 +63,29 @@ public struct GeoRepStatusProbe: ActionType {
         let cli = GlusterCLI(host: host)
         let primary = arguments.string("primary") ?? ""
         let secondary = arguments.string("secondary") ?? ""
-        return [
+        var commands = [
             PlannedCommand(.probe, on: host.name, cli.geoRepStatus(primary, secondary)),
             PlannedCommand(.probe, on: host.name, cli.volumeInfo(primary)),
         ]
+        for node in Self.nodes(arguments, host: host.name) {
+            commands.append(PlannedCommand(.probe, on: node, Self.readLog(primary: primary, secondary: secondary)))
+        }
+        return commands
+    }
+
+    /// `nodes`, or the step's host.
+    static func nodes(_ arguments: ResolvedArguments, host: String) -> [String] {
+        var nodes = arguments.strings("nodes") ?? []
+        if nodes.isEmpty { nodes = [host] }
+        return nodes
+    }
+
+    /// The node's clock and the tail of the session's gsyncd log (only when a worker there is Faulty).
+    static func readLog(primary: String, secondary: String) -> CommandSpec {
+        CommandSpec(argv: [
+            "sh", "-c", "date +%s; tail -n 2000 \"$1\" 2>/dev/null || true", "sh",
+            GsyncdLog.path(primary: primary, secondary: secondary),
+        ])
     }
 
     public func check(_ arguments: ResolvedArguments) -> [String] { ArgumentChecks.session(arguments) }
@@ -55,7 +97,7 @@ public struct GeoRepStatusProbe: ActionType {
                 "session": .string("none"), "state": .string("No session"), "workers": .list([]), "active": .int(0),
                 "passive": .int(0),
                 "faulty": .int(0), "offline": .int(0), "stopped": .int(0), "initializing": .int(0), "paused": .int(0),
-                "checkpoint_completed_all": .bool(false),
+                "checkpoint_completed_all": .bool(false), "last_error": .string(""), "faulty_for": .null,
             ]
         }
         let workers = volume.map { GlusterParse.mergeOffline(status.workers, volume: $0) } ?? status.workers
@@ -69,6 +111,8 @@ public struct GeoRepStatusProbe: ActionType {
             state = "Paused"
         } else if !workers.isEmpty && workers.allSatisfy({ $0.state.isStopped || $0.state == .offline }) {
             state = "Stopped"
+        } else if active.isEmpty && workers.contains(where: { $0.state == .faulty }) {
+            state = "Faulty"
         } else {
             state = "Sync in Progress"
         }
@@ -78,7 +122,7 @@ public struct GeoRepStatusProbe: ActionType {
             "offline": .int(count(.offline)),
             "stopped": .int(count(.stopped) + count(.created)), "initializing": .int(count(.initializing)),
             "paused": .int(count(.paused)),
-            "checkpoint_completed_all": .bool(completedAll),
+            "checkpoint_completed_all": .bool(completedAll), "last_error": .string(""), "faulty_for": .null,
         ]
     }
 
@@ -104,9 +148,76 @@ public struct GeoRepStatusProbe: ActionType {
         let client = GlusterClient(context)
         let status = try await client.geoRepStatus(primary, secondary)
         let volume = status.exists ? try await client.volume(primary) : nil
-        let outputs = Self.outputs(status, volume: volume)
-        return Observation(
-            done: true, summary: Self.summary(outputs, pair: "\(primary) → \(secondary)"), outputs: outputs)
+        var outputs = Self.outputs(status, volume: volume)
+        if outputs["state"] == .string("Faulty") {
+            var logs: [String: (log: GsyncdLog, now: Date)] = [:]
+            let nodes = Self.nodes(context.arguments, host: context.host)
+            let faultyNodes = Set(
+                (volume.map { GlusterParse.mergeOffline(status.workers, volume: $0) } ?? status.workers)
+                    .filter { $0.state == .faulty }.map(\.primaryNode))
+            for node in nodes where faultyNodes.contains(node) {
+                let result = try await context.run(Self.readLog(primary: primary, secondary: secondary), on: node)
+                guard result.succeeded else { continue }
+                let lines = result.stdout.split(separator: "\n", maxSplits: 1).map(String.init)
+                let now = lines.first.flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }.map {
+                    Date(timeIntervalSince1970: $0)
+                }
+                logs[node] = (GsyncdLog.parse(lines.count > 1 ? lines[1] : ""), now ?? Date())
+            }
+            Self.addErrors(&outputs, logs: logs, nodes: nodes)
+        }
+        let summary = Self.summary(outputs, pair: "\(primary) → \(secondary)")
+        if let limit = context.arguments["faulty_timeout"], case .duration(let seconds) = limit,
+            case .duration(let faulty)? = outputs["faulty_for"], faulty >= seconds
+        {
+            throw ConclusiveProbeFailure(
+                message: "the session \(primary) → \(secondary) has been Faulty for \(Int(faulty)) s without completing"
+                    + " a batch (faulty_timeout \(Int(seconds)) s): \(outputs["last_error"]?.renderedForText ?? "")")
+        }
+        return Observation(done: true, summary: summary, outputs: outputs)
+    }
+
+    /// Adds each Faulty worker's last error (from its node's log) and the session's `faulty_for`.
+    static func addErrors(
+        _ outputs: inout [String: Value], logs: [String: (log: GsyncdLog, now: Date)], nodes: [String]
+    ) {
+        guard case .list(let workers)? = outputs["workers"] else { return }
+        var first = ""
+        var faultyFor: Double?
+        var updated: [Value] = []
+        for worker in workers {
+            guard case .map(var w) = worker, w["status"] == .string("Faulty"),
+                let node = w["node"]?.renderedForText
+            else {
+                updated.append(worker)
+                continue
+            }
+            let brick = w["brick"]?.renderedForText ?? "?"
+            var said: String
+            if let (log, now) = logs[node] {
+                let line =
+                    log.entryFailed.map { entry in
+                        log.lastError.map { $0 == entry ? entry : "\($0) (after: \(entry))" } ?? entry
+                    } ?? log.lastError
+                said = line ?? "no error line in the last 2000 lines of its gsyncd log"
+                w["last_error"] = .string(said)
+                w["error_path"] = log.errorPath.map(Value.string) ?? .null
+                if let path = log.errorPath { said += "; path \(path)" }
+                if let since = log.faultySince {
+                    let seconds = max(0, now.timeIntervalSince(since))
+                    faultyFor = min(faultyFor ?? seconds, seconds)
+                }
+            } else if nodes.contains(node) {
+                said = "its gsyncd log on \(node) could not be read"
+            } else {
+                said = "its log was not read: \(node) is not in `nodes` (\(nodes.joined(separator: ", ")))"
+            }
+            if first.isEmpty { first = "\(node):\(brick): \(said)" }
+            updated.append(.map(w))
+        }
+        outputs["workers"] = .list(updated)
+        outputs["last_error"] = .string(first)
+        outputs["faulty_for"] = faultyFor.map(Value.duration) ?? .null
     }
 
     static func summary(_ outputs: [String: Value], pair: String) -> String {
@@ -127,6 +238,7 @@ public struct GeoRepStatusProbe: ActionType {
             }
             if !bad.isEmpty { text += "; " + bad.joined(separator: ", ") }
         }
+        if case .string(let error)? = outputs["last_error"], !error.isEmpty { text += "; last error: " + error }
         return text
     }
 

@@ -180,4 +180,44 @@ import Testing
         #expect(hosts.commands().count >= 2)
         #expect(!hosts.commands().contains("do after"))
     }
+
+    /// A probe that answers like `command` but gives up for good when the host prints `gone`
+    /// (as gluster.georep.status does past its faulty_timeout).
+    struct ConclusiveProbe: ActionType {
+        let descriptor = ActionDescriptor(
+            name: "test.conclusive", kind: .probe, summary: "test", parameters: [],
+            outputs: [OutputSpec("stdout", "string", "what it printed")], changes: false, undo: .none)
+        func commands(for arguments: ResolvedArguments, on host: RenderHost) -> [PlannedCommand] {
+            [PlannedCommand(.probe, on: host.name, CommandSpec(argv: ["status"]))]
+        }
+        func probe(_ context: ActionContext) async throws -> Observation {
+            let result = try await context.run(CommandSpec(argv: ["status"]))
+            if result.stdout.contains("gone") {
+                throw ConclusiveProbeFailure(message: "the session has been Faulty for 600 s: ENTRY FAILED moved-dir")
+            }
+            return Observation(done: true, summary: result.stdout, outputs: ["stdout": .string(result.stdout)])
+        }
+        func apply(_ context: ActionContext, observation: Observation) async throws -> EffectResult {
+            EffectResult(succeeded: true, summary: "probe")
+        }
+    }
+
+    @Test func anUntilGateFailsAtOnceOnAConclusiveProbeFailure() async throws {
+        var registry = ActionRegistry.builtIn
+        registry.register(ConclusiveProbe())
+        let hosts = ScriptedHosts()
+        hosts.answer(["status"], with: .ok("syncing\n"), .ok("gone\n"), .ok("done\n"))
+        let body = Self.until.replacingOccurrences(
+            of: "probe: command\n        with: {run: [status]}", with: "probe: test.conclusive"
+        )
+        let harness = try Harness(body, hosts: hosts, registry: registry)
+        guard case .failed(let why) = await harness.run() else {
+            Issue.record("expected a failure")
+            return
+        }
+        #expect(why.contains("Faulty for 600 s: ENTRY FAILED moved-dir"), "\(why)")
+        #expect(
+            hosts.commands() == ["status", "status"], "no poll after the conclusive answer, nothing after the gate")
+        #expect(try harness.state("synced") == .failed)
+    }
 }

@@ -30,20 +30,21 @@ struct Harness {
     let hosts: ScriptedHosts
     let events = EventLog()
     let runID: String
-    let compiler = Compiler(registry: .builtIn)
+    let compiler: Compiler
 
     /// Compiles `steps` (the runbook after its header; `steps:` and anything above it).
     init(
         _ body: String, inventory: String = Harness.inventory, hosts: ScriptedHosts = ScriptedHosts(),
-        journal: InMemoryJournal = InMemoryJournal(), runID: String = "run-1"
+        journal: InMemoryJournal = InMemoryJournal(), runID: String = "run-1", registry: ActionRegistry = .builtIn
     ) throws {
+        self.compiler = Compiler(registry: registry)
         var diagnostics = Diagnostics()
         let runbook = RunbookLoader.load(text: Self.header + body, file: "r.yaml", diagnostics: &diagnostics)
         let inventory = InventoryLoader.load(text: inventory, file: "i.yaml", diagnostics: &diagnostics)
         let compiled = try #require(
             runbook.flatMap { runbook in
                 inventory.flatMap { inventory in
-                    Compiler(registry: .builtIn).compile(
+                    Compiler(registry: registry).compile(
                         Compiler.Request(runbook: runbook, inventory: inventory), diagnostics: &diagnostics)
                 }
             }, "\(diagnostics.all)")

@@ -38,6 +38,10 @@ public enum TreePrograms {
             if path.startswith(b"/") or any(c in (b"", b".", b"..") for c in path.split(b"/")):
                 die("line %d: %s is not a relative path inside the tree" % (number, show(path)))
             return path
+        def ignored(name, ignore):
+            # A name at the root left out: given exactly, or by a prefix ending in * (a volume's
+            # .glusterfs-anonymous-inode-<volume id> directory differs on every volume).
+            return name in ignore or any(p.endswith(b"*") and name.startswith(p[:-1]) for p in ignore)
         def changes(name, ignore=()):
             with open(name, "rb") as f:
                 data = f.read()
@@ -50,7 +54,7 @@ public enum TreePrograms {
                     die("line %d: %s is not TYPE PATH or RENAME OLD NEW (TYPE: NEW MODIFY RENAME DELETE)"
                         % (number, show(line[:200])))
                 paths = [decode(field, number) for field in fields[1:]]
-                if not any(path.split(b"/")[0] in ignore for path in paths):
+                if not any(ignored(path.split(b"/")[0], ignore) for path in paths):
                     result.append((fields[0].decode(), paths))
             return result
         def show(path):
@@ -77,14 +81,18 @@ public enum TreePrograms {
 
     /// `tree.replay`'s first command: `SRC DST LIST WORK [--ignore NAME]... [--since EPOCH] [--mounts]`.
     ///
-    /// 1. Renames on DST, when the old name is there and the new one is not (creating its parent).
+    /// 1. Renames on DST, when the old name is there and the new one is not (creating its parent),
+    ///    or when the new one is a hard link of the old (a gfid-based pre-copy, the reverse geo-rep
+    ///    session, links the new name to the file's gfid and leaves the old one): the old name goes.
     /// 2. Deletes: a file or a whole tree, when present; a path the source still has is copied
     ///    instead (deleted and made again, or a hard link glusterfind reports as deleted).
     /// 3. The reconcile, by name, of every directory a listed path is in, every renamed directory
     ///    and every new one: a name only DST has was left by a change the list lost (a rename then
     ///    a modify is listed as `MODIFY new` alone, upstream issue 3804) and is removed, unless it
     ///    changed on DST since `--since` (a write there during the window: kept, for tree.diff to
-    ///    show); a name only SRC has that no line names is copied (a new directory with all it holds).
+    ///    show) and is not another name of a file SRC has there (a link the pre-copy left: removed,
+    ///    nothing is lost); a name only SRC has that no line names is copied (a new directory with
+    ///    all it holds).
     /// Never through a symlinked directory. Writes `WORK/copy0`, NUL-separated, for the one rsync
     /// that follows: NEW, MODIFY and rename targets, the names the reconcile found, the reconciled
     /// directories themselves (for their times and modes) and the same-directory hard links of a
@@ -116,6 +124,11 @@ public enum TreePrograms {
                 return root + b"/" + path if path else root
             def isdir(path):
                 return path is not None and os.path.isdir(path) and not os.path.islink(path)
+            def linked_names(a, b):
+                # Two names of one file (not a directory): the same inode.
+                x, y = os.lstat(a), os.lstat(b)
+                return (not stat.S_ISDIR(x.st_mode) and x.st_nlink > 1
+                        and (x.st_dev, x.st_ino) == (y.st_dev, y.st_ino))
             def remove(path):
                 if isdir(path):
                     shutil.rmtree(path)
@@ -134,6 +147,12 @@ public enum TreePrograms {
                         why = "a directory on the way is a symlink in the target"
                     elif not os.path.lexists(before):
                         why = "the old name is not in the target"
+                    elif os.path.lexists(after) and linked_names(before, after):
+                        # A gfid-based pre-copy (the reverse geo-rep session) made the new name a
+                        # hard link of the old one: dropping the old name completes the rename.
+                        os.unlink(before)
+                        counts["renamed"] += 1
+                        continue
                     elif os.path.lexists(after):
                         why = "the new name is already in the target"
                     else:
@@ -175,10 +194,23 @@ public enum TreePrograms {
                 names = set(os.listdir(source))
                 there = set(os.listdir(target)) if isdir(target) else set()
                 if not folder:
-                    names, there = names - ignore, there - ignore
+                    names = {n for n in names if not ignored(n, ignore)}
+                    there = {n for n in there if not ignored(n, ignore)}
+                kept = {}
+                for name in there & names:
+                    info = os.lstat(target + b"/" + name)
+                    if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
+                        kept[(info.st_dev, info.st_ino)] = name
                 for name in sorted(there - names):
                     at = target + b"/" + name
-                    if options.since is not None and os.lstat(at).st_ctime >= options.since:
+                    info = os.lstat(at)
+                    if stat.S_ISREG(info.st_mode) and (info.st_dev, info.st_ino) in kept:
+                        # Another name of a file the source has here (what a gfid-based pre-copy
+                        # leaves of a rename: a link under the new name): nothing is lost with it.
+                        os.unlink(at)
+                        counts["removed_stale"] += 1
+                        removed.append(show(join(folder, name)))
+                    elif options.since is not None and info.st_ctime >= options.since:
                         counts["kept_recent"] += 1
                         skipped.append("kept %s: changed on the target during the window" % show(join(folder, name)))
                     else:
@@ -289,7 +321,7 @@ public enum TreePrograms {
                 result = {}
                 with os.scandir(trees[side] + b"/" + folder if folder else trees[side]) as scan:
                     for entry in scan:
-                        if folder or entry.name not in ignore:
+                        if folder or not ignored(entry.name, ignore):
                             result[entry.name] = entry.stat(follow_symlinks=False)
                 return result
             def same_content(path):

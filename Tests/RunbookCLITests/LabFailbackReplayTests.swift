@@ -1,0 +1,246 @@
+import Foundation
+import RunbookCore
+import RunbookExecution
+import RunbookTestSupport
+import Testing
+
+/// The index-fed failback on the two-site lab (issue 12): the failover creates the glusterfind
+/// session on gvsecondary; the failback's commit lists the window's changes, replays them from
+/// gfs-b1's mount of gvsecondary onto its mount of gvprimary, and verifies with tree.diff.
+extension LabEndToEndTests {
+    /// A tree under `root`: name -> contents (a trailing `/` is an empty directory).
+    func make(_ root: String, _ files: [String: String]) throws {
+        let manager = FileManager.default
+        for (name, text) in files.sorted(by: { $0.key < $1.key }) {
+            let path = root + "/" + name
+            if name.hasSuffix("/") {
+                try manager.createDirectory(atPath: path, withIntermediateDirectories: true)
+            } else {
+                try manager.createDirectory(
+                    atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try write(path, text)
+            }
+        }
+    }
+
+    func append(_ path: String, _ text: String) throws {
+        let handle = try #require(FileHandle(forWritingAtPath: path), "open \(path)")
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(text.utf8))
+    }
+
+    /// `rsync -n -aHAX --delete --checksum --itemize-changes` from the secondary's mount to the
+    /// primary's (root namespace): the lines it lists (empty: the volumes match). Left out, as the
+    /// runbook's replay and diff do: each volume's own `.glusterfs-anonymous-inode-<volume id>`
+    /// directory (its name differs per volume; a client cannot create it: EPERM) and `.trashcan`.
+    func rsyncDryRun() throws -> [String] {
+        let result = try runProgram(
+            URL(fileURLWithPath: "/usr/bin/rsync"),
+            [
+                "-n", "-aHAX", "--delete", "--checksum", "--itemize-changes", "--exclude=/.trashcan",
+                "--exclude=/.glusterfs-anonymous-inode-*",
+                secondaryMount + "/", primaryMount + "/",
+            ])
+        #expect(result.status == 0, "rsync: \(result.stderr)")
+        return result.stdout.split(separator: "\n").map(String.init)
+    }
+
+    /// A step's outputs in the journal, as JSON text.
+    func outputs(_ state: String, _ run: String, _ step: String) throws -> [String: Any] {
+        let record = try #require(try journal(state).steps(runID: run).first { $0.nodeID == step }, "step \(step)")
+        let text = try #require(record.outputsJSON, "\(step) has no outputs")
+        return try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    }
+
+    @Test func theFailbackReplaysTheWindowExactlyDeletesRenamesAndADirectoryRenameIncluded() throws {
+        try healthyLab()
+        let stamp = String(UUID().uuidString.prefix(8)).lowercased()
+        let dir = "tree-\(stamp)"
+        let onPrimary = "\(primaryMount)/\(dir)"
+        // 1. Before the failover: nested directories, hard links, empty directories, names with
+        //    spaces, a newline and `%`.
+        try timed("write the tree on the primary") {
+            try make(
+                onPrimary,
+                [
+                    "a/b/c/deep.txt": "deep\n", "a/b/mid.txt": "mid\n", "empty/": "", "a/empty inside/": "",
+                    "sp ace.txt": "space\n", "new\nline.txt": "newline\n", "100% done.txt": "percent\n",
+                    "append.txt": "first\n", "trunc.txt": "a long line to be truncated\n", "del.txt": "delete me\n",
+                    "sp ace e.txt": "delete me too\n", "deldir/x": "x\n", "deldir/sub/y": "y\n",
+                    "ren-same.txt": "renamed in place\n", "ren-cross.txt": "moved across\n",
+                    "renmod.txt": "renamed then modified\n", "movedir/f1": "f1\n", "movedir/in/f2": "f2\n",
+                    "sub dir/keep.txt": "keep\n", "links/orig": "linked\n",
+                ])
+            try FileManager.default.linkItem(atPath: onPrimary + "/links/orig", toPath: onPrimary + "/links/hard")
+        }
+
+        // 2. The planned failover: its checkpoint waits until the tree is on the secondary; the
+        //    glusterfind session is created before the secondary is writable.
+        let state = try newState()
+        let over = try timed("failover (checkpoint under xsync)") {
+            try runbook(state, ["run", failover, "-i", inventory, "--yes", "--approve", "go-ahead"])
+        }
+        try #require(over.status == 0, "\(over.stdout.suffix(3000))\(over.stderr)")
+        let failoverRun = try runID(state)
+        let index = try outputs(state, failoverRun, "change-index")
+        print("failover time (the glusterfind session time): \(index["session_time"] ?? "none")")
+        #expect(index["session_time"] is String, "the failover time is in the run's outputs: \(index)")
+        let sessions = try node("gfs-b1", ["glusterfind", "list"]).stdout
+        #expect(sessions.contains("failback") && sessions.contains(secondaryVolume), "\(sessions)")
+        #expect(read("\(secondaryMount)/\(dir)/movedir/in/f2") == "f2\n", "the tree reached the secondary")
+
+        // 3. The window, on the promoted secondary.
+        let onSecondary = "\(secondaryMount)/\(dir)"
+        let manager = FileManager.default
+        try timed("the window's changes on the secondary") {
+            try make(onSecondary, ["new file.txt": "created\n", "new%dir/n 1": "n1\n", "new empty/": ""])
+            try append(onSecondary + "/append.txt", "appended\n")
+            try write(onSecondary + "/trunc.txt", "short\n")
+            try manager.removeItem(atPath: onSecondary + "/del.txt")
+            try manager.removeItem(atPath: onSecondary + "/sp ace e.txt")
+            try manager.removeItem(atPath: onSecondary + "/deldir")
+            try manager.moveItem(atPath: onSecondary + "/ren-same.txt", toPath: onSecondary + "/ren-same-renamed.txt")
+            try manager.moveItem(atPath: onSecondary + "/ren-cross.txt", toPath: onSecondary + "/sub dir/ren-cross.txt")
+            try manager.moveItem(atPath: onSecondary + "/renmod.txt", toPath: onSecondary + "/renmod-new.txt")
+            try append(onSecondary + "/renmod-new.txt", "modified after the rename\n")
+            try manager.moveItem(atPath: onSecondary + "/movedir", toPath: onSecondary + "/moved-dir")
+        }
+
+        // 4. The failback: the reverse session's pre-copy (Faulty on the renamed directory is
+        //    allowed), then the commit's list, replay, verification.
+        let back = try newState()
+        let result = try timed("failback (pre-copy, list, replay, verify)") {
+            try runbook(back, ["run", failback, "-i", inventory, "--yes", "--approve", "begin", "--approve", "commit"])
+        }
+        print(result.stdout.suffix(4000))
+        #expect(result.status == 0, "\(result.stdout.suffix(3000))\(result.stderr)")
+        let run = try runID(back)
+        let changes = try outputs(back, run, "final-changes")
+        let replay = try outputs(back, run, "replay")
+        let verify = try outputs(back, run, "verify")
+        let counts = ["new", "modify", "rename", "delete"].map { "\($0) \(changes[$0] ?? "?")" }
+        print("lab: the window's change list: \(counts.joined(separator: ", ")) (\(changes["lines"] ?? "?") lines)")
+        print(
+            "lab: replay: renamed \(replay["renamed"] ?? "?"), deleted \(replay["deleted"] ?? "?"), stale removed"
+                + " \(replay["removed_stale"] ?? "?"), copied \(replay["copied"] ?? "?"), itemized"
+                + " \(replay["itemized"] ?? "?"); verify: \(verify["differences"] ?? "?") differences of"
+                + " \(verify["entries"] ?? "?") entries")
+        #expect((changes["rename"] as? Int ?? 0) >= 2, "renames are listed: \(changes)")
+        #expect((changes["delete"] as? Int ?? 0) >= 3, "deletes are listed: \(changes)")
+        #expect((changes["new"] as? Int ?? 0) >= 3, "creates are listed: \(changes)")
+        #expect(verify["differences"] as? Int == 0, "\(verify)")
+
+        // 5. The two volumes match, contents included, as rsync sees them.
+        let dry = try rsyncDryRun()
+        #expect(dry.isEmpty, "rsync -n -aHAX --delete --checksum lists: \(dry)")
+        // By listing (readdir): a lookup of a name just renamed away through gfs-b1's mount can still
+        // hit the root namespace client's entry cache for a second.
+        let listed = Set(try manager.contentsOfDirectory(atPath: onPrimary))
+        for gone in ["del.txt", "sp ace e.txt", "deldir", "ren-same.txt", "ren-cross.txt", "renmod.txt", "movedir"] {
+            #expect(!listed.contains(gone), "\(gone) was resurrected on the primary")
+        }
+        #expect(read("\(onPrimary)/renmod-new.txt") == "renamed then modified\nmodified after the rename\n")
+        #expect(read("\(onPrimary)/moved-dir/in/f2") == "f2\n")
+        #expect(read("\(onPrimary)/trunc.txt") == "short\n")
+        #expect(try option("gfs-a1", primaryVolume, "features.read-only") == "off")
+        #expect(try option("gfs-b1", secondaryVolume, "features.read-only") == "on")
+        #expect(!(try node("gfs-b1", ["glusterfind", "list"]).stdout.contains("failback")), "the session is deleted")
+        try waitUntil(120, "the original session runs primary -> secondary again") {
+            let status = try sessionStatus()
+            return status.contains("Active") && status.contains("Passive")
+        }
+    }
+
+    @Test func aSplitBrainWriteOnThePrimaryParksTheCommitAndTheApprovalIsJournaled() throws {
+        try healthyLab()
+        let stamp = String(UUID().uuidString.prefix(8)).lowercased()
+        let dir = "split-\(stamp)"
+        try make("\(primaryMount)/\(dir)", ["before.txt": "before\n"])
+        let state = try newState()
+        let over = try timed("failover (checkpoint under xsync)") {
+            try runbook(state, ["run", failover, "-i", inventory, "--yes", "--approve", "go-ahead"])
+        }
+        try #require(over.status == 0, "\(over.stdout.suffix(3000))\(over.stderr)")
+
+        // The window: the secondary is written, and so is the primary (a client that was not
+        // switched): the list cannot know about the primary's write.
+        try write("\(secondaryMount)/\(dir)/window.txt", "written on the secondary\n")
+        let stray = "\(dir)/split-brain.txt"
+        try write("\(primaryMount)/\(stray)", "written on the primary during the window\n")
+
+        let back = try newState()
+        let parked = try timed("failback to the differences gate") {
+            try runbook(back, ["run", failback, "-i", inventory, "--yes", "--approve", "begin", "--approve", "commit"])
+        }
+        #expect(parked.status == 4, "parks at the gate: \(parked.stdout.suffix(3000))\(parked.stderr)")
+        let run = try runID(back)
+        let status = try runbook(back, ["status", run])
+        print(status.stdout)
+        #expect(status.stdout.contains("differences"), "\(status.stdout)")
+        #expect(status.stdout.contains("- \(stray)"), "the gate shows the path: \(status.stdout)")
+        #expect(read("\(primaryMount)/\(stray)") == "written on the primary during the window\n", "kept, not removed")
+        #expect(try option("gfs-b1", secondaryVolume, "features.read-only") == "off", "nothing after the gate ran")
+
+        let reason = "the primary's split-brain file is wanted (ticket DR-12)"
+        let approve = try runbook(back, ["approve", run, "differences", "--by", "alice", "--reason", reason])
+        #expect(approve.status == 0, "\(approve.stderr)")
+        let resumed = try timed("resume after the approval") { try runbook(back, ["resume", run]) }
+        #expect(resumed.status == 0, "\(resumed.stdout.suffix(3000))\(resumed.stderr)")
+        let approval = try #require(try journal(back).approvals(runID: run).first { $0.gate == "differences" })
+        #expect(approval.by == "alice" && approval.reason == reason && approval.decision == .approved)
+        let shown = try runbook(back, ["show", run])
+        #expect(shown.stdout.contains("alice") && shown.stdout.contains(reason), "\(shown.stdout.suffix(3000))")
+        #expect(read("\(primaryMount)/\(dir)/window.txt") == "written on the secondary\n")
+        #expect(try option("gfs-b1", secondaryVolume, "features.read-only") == "on")
+        try waitUntil(120, "the original session runs primary -> secondary again") {
+            let status = try sessionStatus()
+            return status.contains("Active") && status.contains("Passive")
+        }
+    }
+
+    /// Item 4: changelog toggled off and on on the promoted secondary inside the window (what the
+    /// Red Hat procedure's "reset changelog" would do too early). glusterfind then lists only what
+    /// came before the gap, with exit 0; the partial-history guard stops the commit at
+    /// final-changes, naming the node and the brick, and nothing is replayed.
+    @Test func aChangelogToggledInsideTheWindowStopsTheCommitBeforeAnyReplay() throws {
+        try healthyLab()
+        let stamp = String(UUID().uuidString.prefix(8)).lowercased()
+        let dir = "gap-\(stamp)"
+        try make("\(primaryMount)/\(dir)", ["before.txt": "before\n"])
+        let state = try newState()
+        let over = try timed("failover (checkpoint under xsync)") {
+            try runbook(state, ["run", failover, "-i", inventory, "--yes", "--approve", "go-ahead"])
+        }
+        try #require(over.status == 0, "\(over.stdout.suffix(3000))\(over.stderr)")
+        try write("\(secondaryMount)/\(dir)/before-gap.txt", "before the gap\n")
+        Thread.sleep(forTimeInterval: 16)
+        #expect(try gluster("gfs-b1", ["volume", "set", secondaryVolume, "changelog.changelog", "off"]).status == 0)
+        try write("\(secondaryMount)/\(dir)/during-gap.txt", "during the gap\n")
+        #expect(try gluster("gfs-b1", ["volume", "set", secondaryVolume, "changelog.changelog", "on"]).status == 0)
+        try write("\(secondaryMount)/\(dir)/after-gap.txt", "after the gap\n")
+
+        let back = try newState()
+        let failed = try timed("failback stopped by the partial-history guard") {
+            try runbook(back, ["run", failback, "-i", inventory, "--yes", "--approve", "begin", "--approve", "commit"])
+        }
+        let output = failed.stdout + failed.stderr
+        print(output.suffix(3000))
+        #expect(failed.status == 1, "\(output.suffix(3000))")
+        #expect(output.contains("final-changes"), "the step is named")
+        #expect(output.contains("partial"), "the cause is said: \(output.suffix(2000))")
+        #expect(output.contains("gfs-b1"), "the node is named")
+        let run = try runID(back)
+        let steps = try journal(back).steps(runID: run)
+        #expect(steps.first { $0.nodeID == "final-changes" }?.state == .failed)
+        for later in ["replay", "verify", "post", "delete-index", "reset-changelog", "restart-original"] {
+            let record = steps.first { $0.nodeID == later }
+            #expect(
+                record?.state == .pending || record?.state == .skipped,
+                "\(later) ran: \(String(describing: record?.state))")
+        }
+        let replayed = try journal(back).attempts(runID: run).filter { $0.nodeID == "replay" }
+        #expect(replayed.isEmpty, "nothing was replayed from the partial list: \(replayed.count) attempts")
+        #expect(try node("gfs-b1", ["glusterfind", "list"]).stdout.contains("failback"), "the session is kept")
+    }
+}

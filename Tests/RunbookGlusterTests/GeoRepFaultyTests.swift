@@ -1,0 +1,102 @@
+import Foundation
+import RunbookCore
+import RunbookExecution
+import RunbookGluster
+import Testing
+
+/// `gluster.georep.status` when no worker can sync (issue 12, item 3): the state is Faulty, and the
+/// gsyncd log of the lab's reverse session, captured when a directory renamed during the failover
+/// window made its worker die on every restart (Fixtures/lab-10.3-gsyncd-reverse-dir-rename-faulty.log),
+/// says why, which path, and since when.
+@Suite struct GeoRepFaultyTests {
+    let session = "volume geo-replication mastervol vm::slavevol"
+    let log = "/var/log/glusterfs/geo-replication/mastervol_vm_slavevol/gsyncd.log"
+
+    @Test func theLogSaysTheErrorThePathAndSinceWhenNoBatchCompleted() throws {
+        let parsed = GsyncdLog.parse(try Fixture("lab-10.3-gsyncd-reverse-dir-rename-faulty.log").text)
+        #expect(
+            parsed.lastError
+                == "E [syncdutils(worker /bricks/gvsecondary):320:log_raise_exception] <top>: The above directory"
+                + " failed to sync. Please fix it to proceed further.")
+        #expect(parsed.entryFailed?.contains("'op': 'MKDIR'") == true)
+        #expect(parsed.entryFailed?.contains("'name_mismatch': True") == true)
+        #expect(parsed.errorPath == ".gfid/e84224fb-d0d9-4994-9cf6-404985c13b04/moved-dir")
+        // The first of the two `status=Faulty` lines (12:45:28), no batch completed since.
+        #expect(parsed.faultySince == utc("2026-12-01T12:45:28Z"))
+        // A completed batch after the failures starts the count again.
+        let recovered = GsyncdLog.parse(
+            try Fixture("lab-10.3-gsyncd-reverse-dir-rename-faulty.log").text
+                + "[2026-12-01 12:50:00.1] I [primary(worker /b):1451:process] _GPrimary: Batch Completed [{mode=xsync}]\n"
+        )
+        #expect(recovered.faultySince == nil)
+        #expect(
+            GsyncdLog.path(primary: "gvsecondary", secondary: "root@gfs-a1::gvprimary")
+                == "/var/log/glusterfs/geo-replication/gvsecondary_gfs-a1_gvprimary/gsyncd.log")
+    }
+
+    func faultyHost() throws -> FakeHost {
+        let host = FakeHost()
+        let status = try Fixture("live-10.3-georep-status.xml").text.replacingOccurrences(
+            of: "<status>Active</status>", with: "<status>Faulty</status>")
+        host.on("--mode=script --xml \(session) status detail", Lab.ok(status))
+        try host.on("--mode=script --xml volume info mastervol", fixture: "live-10.3-volume-info-all.xml")
+        let now = Int(utc("2026-12-01T12:55:28Z")!.timeIntervalSince1970)
+        host.on(
+            "-c date +%s; tail -n 2000 \"$1\" 2>/dev/null || true sh \(log)",
+            Lab.ok("\(now)\n" + (try Fixture("lab-10.3-gsyncd-reverse-dir-rename-faulty.log").text)))
+        return host
+    }
+
+    @Test func noWorkerSyncingIsFaultyWithEachWorkersLastError() async throws {
+        let node = try Lab.node(
+            "probe: gluster.georep.status\nwith: {primary: mastervol, secondary: vm::slavevol, nodes: [vm]}")
+        #expect(
+            node.commands.last?.command.argv == [
+                "sh", "-c", "date +%s; tail -n 2000 \"$1\" 2>/dev/null || true", "sh", log,
+            ])
+        #expect(node.commands.last?.host == "vm")
+        let host = try faultyHost()
+        let probe = try #require(ActionRegistry.withGluster[node.typeName])
+        let observation = try await probe.probe(Lab.context(node, host))
+        #expect(observation.outputs["state"] == .string("Faulty"), "not Sync in Progress: \(observation.outputs)")
+        let error = observation.outputs["last_error"]?.renderedForText ?? ""
+        #expect(error.hasPrefix("vm:/bricks/m1: E [syncdutils"), "\(error)")
+        #expect(
+            error.contains("(after: E [primary(worker /bricks/gvsecondary):788:log_failures] _GPrimary: ENTRY FAILED"))
+        #expect(error.hasSuffix("; path .gfid/e84224fb-d0d9-4994-9cf6-404985c13b04/moved-dir"), "\(error)")
+        #expect(observation.outputs["faulty_for"] == .duration(600))
+        #expect(observation.summary.contains("Faulty") && observation.summary.contains("last error: vm:/bricks/m1"))
+
+        // Bounded: Faulty 10 minutes without a batch against a bound of 5 fails, naming the error.
+        let bounded = try Lab.node(
+            "probe: gluster.georep.status\nwith: {primary: mastervol, secondary: vm::slavevol, nodes: [vm],"
+                + " faulty_timeout: 5m}")
+        do {
+            _ = try await probe.probe(Lab.context(bounded, try faultyHost()))
+            Issue.record("a session Faulty past faulty_timeout must fail the probe")
+        } catch let failure as ConclusiveProbeFailure {
+            #expect(failure.message.contains("has been Faulty for 600 s"), "\(failure.message)")
+            #expect(failure.message.contains("moved-dir"), "\(failure.message)")
+        }
+        let generous = try Lab.node(
+            "probe: gluster.georep.status\nwith: {primary: mastervol, secondary: vm::slavevol, nodes: [vm],"
+                + " faulty_timeout: 1h}")
+        #expect(try await probe.probe(Lab.context(generous, try faultyHost())).outputs["state"] == .string("Faulty"))
+    }
+
+    @Test func aFaultyWorkerBesideAnActiveOneIsStillSyncInProgress() throws {
+        let status = try GlusterParse.geoRepStatus(try Fixture("live-10.3-georep-status.xml").output())
+        guard case .sessions(let sessions) = status, var session = sessions.first, let active = session.workers.first
+        else {
+            Issue.record("the fixture has a session with a worker")
+            return
+        }
+        var faulty = active
+        faulty.status = "Faulty"
+        faulty.primaryBrick = "/bricks/other"
+        session.workers = [active, faulty]
+        #expect(GeoRepStatusProbe.outputs(.sessions([session]), volume: nil)["state"] == .string("Sync in Progress"))
+        session.workers = [faulty, faulty]
+        #expect(GeoRepStatusProbe.outputs(.sessions([session]), volume: nil)["state"] == .string("Faulty"))
+    }
+}
