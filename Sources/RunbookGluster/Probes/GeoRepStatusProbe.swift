@@ -32,6 +32,18 @@ public struct GeoRepStatusProbe: ActionType {
             OutputSpec(
                 "checkpoint_completed_all", "bool",
                 "at least one Active worker, and every Active worker completed the checkpoint"),
+            OutputSpec(
+                "checkpoint_lag", "duration",
+                "the RPO a checkpoint measures: the longest time an Active worker took from the checkpoint to its completion (null until every Active worker completed it)"
+            ),
+            OutputSpec(
+                "oldest_last_synced", "timestamp",
+                "the oldest LAST_SYNCED of the Active workers (UTC; null when none has one): everything written before it is on the secondary"
+            ),
+            OutputSpec(
+                "last_synced_age", "duration",
+                "now minus oldest_last_synced: an upper bound of the RPO at this moment (over-reports on an idle volume, whose stime does not advance)"
+            ),
         ],
         changes: false, undo: .none,
         defaultExpectation: "outputs.faulty == 0")
@@ -49,13 +61,14 @@ public struct GeoRepStatusProbe: ActionType {
     public func check(_ arguments: ResolvedArguments) -> [String] { ArgumentChecks.session(arguments) }
 
     /// The outputs for a status (pure; `volume` adds Offline workers for bricks with no row).
-    public static func outputs(_ status: GeoRepStatus, volume: GlusterVolume?) -> [String: Value] {
+    public static func outputs(_ status: GeoRepStatus, volume: GlusterVolume?, now: Date = Date()) -> [String: Value] {
         guard status.exists else {
             return [
                 "session": .string("none"), "state": .string("No session"), "workers": .list([]), "active": .int(0),
                 "passive": .int(0),
                 "faulty": .int(0), "offline": .int(0), "stopped": .int(0), "initializing": .int(0), "paused": .int(0),
-                "checkpoint_completed_all": .bool(false),
+                "checkpoint_completed_all": .bool(false), "checkpoint_lag": .null, "oldest_last_synced": .null,
+                "last_synced_age": .null,
             ]
         }
         let workers = volume.map { GlusterParse.mergeOffline(status.workers, volume: $0) } ?? status.workers
@@ -79,6 +92,24 @@ public struct GeoRepStatusProbe: ActionType {
             "stopped": .int(count(.stopped) + count(.created)), "initializing": .int(count(.initializing)),
             "paused": .int(count(.paused)),
             "checkpoint_completed_all": .bool(completedAll),
+        ].merging(rpo(active, now: now), uniquingKeysWith: { $1 })
+    }
+
+    /// The RPO measures over the Active workers (Passive rows show N/A): the checkpoint's lag
+    /// (completion minus checkpoint time, the longest) and the oldest LAST_SYNCED.
+    static func rpo(_ active: [GeoRepWorker], now: Date) -> [String: Value] {
+        var lag: Value = .null
+        let lags = active.compactMap { worker -> Double? in
+            guard worker.checkpointCompleted == true, let set = worker.checkpointTime,
+                let done = worker.checkpointCompletionTime
+            else { return nil }
+            return max(0, done.timeIntervalSince(set))
+        }
+        if !active.isEmpty, lags.count == active.count, let longest = lags.max() { lag = .duration(longest) }
+        let oldest = active.compactMap(\.lastSynced).min()
+        return [
+            "checkpoint_lag": lag, "oldest_last_synced": oldest.map(Value.timestamp) ?? .null,
+            "last_synced_age": oldest.map { .duration(max(0, now.timeIntervalSince($0))) } ?? .null,
         ]
     }
 
