@@ -16,7 +16,7 @@ public enum GlusterPack {
             GlusterfindChangesAction(),
             GlusterfindPostAction(),
             SnapshotCreateAction(), SnapshotActivateAction(), SnapshotCloneAction(), SnapshotDeleteAction(),
-            SnapshotStatusProbe(),
+            SnapshotStatusProbe(), VolumeDeleteAction(),
         ]
     }
 

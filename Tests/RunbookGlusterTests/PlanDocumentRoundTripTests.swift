@@ -16,7 +16,8 @@ import Testing
         var diagnostics = Diagnostics()
         let runbook = RunbookLoader.load(text: runbookText, file: runbookPath, diagnostics: &diagnostics)
         let inventory = InventoryLoader.load(
-            text: inventoryText, file: inventoryPath, hostKeys: GlusterPack.hostKeys, diagnostics: &diagnostics)
+            text: inventoryText, file: inventoryPath, hostKeys: ActionRegistry.withGluster.hostKeys,
+            diagnostics: &diagnostics)
         let request = try Compiler.Request(
             runbook: #require(runbook, "\(diagnostics.all)"), inventory: #require(inventory, "\(diagnostics.all)"),
             mode: mode)
@@ -26,7 +27,7 @@ import Testing
 
     @Test(arguments: [
         ("Runbooks/georep-failover.yaml", "planned"), ("Runbooks/georep-failover.yaml", "unplanned"),
-        ("Runbooks/georep-failover.yaml", "drill"), ("Runbooks/georep-failback.yaml", nil),
+        ("Runbooks/georep-failback.yaml", nil), ("Runbooks/georep-drill.yaml", nil),
     ])
     func theShippedRunbooksRoundTrip(runbook: String, mode: String?) throws {
         let plan = try Self.compile(runbook, mode: mode)
