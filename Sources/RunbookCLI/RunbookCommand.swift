@@ -31,6 +31,8 @@ public enum RunbookExit {
     public static let preconditionFailed = ExitCode(3)
     public static let parked = ExitCode(4)
     public static let locked = ExitCode(5)
+    /// Every step succeeded, but an objective (`objectives:`) was missed or could not be measured.
+    public static let objectiveMissed = ExitCode(6)
     public static let usage = ExitCode(64)
 }
 

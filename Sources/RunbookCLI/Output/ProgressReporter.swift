@@ -106,6 +106,9 @@ final class ProgressReporter: RunObserver, Sendable {
             write(
                 paint("stopping", "33")
                     + ": signal \(e.signal); no new steps; running commands get \(e.graceSeconds)s")
+        case .objectiveMeasured(let e):
+            let mark = e.met == true ? paint("✓", "32") : paint("✗", "31")
+            write(mark + " objective " + e.summary)
         case .runFinished, .runParked, .undoStarted:
             break
         }

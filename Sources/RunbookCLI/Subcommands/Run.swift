@@ -43,7 +43,7 @@ extension RunbookCommand {
                 (a terminal asks; without one, --yes is required), runs the preconditions, then the \
                 steps: each step's intent is journaled before it acts. A saved plan (`plan -o PLAN`) \
                 runs only if the runbook, inventory, params and probed facts are unchanged.
-                Exit: 0 done, 1 failed, 3 precondition failed, 4 parked at a gate, 5 locked, 64 usage.
+                Exit: 0 done, 1 failed, 3 precondition failed, 4 parked at a gate, 5 locked, 6 an objective missed, 64 usage.
                 """)
 
         @Argument(help: "The runbook file, or a plan saved with `runbook plan -o`.")

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import RunbookCore
 import RunbookExecution
@@ -115,10 +116,17 @@ struct RunSession {
         reporter.stop()
         await hosts.closeAll()
         let finished: Date? = outcome.status == .parked ? nil : Date()
+        let measured = measureObjectives(outcome, end: finished ?? Date())
+        let missed = measured.filter { $0.met != true }
+        let exitCode =
+            outcome == .succeeded && !missed.isEmpty ? RunbookExit.objectiveMissed.rawValue : outcome.exitCode
         var batch = JournalBatch(runID: runID)
-        batch.runStatus = RunStatusChange(status: outcome.status, exitCode: Int(outcome.exitCode), finishedAt: finished)
-        let ended = RunEvent.RunEnded(status: outcome.status, exitCode: outcome.exitCode)
-        batch.events = [outcome.status == .parked ? .runParked(ended) : .runFinished(ended)]
+        batch.runStatus = RunStatusChange(status: outcome.status, exitCode: Int(exitCode), finishedAt: finished)
+        let ended = RunEvent.RunEnded(status: outcome.status, exitCode: exitCode)
+        batch.events =
+            measured.map { .objectiveMeasured($0) } + [
+                outcome.status == .parked ? .runParked(ended) : .runFinished(ended)
+            ]
         commit(batch)
         let steps = (try? state.journal.steps(runID: runID)) ?? []
         let redactor = inputs.plan.redactor
@@ -146,7 +154,30 @@ struct RunSession {
                 "run \(runID) FAILED and its rollback did not complete:\n\(why)\nInspect the hosts, then `runbook rollback \(runID)` again."
         }
         Terminal.writeError(redactor.redact(message) + "\n")
-        return outcome.exitCode
+        if outcome == .succeeded, !missed.isEmpty {
+            Terminal.writeError(
+                redactor.redact(
+                    "run \(runID) MISSED \(missed.count == 1 ? "an objective" : "\(missed.count) objectives") (exit \(exitCode)):\n"
+                        + missed.map { "  \($0.summary)" }.joined(separator: "\n")
+                        + "\nSee `runbook report \(runID)` for what took the time.\n"))
+        }
+        return exitCode
+    }
+
+    /// The runbook's objectives measured from the journal, once the run has ended (not while it
+    /// is parked or interrupted: it has not ended).
+    func measureObjectives(_ outcome: RunOutcome, end: Date) -> [RunEvent.ObjectiveMeasured] {
+        switch outcome {
+        case .parked, .interrupted: return []
+        default: break
+        }
+        guard !inputs.plan.runbook.objectives.isEmpty,
+            let record = try? state.journal.run(id: runID),
+            let steps = try? state.journal.steps(runID: runID)
+        else { return [] }
+        return ObjectiveMeasurer.measure(
+            plan: inputs.plan, runID: runID, steps: steps, startedAt: record.startedAt, end: end
+        ).map(RunEvent.ObjectiveMeasured.init)
     }
 }
 

@@ -98,6 +98,7 @@ public struct RunbookChecker {
             checkStep(step, scope: scope, diagnostics: &diagnostics)
         }
         checkValues(runbook, diagnostics: &diagnostics)
+        checkObjectives(runbook, scope: scope, diagnostics: &diagnostics)
 
         // Commit points: an irreversible step must come after one.
         let commitAncestors = Self.stepsBehindCommit(runbook.steps, edges: edges)
@@ -120,6 +121,8 @@ public struct RunbookChecker {
         var registry: ActionRegistry
         var steps: [String: Step]
         var inventory: Inventory?
+        /// What `run.X` may read: `id` in steps; the timings too in an objective's `measure`.
+        var runNames: [String] = ["id"]
     }
 
     func checkStep(_ step: Step, scope: Scope, diagnostics: inout Diagnostics) {
@@ -505,7 +508,17 @@ public struct RunbookChecker {
             }
         case "run":
             guard let (name, at) = member(1) else { return }
-            if name != "id" { diagnostics.error("run.\(name): a run offers only `run.id`", at: at) }
+            if !scope.runNames.contains(name) {
+                let offered =
+                    scope.runNames.count == 1
+                    ? "only `run.id`" : scope.runNames.map { "`run.\($0)`" }.joined(separator: ", ")
+                let extra =
+                    scope.runNames.count == 1 && Objective.runTimings.contains(name)
+                    ? " (the run's timings are for an objective's `measure`)" : ""
+                diagnostics.error(
+                    "run.\(name): a run offers \(offered)\(Suggestions.hint(for: name, in: scope.runNames))\(extra)",
+                    at: at)
+            }
         case "host":
             guard let (name, at) = member(1) else { return }
             if !["name", "address", "roles"].contains(name) {

@@ -5,7 +5,7 @@
 public enum RunbookLoader {
     static let topLevelKeys = [
         "apiVersion", "kind", "metadata", "modes", "on_failure", "concurrency", "params", "roles",
-        "preconditions", "steps",
+        "preconditions", "steps", "objectives",
     ]
     static let stepKeys = [
         "id", "needs", "on", "when", "modes", "action", "probe", "gate", "choose", "with", "check",
@@ -101,6 +101,9 @@ public enum RunbookLoader {
             runbook.steps = loadSteps(pair.value, what: "steps", reader: &reader)
         } else {
             reader.diagnostics.error("missing required key 'steps'", at: root.location)
+        }
+        if let pair = top["objectives"] {
+            runbook.objectives = loadObjectives(pair.value, reader: &reader)
         }
         return runbook
     }

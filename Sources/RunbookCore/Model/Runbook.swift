@@ -12,6 +12,8 @@ public struct Runbook: Sendable {
     public var roles: [RoleSpec]
     public var preconditions: [Step]
     public var steps: [Step]
+    /// What a run of it must achieve (`objectives:`), measured when it ends.
+    public var objectives: [Objective]
     public var location: SourceLocation
 
     public init(file: String, location: SourceLocation) {
@@ -26,6 +28,7 @@ public struct Runbook: Sendable {
         self.roles = []
         self.preconditions = []
         self.steps = []
+        self.objectives = []
     }
 
     public func param(named name: String) -> ParamSpec? { params.first { $0.name == name } }

@@ -28,6 +28,7 @@ public enum RunEvent: Sendable, Equatable {
     case rollbackFinished(RollbackFinished)
     case undoStarted(UndoStarted)
     case undoFinished(UndoFinished)
+    case objectiveMeasured(ObjectiveMeasured)
 
     /// The event type as journaled and streamed, e.g. `step.finished`.
     public var type: String {
@@ -52,6 +53,7 @@ public enum RunEvent: Sendable, Equatable {
         case .rollbackFinished: return "rollback.finished"
         case .undoStarted: return "undo.started"
         case .undoFinished: return "undo.finished"
+        case .objectiveMeasured: return "objective.measured"
         }
     }
 
@@ -76,6 +78,7 @@ public enum RunEvent: Sendable, Equatable {
         case .rollbackFinished(let p): return p
         case .undoStarted(let p): return p
         case .undoFinished(let p): return p
+        case .objectiveMeasured(let p): return p
         }
     }
 
@@ -122,6 +125,7 @@ public enum RunEvent: Sendable, Equatable {
         case "rollback.finished": self = .rollbackFinished(try decode(RollbackFinished.self))
         case "undo.started": self = .undoStarted(try decode(UndoStarted.self))
         case "undo.finished": self = .undoFinished(try decode(UndoFinished.self))
+        case "objective.measured": self = .objectiveMeasured(try decode(ObjectiveMeasured.self))
         default: return nil
         }
     }

@@ -1,0 +1,113 @@
+import Foundation
+import RunbookCore
+import RunbookExecution
+import RunbookTestSupport
+import Testing
+
+/// Objectives measured by real runs on local hosts: journaled, and a missed one exits 6.
+@Suite struct ObjectiveRunTests {
+    let cli = RunTests()
+
+    /// A quickstart-like runbook: a step that takes `sleep` seconds, a marker written before it
+    /// (the "last synced" time), and an approval gate.
+    static func runbook(rtoMax: String, rpoMax: String, sleep: String = "1") -> String {
+        """
+        apiVersion: runbook/v1
+        kind: Runbook
+        metadata: {name: drill}
+        modes: [drill]
+        steps:
+          - id: marker
+            probe: command
+            with: {run: [date, -u, "+%Y-%m-%dT%H:%M:%SZ"]}
+          - id: work
+            needs: [marker]
+            probe: command
+            with: {run: [sleep, "\(sleep)"]}
+          - id: go
+            needs: [work]
+            gate: {approval: {prompt: "Go?"}}
+        objectives:
+          rto: {max: \(rtoMax), measure: run.elapsed - run.waited, description: machine time}
+          rpo: {max: \(rpoMax), measure: since(steps.marker.outputs.stdout)}
+        """
+    }
+
+    func measured(_ scratch: RunTests.Scratch, _ runID: String) throws -> [String: RunEvent.ObjectiveMeasured] {
+        var result: [String: RunEvent.ObjectiveMeasured] = [:]
+        for record in try scratch.journal().events(runID: runID) {
+            if case .objectiveMeasured(let m)? = record.event { result[m.name] = m }
+        }
+        return result
+    }
+
+    @Test func metObjectivesAreJournaledAndExitZero() throws {
+        let scratch = try RunTests.Scratch()
+        let file = try scratch.write("r.yaml", Self.runbook(rtoMax: "10m", rpoMax: "10m"))
+        let inventory = try scratch.write("i.yaml", RunTests.inventory)
+        let result = try cli.runbook(scratch, ["run", file, "-i", inventory, "--yes", "--approve", "go"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("objective rto: "), "\(result.stderr)")
+        let runID = try cli.latestRunID(scratch)
+        let objectives = try measured(scratch, runID)
+        let rto = try #require(objectives["rto"])
+        #expect(rto.met == true)
+        #expect(rto.unit == "seconds")
+        #expect(rto.maxValue == 600)
+        #expect((rto.value ?? 0) >= 1, "the step slept a second: \(rto)")
+        #expect(rto.measure == "run.elapsed - run.waited")
+        let rpo = try #require(objectives["rpo"])
+        #expect(rpo.met == true)
+        #expect((rpo.value ?? -1) >= 0)
+        #expect(try scratch.journal().run(id: runID)?.exitCode == 0)
+    }
+
+    @Test func aMissedObjectiveExitsSixSayingWhichAndByHowMuch() throws {
+        let scratch = try RunTests.Scratch()
+        let file = try scratch.write("r.yaml", Self.runbook(rtoMax: "100ms", rpoMax: "10m"))
+        let inventory = try scratch.write("i.yaml", RunTests.inventory)
+        let result = try cli.runbook(scratch, ["run", file, "-i", inventory, "--yes", "--approve", "go"])
+        #expect(result.status == 6, "\(result.stderr)")
+        #expect(result.stderr.contains("MISSED an objective (exit 6)"), "\(result.stderr)")
+        #expect(result.stderr.contains("rto: "), "\(result.stderr)")
+        #expect(result.stderr.contains("objective 100ms: MISSED by "), "\(result.stderr)")
+        let runID = try cli.latestRunID(scratch)
+        let rto = try #require(try measured(scratch, runID)["rto"])
+        #expect(rto.met == false)
+        #expect((rto.excess ?? 0) >= 0.9, "slept 1 s against 100 ms: \(rto)")
+        let record = try #require(try scratch.journal().run(id: runID))
+        #expect(record.status == .succeeded)
+        #expect(record.exitCode == 6)
+        // Every step did its work: nothing to resume.
+        let resume = try cli.runbook(scratch, ["resume", runID])
+        #expect(resume.status == 0, "\(resume.stderr)")
+    }
+
+    @Test func timeParkedAtAnApprovalGateIsNotMachineTime() throws {
+        let scratch = try RunTests.Scratch()
+        let file = try scratch.write("r.yaml", Self.runbook(rtoMax: "1m", rpoMax: "1h", sleep: "0"))
+        let inventory = try scratch.write("i.yaml", RunTests.inventory)
+        let parked = try cli.runbook(scratch, ["run", file, "-i", inventory, "--yes"])
+        #expect(parked.status == 4, "\(parked.stderr)")
+        let runID = try cli.latestRunID(scratch)
+        #expect(try measured(scratch, runID).isEmpty, "a parked run has not ended: nothing measured yet")
+        Thread.sleep(forTimeInterval: 2)
+        let resumed = try cli.runbook(scratch, ["resume", runID, "--approve", "go"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let rto = try #require(try measured(scratch, runID)["rto"])
+        #expect((rto.value ?? 99) < 2, "the 2 s parked at the gate are people's time, not the run's: \(rto)")
+        // The marker probe ran again on resume (done steps are re-verified): measured, from its new output.
+        #expect(try measured(scratch, runID)["rpo"]?.met == true)
+    }
+
+    @Test func aStepThatDidNotRunLeavesItsObjectiveNotMeasured() throws {
+        let scratch = try RunTests.Scratch()
+        let text = Self.runbook(rtoMax: "1m", rpoMax: "1h").replacingOccurrences(
+            of: "  - id: marker\n", with: "  - id: marker\n    when: mode == 'never'\n")
+        let file = try scratch.write("r.yaml", text)
+        let inventory = try scratch.write("i.yaml", RunTests.inventory)
+        let result = try cli.runbook(scratch, ["run", file, "-i", inventory, "--yes", "--approve", "go"])
+        #expect(result.status == 6, "\(result.stderr)")
+        #expect(result.stderr.contains("rpo (at most 1h): could not be measured"), "\(result.stderr)")
+    }
+}
