@@ -64,7 +64,7 @@ import Testing
             let to = try #require(drill.range(of: end, range: from.upperBound..<drill.endIndex))
             return String(drill[from.lowerBound..<to.lowerBound])
         }
-        let params = try between("params:\n", "roles:\n")
+        let params = try between("params:\n", "objectives:\n")
         let precondition = try between("  - id: snapshot-possible\n", "\nsteps:\n")
         let steps = try between("  - id: pause-session\n", "  # --- leave the primary")
             .replacingOccurrences(of: "    needs: [content-check]\n", with: "")
