@@ -300,6 +300,7 @@ import Testing
         let observation = try await runtime(node).probe(Lab.context(node, host))
         // 08:25:56 -> 08:27:25: 89 s; last synced 08:27:12.
         #expect(observation.outputs["checkpoint_lag"] == .duration(89))
+        #expect(observation.outputs["checkpoint_lag_seconds"] == .double(89))
         #expect(observation.outputs["oldest_last_synced"] == utc("2026-11-25 08:27:12").map(Value.timestamp))
         if case .duration(let age)? = observation.outputs["last_synced_age"] {
             #expect(age > 0)

@@ -37,6 +37,9 @@ public struct GeoRepStatusProbe: ActionType {
                 "the RPO a checkpoint measures: the longest time an Active worker took from the checkpoint to its completion (null until every Active worker completed it)"
             ),
             OutputSpec(
+                "checkpoint_lag_seconds", "double",
+                "checkpoint_lag in seconds (a step's journaled outputs keep numbers as numbers, durations as text)"),
+            OutputSpec(
                 "oldest_last_synced", "timestamp",
                 "the oldest LAST_SYNCED of the Active workers (UTC; null when none has one): everything written before it is on the secondary"
             ),
@@ -44,6 +47,7 @@ public struct GeoRepStatusProbe: ActionType {
                 "last_synced_age", "duration",
                 "now minus oldest_last_synced: an upper bound of the RPO at this moment (over-reports on an idle volume, whose stime does not advance)"
             ),
+            OutputSpec("last_synced_age_seconds", "double", "last_synced_age in seconds"),
         ],
         changes: false, undo: .none,
         defaultExpectation: "outputs.faulty == 0")
@@ -68,7 +72,7 @@ public struct GeoRepStatusProbe: ActionType {
                 "passive": .int(0),
                 "faulty": .int(0), "offline": .int(0), "stopped": .int(0), "initializing": .int(0), "paused": .int(0),
                 "checkpoint_completed_all": .bool(false), "checkpoint_lag": .null, "oldest_last_synced": .null,
-                "last_synced_age": .null,
+                "last_synced_age": .null, "checkpoint_lag_seconds": .null, "last_synced_age_seconds": .null,
             ]
         }
         let workers = volume.map { GlusterParse.mergeOffline(status.workers, volume: $0) } ?? status.workers
@@ -98,18 +102,22 @@ public struct GeoRepStatusProbe: ActionType {
     /// The RPO measures over the Active workers (Passive rows show N/A): the checkpoint's lag
     /// (completion minus checkpoint time, the longest) and the oldest LAST_SYNCED.
     static func rpo(_ active: [GeoRepWorker], now: Date) -> [String: Value] {
-        var lag: Value = .null
+        var lag: Double?
         let lags = active.compactMap { worker -> Double? in
             guard worker.checkpointCompleted == true, let set = worker.checkpointTime,
                 let done = worker.checkpointCompletionTime
             else { return nil }
             return max(0, done.timeIntervalSince(set))
         }
-        if !active.isEmpty, lags.count == active.count, let longest = lags.max() { lag = .duration(longest) }
+        if !active.isEmpty, lags.count == active.count { lag = lags.max() }
         let oldest = active.compactMap(\.lastSynced).min()
+        let age = oldest.map { max(0, now.timeIntervalSince($0)) }
         return [
-            "checkpoint_lag": lag, "oldest_last_synced": oldest.map(Value.timestamp) ?? .null,
-            "last_synced_age": oldest.map { .duration(max(0, now.timeIntervalSince($0))) } ?? .null,
+            "checkpoint_lag": lag.map(Value.duration) ?? .null,
+            "checkpoint_lag_seconds": lag.map(Value.double) ?? .null,
+            "oldest_last_synced": oldest.map(Value.timestamp) ?? .null,
+            "last_synced_age": age.map(Value.duration) ?? .null,
+            "last_synced_age_seconds": age.map(Value.double) ?? .null,
         ]
     }
 
