@@ -106,3 +106,33 @@ public struct GlusterCLI: Sendable, Hashable {
     /// `system:: execute gsec_create` (no XML output exists for `system:: execute`).
     public var gsecCreate: CommandSpec { text(["system::", "execute", "gsec_create"]) }
 }
+
+// MARK: Snapshots
+
+extension GlusterCLI {
+    /// `volume list --xml`.
+    public var volumeList: CommandSpec { xml(["volume", "list"]) }
+    /// `volume delete VOL` (`--mode=script` answers its confirmation).
+    public func volumeDelete(_ volume: String) -> CommandSpec { xml(["volume", "delete", volume]) }
+    /// `snapshot info volume VOL --xml`: the volume's snapshot count, how many it may still take, each snapshot.
+    public func snapshotInfo(volume: String) -> CommandSpec { xml(["snapshot", "info", "volume", volume]) }
+    /// `snapshot info SNAP --xml`.
+    public func snapshotInfo(_ snapshot: String) -> CommandSpec { xml(["snapshot", "info", snapshot]) }
+    /// `snapshot status SNAP --xml`: each snapshot brick, running or not, and its thin LV's data use.
+    public func snapshotStatus(_ snapshot: String) -> CommandSpec { xml(["snapshot", "status", snapshot]) }
+    /// `snapshot create SNAP VOL no-timestamp [description TEXT]` (without no-timestamp gluster appends one).
+    public func snapshotCreate(_ snapshot: String, _ volume: String, description: String?) -> CommandSpec {
+        xml(
+            ["snapshot", "create", snapshot, volume, "no-timestamp"] + (description.map { ["description", $0] } ?? []))
+    }
+    /// `snapshot activate SNAP`.
+    public func snapshotActivate(_ snapshot: String) -> CommandSpec { xml(["snapshot", "activate", snapshot]) }
+    /// `snapshot deactivate SNAP` (`--mode=script` answers its confirmation).
+    public func snapshotDeactivate(_ snapshot: String) -> CommandSpec { xml(["snapshot", "deactivate", snapshot]) }
+    /// `snapshot clone CLONE SNAP`: a new volume (status Created) sharing the snapshot's thin LVs.
+    public func snapshotClone(_ clone: String, _ snapshot: String) -> CommandSpec {
+        xml(["snapshot", "clone", clone, snapshot])
+    }
+    /// `snapshot delete SNAP` (`--mode=script` answers its confirmation).
+    public func snapshotDelete(_ snapshot: String) -> CommandSpec { xml(["snapshot", "delete", snapshot]) }
+}

@@ -15,6 +15,8 @@ public enum GlusterPack {
             GlusterfindSessionAction(),
             GlusterfindChangesAction(),
             GlusterfindPostAction(),
+            SnapshotCreateAction(), SnapshotActivateAction(), SnapshotCloneAction(), SnapshotDeleteAction(),
+            SnapshotStatusProbe(), VolumeDeleteAction(),
         ]
     }
 

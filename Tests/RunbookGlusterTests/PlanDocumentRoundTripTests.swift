@@ -27,7 +27,7 @@ import Testing
 
     @Test(arguments: [
         ("Runbooks/georep-failover.yaml", "planned"), ("Runbooks/georep-failover.yaml", "unplanned"),
-        ("Runbooks/georep-failover.yaml", "drill"), ("Runbooks/georep-failback.yaml", nil),
+        ("Runbooks/georep-failback.yaml", nil), ("Runbooks/georep-drill.yaml", nil),
     ])
     func theShippedRunbooksRoundTrip(runbook: String, mode: String?) throws {
         let plan = try Self.compile(runbook, mode: mode)

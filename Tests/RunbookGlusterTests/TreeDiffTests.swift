@@ -159,6 +159,27 @@ import Testing
         #expect(try until.evaluate(in: context) == .bool(true))
     }
 
+    /// `root_mtime: false` leaves out the roots' own mtimes (a geo-rep secondary's root keeps its
+    /// own), and nothing else: an entry below still differs by mtime.
+    @Test func rootMtimeFalseComparesEverythingButTheRootsMtime() async throws {
+        if let missing = Tree.missing {
+            Issue.record("skipped: \(missing)")
+            return
+        }
+        let s = try Scratch()
+        try s.write("d/f", "f\n")
+        try s.age()
+        try s.copyBaseline()
+        try s.age(s.target, to: Date(timeIntervalSinceNow: -7200))
+        let all = try await Tree.diff(s)
+        #expect((all.outputs["lines"]?.renderedForText ?? "").contains("~ . (mtime)"), "\(all.outputs)")
+        let node = try Tree.diffNode(s, with: ", root_mtime: false")
+        #expect(node.commands[0].command.argv.contains("--no-root-mtime"))
+        let rootless = try await Tree.diff(s, with: ", root_mtime: false")
+        let lines = rootless.outputs["lines"]?.renderedForText ?? ""
+        #expect(!lines.contains("~ . ") && lines.contains("~ d (mtime)"), "\(rootless.outputs)")
+    }
+
     @Test func failsWithTheProgramsMessage() async throws {
         if let missing = Tree.missing {
             Issue.record("skipped: \(missing)")

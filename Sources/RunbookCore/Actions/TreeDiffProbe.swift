@@ -35,6 +35,9 @@ public struct TreeDiffProbe: ActionType {
                 "names at the root to leave out, e.g. [.trashcan, .glusterfs-anonymous-inode-*] (a trailing * is a prefix)"
             ),
             ParameterSpec("require_mounts", .bool, "fail unless source and target are mount points"),
+            ParameterSpec(
+                "root_mtime", .bool,
+                "compare the two roots' own mtimes (default true; a geo-rep secondary's root keeps its own mtime)"),
         ],
         outputs: [
             OutputSpec("differences", "int", "entries that differ (each entry under a one-sided directory counts)"),
@@ -79,6 +82,7 @@ public struct TreeDiffProbe: ActionType {
         argv += paths.map { "--path=\($0)" }
         if let list = arguments.string("checksum_list") { argv.append("--list=\(list)") }
         if arguments.bool("require_mounts") == true { argv.append("--mounts") }
+        if arguments.bool("root_mtime") == false { argv.append("--no-root-mtime") }
         argv += ["--", arguments.string("source") ?? "", arguments.string("target") ?? ""]
         return [PlannedCommand(.probe, on: host.name, CommandSpec(argv: argv))]
     }

@@ -711,7 +711,8 @@ public final class Executor: Sendable {
                 let observation = try await type.probe(context(node, host: host, phase: .probe, log: log))
                 done.append(.record(start, Self.end(observation, outcome: AttemptOutcome.ok, log: log)))
                 if let failure = checkExpectation(node, outputs: observation.outputs) {
-                    lastError = failure
+                    // The probe's own summary says it in full (the observed values are cut at 80 characters).
+                    lastError = failure + "; \(node.typeName) on \(host): \(observation.summary)"
                 } else {
                     let outputs = ValueJSON.encode(observation.outputs)
                     let finished = RunEvent.stepFinished(

@@ -149,7 +149,10 @@ public struct LivePlanner: Sendable {
         }
         do {
             let observation = try await type.probe(Self.context(runner, node, host: host))
-            let failure = Self.expectationFailure(node, outputs: observation.outputs, context: plan.context)
+            let failure = Self.expectationFailure(node, outputs: observation.outputs, context: plan.context).map {
+                // The probe's own summary says it in full (the observed values are cut at 80 characters).
+                "\($0); \(node.typeName) on \(host): \(observation.summary)"
+            }
             node.effect =
                 failure == nil ? .alreadyDone("holds: \(observation.summary)") : .unknown("FAILS: \(failure!)")
             return (

@@ -55,6 +55,22 @@ public struct GeoRepStatusProbe: ActionType {
                 "when Faulty: the first Faulty worker's last error from its gsyncd log (NODE:BRICK: line; path)"),
             OutputSpec(
                 "faulty_for", "duration", "when Faulty: how long its node has been Faulty without completing a batch"),
+            OutputSpec(
+                "checkpoint_lag", "duration",
+                "the RPO a checkpoint measures: the longest time an Active worker took from the checkpoint to its completion (null until every Active worker completed it)"
+            ),
+            OutputSpec(
+                "checkpoint_lag_seconds", "double",
+                "checkpoint_lag in seconds (a step's journaled outputs keep numbers as numbers, durations as text)"),
+            OutputSpec(
+                "oldest_last_synced", "timestamp",
+                "the oldest LAST_SYNCED of the Active workers (UTC; null when none has one): everything written before it is on the secondary"
+            ),
+            OutputSpec(
+                "last_synced_age", "duration",
+                "now minus oldest_last_synced: an upper bound of the RPO at this moment (over-reports on an idle volume, whose stime does not advance)"
+            ),
+            OutputSpec("last_synced_age_seconds", "double", "last_synced_age in seconds"),
         ],
         changes: false, undo: .none,
         defaultExpectation: "outputs.faulty == 0")
@@ -91,13 +107,15 @@ public struct GeoRepStatusProbe: ActionType {
     public func check(_ arguments: ResolvedArguments) -> [String] { ArgumentChecks.session(arguments) }
 
     /// The outputs for a status (pure; `volume` adds Offline workers for bricks with no row).
-    public static func outputs(_ status: GeoRepStatus, volume: GlusterVolume?) -> [String: Value] {
+    public static func outputs(_ status: GeoRepStatus, volume: GlusterVolume?, now: Date = Date()) -> [String: Value] {
         guard status.exists else {
             return [
                 "session": .string("none"), "state": .string("No session"), "workers": .list([]), "active": .int(0),
                 "passive": .int(0),
                 "faulty": .int(0), "offline": .int(0), "stopped": .int(0), "initializing": .int(0), "paused": .int(0),
                 "checkpoint_completed_all": .bool(false), "last_error": .string(""), "faulty_for": .null,
+                "checkpoint_lag": .null, "oldest_last_synced": .null,
+                "last_synced_age": .null, "checkpoint_lag_seconds": .null, "last_synced_age_seconds": .null,
             ]
         }
         let workers = volume.map { GlusterParse.mergeOffline(status.workers, volume: $0) } ?? status.workers
@@ -123,6 +141,28 @@ public struct GeoRepStatusProbe: ActionType {
             "stopped": .int(count(.stopped) + count(.created)), "initializing": .int(count(.initializing)),
             "paused": .int(count(.paused)),
             "checkpoint_completed_all": .bool(completedAll), "last_error": .string(""), "faulty_for": .null,
+        ].merging(rpo(active, now: now), uniquingKeysWith: { $1 })
+    }
+
+    /// The RPO measures over the Active workers (Passive rows show N/A): the checkpoint's lag
+    /// (completion minus checkpoint time, the longest) and the oldest LAST_SYNCED.
+    static func rpo(_ active: [GeoRepWorker], now: Date) -> [String: Value] {
+        var lag: Double?
+        let lags = active.compactMap { worker -> Double? in
+            guard worker.checkpointCompleted == true, let set = worker.checkpointTime,
+                let done = worker.checkpointCompletionTime
+            else { return nil }
+            return max(0, done.timeIntervalSince(set))
+        }
+        if !active.isEmpty, lags.count == active.count { lag = lags.max() }
+        let oldest = active.compactMap(\.lastSynced).min()
+        let age = oldest.map { max(0, now.timeIntervalSince($0)) }
+        return [
+            "checkpoint_lag": lag.map(Value.duration) ?? .null,
+            "checkpoint_lag_seconds": lag.map(Value.double) ?? .null,
+            "oldest_last_synced": oldest.map(Value.timestamp) ?? .null,
+            "last_synced_age": age.map(Value.duration) ?? .null,
+            "last_synced_age_seconds": age.map(Value.double) ?? .null,
         ]
     }
 

@@ -74,3 +74,39 @@ struct GlusterClient: Sendable {
         return try GlusterParse.geoRepConfig(output)
     }
 }
+
+// MARK: Snapshots
+
+extension GlusterClient {
+    /// `snapshot info volume VOL --xml`.
+    func snapshots(of volume: String) async throws -> GlusterSnapshotInventory {
+        let (output, _) = try await run(cli.snapshotInfo(volume: volume))
+        return try GlusterParse.snapshotInventory(output)
+    }
+
+    /// `snapshot info SNAP --xml`; nil when gluster says the snapshot does not exist.
+    func snapshot(_ name: String) async throws -> GlusterSnapshot? {
+        let (output, _) = try await run(cli.snapshotInfo(name))
+        if GlusterParse.isNoSuchSnapshot(output) { return nil }
+        return try GlusterParse.snapshotInventory(output).snapshots.first { $0.name == name }
+    }
+
+    /// `volume list --xml`.
+    func volumeNames() async throws -> [String] {
+        let (output, _) = try await run(cli.volumeList)
+        return try VolumeListProbe.names(output)
+    }
+}
+
+/// The parameters the snapshot types share.
+enum SnapshotParameters {
+    static let volume = ParameterSpec("volume", .string, required: true, "the volume the snapshot is taken of")
+    static let snapshot = ParameterSpec(
+        "snapshot", .string, required: true, "the snapshot's name (created with `no-timestamp`: exactly this name)")
+    static let clone = ParameterSpec("clone", .string, required: true, "the name of the clone volume")
+
+    /// Snapshot and clone names have the shape of volume names.
+    static func check(_ arguments: ResolvedArguments, _ names: [String]) -> [String] {
+        names.flatMap { ArgumentChecks.volume(arguments, $0) }
+    }
+}
