@@ -127,6 +127,107 @@ import Testing
         }
     }
 
+    /// Every string value of a JSON document (keys left out: they are field names).
+    static func stringValues(_ json: Any) -> [String] {
+        switch json {
+        case let text as String: return [text]
+        case let list as [Any]: return list.flatMap(stringValues)
+        case let object as [String: Any]: return object.values.flatMap(stringValues)
+        default: return []
+        }
+    }
+
+    /// Issue: the journal masked secrets in JSON text after encoding, so a short secret (`x`, or
+    /// `exit`) masked parts of keys and structure (`max_value` became `ma***_value`, `exit` in a
+    /// key `e***it`...) and the stored events and attempts no longer decoded. Masking applies to
+    /// values: every document still decodes, and no value holds a secret.
+    @Test func aShortSecretMasksValuesNotKeysOrStructure() throws {
+        let scratch = try RunTests.Scratch()
+        let file = try scratch.write(
+            "r.yaml",
+            """
+            apiVersion: runbook/v1
+            kind: Runbook
+            metadata: {name: short-secrets}
+            params:
+              one: {type: string, secret: true}
+              word: {type: string, secret: true}
+            on_failure: stop
+            steps:
+              - id: marker
+                probe: command
+                with: {run: [date, -u, "+%Y-%m-%dT%H:%M:%SZ"]}
+              - id: use
+                needs: [marker]
+                action: shell
+                with:
+                  run: [sh, -c, 'echo "{\\"exit\\": \\"$0\\", \\"max\\": \\"$1\\"}"; echo "exit $1" >&2', "${{ params.one }}",
+                        "${{ params.word }}"]
+            objectives:
+              rto: {max: 10m, measure: run.elapsed}
+              rpo: {max: 5m, measure: since(steps.marker.outputs.stdout)}
+            """)
+        let inventory = try scratch.write(
+            "i.yaml",
+            """
+            apiVersion: runbook/v1
+            kind: Inventory
+            metadata: {name: local}
+            defaults: {transport: local}
+            hosts:
+              here: {roles: [site]}
+            """)
+        let events = scratch.root.appendingPathComponent("events.jsonl").path
+        let runTests = RunTests()
+        let run = try runTests.runbook(
+            scratch, ["run", file, "-i", inventory, "-p", "one=x", "-p", "word=exit", "--yes", "--events", events])
+        #expect(run.status == 0, "\(run.stderr)")
+        let runID = try runTests.latestRunID(scratch)
+        var documents: [(String, String)] = []
+        let show = try runTests.runbook(scratch, ["show", runID, "--format", "json"])
+        #expect(show.status == 0, "show: \(show.stderr)")
+        documents.append(("show json", show.stdout))
+        let report = try runTests.runbook(scratch, ["report", runID, "--format", "json"])
+        #expect(report.status == 0, "report: \(report.stderr)")
+        documents.append(("report json", report.stdout))
+        for line in try String(contentsOfFile: events, encoding: .utf8).split(separator: "\n") {
+            documents.append(("events line", String(line)))
+        }
+        let status = try runTests.runbook(scratch, ["status", runID])
+        #expect(status.status == 0, "status: \(status.stderr)")
+        #expect(!status.stdout.contains("decod"), "status: \(status.stdout)")
+        #expect(status.stdout.contains("use"), "status: \(status.stdout)")
+        for (name, text) in documents {
+            let parsed = try #require(
+                try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]),
+                "\(name) is no JSON: \(text)")
+            for text in Self.stringValues(parsed) {
+                // A probe's observed output reads `FIELD = VALUE` (report): FIELD is a field name.
+                let value = text.firstRange(of: " = ").map { String(text[$0.upperBound...]) } ?? text
+                #expect(
+                    !value.contains("x") && !value.contains("exit"),
+                    "\(name) holds a secret in \(value.debugDescription)")
+            }
+        }
+        let shown = try #require(try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any])
+        let keys = Self.allKeys(shown)
+        #expect(keys.contains { $0.contains("x") }, "keys keep their names: \(keys.sorted())")
+        #expect(!keys.contains { $0.contains("***") }, "no key is masked: \(keys.sorted())")
+        let reported = try #require(try JSONSerialization.jsonObject(with: Data(report.stdout.utf8)) as? [String: Any])
+        let objectives = try #require(reported["objectives"] as? [[String: Any]], "\(report.stdout)")
+        #expect(objectives.count == 2 && objectives.allSatisfy { $0["maxValue"] as? Double != nil }, "\(objectives)")
+    }
+
+    /// Every key of a JSON document, at any depth.
+    static func allKeys(_ json: Any) -> Set<String> {
+        switch json {
+        case let list as [Any]: return list.reduce(into: []) { $0.formUnion(allKeys($1)) }
+        case let object as [String: Any]:
+            return object.reduce(into: Set(object.keys)) { $0.formUnion(allKeys($1.value)) }
+        default: return []
+        }
+    }
+
     @Test func aSecretInsideOrdinaryOutputIsMaskedThere() {
         let redactor = Redactor(secrets: ["done"])
         #expect(redactor.redact("step finished: done in 2 s") == "step finished: *** in 2 s")

@@ -116,7 +116,7 @@ final class JSONStreamWriter {
         stack[index].count += 1
         if pretty { newline() }
         if let key {
-            writeString(key)
+            writeString(key, masked: false)  // a field name: masking it would break the shape
             if pretty {
                 buffer.append(contentsOf: " : ".utf8)
             } else {
@@ -182,8 +182,8 @@ final class JSONStreamWriter {
         }
     }
 
-    func writeString(_ value: String) {
-        var text = redactor.isEmpty ? value : redactor.redact(value)
+    func writeString(_ value: String, masked: Bool = true) {
+        var text = redactor.isEmpty || !masked ? value : redactor.redact(value)
         buffer.append(UInt8(ascii: "\""))
         text.withUTF8 { bytes in
             var start = 0

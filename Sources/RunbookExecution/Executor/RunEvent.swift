@@ -188,19 +188,25 @@ public final class JSONLinesEventWriter: RunObserver, @unchecked Sendable {
     deinit { if closeOnDeinit { try? handle.close() } }
 
     public func record(_ event: RunEvent, runID: String) {
-        guard let text = Self.line(event, runID: runID, at: Date(), items: items) else { return }
-        let line = redactor.redact(text) + "\n"
+        guard let text = Self.line(event, runID: runID, at: Date(), items: items, redactor: redactor) else { return }
+        let line = text + "\n"
         lock.lock()
         defer { lock.unlock() }
         handle.write(Data(line.utf8))
     }
 
     /// One event as its JSON line (without the newline), keys sorted.
-    static func line(_ event: RunEvent, runID: String, at ts: Date, items: [String: String] = [:]) -> String? {
+    ///
+    /// The payload's values (and the item key) are masked before they are encoded; keys, the
+    /// envelope (`v`, `ts`, `run`, `type`) and the JSON structure are not, so a short secret
+    /// cannot break a line.
+    static func line(
+        _ event: RunEvent, runID: String, at ts: Date, items: [String: String] = [:], redactor: Redactor = .none
+    ) -> String? {
         var object: [String: Any] = ["v": 1, "ts": JournalTimestamp.format(ts), "run": runID, "type": event.type]
         // Added in v1 without a version change: a field more, none renamed.
-        if let step = event.step, let key = items[step] { object["item"] = key }
-        for (key, value) in event.allFields where object[key] == nil { object[key] = value }
+        if let step = event.step, let key = items[step] { object["item"] = redactor.redact(key) }
+        for (key, value) in event.allFields where object[key] == nil { object[key] = redactor.redact(value) }
         guard
             let data = try? JSONSerialization.data(
                 withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])

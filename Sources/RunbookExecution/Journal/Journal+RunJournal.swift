@@ -55,7 +55,8 @@ extension JournalTransaction {
         }
         for approval in batch.approvals { try recordApproval(approval) }
         if !batch.events.isEmpty {
-            result.events = try appendEvents(runID: runID, batch.events.map { ($0.type, $0.step, $0.host, $0.fields) })
+            result.events = try appendEvents(
+                runID: runID, batch.events.map { ($0.type, $0.step, $0.host, $0.fields) }, maskKeys: false)
         }
         return result
     }
@@ -63,7 +64,8 @@ extension JournalTransaction {
     /// Appends a typed event to the run's chain (see `appendEvent`).
     @discardableResult
     public func append(_ event: RunEvent, runID: String) throws -> EventRecord {
-        try appendEvent(runID: runID, type: event.type, step: event.step, host: event.host, payload: event.fields)
+        // A typed event's keys are field names: only its values are masked.
+        try appendEvents(runID: runID, [(event.type, event.step, event.host, event.fields)], maskKeys: false)[0]
     }
 
     /// Commits the intent of an attempt and returns its id (in flight until finished).
@@ -93,7 +95,7 @@ extension JournalTransaction {
         let limit = journalExcerptLimit
         let out = Journal.excerpt(r.redact(end.stdout), maxBytes: limit)
         let err = Journal.excerpt(r.redact(end.stderr), maxBytes: limit)
-        let ran = RanCommand.json(end.commands).map { r.redact($0) }
+        let ran = RanCommand.json(end.commands).map { r.redactJSON($0) }
         try db.cachedStatement(
             sql: """
                 UPDATE attempts

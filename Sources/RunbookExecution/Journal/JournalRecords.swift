@@ -150,9 +150,8 @@ public struct RunRecord: Codable, Sendable, Equatable, FetchableRecord, Persista
         copy.inventoryName = r.redact(inventoryName)
         copy.inventoryPath = r.redact(inventoryPath)
         copy.mode = r.redact(mode)
-        copy.paramsJSON = r.redact(paramsJSON)
-        copy.planHash = r.redact(planHash)
-        copy.planJSON = r.redact(planJSON)
+        copy.paramsJSON = r.redactJSON(paramsJSON)
+        copy.planJSON = r.redactJSON(planJSON)
         copy.hostname = r.redact(hostname)
         return copy
     }
@@ -244,8 +243,8 @@ public struct StepRecord: Codable, Sendable, Equatable, FetchableRecord {
         copy.nodeID = r.redact(nodeID)
         copy.stepID = r.redact(stepID)
         copy.host = r.redact(host)
-        copy.observedJSON = r.redact(observedJSON)
-        copy.outputsJSON = r.redact(outputsJSON)
+        copy.observedJSON = r.redactJSON(observedJSON)
+        copy.outputsJSON = r.redactJSON(outputsJSON)
         copy.error = r.redact(error)
         return copy
     }
@@ -362,7 +361,6 @@ public struct ApprovalRecord: Codable, Sendable, Equatable, FetchableRecord {
         copy.gate = r.redact(gate)
         copy.by = r.redact(by)
         copy.reason = r.redact(reason)
-        copy.planHash = r.redact(planHash)
         return copy
     }
 }

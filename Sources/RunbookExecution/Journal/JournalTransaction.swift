@@ -124,15 +124,20 @@ public final class JournalTransaction {
         host: String? = nil,
         payload: [String: String] = [:]
     ) throws -> EventRecord {
-        try appendEvents(runID: runID, [(type, step, host, payload)])[0]
+        try appendEvents(runID: runID, [(type, step, host, payload)], maskKeys: true)[0]
     }
 
     /// Appends events to a run's hash chain in order, moving the run's chain head once.
     ///
     /// (The head lives in the run's row, beside its plan: each update of that row reads and
     /// writes the whole row, so a batch's events move it once.)
+    ///
+    /// `maskKeys`: whether payload keys are masked too. A typed `RunEvent`'s keys are its field
+    /// names, never masked (a short secret such as `x` would turn `max_value` into `ma***_value`
+    /// and the event would no longer decode); the keys of a free-form payload may be data.
     func appendEvents(
-        runID: String, _ events: [(type: String, step: String?, host: String?, payload: [String: String])]
+        runID: String, _ events: [(type: String, step: String?, host: String?, payload: [String: String])],
+        maskKeys: Bool
     ) throws -> [EventRecord] {
         let db = try database()
         guard
@@ -149,12 +154,12 @@ public final class JournalTransaction {
         for event in events {
             var redactedPayload: [String: String] = [:]
             for (key, value) in event.payload {
-                redactedPayload[redactor.redact(key)] = redactor.redact(value)
+                redactedPayload[maskKeys ? redactor.redact(key) : key] = redactor.redact(value)
             }
             seq += 1
             let ts = JournalTimestamp.truncated(journal.now())
             let tsText = JournalTimestamp.format(ts)
-            let type = redactor.redact(event.type)
+            let type = event.type  // a name this build defines, never a secret
             let step = redactor.redact(event.step)
             let host = redactor.redact(event.host)
             let payloadJSON = EventChain.canonicalPayload(redactedPayload)

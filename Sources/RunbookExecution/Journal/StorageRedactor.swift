@@ -25,6 +25,11 @@ struct StorageRedactor: Sendable {
 
     func redact(_ text: String?) -> String? { text.map { effective.redact($0) } }
 
+    /// JSON text with its string values masked, keys and structure kept (see `Redactor.redactJSON`).
+    func redactJSON(_ text: String) -> String { effective.redactJSON(text) }
+
+    func redactJSON(_ text: String?) -> String? { text.map { effective.redactJSON($0) } }
+
     /// The secret as it would appear inside a JSON string, with and without `\/` escaping.
     static func jsonSpellings(of secret: String) -> [String] {
         let quoted = JSONText.quote(secret)

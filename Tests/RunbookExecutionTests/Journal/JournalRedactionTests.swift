@@ -109,4 +109,19 @@ import Testing
         #expect(redactor.redact("tok\u{301}en") == "tok\u{301}en")
         #expect(Redactor(secrets: ["tok"]).redact("tok\u{301}en") == "***\u{301}en")
     }
+
+    /// JSON text: string values are masked, keys, numbers and structure are not, and the result
+    /// decodes (a one-letter secret must not break `\n` or `\u0078` escapes either).
+    @Test func jsonTextIsMaskedInValuesOnly() throws {
+        let redactor = Redactor(secrets: ["x", "n"])
+        let text = #"{"max_value": 5, "exit" : ["line\nnext", "\u0078y", true], "ok": "clean"}"#
+        let masked = redactor.redactJSON(text)
+        #expect(masked == #"{"max_value": 5, "exit" : ["li***e\n***e***t", "***y", true], "ok": "clea***"}"#)
+        let decoded = try #require(
+            try JSONSerialization.jsonObject(with: Data(masked.utf8)) as? [String: Any])
+        #expect(Set(decoded.keys) == ["max_value", "exit", "ok"])
+        // Not JSON: masked as text.
+        #expect(redactor.redactJSON("plain x") == "plai*** ***")
+        #expect(Redactor.none.redactJSON(text) == text)
+    }
 }
