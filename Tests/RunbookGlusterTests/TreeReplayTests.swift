@@ -1,5 +1,6 @@
 import Foundation
 import RunbookCore
+import RunbookTestSupport
 import Testing
 
 /// `tree.replay` for real on plain directories: what the plan shows, then the replay of a window
@@ -38,6 +39,26 @@ import Testing
             with: {source: /mnt/b, target: /mnt/a, list: /l, since: "2026-12-01T07:32:58Z"}
             """, behindCommit: true)
         #expect(stamped.commands[0].command.argv.contains("--since=1796110378"))
+    }
+
+    /// A `since` known only at run time (an earlier step's output) is in the planned argv as its
+    /// `${{ ... }}` text, so the command that runs is the planned one with the value filled in
+    /// (found on the lab: the plan left `--since` out, the run added it).
+    @Test func aSinceKnownOnlyAtRunTimeIsInThePlannedCommand() {
+        let type = TreeReplayAction()
+        let host = RenderHost(name: "gfs-b1", settings: HostSettings())
+        let base: [String: Value] = ["source": .string("/mnt/b"), "target": .string("/mnt/a"), "list": .string("/l")]
+        let deferred = "${{ steps.final-changes.outputs.start }}"
+        let planned = type.commands(
+            for: ResolvedArguments(base.merging(["since": .string(deferred)]) { $1 }, hasUnknowns: true), on: host)
+        let ran = type.commands(
+            for: ResolvedArguments(base.merging(["since": .int(1_796_110_378)]) { $1 }), on: host)
+        #expect(planned[0].command.argv.last == "--since=\(deferred)")
+        #expect(ran[0].command.argv.last == "--since=1796110378")
+        #expect(planned.count == ran.count)
+        for (plan, run) in zip(planned, ran) {
+            #expect(PlanConformance.matches(plan.command.argv, run.command.argv))
+        }
     }
 
     @Test func checksTheArguments() {

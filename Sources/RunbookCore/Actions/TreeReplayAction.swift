@@ -101,7 +101,15 @@ public struct TreeReplayAction: ActionType {
         let ignore = arguments.strings("ignore") ?? []
         var replay = [python, "-c", TreePrograms.replay, source, target, arguments.string("list") ?? "", work]
         replay += ignore.map { "--ignore=\($0)" }
-        if let since = arguments["since"].flatMap(Self.epoch) { replay.append("--since=\(since)") }
+        if let since = arguments["since"], since != .null {
+            // Known only once an earlier step ran (glusterfind.changes' outputs.start): the plan
+            // shows the argument with its `${{ ... }}` text, which the run fills in.
+            if let epoch = Self.epoch(since) {
+                replay.append("--since=\(epoch)")
+            } else if since.renderedForText.contains("${{") {
+                replay.append("--since=\(since.renderedForText)")
+            }
+        }
         if arguments.bool("require_mounts") == true { replay.append("--mounts") }
         let rsync =
             [
