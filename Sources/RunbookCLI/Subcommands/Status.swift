@@ -26,10 +26,11 @@ extension RunbookCommand {
             let record = try access.resolveRun(runID)
             let journal = try access.requireJournal(for: runID)
             let steps = try access.reading("the steps of run \(record.id)") { try journal.steps(runID: record.id) }
-            // Only a plan with for_each items needs the events (what failed before a rollback).
+            // The events are needed for a plan with for_each items (what failed before a rollback)
+            // and for a waiting gate (its prompt as the run resolved it, with earlier steps' outputs).
             let plan = RunReport.plan(record)
             let events =
-                plan?.steps.contains { $0.item != nil } == true
+                plan?.steps.contains { $0.item != nil } == true || steps.contains { $0.state == .waiting }
                 ? ((try? journal.events(runID: record.id)) ?? []) : []
             Terminal.write(
                 Self.render(
@@ -97,7 +98,9 @@ extension RunbookCommand {
                 for step in waiting {
                     var title = "  \(step.nodeID)"
                     if let gate = gates?[step.nodeID] {
-                        if let prompt = gate.prompt { title += ": \(prompt)" }
+                        if let prompt = Self.resolvedPrompt(of: step.nodeID, in: events) ?? gate.prompt {
+                            title += ": \(prompt)"
+                        }
                         if gate.type != "approval" {
                             title += " (\(gate.type) gate: it also ends by itself when its condition holds)"
                         }
@@ -116,6 +119,19 @@ extension RunbookCommand {
                 }
             }
             return out
+        }
+
+        /// The prompt of the newest `gate.waiting` event of a gate: the run resolved it with the
+        /// outputs of the steps before the gate, which the journaled plan could only show as
+        /// `${{ ... }}` (a failback's `differences` gate lists the paths that differ).
+        static func resolvedPrompt(of nodeID: String, in events: [EventRecord]) -> String? {
+            for event in events.reversed() where event.type == "gate.waiting" && event.step == nodeID {
+                guard let data = event.payloadJSON.data(using: .utf8),
+                    let payload = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+                else { return nil }
+                return payload["prompt"] as? String
+            }
+            return nil
         }
     }
 }
