@@ -34,8 +34,8 @@ import Testing
           site: {min: 1}
         steps:
           - id: verify
-            probe: command
-            with: {run: [echo, "- split/split-brain.txt"]}
+            action: shell
+            with: {run: [printf, "%s", "- split/split-brain.txt"]}
           - id: differences
             needs: [verify]
             gate:
@@ -46,7 +46,7 @@ import Testing
         environment["RUNBOOK_STATE_DIR"] = root.appendingPathComponent("state").path
         environment["NO_COLOR"] = "1"
 
-        let parked = try runProgram(binary, ["run", runbook, "-i", inventory], environment: environment)
+        let parked = try runProgram(binary, ["run", runbook, "-i", inventory, "--yes"], environment: environment)
         #expect(parked.status == 4, "\(parked.stdout)\(parked.stderr)")
         let journal = try Journal(
             path: root.appendingPathComponent("state/journal.sqlite").path, redactor: Redactor(secrets: []))
