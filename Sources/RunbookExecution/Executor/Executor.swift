@@ -163,6 +163,16 @@ public final class Executor: Sendable {
         let applied =
             previous.isEmpty
             ? [] : Set(((try? journal.attempts(runID: runID)) ?? []).filter { $0.phase == .apply }.map(\.nodeID))
+        // A step done in an earlier attempt is re-verified on resume only while a step that needs
+        // it is still to run: once every step after it is done, a later step may have undone its
+        // effect on purpose (a failback deletes the reverse session it created), and probing it
+        // again would call that a changed world.
+        func isDone(_ record: StepRecord?) -> Bool { record?.state == .succeeded || record?.state == .alreadyDone }
+        let settled = Set(
+            nodes.indices.filter { i in
+                isDone(previous[nodes[i].id]) && !dependents[i].isEmpty
+                    && dependents[i].allSatisfy { isDone(previous[nodes[$0].id]) }
+            }.map { nodes[$0].id })
         // Every instance has a record from the start, so `status` shows what is still to come.
         var pendingBatch = JournalBatch(runID: runID)
         for node in nodes where previous[node.id] == nil {
@@ -285,7 +295,8 @@ public final class Executor: Sendable {
                     group.addTask {
                         if Task.isCancelled { return .node(i, .cancelled) }
                         let outcome = await self.executeNode(
-                            node, previous: before, stepValues: values, appliedBefore: appliedBefore)
+                            node, previous: before, stepValues: values, appliedBefore: appliedBefore,
+                            settled: settled.contains(node.id))
                         return .node(i, outcome)
                     }
                 }
@@ -418,8 +429,14 @@ public final class Executor: Sendable {
     // MARK: - One step instance
 
     func executeNode(
-        _ planned: PlanNode, previous: StepRecord?, stepValues: [String: Value], appliedBefore: Bool = false
+        _ planned: PlanNode, previous: StepRecord?, stepValues: [String: Value], appliedBefore: Bool = false,
+        settled: Bool = false
     ) async -> NodeOutcome {
+        if settled, let previous, previous.state == .succeeded || previous.state == .alreadyDone {
+            let summary = "done in an earlier attempt; every step after it is done too, so it is not re-verified"
+            emit(.stepVerified(.init(step: planned.id, host: previous.host ?? planned.host, summary: summary)))
+            return .succeeded(changed: previous.changed, outputs: ValueJSON.decode(previous.outputsJSON))
+        }
         // Choose the host of any(role) (the first that answers), then resolve once with what
         // earlier steps produced.
         let node: PlanNode

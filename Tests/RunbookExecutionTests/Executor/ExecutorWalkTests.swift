@@ -118,4 +118,26 @@ func shell(
         #expect(try harness.state("a") == .succeeded)  // re-verified: it was applied in this run
         #expect(harness.events.lines.contains("step.finished a"))
     }
+    /// A step whose every dependent is done is not probed again on resume: a later step may have
+    /// undone its effect on purpose (the failback's delete-reverse removes the session
+    /// reverse-session made, and re-verifying reverse-session failed the resume on the lab). The
+    /// step right before what is still to run is re-verified as before.
+    @Test func aResumeReverifiesOnlyTheDoneStepsThatAStepStillToRunNeeds() async throws {
+        let hosts = ScriptedHosts()
+        hosts.answer(["check", "a"], with: .exit(1), .ok())
+        hosts.answer(["check", "b"], with: .exit(1), .ok())
+        hosts.answer(["do", "c"], with: .exit(1), .ok())
+        let harness = try Harness(
+            "on_failure: stop\nsteps:\n" + shell("a", check: true) + shell("b", needs: ["a"], check: true)
+                + shell("c", needs: ["b"]), hosts: hosts)
+        guard case .failed = await harness.run() else {
+            Issue.record("the first run should fail")
+            return
+        }
+        #expect(hosts.commands() == ["check a", "do a", "check b", "do b", "do c"])
+        #expect(await harness.run() == .succeeded)
+        // a is settled (b, all that needs it, is done): not probed; b is re-verified; c runs.
+        #expect(hosts.commands() == ["check a", "do a", "check b", "do b", "do c", "check b", "do c"])
+        #expect(harness.events.lines.contains("step.verified a"))
+    }
 }
