@@ -55,8 +55,29 @@ public func runProgram(
         group.leave()
     }
     group.wait()
-    process.waitUntilExit()
     return ProcessOutput(
-        status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
+        status: exitStatus(of: process), stdout: String(decoding: out, as: UTF8.self),
         stderr: String(decoding: err, as: UTF8.self))
+}
+
+/// The exit status of a child whose output was read to its end. Foundation's `waitUntilExit`
+/// waits for its own SIGCHLD monitor, which on Linux sometimes never sees the exit: the lab test
+/// suite hung for 9 minutes on an `up.sh` that was a zombie (exited, never reaped). So the child
+/// is reaped here with `waitpid`, unless Foundation already did (ECHILD), in which case its
+/// status is read as before.
+func exitStatus(of process: Process) -> Int32 {
+    let pid = process.processIdentifier
+    while true {
+        var status: Int32 = 0
+        let reaped = waitpid(pid, &status, WNOHANG)
+        if reaped == pid {
+            let signal = status & 0x7f
+            return signal == 0 ? (status >> 8) & 0xff : signal
+        }
+        if reaped == -1 && errno != EINTR {
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+        usleep(10_000)
+    }
 }
