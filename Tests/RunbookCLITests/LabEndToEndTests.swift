@@ -417,6 +417,13 @@ struct LabEndToEndTests {
         let up = try lab("site.sh", ["up", "A"])
         try #require(up.status == 0, "\(up.stderr)")
         siteADown = false
+        // As an operator would: the site's glusterds see each other again before the resume
+        // (gluster refuses a geo-rep stop while a peer of the volume is down: "Peer gfs-a2, which
+        // is a part of gvprimary volume, is down. Please bring up the peer and retry.").
+        try waitUntil(120, "site A's peers are connected again") {
+            let pool = try gluster("gfs-a1", ["pool", "list"])
+            return pool.status == 0 && pool.stdout.contains("Connected") && !pool.stdout.contains("Disconnected")
+        }
         let resumed = try timed("resume after site.sh up A") {
             try runbook(state, ["resume", failedRun, "--approve", "go-ahead"])
         }
