@@ -125,11 +125,9 @@ extension RunbookCommand {
         /// outputs of the steps before the gate, which the journaled plan could only show as
         /// `${{ ... }}` (a failback's `differences` gate lists the paths that differ).
         static func resolvedPrompt(of nodeID: String, in events: [EventRecord]) -> String? {
-            for event in events.reversed() where event.type == "gate.waiting" && event.step == nodeID {
-                guard let data = event.payloadJSON.data(using: .utf8),
-                    let payload = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-                else { return nil }
-                return payload["prompt"] as? String
+            for record in events.reversed() where record.type == "gate.waiting" && record.step == nodeID {
+                guard case .gateWaiting(let waiting)? = record.event else { return nil }
+                return waiting.prompt
             }
             return nil
         }
