@@ -92,6 +92,11 @@ import Testing
         #expect(html.replacingOccurrences(of: "http://www.w3.org/2000/svg", with: "").contains("http:") == false)
         #expect(!html.contains(RehearsalReportTests.secret))
         #expect(html.contains("preparing site-a with token ***"))
+        // The objectives (10m, 5m) are far above runs of a few seconds: named under the chart,
+        // not drawn, so the runs' points are not flattened onto its axis.
+        #expect(
+            html.contains("RTO objective 10m00s and RPO objective 5m00s are above the chart"), "\(html.suffix(4000))")
+        #expect(!html.contains("stroke-dasharray"), "no objective line drawn")
 
         let desktop = try facts(chromium: chromium, html: html, width: 1280, scratch: d.scratch)
         let phone = try facts(chromium: chromium, html: html, width: 390, scratch: d.scratch)

@@ -104,6 +104,7 @@ enum RehearsalHTML {
         svg{display:block;height:auto}
         svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif}
         .mute{color:var(--mute)}
+        .expect{border-bottom:1px dashed var(--line);padding-bottom:2px;margin-bottom:3px}
         footer{color:var(--mute);font-size:.85rem;margin:16px 0 24px}
         .narrow{display:none}
         @media (max-width:560px){body{font-size:14px}main{padding:8px}section{padding:8px}\
@@ -288,13 +289,15 @@ enum RehearsalHTML {
         var out = "<h2>Probes</h2>\n<section id=\"probes\">"
         guard !r.probes.isEmpty else { return out + "<p class=\"mute\">No probe ran.</p></section>\n" }
         let rows = r.probes.map { p -> (attributes: String, cells: [Cell]) in
+            // The expectation heads the observations (the widest column): in the narrow result
+            // column an expression broke every few characters.
+            let expect = p.expect.map { "<div class=\"expect mute\">expect <code>\(e($0))</code></div>" } ?? ""
             let observed = p.observed.map { "<code>\(e($0))</code>" }.joined(separator: "<br>")
-            let expect = p.expect.map { "<br><span class=\"mute\">expect <code>\(e($0))</code></span>" } ?? ""
             return (
                 "data-probe=\"\(e(p.node))\"",
                 [
                     Cell("\(e(p.node))<br><span class=\"mute\">\(e(p.type))</span>"), Cell(e(p.host)),
-                    Cell(e(p.state) + expect), Cell(observed),
+                    Cell(e(p.state)), Cell(expect + observed),
                 ]
             )
         }
@@ -400,17 +403,46 @@ enum RehearsalHTML {
             trendSVG(r, width: 360, id: "trend-svg-narrow", cls: "narrow"),
         ]
         guard !charts[0].isEmpty else { return "" }
+        let lines = objectiveLines(r)
+        let above = lines.filter { !$0.onChart }.map { "\($0.name) objective \(ReportText.duration($0.max))" }
+        let dashed = lines.contains(where: \.onChart) ? "; dashed: the objectives." : "."
+        let note =
+            above.isEmpty
+            ? ""
+            : " \(above.joined(separator: " and ")) \(above.count == 1 ? "is" : "are") above the chart: every run measured under a third of \(above.count == 1 ? "it" : "them")."
         return charts.joined()
-            + "<p class=\"legend\"><span class=\"sw\" style=\"background:#2b6cb0\"></span>RTO<span class=\"sw\" style=\"background:#805ad5\"></span>RPO; dashed: the objectives.</p>\n"
+            + "<p class=\"legend\"><span class=\"sw\" style=\"background:#2b6cb0\"></span>RTO<span class=\"sw\" style=\"background:#805ad5\"></span>RPO\(dashed)\(e(note))</p>\n"
+    }
+
+    /// The rto and rpo objectives (durations) and whether each is drawn: one more than three
+    /// times every measured value is named under the chart instead, or the chart's scale would
+    /// flatten the runs onto its axis (a 30m objective over 50 s drills).
+    static func objectiveLines(_ r: Rehearsal) -> [(name: String, max: Double, color: String, onChart: Bool)] {
+        let measured = r.trend.flatMap { [$0.rto, $0.rpo] }.compactMap { $0 }.max()
+        return [("rto", "RTO", "#2b6cb0"), ("rpo", "RPO", "#805ad5")].compactMap { key, name, color in
+            guard let objective = r.objectives.first(where: { $0.name.lowercased() == key && $0.unit == "seconds" })
+            else { return nil }
+            let onChart = measured.map { objective.maxValue <= 3 * $0 } ?? true
+            return (name, objective.maxValue, color, onChart)
+        }
+    }
+
+    /// A step for three gridlines that cover `top`: 1, 2, 5, 10, 15, 20, 30 s, 1, 2, 5, 10, 15,
+    /// 20, 30 min, 1, 2, 3, 6, 12 h, then days.
+    static func gridStep(_ top: Double) -> Double {
+        let steps: [Double] = [
+            1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 10800, 21600, 43200, 86400,
+        ]
+        let raw = top / 3
+        return steps.first { $0 >= raw } ?? (raw / 86400).rounded(.up) * 86400
     }
 
     static func trendSVG(_ r: Rehearsal, width: Double, id: String, cls: String) -> String {
         let points = r.trend
-        let rtoMax = r.objectives.first { $0.name.lowercased() == "rto" && $0.unit == "seconds" }?.maxValue
-        let rpoMax = r.objectives.first { $0.name.lowercased() == "rpo" && $0.unit == "seconds" }?.maxValue
-        let values = points.flatMap { [$0.rto, $0.rpo] }.compactMap { $0 } + [rtoMax, rpoMax].compactMap { $0 }
+        let lines = objectiveLines(r).filter(\.onChart)
+        let values = points.flatMap { [$0.rto, $0.rpo] }.compactMap { $0 } + lines.map(\.max)
         guard let top = values.max() else { return "" }
-        let scale = max(top * 1.1, 1)
+        let scale = 3 * gridStep(top * 1.1)
         let (height, left, bottom, topPad) = (180.0, 56.0, 26.0, 10.0)
         let plotW = width - left - 16
         let plotH = height - bottom - topPad
@@ -425,8 +457,7 @@ enum RehearsalHTML {
             svg +=
                 "<line x1=\"\(f(left))\" y1=\"\(f(y(v)))\" x2=\"\(f(width - 16))\" y2=\"\(f(y(v)))\" stroke=\"#e2e8f0\"/><text x=\"\(f(left - 6))\" y=\"\(f(y(v) + 4))\" font-size=\"11\" fill=\"#4a5568\" text-anchor=\"end\">\(e(ReportText.duration(v)))</text>\n"
         }
-        for (maxValue, color, name) in [(rtoMax, "#2b6cb0", "RTO"), (rpoMax, "#805ad5", "RPO")] {
-            guard let maxValue else { continue }
+        for (name, maxValue, color, _) in lines {
             svg +=
                 "<line x1=\"\(f(left))\" y1=\"\(f(y(maxValue)))\" x2=\"\(f(width - 16))\" y2=\"\(f(y(maxValue)))\" stroke=\"\(color)\" stroke-dasharray=\"5 4\"/><text x=\"\(f(width - 16))\" y=\"\(f(y(maxValue) - 3))\" font-size=\"11\" fill=\"\(color)\" text-anchor=\"end\">\(name) objective \(e(ReportText.duration(maxValue)))</text>\n"
         }
@@ -444,10 +475,16 @@ enum RehearsalHTML {
         }
         // At most one date label per 110 units, the last always.
         let every = max(1, Int((Double(points.count) / (plotW / 110)).rounded(.up)))
-        for (i, point) in points.enumerated() where i % every == 0 || i == points.count - 1 {
-            // `12-01 13:15`: month, day and time (UTC).
-            let stamp = ReportText.timestamp(point.startedAt)
-            let date = String(stamp.dropFirst(5).prefix(11)).replacingOccurrences(of: "T", with: " ")
+        let labelled = points.indices.filter { $0 % every == 0 || $0 == points.count - 1 }
+        // `12-01 13:15`: month, day and time (UTC); with the seconds when two labels would read
+        // the same (runs within a minute).
+        func stamp(_ i: Int, _ length: Int) -> String {
+            String(ReportText.timestamp(points[i].startedAt).dropFirst(5).prefix(length))
+                .replacingOccurrences(of: "T", with: " ")
+        }
+        let length = Set(labelled.map { stamp($0, 11) }).count < labelled.count ? 14 : 11
+        for i in labelled {
+            let date = stamp(i, length)
             let anchor =
                 points.count > 1 && i == points.count - 1 ? "end" : points.count > 1 && i == 0 ? "start" : "middle"
             svg +=

@@ -204,8 +204,8 @@ struct Rehearsal {
             guard let node = nodes[step.nodeID],
                 node.kind == .probe || (node.kind == .gate && node.gate?.type == "until")
             else { continue }
-            let outputs = ValueJSON.decode(step.outputsJSON).sorted { $0.key < $1.key }.map {
-                "\($0.key) = \($0.value.renderedForText)"
+            let outputs = ValueJSON.decode(step.outputsJSON).sorted { $0.key < $1.key }.flatMap {
+                observedLines($0.key, $0.value)
             }
             result.append(
                 Probe(
@@ -214,6 +214,33 @@ struct Rehearsal {
                     observed: outputs.isEmpty ? [step.error ?? "(no outputs)"] : outputs))
         }
         return result
+    }
+
+    /// One output as people read it: `key = value`; a list of records (a status probe's
+    /// `workers`) one line per element, `key[0]: field=value, ...` without its null fields;
+    /// fractions to the millisecond.
+    static func observedLines(_ key: String, _ value: Value) -> [String] {
+        if case .list(let items) = value, !items.isEmpty,
+            items.allSatisfy({ if case .map = $0 { return true } else { return false } })
+        {
+            return items.enumerated().map { "\(key)[\($0.offset)]: \(observedText($0.element))" }
+        }
+        return ["\(key) = \(observedText(value))"]
+    }
+
+    static func observedText(_ value: Value) -> String {
+        switch value {
+        case .double(let number) where number.isFinite && number != number.rounded():
+            var text = String(format: "%.3f", number)
+            while text.hasSuffix("0") { text.removeLast() }
+            return text
+        case .map(let fields):
+            return fields.filter { $0.value != .null }.sorted { $0.key < $1.key }.map {
+                "\($0.key)=\(observedText($0.value))"
+            }.joined(separator: ", ")
+        default:
+            return value.renderedForText
+        }
     }
 
     /// This run as a point of a trend.

@@ -23,7 +23,8 @@ enum ReportText {
             let tenths = Int((value * 10).rounded(.down))
             return tenths % 10 == 0 ? "\(tenths / 10)s" : "\(tenths / 10).\(tenths % 10)s"
         }
-        let total = Int(value.rounded(.down))
+        // To the nearest second, as objectives print theirs: a 52.6 s run and its 53s RTO agree.
+        let total = Int(value.rounded())
         let (days, hours, minutes, secs) = (total / 86_400, total / 3600 % 24, total / 60 % 60, total % 60)
         func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
         if days > 0 { return "\(days)d\(two(hours))h" }
