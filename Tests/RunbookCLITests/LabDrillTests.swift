@@ -42,6 +42,84 @@ extension LabEndToEndTests {
         (try? FileManager.default.contentsOfDirectory(atPath: primaryMount + "/.runbook-drill")) ?? []
     }
 
+    /// The drill's command line and environment as `Examples/systemd/runbook-drill.service`
+    /// states them (ExecStart, Environment=, WorkingDirectory=), with the site's paths replaced
+    /// by the test's: the binary, the lab's inventory, the state, report and metrics locations.
+    struct ScheduledDrill {
+        var arguments: [String]
+        var environment: [String: String]
+        var workingDirectory: String
+        var reports: String
+        var metrics: String
+
+        init(unit: String, binary: String, inventory: String, state: String, root: String) throws {
+            // systemd joins lines ending in a backslash.
+            let lines = unit.replacingOccurrences(of: "\\\n", with: " ").split(separator: "\n").map(String.init)
+            func values(_ key: String) -> [String] {
+                lines.filter { $0.hasPrefix(key + "=") }.map { String($0.dropFirst(key.count + 1)) }
+            }
+            let exec = try #require(values("ExecStart").first, "the unit has no ExecStart").split(separator: " ")
+                .map(String.init)
+            try #require(exec.count > 2 && exec[1] == "run", "ExecStart runs `runbook run`: \(exec)")
+            let flags = Set(exec)
+            for flag in ["--yes", "--report-dir", "--metrics", "-i"] {
+                try #require(flags.contains(flag), "the unit's ExecStart passes \(flag): \(exec)")
+            }
+            reports = state + "/reports"
+            let sitesMetrics = try #require(exec.firstIndex(of: "--metrics")).advanced(by: 1)
+            metrics = state + "/textfile/" + (exec[sitesMetrics] as NSString).lastPathComponent
+            var arguments = Array(exec.dropFirst())
+            for (flag, value) in [("-i", inventory), ("--report-dir", reports), ("--metrics", metrics)] {
+                let index = try #require(arguments.firstIndex(of: flag))
+                arguments[index + 1] = value
+            }
+            self.arguments = arguments
+            var environment = ProcessInfo.processInfo.environment
+            for assignment in values("Environment") {
+                let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
+                environment[parts[0]] = parts.count > 1 ? parts[1] : ""
+            }
+            try #require(environment["RUNBOOK_STATE_DIR"] != nil, "the unit sets RUNBOOK_STATE_DIR")
+            environment["RUNBOOK_STATE_DIR"] = state
+            self.environment = environment
+            // The unit runs the shipped runbook by its relative path from WorkingDirectory.
+            try #require(!values("WorkingDirectory").isEmpty, "the unit sets WorkingDirectory")
+            workingDirectory = root
+            // node_exporter's textfile directory exists before the first run.
+            try FileManager.default.createDirectory(atPath: state + "/textfile", withIntermediateDirectories: true)
+        }
+    }
+
+    /// Runs the scheduled drill as systemd does: no terminal at all (a session of its own, with
+    /// no controlling terminal; stdin /dev/null; stdout and stderr not terminals).
+    func scheduled(_ drill: ScheduledDrill) throws -> ProcessOutput {
+        let start = Date()
+        let result = try runProgram(
+            URL(fileURLWithPath: "/usr/bin/setsid"), ["--wait", binary.path] + drill.arguments,
+            environment: drill.environment, currentDirectory: URL(fileURLWithPath: drill.workingDirectory))
+        print(
+            "$ runbook \(drill.arguments.joined(separator: " ")) (as runbook-drill.service) -> exit \(result.status) in \(Int(Date().timeIntervalSince(start)))s"
+        )
+        return result
+    }
+
+    /// The journaled outputs of a step's instances: `id`, or `id[KEY]` (a `for_each` step, one
+    /// instance per session), with or without `@host`.
+    func instances(_ steps: [StepRecord], of id: String) -> [StepRecord] {
+        steps.filter { step in
+            let node = step.nodeID.split(separator: "@", maxSplits: 1).first.map(String.init) ?? step.nodeID
+            return node == id || (node.hasPrefix(id + "[") && node.hasSuffix("]"))
+        }
+    }
+
+    func seconds(_ value: Value?) -> Double? {
+        switch value {
+        case .double(let number)?: return number
+        case .int(let number)?: return Double(number)
+        default: return nil
+        }
+    }
+
     @Test func drillPassesTwiceUnattendedAndLeavesTheSessionAndSecondaryAsTheyWere() throws {
         try healthyLab()
         try waitUntil(120, "one Active and one Passive worker") { try workerStates() == ["Active", "Passive"] }
@@ -50,28 +128,54 @@ extension LabEndToEndTests {
             indexing: try option("gfs-b1", secondaryVolume, "geo-replication.indexing")
         )
         #expect(before.readOnly == "on")
+        // Something for the content check to compare (a fresh lab's volumes are empty): written
+        // before the first checkpoint, so its completion means they are on the secondary. They
+        // stay (a removal under xsync never reaches the secondary, and a later drill would see it).
+        let content = "\(primaryMount)/drill-content-\(UUID().uuidString.prefix(8).lowercased())"
+        try FileManager.default.createDirectory(atPath: content, withIntermediateDirectories: true)
+        for index in 1...3 {
+            try write("\(content)/file-\(index).txt", String(repeating: "drill \(index)\n", count: 100))
+        }
         let state = try newState()
+        let unit = try String(
+            contentsOf: root.appendingPathComponent("Examples/systemd/runbook-drill.service"), encoding: .utf8)
+        let drill = try ScheduledDrill(
+            unit: unit, binary: binary.path, inventory: inventory, state: state, root: root.path)
+        print("drill reports: \(drill.reports), metrics: \(drill.metrics)")
+        var runs: [String] = []
+        var rpo: Double?
         for round in 1...2 {
-            let result = try timed("drill \(round)") {
-                try unattended(state, ["run", drill, "-i", inventory, "--yes"])
-            }
+            let result = try timed("drill \(round)") { try scheduled(drill) }
             #expect(result.status == 0, "drill \(round): \(result.stdout.suffix(3000))\n\(result.stderr.suffix(2000))")
             let run = try runID(state)
+            runs.append(run)
             let steps = try journal(state).steps(runID: run)
-            let rpo = try #require(steps.first { $0.stepID == "rpo" })
-            let outputs = ValueJSON.decode(rpo.outputsJSON)
-            print(
-                "drill \(round) RPO: checkpoint_lag \(outputs["checkpoint_lag"]?.renderedForText ?? "?"), oldest_last_synced \(outputs["oldest_last_synced"]?.renderedForText ?? "?"), last_synced_age \(outputs["last_synced_age"]?.renderedForText ?? "?")"
-            )
-            // Journaled outputs keep numbers as numbers and durations and times as their text.
-            switch outputs["checkpoint_lag_seconds"] {
-            case .double(let lag)?: #expect(lag >= 0)
-            case .int(let lag)?: #expect(lag >= 0)
-            default: Issue.record("drill \(round): no checkpoint_lag_seconds in \(outputs)")
+            let measured = instances(steps, of: "rpo")
+            try #require(!measured.isEmpty, "drill \(round): no rpo step in \(steps.map(\.nodeID))")
+            var lags: [Double] = []
+            for step in measured {
+                let outputs = ValueJSON.decode(step.outputsJSON)
+                print(
+                    "drill \(round) RPO (\(step.nodeID)): checkpoint_lag \(outputs["checkpoint_lag"]?.renderedForText ?? "?"), oldest_last_synced \(outputs["oldest_last_synced"]?.renderedForText ?? "?"), last_synced_age \(outputs["last_synced_age"]?.renderedForText ?? "?")"
+                )
+                // Journaled outputs keep numbers as numbers and durations and times as their text.
+                let lag = try #require(
+                    seconds(outputs["checkpoint_lag_seconds"]), "\(step.nodeID): no checkpoint_lag_seconds: \(outputs)")
+                #expect(lag >= 0)
+                lags.append(lag)
+                #expect(outputs["oldest_last_synced"].map { $0 != .null && !$0.renderedForText.isEmpty } == true)
             }
-            #expect(outputs["oldest_last_synced"].map { $0 != .null && !$0.renderedForText.isEmpty } == true)
-            let check = try #require(steps.first { $0.stepID == "content-check" })
-            #expect(check.state == .succeeded || check.state == .alreadyDone, "\(check)")
+            rpo = lags.max()
+            let checks = instances(steps, of: "content-check")
+            #expect(!checks.isEmpty)
+            for check in checks {
+                #expect(check.state == .succeeded || check.state == .alreadyDone, "\(check)")
+                let outputs = ValueJSON.decode(check.outputsJSON)
+                print(
+                    "drill \(round) content check: compared \(outputs["compared"]?.renderedForText ?? "?") files of \(outputs["entries"]?.renderedForText ?? "?") entries"
+                )
+                #expect((seconds(outputs["compared"]) ?? 0) >= 3, "the files written before the drill: \(outputs)")
+            }
             #expect(
                 steps.filter { $0.stepID.hasPrefix("snapshot") || $0.stepID.hasSuffix("clone") }.allSatisfy {
                     $0.state == .skipped
@@ -81,15 +185,69 @@ extension LabEndToEndTests {
             #expect(try workerStates() == before.workers, "\(status)")
             #expect(try option("gfs-b1", secondaryVolume, "features.read-only") == before.readOnly)
             #expect(try option("gfs-b1", secondaryVolume, "geo-replication.indexing") == before.indexing)
+            // The run left its report in the report dir, whatever else happens to it later.
+            let files = try FileManager.default.contentsOfDirectory(atPath: drill.reports)
+            for name in ["\(run).html", "\(run).json", "latest.html", "latest.json"] {
+                #expect(files.contains(name), "drill \(round): \(name) in \(drill.reports): \(files)")
+            }
         }
         #expect(try journal(state).runs(limit: 5).count == 2)
 
-        // snapshot: true is refused before anything changes: the lab's bricks are not thin LVs.
-        let refused = try unattended(state, ["run", drill, "-i", inventory, "--yes", "-p", "snapshot=true"])
+        // The second report's trend holds both runs, in the JSON and on the HTML page.
+        let second = try #require(runs.last)
+        let json = try #require(
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: "\(drill.reports)/\(second).json"))) as? [String: Any])
+        #expect((json["verdict"] as? [String: Any])?["kind"] as? String == "passed", "\(json["verdict"] ?? "")")
+        let trend = try #require(json["trend"] as? [[String: Any]])
+        #expect(trend.map { $0["run"] as? String } == runs, "\(trend)")
+        #expect(trend.allSatisfy { $0["rtoSeconds"] is Double && $0["rpoSeconds"] is Double }, "\(trend)")
+        let html = try String(contentsOfFile: "\(drill.reports)/\(second).html", encoding: .utf8)
+        #expect(html.contains("The last 2 runs of georep-drill on "), "\(html.suffix(3000))")
+        #expect(html.contains("<b>\(second)</b> (this run)"))
+        for run in runs { #expect(html.contains("data-run=\"\(run)\""), "\(run) in the HTML trend") }
+        // The status probe's workers, one line each (not one JSON blob).
+        #expect(html.contains("workers[0]: brick=/bricks/gvprimary"), "\(html.prefix(3000))")
+        #expect(!html.contains("workers = [{"))
+
+        // The metrics file, read by Prometheus's own parser: success 1 and the measured RPO,
+        // labelled by runbook, inventory and mode.
+        if let python = RehearsalReportTests.pythonWithPrometheusClient() {
+            let parsed = try runProgram(
+                URL(fileURLWithPath: python), ["-c", RehearsalReportTests.parser, drill.metrics],
+                environment: environment)
+            #expect(parsed.status == 0, "\(parsed.stderr)")
+            let samples = try #require(
+                try JSONSerialization.jsonObject(with: Data(parsed.stdout.utf8)) as? [[String: Any]])
+            let labels = ["runbook": "georep-drill", "inventory": "gluster-lab-two-sites", "mode": "drill"]
+            func value(_ name: String) -> Double? {
+                samples.first { $0["name"] as? String == name && $0["labels"] as? [String: String] == labels }?[
+                    "value"] as? Double
+            }
+            #expect(value("runbook_last_run_success") == 1, "\(samples)")
+            let measured = try #require(value("runbook_last_run_rpo_seconds"), "\(samples)")
+            let journaled = try #require(rpo)
+            #expect(abs(measured - journaled) < 0.001, "metrics RPO \(measured) s, the rpo step's \(journaled) s")
+            print("drill metrics: rpo \(measured) s, rto \(value("runbook_last_run_rto_seconds") ?? -1) s")
+        } else {
+            Issue.record("python3 with prometheus_client is missing (apt-get install python3-prometheus-client)")
+        }
+
+        // snapshot: true is refused before anything changes: the lab's bricks are not thin LVs;
+        // the report and metrics say so.
+        var refusedDrill = drill
+        refusedDrill.arguments += ["-p", "snapshot=true"]
+        let refused = try scheduled(refusedDrill)
         #expect(refused.status == 3, "\(refused.stdout.suffix(2000))\(refused.stderr.suffix(1000))")
         let text = refused.stdout + refused.stderr
         #expect(text.contains("snapshot-possible") && text.contains("thinly provisioned"), "\(text.suffix(2000))")
         #expect(drillMarkers().isEmpty)
+        let latest = try String(contentsOfFile: "\(drill.reports)/latest.html", encoding: .utf8)
+        #expect(latest.contains("PRECONDITION FAILED"), "\(latest.prefix(2000))")
+        let metrics = try String(contentsOfFile: drill.metrics, encoding: .utf8)
+        let labels = "{runbook=\"georep-drill\",inventory=\"gluster-lab-two-sites\",mode=\"drill\"}"
+        #expect(metrics.contains("runbook_last_run_exit_code\(labels) 3\n"), "\(metrics)")
+        #expect(metrics.contains("runbook_last_run_success\(labels) 0\n"), "\(metrics)")
     }
 
     @Test func drillFailsItsContentCheckOnAFileDeletedOnTheSecondaryAndNamesIt() throws {
