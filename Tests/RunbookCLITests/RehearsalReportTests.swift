@@ -256,6 +256,29 @@ import Testing
         #expect(!metrics.contains("runbook_last_run_rto_seconds"), "a run that did not start has no RTO")
     }
 
+    @Test func aRunStartedWithRelativePathsFromItsWorkingDirectoryResumesFromAnywhere() throws {
+        // As runbook-drill.service does: WorkingDirectory=/opt/runbook, `run Runbooks/...`.
+        let d = try drill()
+        var environment = ProcessInfo.processInfo.environment
+        environment["RUNBOOK_STATE_DIR"] = d.scratch.state
+        environment["NO_COLOR"] = "1"
+        environment["QS_TOKEN"] = Self.secret
+        let parked = try runProgram(
+            cli.binary, ["run", "drill.yaml", "-i", "inventory.yaml", "--yes", "--report-dir", "reports"],
+            environment: environment, currentDirectory: d.scratch.root)
+        #expect(parked.status == 4, "\(parked.stderr)")
+        let runID = try cli.latestRunID(d.scratch)
+        let record = try #require(try d.scratch.journal().run(id: runID))
+        #expect(record.runbookPath == d.file, "journaled absolute: \(record.runbookPath)")
+        #expect(record.inventoryPath == d.inventory, "\(record.inventoryPath)")
+        #expect(FileManager.default.fileExists(atPath: d.reports + "/\(runID).html"))
+        let approve = try cli.runbook(d.scratch, ["approve", runID, "go", "--by", "alice", "--reason", "timer drill"])
+        #expect(approve.status == 0, "\(approve.stderr)")
+        let resumed = try runProgram(
+            cli.binary, ["resume", runID], environment: environment, currentDirectory: URL(fileURLWithPath: "/"))
+        #expect(resumed.status == 0, "resumed from /: \(resumed.stderr)")
+    }
+
     @Test func theMetricsFileParsesWithPrometheusParserAndHoldsTheMeasuredRPO() throws {
         guard let python = Self.pythonWithPrometheusClient() else {
             print(

@@ -117,9 +117,10 @@ extension RunbookCommand {
             }
 
             let record = RunRecord(
-                id: runID, runbookName: session.runbookName, runbookPath: runbookFile,
+                id: runID, runbookName: session.runbookName, runbookPath: RunInputs.absolute(runbookFile),
                 inventoryName: session.inventoryName,
-                inventoryPath: inventory, mode: inputs.plan.mode, paramsJSON: inputs.paramsJSON(), planHash: planHash,
+                inventoryPath: RunInputs.absolute(inventory), mode: inputs.plan.mode, paramsJSON: inputs.paramsJSON(),
+                planHash: planHash,
                 planJSON: inputs.journalPlanJSON(), pid: getpid(), hostname: RunLock.currentHostname(),
                 startedAt: Date())
             func precondition(_ result: LivePlanner.PreconditionResult) -> RunEvent {

@@ -41,6 +41,13 @@ struct RunInputs {
 
     static func sha256(_ text: String) -> String { PlanHash.hex(SHA256.hash(data: Data(text.utf8))) }
 
+    /// A path as given, made absolute against the working directory, for the journal: `resume`
+    /// reads the runbook and inventory again from wherever it is started, and a timer runs the
+    /// drill from its unit's WorkingDirectory with a relative path.
+    static func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : URL(fileURLWithPath: path).standardizedFileURL.path
+    }
+
     func planHash(facts: [String: String]) -> String {
         PlanHash.compute(
             runbookText: runbookText, inventoryText: inventoryText, mode: plan.mode, params: plan.params, facts: facts)

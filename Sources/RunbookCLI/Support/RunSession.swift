@@ -184,8 +184,9 @@ struct RunSession {
     func reportNotStarted(why: String) {
         guard !outputs.isEmpty else { return }
         let rehearsal = Rehearsal.notStarted(
-            runID: runID, runbook: runbookName, runbookPath: inputs.plan.runbook.file, inventory: inventoryName,
-            inventoryPath: inputs.plan.inventory.file, mode: inputs.plan.mode, why: why,
+            runID: runID, runbook: runbookName, runbookPath: RunInputs.absolute(inputs.plan.runbook.file),
+            inventory: inventoryName,
+            inventoryPath: RunInputs.absolute(inputs.plan.inventory.file), mode: inputs.plan.mode, why: why,
             exitCode: Int(RunbookExit.locked.rawValue), journal: state.journal)
         outputs.write(rehearsal)
     }
