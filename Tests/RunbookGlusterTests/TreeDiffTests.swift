@@ -136,6 +136,16 @@ import Testing
             ).count == 1, "a * only at the end")
     }
 
+    @Test func aFailedExpectationMarksWhereItCutAnObservedValue() throws {
+        let node = try Lab.node("probe: tree.diff\nwith: {source: /a, target: /b}")
+        let lines = Value.list((1...20).map { .string("+ dir/file-\($0).txt") })
+        let failure = try #require(
+            LivePlanner.expectationFailure(node, outputs: ["differences": .int(20), "lines": lines], context: nil))
+        let cut = String(lines.renderedForText.prefix(80))
+        #expect(failure.contains("differences = 20, lines = \(cut)…)"), "\(failure)")
+        #expect(!failure.contains("20…"), "a value under 80 characters is whole: \(failure)")
+    }
+
     @Test func itsOutputsAreAnExpectationAndAnUntilCondition() async throws {
         if let missing = Tree.missing {
             Issue.record("skipped: \(missing)")

@@ -222,8 +222,12 @@ public struct LivePlanner: Sendable {
         guard let source = node.expect else { return nil }
         var evaluation = context ?? EvaluationContext(roots: [:])
         evaluation.roots["outputs"] = .map(outputs)
-        let observed = outputs.keys.sorted().map { "\($0) = \(outputs[$0]!.renderedForText.prefix(80))" }.joined(
-            separator: ", ")
+        // Each value cut at 80 characters, and marked where it was (a cut list read as if its
+        // next key belonged to it).
+        let observed = outputs.keys.sorted().map { key in
+            let text = outputs[key]!.renderedForText
+            return "\(key) = \(text.prefix(80))\(text.count > 80 ? "…" : "")"
+        }.joined(separator: ", ")
         do {
             if case .bool(true) = try RunbookCore.Expression(parsing: source).evaluate(in: evaluation) { return nil }
             return "\(node.message ?? "expectation failed") (expect: \(source); observed: \(observed))"
