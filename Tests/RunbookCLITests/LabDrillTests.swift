@@ -234,19 +234,23 @@ extension LabEndToEndTests {
         }
 
         // snapshot: true is refused before anything changes: the lab's bricks are not thin LVs;
-        // the report and metrics say so.
+        // the report and metrics say so. The precondition is per session: the lab's one session
+        // is left out, the run fails (1).
         var refusedDrill = drill
         refusedDrill.arguments += ["-p", "snapshot=true"]
         let refused = try scheduled(refusedDrill)
-        #expect(refused.status == 3, "\(refused.stdout.suffix(2000))\(refused.stderr.suffix(1000))")
+        #expect(refused.status == 1, "\(refused.stdout.suffix(2000))\(refused.stderr.suffix(1000))")
         let text = refused.stdout + refused.stderr
-        #expect(text.contains("snapshot-possible") && text.contains("thinly provisioned"), "\(text.suffix(2000))")
+        #expect(
+            text.contains("snapshot-possible[gvprimary]") && text.contains("thinly provisioned"), "\(text.suffix(2000))"
+        )
+        #expect(text.contains("item [gvprimary] left out"), "\(text.suffix(2000))")
         #expect(drillMarkers().isEmpty)
         let latest = try String(contentsOfFile: "\(drill.reports)/latest.html", encoding: .utf8)
-        #expect(latest.contains("PRECONDITION FAILED"), "\(latest.prefix(2000))")
+        #expect(latest.contains("<strong>FAILED</strong>"), "\(latest.prefix(2000))")
         let metrics = try String(contentsOfFile: drill.metrics, encoding: .utf8)
         let labels = "{runbook=\"georep-drill\",inventory=\"gluster-lab-two-sites\",mode=\"drill\"}"
-        #expect(metrics.contains("runbook_last_run_exit_code\(labels) 3\n"), "\(metrics)")
+        #expect(metrics.contains("runbook_last_run_exit_code\(labels) 1\n"), "\(metrics)")
         #expect(metrics.contains("runbook_last_run_success\(labels) 0\n"), "\(metrics)")
     }
 
