@@ -248,6 +248,7 @@ extension LabEndToEndTests {
         #expect(drillMarkers().isEmpty)
         let latest = try String(contentsOfFile: "\(drill.reports)/latest.html", encoding: .utf8)
         #expect(latest.contains("<strong>FAILED</strong>"), "\(latest.prefix(2000))")
+        #expect(latest.contains("precondition snapshot-possible[gvprimary] on gfs-b1: "), "\(latest.prefix(3000))")
         let metrics = try String(contentsOfFile: drill.metrics, encoding: .utf8)
         let labels = "{runbook=\"georep-drill\",inventory=\"gluster-lab-two-sites\",mode=\"drill\"}"
         #expect(metrics.contains("runbook_last_run_exit_code\(labels) 1\n"), "\(metrics)")

@@ -229,6 +229,57 @@ import Testing
                 "runbook_last_run_exit_code{runbook=\"qs-drill\",inventory=\"two-local-sites\",mode=\"drill\"} 3"))
     }
 
+    @Test func aFailedRunsVerdictNamesThePreconditionThatLeftAnItemOut() throws {
+        // A per-item precondition leaves its item out and the run fails (1, not 3): the verdict
+        // says which precondition, where and why, not just "The run failed".
+        let scratch = try RunTests.Scratch()
+        let file = try scratch.write(
+            "sessions.yaml",
+            """
+            apiVersion: runbook/v1
+            kind: Runbook
+            metadata: {name: per-session}
+            modes: [drill]
+            preconditions:
+              - id: session-healthy
+                for_each: vars.sessions
+                key: item.name
+                probe: command
+                with: {run: [test, "${{ item.name }}", "!=", gv1]}
+                message: the session is not healthy
+            steps:
+              - id: touch
+                for_each: vars.sessions
+                key: item.name
+                action: shell
+                with: {run: [touch, "\(scratch.work)/${{ item.name }}"]}
+                undo: {action: shell, with: {run: [rm, -f, "\(scratch.work)/${{ item.name }}"]}}
+            """)
+        let inventory = try scratch.write(
+            "inventory.yaml",
+            """
+            apiVersion: runbook/v1
+            kind: Inventory
+            metadata: {name: local}
+            defaults: {transport: local}
+            hosts: {}
+            vars:
+              sessions: [{name: gv0}, {name: gv1}]
+            """)
+        let reports = scratch.root.appendingPathComponent("reports").path
+        let run = try cli.runbook(scratch, ["run", file, "-i", inventory, "--yes", "--report-dir", reports])
+        #expect(run.status == 1, "\(run.stderr)")
+        #expect(FileManager.default.fileExists(atPath: scratch.work + "/gv0"), "the other item ran")
+        let runID = try cli.latestRunID(scratch)
+        let report = try json(String(contentsOfFile: "\(reports)/\(runID).json", encoding: .utf8))
+        let verdict = try #require(report["verdict"] as? [String: Any])
+        #expect(verdict["kind"] as? String == "failed")
+        #expect(
+            (verdict["detail"] as? String)?.contains(
+                "precondition session-healthy[gv1] on localhost: the session is not healthy")
+                == true, "\(verdict)")
+    }
+
     @Test func aRunThatCannotTakeItsLockStillWritesItsReportAndMetrics() throws {
         let d = try drill()
         let parked = try scheduled(d)

@@ -142,7 +142,10 @@ struct Rehearsal {
                 "\($0.nodeID)\($0.host.map { " on \($0)" } ?? ""): \(ReportText.firstLine($0.error) ?? $0.state.rawValue)"
             }
             let more = failed.count > 5 ? "; and \(failed.count - 5) more" : ""
-            let detail = why.isEmpty ? "" : ": " + why.joined(separator: "; ") + more
+            // A per-item precondition that failed left its item out (exit 1, not 3): say which.
+            let leftOut = preconditionFailures.prefix(5).map { "precondition \($0)" }
+            let reasons = why + leftOut
+            let detail = reasons.isEmpty ? "" : ": " + reasons.joined(separator: "; ") + more
             return Verdict(kind: .failed, title: "FAILED", detail: "The run failed\(how)\(detail).")
         case .parked:
             return Verdict(kind: .parked, title: "PARKED", detail: "The run waits at an approval gate.")
