@@ -42,6 +42,23 @@ import Testing
         #expect(ReportText.duration(52.6) == ObjectiveMeasurement.durationText(52.6))
     }
 
+    @Test func aPreconditionFailureInTheVerdictStopsBeforeItsObservations() {
+        let short = "snapshot-possible on gfs-b1: snapshot: true needs thin LVs; run the drill without it"
+        #expect(Rehearsal.brief(short) == short)
+        let failed =
+            short + " (expect: outputs.ready; observed: " + String(repeating: "bricks = [...], ", count: 30) + ")"
+        #expect(Rehearsal.brief(failed) == short + " (the expectation and what was observed: under Probes)")
+        let withSummary = failed + "; gluster.snapshot.status on gfs-b1: lvs not found (install lvm2)"
+        #expect(
+            Rehearsal.brief(withSummary)
+                == short
+                + "; gluster.snapshot.status on gfs-b1: lvs not found (install lvm2) (the expectation and what was observed: under Probes)"
+        )
+        let long = String(repeating: "ssh: connect to host gfs-b1 port 22: timed out; ", count: 20)
+        let cut = Rehearsal.brief(long)
+        #expect(cut.hasSuffix("… (whole under Probes)") && cut.count == 400 + "… (whole under Probes)".count, "\(cut)")
+    }
+
     @Test func theTrendGridHasThreeRoundSteps() {
         #expect(RehearsalHTML.gridStep(57.2) == 20)
         #expect(RehearsalHTML.gridStep(3) == 1)

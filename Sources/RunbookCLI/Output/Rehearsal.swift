@@ -128,7 +128,7 @@ struct Rehearsal {
                 kind: .objectiveMissed, title: "OBJECTIVE MISSED",
                 detail: "Every step succeeded, but: " + missed.map(\.summary).joined(separator: "; ") + ".")
         case .failed where run.exitCode == 3:
-            let why = preconditionFailures.prefix(5).joined(separator: "; ")
+            let why = preconditionFailures.prefix(5).map(Self.brief).joined(separator: "; ")
             return Verdict(
                 kind: .preconditionFailed, title: "PRECONDITION FAILED",
                 detail: "A precondition did not hold, so nothing was changed\(why.isEmpty ? "" : ": " + why).")
@@ -143,7 +143,7 @@ struct Rehearsal {
             }
             let more = failed.count > 5 ? "; and \(failed.count - 5) more" : ""
             // A per-item precondition that failed left its item out (exit 1, not 3): say which.
-            let leftOut = preconditionFailures.prefix(5).map { "precondition \($0)" }
+            let leftOut = preconditionFailures.prefix(5).map { "precondition \(Self.brief($0))" }
             let reasons = why + leftOut
             let detail = reasons.isEmpty ? "" : ": " + reasons.joined(separator: "; ") + more
             return Verdict(kind: .failed, title: "FAILED", detail: "The run failed\(how)\(detail).")
@@ -154,6 +154,22 @@ struct Rehearsal {
         case .running:
             return Verdict(kind: .running, title: "RUNNING", detail: "The run has not ended yet.")
         }
+    }
+
+    /// A precondition's failure as the verdict gives it: where and the runbook's message, up to
+    /// the ` (expect: ...; observed: ...)` a failed expectation goes on with (every output of the
+    /// probe), which the Probes section shows whole; anything else cut after 400 characters.
+    static func brief(_ failure: String) -> String {
+        if let cut = failure.range(of: " (expect: ") {
+            // The probe's own summary follows the observations: `...); TYPE on HOST: SUMMARY`.
+            let pattern = try? NSRegularExpression(pattern: #"\); [a-z][a-z0-9_.]* on [^ :]+: "#)
+            let whole = NSRange(failure.startIndex..., in: failure)
+            let last = pattern?.matches(in: failure, range: whole).last.flatMap { Range($0.range, in: failure) }
+            let summary = last.map { "; " + failure[failure.index($0.lowerBound, offsetBy: 3)...] } ?? ""
+            return String(failure[..<cut.lowerBound]) + summary
+                + " (the expectation and what was observed: under Probes)"
+        }
+        return failure.count <= 400 ? failure : String(failure.prefix(400)) + "… (whole under Probes)"
     }
 
     static func timeline(_ report: RunReport, approvalGates: Set<String>) -> [Bar] {
