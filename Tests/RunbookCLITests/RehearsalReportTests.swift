@@ -280,6 +280,37 @@ import Testing
                 == true, "\(verdict)")
     }
 
+    @Test func anUntilGatesProbeIsShownOnTheHostItPolled() throws {
+        // The gate itself runs on the controller (localhost); its probe read site-b.
+        let scratch = try RunTests.Scratch()
+        let file = try scratch.write(
+            "until.yaml",
+            """
+            apiVersion: runbook/v1
+            kind: Runbook
+            metadata: {name: until-host}
+            roles:
+              sites: {min: 2}
+            steps:
+              - id: synced
+                gate:
+                  until:
+                    probe: command
+                    on: site-b
+                    with: {run: [echo, done]}
+                    condition: outputs.stdout == "done"
+                    every: 1s
+                    timeout: 30s
+            """)
+        let inventory = try scratch.write("inventory.yaml", Self.inventory)
+        let run = try cli.runbook(scratch, ["run", file, "-i", inventory, "--yes"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let out = try cli.runbook(scratch, ["report", try cli.latestRunID(scratch), "--format", "json"])
+        let probes = try #require(try json(out.stdout)["probes"] as? [[String: Any]])
+        let gate = try #require(probes.first { $0["node"] as? String == "synced" }, "\(probes)")
+        #expect(gate["host"] as? String == "site-b", "\(gate)")
+    }
+
     @Test func aRunThatCannotTakeItsLockStillWritesItsReportAndMetrics() throws {
         let d = try drill()
         let parked = try scheduled(d)

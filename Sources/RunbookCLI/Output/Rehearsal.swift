@@ -219,6 +219,13 @@ struct Rehearsal {
             default: continue
             }
         }
+        // An `until` gate runs on the controller, its probe on a node: the host its last poll read.
+        var polledOn: [String: String] = [:]
+        for record in report.events {
+            if case .gatePoll(let poll)? = record.event, let step = poll.step, let host = poll.host {
+                polledOn[step] = host
+            }
+        }
         for step in report.steps {
             guard let node = nodes[step.nodeID],
                 node.kind == .probe || (node.kind == .gate && node.gate?.type == "until")
@@ -228,7 +235,8 @@ struct Rehearsal {
             }
             result.append(
                 Probe(
-                    node: step.nodeID, host: step.host ?? node.host, type: node.typeName, state: step.state.rawValue,
+                    node: step.nodeID, host: polledOn[step.nodeID] ?? step.host ?? node.host, type: node.typeName,
+                    state: step.state.rawValue,
                     expect: node.expect ?? node.gate?.condition,
                     observed: outputs.isEmpty ? [step.error ?? "(no outputs)"] : outputs))
         }
