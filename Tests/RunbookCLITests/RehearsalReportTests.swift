@@ -220,6 +220,7 @@ import Testing
             objectives.allSatisfy { $0["met"] is NSNull && ($0["note"] as? String)?.contains("not measured") == true })
         let html = try String(contentsOfFile: "\(d.reports)/latest.html", encoding: .utf8)
         #expect(html.contains("PRECONDITION FAILED"))
+        #expect(html.contains(">not measured</span>") && !html.contains(">not measured: "), "said once per objective")
         let metrics = try String(contentsOfFile: d.metrics, encoding: .utf8)
         #expect(
             metrics.contains(

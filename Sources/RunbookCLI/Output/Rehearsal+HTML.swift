@@ -160,7 +160,10 @@ enum RehearsalHTML {
                     ? "<span class=\"met\">met</span> <span class=\"mute\">(\(e(by)) to spare)</span>"
                     : "<span class=\"missed\">MISSED by \(e(by))</span>"
             } else {
-                result = "<span class=\"missed\">not measured</span><br><span class=\"mute\">\(e(m.note ?? ""))</span>"
+                // The note starts by saying so again ("not measured: the run failed before its end").
+                var note = m.note ?? ""
+                if note.hasPrefix("not measured: ") { note.removeFirst("not measured: ".count) }
+                result = "<span class=\"missed\">not measured</span><br><span class=\"mute\">\(e(note))</span>"
             }
             rows.append(
                 (
@@ -296,7 +299,7 @@ enum RehearsalHTML {
             return (
                 "data-probe=\"\(e(p.node))\"",
                 [
-                    Cell("\(e(p.node))<br><span class=\"mute\">\(e(p.type))</span>"), Cell(e(p.host)),
+                    Cell("\(e(p.node))<br><span class=\"mute\">\(e(p.type))</span>"), Cell(e(p.host), cls: "num"),
                     Cell(e(p.state)), Cell(expect + observed),
                 ]
             )
