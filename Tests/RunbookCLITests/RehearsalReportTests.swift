@@ -332,6 +332,9 @@ import Testing
         #expect(verdict["kind"] as? String == "locked")
         #expect((verdict["detail"] as? String)?.contains("20261201-000000-beef") == true, "\(verdict)")
         #expect((report["trend"] as? [[String: Any]])?.first?["run"] as? String == holder)
+        let html = try String(
+            contentsOfFile: "\(d.reports)/\(lockedReport.dropLast(".json".count)).html", encoding: .utf8)
+        #expect(html.contains("NOT RUN: LOCKED") && html.contains("20261201-000000-beef"), "\(html.prefix(2000))")
         let metrics = try String(contentsOfFile: d.metrics, encoding: .utf8)
         #expect(
             metrics.contains(
