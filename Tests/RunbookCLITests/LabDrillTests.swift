@@ -52,7 +52,7 @@ extension LabEndToEndTests {
         var reports: String
         var metrics: String
 
-        init(unit: String, binary: String, inventory: String, state: String, root: String) throws {
+        init(unit: String, inventory: String, state: String, root: String) throws {
             // systemd joins lines ending in a backslash.
             let lines = unit.replacingOccurrences(of: "\\\n", with: " ").split(separator: "\n").map(String.init)
             func values(_ key: String) -> [String] {
@@ -140,7 +140,7 @@ extension LabEndToEndTests {
         let unit = try String(
             contentsOf: root.appendingPathComponent("Examples/systemd/runbook-drill.service"), encoding: .utf8)
         let drill = try ScheduledDrill(
-            unit: unit, binary: binary.path, inventory: inventory, state: state, root: root.path)
+            unit: unit, inventory: inventory, state: state, root: root.path)
         print("drill reports: \(drill.reports), metrics: \(drill.metrics)")
         var runs: [String] = []
         var rpo: Double?
