@@ -35,7 +35,7 @@ for mp in "$PM" "$SM" "$PM2" "$SM2"; do
     fi
 done
 # One pass over /proc for the four mount points (a pass costs seconds on a loaded machine).
-rootns=$(readlink /proc/1/ns/pid)
+rootns=$(readlink /proc/self/ns/pid)   # the root namespace: this script's own (pid 1 may not be readable)
 for d in /proc/[0-9]*; do
     [ "$(readlink "$d/ns/pid" 2>/dev/null)" = "$rootns" ] || continue
     cmd=$(tr '\0' ' ' 2>/dev/null <"$d/cmdline") || continue   # 2> first: the process may be gone
