@@ -142,6 +142,12 @@ struct LabEndToEndTests {
         }
     }
 
+    /// Whether a journaled node is an instance of `step`: the step itself (a site-wide step, once
+    /// per run) or one of its per-session instances (`writable[gvprimary]`, `x[gvprimary]@gfs-b1`).
+    static func isInstance(_ nodeID: String, of step: String) -> Bool {
+        nodeID == step || nodeID.hasPrefix(step + "[") || nodeID.hasPrefix(step + "@")
+    }
+
     /// Apply attempts per step of a run (each must be at most 1: applied once).
     func applies(_ state: String, _ run: String) throws -> [String: Int] {
         var counts: [String: Int] = [:]
@@ -194,8 +200,11 @@ struct LabEndToEndTests {
             let readOnlyBefore = try option("gfs-b1", secondaryVolume, "features.read-only")
             let state = try newState()
             let result = try runbook(state, ["run", failover, "-i", inventory, "--yes"])
-            #expect(result.status == 3, "\(result.stderr)")
-            #expect(result.stderr.contains("secondary-bricks-online"))
+            // The precondition is per session: the lab's one session is left out (isolate), nothing
+            // of it runs, the gate and the client switch (every session's) do not: exit 1.
+            #expect(result.status == 1, "\(result.stderr)")
+            #expect(result.stderr.contains("secondary-bricks-online[gvprimary]"), "\(result.stderr)")
+            #expect(result.stderr.contains("item [gvprimary] left out"), "\(result.stderr)")
             #expect(
                 result.stderr.contains("gfs-b1:/bricks/\(secondaryVolume)"),
                 "the message names the brick: \(result.stderr)")
@@ -214,9 +223,9 @@ struct LabEndToEndTests {
         let state = try newState()
         let plan = try timed("plan (planned)") { try runbook(state, ["plan", failover, "-i", inventory]) }
         #expect(plan.status == 0, "\(plan.stderr)")
-        #expect(plan.stdout.contains("+ writable  on gfs-b1"), "\(plan.stdout)")
+        #expect(plan.stdout.contains("+ writable[gvprimary]  on gfs-b1"), "\(plan.stdout)")
         #expect(plan.stdout.contains("features.read-only is 'on'"), "\(plan.stdout)")
-        #expect(plan.stdout.contains("+ stop-session  on gfs-a1"), "\(plan.stdout)")
+        #expect(plan.stdout.contains("+ stop-session[gvprimary]  on gfs-a1"), "\(plan.stdout)")
 
         // 2. A failover parked at its go-ahead gate, then rolled back: options and session as before.
         let parked = try timed("failover to the gate (checkpoint under xsync)") {
@@ -254,7 +263,7 @@ struct LabEndToEndTests {
         #expect(read(clientsFile) == "secondary\n")
         let planAfter = try runbook(state, ["plan", failover, "-i", inventory])
         #expect(planAfter.stdout.contains(" 0 will change, "), "\(planAfter.stdout)")
-        #expect(planAfter.stdout.contains("= writable"))
+        #expect(planAfter.stdout.contains("= writable[gvprimary]"))
 
         // 4. Failback: start, status (in progress, then completed), commit.
         let failbackState = try newState()
@@ -270,7 +279,7 @@ struct LabEndToEndTests {
         try expectRanOnlyWhatWasPlanned(failbackState, try runID(failbackState), "the failback")
         let events = read(failbackState + "/events.jsonl") ?? ""
         let polls = events.split(separator: "\n").filter {
-            $0.contains("\"step\":\"sync-status\"") && $0.contains("gate.poll")
+            $0.contains("\"step\":\"sync-status") && $0.contains("gate.poll")
         }
         #expect(polls.contains { $0.contains("Sync Completed") }, "\(polls)")
         #expect(
@@ -318,14 +327,14 @@ struct LabEndToEndTests {
         }
         print(plan.stdout)
         #expect(plan.status == 0, "\(plan.stderr)")
-        #expect(plan.stdout.contains("- session-state"), "skipped by mode, no host asked: \(plan.stdout)")
-        #expect(plan.stdout.contains("- stop-session  on gfs-a1"), "\(plan.stdout)")
+        #expect(plan.stdout.contains("- session-state[gvprimary]"), "skipped by mode, no host asked: \(plan.stdout)")
+        #expect(plan.stdout.contains("- stop-session[gvprimary]  on gfs-a1"), "\(plan.stdout)")
         #expect(plan.stdout.contains("= primary-answers  on gfs-a1"), "\(plan.stdout)")
         #expect(plan.stdout.contains("unreachable: Connection timed out during banner exchange"), "\(plan.stdout)")
         #expect(
             plan.stdout.contains("skipped: when: steps.primary-answers.outputs.reachable is false"), "\(plan.stdout)")
         #expect(plan.stdout.contains("+ fence-old-session  on gfs-b1"), "\(plan.stdout)")
-        #expect(plan.stdout.contains("+ writable  on gfs-b1"), "\(plan.stdout)")
+        #expect(plan.stdout.contains("+ writable[gvprimary]  on gfs-b1"), "\(plan.stdout)")
 
         // 3. The run: nothing needs A; the one probe of A gives up after the connect timeout.
         let start = Date()
@@ -387,7 +396,7 @@ struct LabEndToEndTests {
         #expect(back.status == 0, "\(back.stdout.suffix(3000))\(back.stderr)")
         let backSteps = try journal(failbackState).steps(runID: try runID(failbackState))
         #expect(
-            backSteps.first { $0.nodeID == "stop-original" }?.changed == true,
+            backSteps.first { Self.isInstance($0.nodeID, of: "stop-original") }?.changed == true,
             "the old session was running and was stopped")
         #expect(backSteps.first { $0.nodeID == "unfence" }?.changed == true, "the fenced keys were put back")
         #expect(read("\(primaryMount)/\(window)") == "written on B during the window\n")
@@ -443,7 +452,8 @@ struct LabEndToEndTests {
         for step in [
             "checkpoint-marker", "after-sync", "stop-session", "writable", "indexing", "changelog", "switch-clients",
         ] {
-            #expect(applies[step] == 1, "\(step) applied once: \(applies)")
+            let count = applies.filter { Self.isInstance($0.key, of: step) }.values.reduce(0, +)
+            #expect(count == 1, "\(step) applied once: \(applies)")
         }
         #expect(try sessionStatus().contains("Stopped"))
         #expect(try option("gfs-b1", secondaryVolume, "features.read-only") == "off")

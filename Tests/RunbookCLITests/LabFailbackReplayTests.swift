@@ -48,7 +48,8 @@ extension LabEndToEndTests {
 
     /// A step's outputs in the journal, as JSON text.
     func outputs(_ state: String, _ run: String, _ step: String) throws -> [String: Any] {
-        let record = try #require(try journal(state).steps(runID: run).first { $0.nodeID == step }, "step \(step)")
+        let record = try #require(
+            try journal(state).steps(runID: run).first { Self.isInstance($0.nodeID, of: step) }, "step \(step)")
         let text = try #require(record.outputsJSON, "\(step) has no outputs")
         return try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
     }
@@ -183,11 +184,13 @@ extension LabEndToEndTests {
         #expect(try option("gfs-b1", secondaryVolume, "features.read-only") == "off", "nothing after the gate ran")
 
         let reason = "the primary's split-brain file is wanted (ticket DR-12)"
-        let approve = try runbook(back, ["approve", run, "differences", "--by", "alice", "--reason", reason])
+        let approve = try runbook(
+            back, ["approve", run, "differences[gvprimary]", "--by", "alice", "--reason", reason])
         #expect(approve.status == 0, "\(approve.stderr)")
         let resumed = try timed("resume after the approval") { try runbook(back, ["resume", run]) }
         #expect(resumed.status == 0, "\(resumed.stdout.suffix(3000))\(resumed.stderr)")
-        let approval = try #require(try journal(back).approvals(runID: run).first { $0.gate == "differences" })
+        let approval = try #require(
+            try journal(back).approvals(runID: run).first { Self.isInstance($0.gate, of: "differences") })
         #expect(approval.by == "alice" && approval.reason == reason && approval.decision == .approved)
         let shown = try runbook(back, ["show", run])
         #expect(shown.stdout.contains("alice") && shown.stdout.contains(reason), "\(shown.stdout.suffix(3000))")
@@ -232,14 +235,14 @@ extension LabEndToEndTests {
         #expect(output.contains("gfs-b1"), "the node is named")
         let run = try runID(back)
         let steps = try journal(back).steps(runID: run)
-        #expect(steps.first { $0.nodeID == "final-changes" }?.state == .failed)
+        #expect(steps.first { Self.isInstance($0.nodeID, of: "final-changes") }?.state == .failed)
         for later in ["replay", "verify", "post", "delete-index", "reset-changelog", "restart-original"] {
-            let record = steps.first { $0.nodeID == later }
+            let record = steps.first { Self.isInstance($0.nodeID, of: later) }
             #expect(
                 record?.state == .pending || record?.state == .skipped,
                 "\(later) ran: \(String(describing: record?.state))")
         }
-        let replayed = try journal(back).attempts(runID: run).filter { $0.nodeID == "replay" }
+        let replayed = try journal(back).attempts(runID: run).filter { Self.isInstance($0.nodeID, of: "replay") }
         #expect(replayed.isEmpty, "nothing was replayed from the partial list: \(replayed.count) attempts")
         #expect(try node("gfs-b1", ["glusterfind", "list"]).stdout.contains("failback"), "the session is kept")
     }

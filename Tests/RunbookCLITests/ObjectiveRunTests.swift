@@ -110,4 +110,47 @@ import Testing
         #expect(result.status == 6, "\(result.stderr)")
         #expect(result.stderr.contains("rpo (at most 1h): could not be measured"), "\(result.stderr)")
     }
+
+    /// An objective over a `for_each` step reads every instance (`steps.ID.items`, each one's
+    /// key, host, outputs and status): the worst item's value, as the drill's RPO is the worst
+    /// session's; a step without `for_each` reads them the same way.
+    @Test func anObjectiveOverAForEachStepIsTheWorstItems() throws {
+        let scratch = try RunTests.Scratch()
+        let file = try scratch.write(
+            "r.yaml",
+            """
+            apiVersion: runbook/v1
+            kind: Runbook
+            metadata: {name: per-item}
+            modes: [drill]
+            steps:
+              - id: lag
+                for_each: vars.sessions
+                key: item.name
+                probe: command
+                with: {run: [sh, -c, "exit ${{ item.lag }}"]}
+                expect: "true"
+              - id: worst
+                needs: [lag]
+                probe: command
+                with: {run: [echo, "${{ join(steps.lag.items[*].key, ',') }}: ${{ max(steps.lag.items[*].outputs.exit_code) }}"]}
+            objectives:
+              rpo: {max: 5, measure: "max(steps.lag.items[*].outputs.exit_code)", description: the worst session}
+            """)
+        let inventory = try scratch.write(
+            "i.yaml",
+            RunTests.inventory + """
+
+                vars:
+                  sessions: [{name: gv0, lag: 2}, {name: gv1, lag: 7}, {name: gv2, lag: 4}]
+                """)
+        let result = try cli.runbook(scratch, ["run", file, "-i", inventory, "--yes"])
+        #expect(result.status == 6, "\(result.stdout)\n\(result.stderr)")
+        let runID = try cli.latestRunID(scratch)
+        let rpo = try #require(try measured(scratch, runID)["rpo"])
+        #expect(rpo.value == 7 && rpo.met == false, "\(rpo)")
+        let worst = try #require(try scratch.journal().steps(runID: runID).first { $0.stepID == "worst" })
+        let said = worst.outputsJSON ?? ""
+        #expect(said.contains(": 7") && ["gv0", "gv1", "gv2"].allSatisfy(said.contains), "\(worst)")
+    }
 }

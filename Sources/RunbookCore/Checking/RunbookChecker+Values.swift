@@ -34,7 +34,10 @@ extension RunbookChecker {
         }
         var steps: [String: Value] = [:]
         for step in runbook.allSteps {
-            steps[step.id] = .map(["outputs": .unknown, "status": .unknown])
+            steps[step.id] = .map(
+                step.forEach == nil
+                    ? ["outputs": .unknown, "status": .unknown]
+                    : ["outputs": .unknown, "status": .unknown, "items": .unknown])
         }
         var roots: [String: Value] = [
             "params": .map(params),

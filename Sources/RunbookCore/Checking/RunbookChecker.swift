@@ -526,11 +526,26 @@ public struct RunbookChecker {
                 return
             }
             guard let (field, fieldAt) = member(2) else { return }
-            guard ["outputs", "status"].contains(field) else {
+            // A for_each step also offers `items`: each instance's {key, host, outputs, status}.
+            let offered = step.forEach == nil ? ["outputs", "status"] : ["outputs", "status", "items"]
+            guard offered.contains(field) else {
+                let extra =
+                    field == "items"
+                    ? " (`items` is each instance of a step with for_each; '\(id)' has none)" : ""
                 diagnostics.error(
-                    "steps.\(id).\(field): a step offers `outputs` and `status`\(Suggestions.hint(for: field, in: ["outputs", "status"]))",
+                    "steps.\(id).\(field): a step offers `outputs` and `status`\(Suggestions.hint(for: field, in: offered))\(extra)",
                     at: fieldAt)
                 return
+            }
+            if field == "items", reference.path.count > 5, reference.path[3] != .member("outputs"),
+                case .member("outputs") = reference.path[4], case .member(let output) = reference.path[5]
+            {
+                let known = outputNames(of: step)
+                if !known.contains("*"), !known.contains(output) {
+                    diagnostics.error(
+                        "steps.\(id).items[*].outputs.\(output): step '\(id)' has no output '\(output)'\(Suggestions.hint(for: output, in: known)); it has \(known.isEmpty ? "none" : known.joined(separator: ", "))",
+                        at: location)
+                }
             }
             if field == "outputs", let (output, outputAt) = member(3) {
                 let known = outputNames(of: step)
@@ -563,9 +578,15 @@ public struct RunbookChecker {
         case "vars":
             guard let (name, at) = member(1), let inventory = scope.inventory else { return }
             let names = inventory.vars.map(\.key)
-            if !names.contains(name) {
+            // Said once, at its first read: a runbook that reads a var in every step (the shipped
+            // ones' `vars.sessions`) would otherwise list the same missing var dozens of times.
+            let prefix = "vars.\(name) is not set in inventory"
+            if !names.contains(name), !diagnostics.all.contains(where: { $0.message.hasPrefix(prefix) }) {
+                let first = inventory.vars.first?.keyLocation
+                let place =
+                    first.map { "\($0.file) line \($0.line)" } ?? "\(inventory.location.file), under `vars:`"
                 diagnostics.error(
-                    "vars.\(name) is not set in inventory '\(inventory.name.value)'\(Suggestions.hint(for: name, in: names))",
+                    "\(prefix) '\(inventory.name.value)'\(Suggestions.hint(for: name, in: names)); add `\(name):` to its vars (\(place)); every other read of it is refused the same way",
                     at: at)
             }
         case "outputs":

@@ -6,7 +6,7 @@
 /// projection `[*]` (every later `.name`, `[i]` or `[*]` step applies to each element, so
 /// `xs[*].a.b` is the list of each element's `a.b`; wrap it in parentheses to index the
 /// resulting list), operators `! && || == != < <= > >= + -` and built-in functions
-/// `len contains startsWith endsWith all any none count min max now since`.
+/// `len contains startsWith endsWith all any none count min max now since get join`.
 ///
 /// A `-` belongs to a member name only right after a `.` and when followed by a letter or
 /// digit (`steps.check-sync`); elsewhere it is subtraction (`a-b` is `a - b`).

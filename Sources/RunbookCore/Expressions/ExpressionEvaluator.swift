@@ -428,6 +428,47 @@ struct ExprEvaluator {
             }
             return best
 
+        case .get:
+            // get(map, 'field', default): the field when the map has it, the default otherwise
+            // (an optional field of a for_each element: `item.F` of a missing F is an error).
+            switch args[1] {
+            case .unknown: return .unknown
+            case .string: break
+            default: throw typeError(1, "a field name (a string)")
+            }
+            guard case .string(let field) = args[1] else { return .unknown }
+            switch args[0] {
+            case .unknown: return .unknown
+            case .null: return args[2]
+            case .map(let map): return map[field] ?? args[2]
+            default: throw typeError(0, "a map")
+            }
+
+        case .join:
+            // join(list, ', '): the elements as text (a list cannot be put into text itself).
+            let items: [Value]
+            switch args[0] {
+            case .unknown: return .unknown
+            case .list(let l): items = l
+            default: throw typeError(0, "a list")
+            }
+            switch args[1] {
+            case .unknown: return .unknown
+            case .string: break
+            default: throw typeError(1, "a separator (a string)")
+            }
+            guard case .string(let separator) = args[1] else { return .unknown }
+            if items.contains(.unknown) { return .unknown }
+            for (index, item) in items.enumerated() {
+                switch item {
+                case .list, .map:
+                    throw ExpressionError.type(
+                        argumentOffsets[0], "\(name) needs a list of scalars, element \(index) is a \(item.typeName)")
+                default: continue
+                }
+            }
+            return .string(items.map(\.renderedForText).joined(separator: separator))
+
         case .since:
             let date: Date
             switch args[0] {

@@ -56,7 +56,7 @@ enum ExprBinaryOperator: String, Sendable, Hashable {
 
 /// The fixed table of built-in functions.
 enum ExprFunction: String, Sendable, Hashable, CaseIterable {
-    case len, contains, startsWith, endsWith, all, any, none, count, min, max, now, since
+    case len, contains, startsWith, endsWith, all, any, none, count, min, max, now, since, get, join
 
     /// The error message for calling the function with `count` arguments, or `nil` when that is allowed.
     func arityError(_ count: Int) -> String? {
@@ -67,12 +67,14 @@ enum ExprFunction: String, Sendable, Hashable, CaseIterable {
             return count == 0 ? nil : "\(name) takes no arguments, got \(count)"
         case .len, .all, .any, .none, .since:
             return count == 1 ? nil : "\(name) takes 1 argument, got \(count)"
-        case .contains, .startsWith, .endsWith:
+        case .contains, .startsWith, .endsWith, .join:
             return count == 2 ? nil : "\(name) takes 2 arguments, got \(count)"
         case .count:
             return count == 1 || count == 2 ? nil : "\(name) takes 1 or 2 arguments, got \(count)"
         case .min, .max:
             return count >= 1 ? nil : "\(name) takes a list or at least 2 arguments, got \(count)"
+        case .get:
+            return count == 3 ? nil : "\(name) takes 3 arguments (a map, a field name, a default), got \(count)"
         }
     }
 }

@@ -78,7 +78,10 @@ public struct Compiler: Sendable {
             runbook: runbook, inventory: inventory, params: params, mode: mode, runID: request.runID)
         var steps: [String: Value] = [:]
         for step in runbook.allSteps {
-            steps[step.id] = .map(["outputs": .unknown, "status": .unknown])
+            steps[step.id] = .map(
+                step.forEach == nil
+                    ? ["outputs": .unknown, "status": .unknown]
+                    : ["outputs": .unknown, "status": .unknown, "items": .unknown])
         }
         context.roots["steps"] = .map(steps)
 

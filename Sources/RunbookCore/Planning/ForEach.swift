@@ -47,6 +47,25 @@ public enum ForEachExpansion {
         do {
             list = try forEach.expression.evaluate(in: context)
         } catch {
+            // A list from a var the inventory does not set: said once (the checker says it at the
+            // var's first read), not once per step that iterates it.
+            if case .map(let vars)? = context.roots["vars"],
+                let missing = forEach.expression.references.lazy.compactMap({ reference -> String? in
+                    guard reference.path.count > 1, reference.path[0] == .member("vars"),
+                        case .member(let name) = reference.path[1], vars[name] == nil
+                    else { return nil }
+                    return name
+                }).first
+            {
+                let prefixes = ["vars.\(missing) is not set", "for_each: vars.\(missing) is not set"]
+                if diagnostics.all.contains(where: { d in prefixes.contains { d.message.hasPrefix($0) } }) {
+                    return nil
+                }
+                diagnostics.error(
+                    "for_each: vars.\(missing) is not set in the inventory; add `\(missing):` (a list) to its vars (first read by step '\(step.id)')",
+                    at: forEach.location(ofOffset: error.offset))
+                return nil
+            }
             diagnostics.error(
                 "step '\(step.id)': for_each: \(error.message)", at: forEach.location(ofOffset: error.offset))
             return nil

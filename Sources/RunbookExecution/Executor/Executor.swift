@@ -331,6 +331,13 @@ public final class Executor: Sendable {
                             instanceOutputs[node.stepID] = outputs
                             stepValues[node.stepID] = .map(["outputs": .map(outputs), "status": .string("succeeded")])
                         }
+                        // `steps.ID.items`: every instance of a for_each step, for the steps
+                        // without for_each (and the objectives) that read them all.
+                        if let item = node.item {
+                            stepValues[node.stepID] = NodeRunner.adding(
+                                instanceOf: item, host: node.host, outputs: outputs, status: "succeeded",
+                                to: stepValues[node.stepID])
+                        }
                         if let item = node.item, itemValues[item.identity]?[node.stepID] == nil {
                             itemValues[item.identity, default: [:]][node.stepID] = .map([
                                 "outputs": .map(outputs), "status": .string("succeeded"),

@@ -105,17 +105,62 @@ public struct NodeRunner: Sendable {
         return values
     }
 
-    /// What the step values of journaled steps are (`steps.ID.outputs`, `steps.ID.status`).
+    /// What the step values of journaled steps are (`steps.ID.outputs`, `steps.ID.status`; for a
+    /// `for_each` step also `steps.ID.items`, each instance's `{key, host, outputs, status}`, which
+    /// a step without `for_each` or an objective reads, e.g. `max(steps.rpo.items[*].outputs.lag)`).
     public static func stepValues(_ records: [StepRecord], onlyDone: Bool) -> [String: Value] {
         var values: [String: Value] = [:]
+        var items: [String: [Value]] = [:]
         for record in records {
             if onlyDone, record.state != .succeeded, record.state != .alreadyDone { continue }
             if !onlyDone, record.outputsJSON == nil { continue }
-            values[record.stepID] = .map([
-                "outputs": .map(ValueJSON.decode(record.outputsJSON)), "status": .string(record.state.rawValue),
-            ])
+            let outputs = Value.map(ValueJSON.decode(record.outputsJSON))
+            let status = Value.string(record.state.rawValue)
+            values[record.stepID] = .map(["outputs": outputs, "status": status])
+            if let key = itemKey(nodeID: record.nodeID, stepID: record.stepID) {
+                items[record.stepID, default: []].append(
+                    instance(key: key, host: record.host, outputs: outputs, status: status))
+            }
+        }
+        for (stepID, instances) in items {
+            guard case .map(var value)? = values[stepID] else { continue }
+            value["items"] = .list(instances)
+            values[stepID] = .map(value)
         }
         return values
+    }
+
+    /// One entry of `steps.ID.items`.
+    static func instance(key: String, host: String?, outputs: Value, status: Value) -> Value {
+        .map(["key": .string(key), "host": host.map(Value.string) ?? .null, "outputs": outputs, "status": status])
+    }
+
+    /// `value` (a step's `{outputs, status}`) with one more instance in its `items`.
+    public static func adding(
+        instanceOf item: PlanItem, host: String?, outputs: [String: Value], status: String, to value: Value?
+    ) -> Value {
+        guard case .map(var map)? = value else { return .unknown }
+        var list: [Value] = []
+        let entry = instance(key: item.key, host: host, outputs: .map(outputs), status: .string(status))
+        if case .list(let existing)? = map["items"] {
+            // A resume re-verifies a done instance: its new values replace the journaled ones.
+            list = existing.filter {
+                guard case .map(let other) = $0 else { return true }
+                return other["key"] != .string(item.key) || other["host"] != (host.map(Value.string) ?? .null)
+            }
+        }
+        list.append(entry)
+        map["items"] = .list(list)
+        return .map(map)
+    }
+
+    /// The item key of a `for_each` instance's node id (`rpo[gv0]@gfs-a1` -> `gv0`), nil for a
+    /// step without `for_each` (keys never hold `]`).
+    static func itemKey(nodeID: String, stepID: String) -> String? {
+        guard nodeID.hasPrefix(stepID + "[") else { return nil }
+        let rest = nodeID.dropFirst(stepID.count + 1)
+        guard let close = rest.firstIndex(of: "]") else { return nil }
+        return String(rest[..<close])
     }
 }
 

@@ -142,4 +142,37 @@ import Testing
                 ))
         #expect(failure("since(1)") == exprErr(6, "'since' needs a timestamp or a string, got int"))
     }
+
+    /// `get(map, 'field', default)`: an optional field of a for_each element (`item.F` of a
+    /// missing F is an error).
+    @Test func getReadsAFieldOrItsDefault() throws {
+        #expect(try run("get(params, 'b', 'none')") == .string("text"))
+        #expect(try run("get(params, 'absent', 'none')") == .string("none"))
+        #expect(try run("get(params, 'nothing', 'none')") == .null)
+        #expect(try run("get(params.nothing, 'a', 7)") == .int(7))
+        #expect(try run("get(params, vars.key, 0)") == .string("text"))
+        #expect(try run("get(unk, 'a', 0)") == .unknown)
+        #expect(try run("get(params, unk, 0)") == .unknown)
+        #expect(try run("get(params, 'absent', '/var/tmp/' + vars.name)") == .string("/var/tmp/db"))
+        #expect(failure("get(params.list, 'a', 0)") == exprErr(4, "'get' needs a map, got list"))
+        #expect(failure("get(params, 1, 0)") == exprErr(12, "'get' needs a field name (a string), got int"))
+        #expect(
+            exprParseError("get(params, 'a')")
+                == exprErr(0, "'get' takes 3 arguments (a map, a field name, a default), got 2"))
+    }
+
+    /// `join(list, separator)`: a list of scalars as text (a list cannot be put into text).
+    @Test func joinPutsAListIntoText() throws {
+        #expect(try run("join(params.list, ', ')") == .string("1, 2, 3"))
+        #expect(try run("join(hosts.secondary, ' ')") == .string("db2 db3"))
+        #expect(try run("join(empty, ',')") == .string(""))
+        #expect(try run("join(withUnk, ',')") == .unknown)
+        #expect(try run("join(unk, ',')") == .unknown)
+        #expect(try run("join(steps.s.outputs.workers[*].name, '+')") == .string("w1+w2+w3"))
+        #expect(failure("join('a', ',')") == exprErr(5, "'join' needs a list, got string"))
+        #expect(failure("join(params.list, 1)") == exprErr(18, "'join' needs a separator (a string), got int"))
+        #expect(
+            failure("join(steps.s.outputs.workers, ',')")
+                == exprErr(5, "'join' needs a list of scalars, element 0 is a map"))
+    }
 }

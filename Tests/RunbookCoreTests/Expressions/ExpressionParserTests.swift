@@ -146,7 +146,7 @@ import Testing
             exprParseError("frobnicate()")
                 == exprErr(
                     0,
-                    "unknown function 'frobnicate' (known: all, any, contains, count, endsWith, len, max, min, none, now, since, startsWith)"
+                    "unknown function 'frobnicate' (known: all, any, contains, count, endsWith, get, join, len, max, min, none, now, since, startsWith)"
                 ))
         #expect(exprParseError("a && len(x, y)") == exprErr(5, "'len' takes 1 argument, got 2"))
         #expect(exprParseError("len()") == exprErr(0, "'len' takes 1 argument, got 0"))
