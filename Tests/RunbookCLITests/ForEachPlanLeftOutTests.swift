@@ -77,6 +77,10 @@ import Testing
         #expect(plan.stdout.contains("item [gv1] left out: precondition healthy[gv1]@here fails"), "\(plan.stdout)")
         #expect(plan.stdout.contains("- clients"), "\(plan.stdout)")
         #expect(plan.stdout.contains("needs every item: item [gv1] left out"), "\(plan.stdout)")
+        // The rollback order lists what would run only.
+        let rollback = plan.stdout.components(separatedBy: "Rollback order").last ?? ""
+        #expect(rollback.contains("stop[gv0]@here"), "\(rollback)")
+        #expect(!rollback.contains("stop[gv1]@here") && !rollback.contains("clients"), "\(rollback)")
         // Nothing ran: the plan changes nothing.
         #expect(try FileManager.default.contentsOfDirectory(atPath: work).isEmpty)
 

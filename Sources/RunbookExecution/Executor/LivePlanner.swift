@@ -129,6 +129,12 @@ public struct LivePlanner: Sendable {
             }
         }
         plan.nodes = nodes
+        // What a left-out item never runs, it never undoes either.
+        plan.rollback.removeAll {
+            switch $0 {
+            case .undo(let id), .commitPoint(let id): return leftOutIDs[id] != nil
+            }
+        }
         return Result(plan: plan, preconditions: preconditions.map(\.2), facts: facts)
     }
 
