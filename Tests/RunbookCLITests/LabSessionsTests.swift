@@ -190,6 +190,10 @@ extension LabEndToEndTests {
             planText.contains("item [\(second)] would be left out"), "the plan says what happens to it: \(plan.stderr)")
         #expect(!planText.contains("would stop before changing anything"), "\(plan.stderr)")
         #expect(planText.contains("+ writable[\(first)]"), "the first session will change: \(plan.stdout)")
+        let rollbackOrder = plan.stdout.components(separatedBy: "Rollback order").last ?? ""
+        #expect(
+            rollbackOrder.contains("writable[\(first)]") && !rollbackOrder.contains("[\(second)]"),
+            "the predicted rollback has only what would run: \(rollbackOrder)")
 
         // 2. The run: the first session fails over, the second is left out (nothing of it runs),
         //    the step that needs every session (go-ahead, then switch-clients) does not run: failed.
