@@ -5,7 +5,8 @@
 #     over from a session may still have a lab that tests left failed over, frozen or down;
 #   - bounded (20 minutes; a normal bring-up takes about a minute plus any apt-get install);
 #   - on failure prints the logs that say why, and exits non-zero.
-# On success the lab is up and Examples/lab/inventory.generated.yaml exists; .ci/run then exports
+# On success the lab is up and Examples/lab/inventory.generated.yaml (one session) and
+# inventory.two-sessions.generated.yaml (both) exist; .ci/run then exports
 #   RUNBOOK_LAB=1 RUNBOOK_LAB_INVENTORY=<repo>/Examples/lab/inventory.generated.yaml
 # Usage: ci-up.sh [--no-fresh]
 set -uo pipefail
@@ -18,8 +19,8 @@ echo "ci-up: bringing up the two-site GlusterFS geo-rep lab (up.sh ${fresh[*]})"
 start=$(date +%s)
 timeout 1200 bash "$LAB_DIR/up.sh" "${fresh[@]}" </dev/null
 rc=$?
-if [ "$rc" -eq 0 ] && [ -s "$LAB_DIR/inventory.generated.yaml" ]; then
-    echo "ci-up: lab is up in $(( $(date +%s) - start ))s; inventory: $LAB_DIR/inventory.generated.yaml"
+if [ "$rc" -eq 0 ] && [ -s "$LAB_DIR/inventory.generated.yaml" ] && [ -s "$LAB_DIR/inventory.two-sessions.generated.yaml" ]; then
+    echo "ci-up: lab is up in $(( $(date +%s) - start ))s; inventories: $LAB_DIR/inventory.generated.yaml (one session), $LAB_DIR/inventory.two-sessions.generated.yaml (both; the two-session tests find it next to the first)"
     exit 0
 fi
 

@@ -29,13 +29,17 @@ lab_lock "${BASH_SOURCE[0]}" "${ARGS[@]}"
 # 1. Root-namespace mounts of the lab volumes: lazy unmount (never waits on a lost site), then
 #    their glusterfs client processes (matched on the mount point, by pid).
 say "step 1/5: root-namespace mounts"
-for mp in "$PM" "$SM"; do
+for mp in "$PM" "$SM" "$PM2" "$SM2"; do
     if awk -v mp="$mp" '$2==mp {f=1} END {exit !f}' /proc/mounts; then
         say "  umount -l $mp"; umount -l "$mp" || die "cannot unmount $mp"
     fi
-    for d in /proc/[0-9]*; do
-        [ "$(readlink "$d/ns/pid" 2>/dev/null)" = "$(readlink /proc/1/ns/pid)" ] || continue
-        cmd=$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null) || continue
+done
+# One pass over /proc for the four mount points (a pass costs seconds on a loaded machine).
+rootns=$(readlink /proc/self/ns/pid)   # the root namespace: this script's own (pid 1 may not be readable)
+for d in /proc/[0-9]*; do
+    [ "$(readlink "$d/ns/pid" 2>/dev/null)" = "$rootns" ] || continue
+    cmd=$(tr '\0' ' ' 2>/dev/null <"$d/cmdline") || continue   # 2> first: the process may be gone
+    for mp in "$PM" "$SM" "$PM2" "$SM2"; do
         case "$cmd" in *glusterfs*" $mp "|*glusterfs*" $mp") say "  killing the FUSE client of $mp (pid ${d#/proc/})"; kill -KILL "${d#/proc/}" 2>/dev/null || true ;; esac
     done
 done
@@ -80,7 +84,7 @@ fi
 
 # 5. Files.
 say "step 5/5: generated inventory and state"
-rm -f "$LAB_DIR/inventory.generated.yaml" "$STATE/clients" "$STATE/ssh-check"
+rm -f "$LAB_DIR/inventory.generated.yaml" "$LAB_DIR/inventory.two-sessions.generated.yaml" "$STATE/clients" "$STATE/ssh-check"
 if ((KEEP)); then
     say "  --keep-state: $VARDIR kept"
 else

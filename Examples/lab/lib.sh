@@ -5,6 +5,7 @@
 #
 #   site A (primary):   gfs-a1 198.51.100.11, gfs-a2 198.51.100.12  (one trusted pool)
 #   site B (secondary): gfs-b1 198.51.100.21
+#   sessions:           gvprimary -> gfs-b1::gvsecondary, gvprimary2 -> gfs-b1::gvsecondary2
 #   controller:         the root namespace, 198.51.100.1 on rblab0 (runbook runs here)
 
 LAB_NODES=(gfs-a1 gfs-a2 gfs-b1)
@@ -18,6 +19,11 @@ PV=gvprimary                          # replica 2 on gfs-a1 + gfs-a2
 SV=gvsecondary                        # 1 brick on gfs-b1
 PM=/mnt/gvprimary                     # mount points (root namespace, and inside the nodes)
 SM=/mnt/gvsecondary
+PV2=gvprimary2                        # the second session's pair: replica 2 on gfs-a1 + gfs-a2,
+SV2=gvsecondary2                      # 1 brick on gfs-b1 (the two-session tests)
+PM2=/mnt/gvprimary2
+SM2=/mnt/gvsecondary2
+LAB_SESSIONS=("$PV $SV" "$PV2 $SV2")  # PRIMARY SECONDARY: the lab's geo-rep sessions, gfs-a1 -> gfs-b1
 STATE=/run/runbook-lab                # pid and state files
 LOGDIR=/var/log/runbook-lab           # output of what the lab starts
 VARDIR=/var/lib/runbook-lab           # per-node glusterd state, bricks, keys (kept across up.sh runs)

@@ -5,12 +5,15 @@
 #   site B (secondary): gfs-b1 198.51.100.21, gvsecondary (gfs-b1:/bricks/gvsecondary)
 #   session             gvprimary -> gfs-b1::gvsecondary (root; gsec_create + create push-pem;
 #                       change_detector xsync, sync_method tarssh: lab-only, see README.md)
+#   second session      gvprimary2 (replica 2 on site A) -> gfs-b1::gvsecondary2, made the same
+#                       way (LAB_SESSIONS in lib.sh), with the same mounts under /mnt/*2
 #   each node           its own mount/net/UTS/PID namespace, glusterd, sshd, hostname, veth to
 #                       the bridge rblab0 (198.51.100.1 = the controller, the root namespace)
 #   mounts              root namespace: /mnt/gvprimary, /mnt/gvsecondary; inside gfs-a1:
 #                       /mnt/gvprimary; inside gfs-b1: /mnt/gvsecondary (the runbooks' markers)
 #                       and /mnt/gvprimary (the failback's replay target, mounted from site A)
-#   inventory           Examples/lab/inventory.generated.yaml (ssh to every node)
+#   inventory           Examples/lab/inventory.generated.yaml (ssh to every node; vars.sessions:
+#                       the first session) and inventory.two-sessions.generated.yaml (both)
 # Idempotent: a re-run reuses what is healthy and repairs the rest (dead nodes, stopped
 # daemons, offline bricks, a site left down or frozen by site.sh, stale sessions, mounts).
 # Usage: up.sh [--fresh] [--no-install]
@@ -22,6 +25,7 @@ LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$LAB_DIR/lib.sh"
 INV_TEMPLATE=$LAB_DIR/inventory.yaml
 INV_OUT=$LAB_DIR/inventory.generated.yaml
+INV_TWO=$LAB_DIR/inventory.two-sessions.generated.yaml
 FRESH=0; INSTALL=1
 ARGS=("$@")
 while (($#)); do
@@ -86,9 +90,9 @@ bricks_offline() {   # prints the offline bricks of volume $2 (asked on node $1)
     done
 }
 all_bricks_online() { [ -n "$(vol_info "$1" "$2")" ] && [ -z "$(bricks_offline "$1" "$2")" ]; }
-SESSION="gfs-b1::$SV"
-session_rows() { gx gfs-a1 volume geo-replication "$PV" "$SESSION" status 2>/dev/null | xq georep || true; }
-statuses() { session_rows | awk '{print $3}' | sort | uniq -c | xargs; }
+session_rows() { gx gfs-a1 volume geo-replication "$1" "gfs-b1::$2" status 2>/dev/null | xq georep || true; }   # PRIMARY SECONDARY
+statuses() { session_rows "$1" "$2" | awk '{print $3}' | sort | uniq -c | xargs; }   # e.g. "1 Active 1 Passive"
+running() { case " $(statuses "$1" "$2") " in *" Created "*|*" Stopped "*|"  ") return 1 ;; esac; }   # started (any worker state)
 
 # ---------------------------------------------------------------- 1. packages
 say "step 1/11: packages"
@@ -211,7 +215,7 @@ ip link set "$LAB_BRIDGE" up
 
 # ---------------------------------------------------------------- 6. nodes
 say "step 6/11: node namespaces"
-mkdir -p /bricks "$PM" "$SM" /var/lib/misc /var/log/glusterfs /var/lib/glusterd; [ -d /root/.ssh ] || install -d -m 700 /root/.ssh   # bind-mount points for the nodes
+mkdir -p /bricks "$PM" "$SM" "$PM2" "$SM2" /var/lib/misc /var/log/glusterfs /var/lib/glusterd; [ -d /root/.ssh ] || install -d -m 700 /root/.ssh   # bind-mount points for the nodes
 for n in "${LAB_NODES[@]}"; do
     D=$VARDIR/nodes/$n
     if [ -n "$(node_pid "$n")" ]; then
@@ -307,75 +311,104 @@ ensure_volume() {   # ensure_volume NODE VOLUME BRICK...
     say "  $v: Started, bricks online: $want"
 }
 say "step 9/11: volumes"
-ensure_volume gfs-a1 "$PV" "gfs-a1:/bricks/$PV" "gfs-a2:/bricks/$PV"
-ensure_volume gfs-b1 "$SV" "gfs-b1:/bricks/$SV"
-# A failback leaves features.read-only on the original primary; the lab's primary is writable.
-if [ "$(vol_opt gfs-a1 "$PV" features.read-only)" = on ]; then
-    say "  $PV has features.read-only on (left by a failback?): resetting it"
-    g gfs-a1 volume reset "$PV" features.read-only >/dev/null || die "volume reset $PV features.read-only failed"
-fi
+for pair in "${LAB_SESSIONS[@]}"; do
+    read -r pv sv <<<"$pair"
+    ensure_volume gfs-a1 "$pv" "gfs-a1:/bricks/$pv" "gfs-a2:/bricks/$pv"
+    ensure_volume gfs-b1 "$sv" "gfs-b1:/bricks/$sv"
+    # A failback leaves features.read-only on the original primary; the lab's primaries are writable.
+    if [ "$(vol_opt gfs-a1 "$pv" features.read-only)" = on ]; then
+        say "  $pv has features.read-only on (left by a failback?): resetting it"
+        g gfs-a1 volume reset "$pv" features.read-only >/dev/null || die "volume reset $pv features.read-only failed"
+    fi
+done
 
-# ---------------------------------------------------------------- 10. session
-say "step 10/11: geo-rep session $PV -> $SESSION"
-# Sessions other than the lab's (e.g. the reverse one a failback test left on gfs-b1).
+# ---------------------------------------------------------------- 10. sessions
+say "step 10/11: geo-rep sessions $(for pair in "${LAB_SESSIONS[@]}"; do read -r pv sv <<<"$pair"; printf '%s -> gfs-b1::%s  ' "$pv" "$sv"; done)"
+# Sessions other than the lab's (e.g. the reverse ones a failback test left on gfs-b1).
+keep=" "; for pair in "${LAB_SESSIONS[@]}"; do read -r pv sv <<<"$pair"; keep+="gfs-a1/$pv/gfs-b1::$sv "; done
 for n in gfs-a1 gfs-b1; do
     { gx "$n" volume geo-replication status 2>/dev/null | xq georep 2>/dev/null || true; } | awk '{print $1, $2}' | sort -u | while read -r pvol sec; do
         [ -n "$pvol" ] || continue
         sec=${sec#ssh://}; sec=${sec#*@}
-        [ "$n $pvol $sec" = "gfs-a1 $PV $SESSION" ] && continue
+        case "$keep" in *" $n/$pvol/$sec "*) continue ;; esac
         say "  $n: removing stale session $pvol -> $sec"
         g "$n" volume geo-replication "$pvol" "$sec" stop force >/dev/null 2>&1 || true
         g "$n" volume geo-replication "$pvol" "$sec" delete >/dev/null 2>&1 || die "cannot delete stale session $pvol -> $sec on $n; run up.sh --fresh"
     done
 done
-create_session() {
-    say "  gluster system:: execute gsec_create (on gfs-a1: keys for every node of the pool)"
-    g gfs-a1 system:: execute gsec_create >/dev/null || die "gsec_create failed"
-    say "  gluster volume geo-replication $PV $SESSION create push-pem force"
-    g gfs-a1 volume geo-replication "$PV" "$SESSION" create push-pem force >"$LOGDIR/push-pem.out" 2>&1 \
-        || { cat "$LOGDIR/push-pem.out" >&2; die "geo-rep create push-pem failed"; }
+gsec_done=0
+create_session() {   # create_session PRIMARY SECONDARY
+    local pv=$1 sv=$2 kv
+    if ((!gsec_done)); then   # once: the keys of every node of the pool serve every session
+        say "  gluster system:: execute gsec_create (on gfs-a1: keys for every node of the pool)"
+        g gfs-a1 system:: execute gsec_create >/dev/null || die "gsec_create failed"
+        gsec_done=1
+    fi
+    say "  gluster volume geo-replication $pv gfs-b1::$sv create push-pem force"
+    g gfs-a1 volume geo-replication "$pv" "gfs-b1::$sv" create push-pem force >"$LOGDIR/push-pem-$pv.out" 2>&1 \
+        || { cat "$LOGDIR/push-pem-$pv.out" >&2; die "geo-rep create push-pem of $pv failed"; }
     for kv in change_detector=xsync sync_method=tarssh; do
-        g gfs-a1 volume geo-replication "$PV" "$SESSION" config "${kv%%=*}" "${kv#*=}" >/dev/null || die "config $kv failed"
+        g gfs-a1 volume geo-replication "$pv" "gfs-b1::$sv" config "${kv%%=*}" "${kv#*=}" >/dev/null || die "config $kv of $pv failed"
     done
 }
-if gx gfs-a1 volume geo-replication "$PV" "$SESSION" status >/dev/null 2>&1; then
-    say "  session exists: $(statuses)"
-    for kv in change_detector=xsync sync_method=tarssh; do   # lab-only settings; set only what differs
-        cur=$(g gfs-a1 volume geo-replication "$PV" "$SESSION" config "${kv%%=*}" 2>/dev/null | tr -d '[:space:]')
-        [ "$cur" = "${kv#*=}" ] || g gfs-a1 volume geo-replication "$PV" "$SESSION" config "${kv%%=*}" "${kv#*=}" >/dev/null
-    done
-else
-    create_session
-fi
-# push-pem sets features.read-only on the secondary (asynchronously); a failover turns it off.
-wait_until 10 "$SV features.read-only on" bash -c "[ \"\$(timeout 30 nsenter -t $(node_pid gfs-b1) -m -u -n -p -- gluster --mode=script volume get $SV features.read-only | awk '\$1==\"features.read-only\"{print \$2}')\" = on ]" || {
-    say "  gluster volume set $SV features.read-only on"
-    g gfs-b1 volume set "$SV" features.read-only on >/dev/null || die "volume set $SV features.read-only on failed"
+healthy() {   # healthy PRIMARY SECONDARY: one Active and one Passive worker (replica 2), nothing else
+    [ "$(statuses "$1" "$2")" = "1 Active 1 Passive" ]
 }
-healthy() {   # one Active and one Passive worker (replica 2), nothing else
-    [ "$(statuses)" = "1 Active 1 Passive" ]
+healthy_stable() { healthy "$@" && sleep 6 && healthy "$@"; }
+read_only_on() {   # read_only_on SECONDARY
+    [ "$(timeout 30 nsenter -t "$(node_pid gfs-b1)" -m -u -n -p -- gluster --mode=script volume get "$1" features.read-only | awk '$1=="features.read-only"{print $2}')" = on ]
 }
-healthy_stable() { healthy && sleep 6 && healthy; }
-attempt=0
-until healthy_stable; do
-    attempt=$((attempt + 1))
-    ((attempt <= 4)) || die "session not Active/Passive after 4 start attempts: $(statuses); see $VARDIR/nodes/gfs-a1/log/geo-replication/"
-    case " $(statuses) " in
-        *" Created "*|*" Stopped "*) ;;
-        *) say "  attempt $attempt: status '$(statuses)': stop force"   # the first start after push-pem may race the key push
-           g gfs-a1 volume geo-replication "$PV" "$SESSION" stop force >/dev/null 2>&1 || true ;;
-    esac
-    say "  attempt $attempt/4: gluster volume geo-replication $PV $SESSION start"
-    g gfs-a1 volume geo-replication "$PV" "$SESSION" start >/dev/null 2>&1 \
-        || g gfs-a1 volume geo-replication "$PV" "$SESSION" start force >/dev/null 2>&1 || die "geo-rep start failed"
-    end=$(( $(date +%s) + 60 ))
-    while (( $(date +%s) < end )); do
-        healthy_stable && break
-        case " $(statuses) " in *Faulty*) break ;; esac
-        sleep 3
-    done
+# Every session is made (or checked) and started first, and only then waited for: the second
+# session's push-pem and first crawl overlap the first session's start.
+for pair in "${LAB_SESSIONS[@]}"; do
+    read -r pv sv <<<"$pair"
+    if gx gfs-a1 volume geo-replication "$pv" "gfs-b1::$sv" status >/dev/null 2>&1; then
+        say "  $pv -> gfs-b1::$sv exists: $(statuses "$pv" "$sv")"
+        for kv in change_detector=xsync sync_method=tarssh; do   # lab-only settings; set only what differs
+            cur=$(g gfs-a1 volume geo-replication "$pv" "gfs-b1::$sv" config "${kv%%=*}" 2>/dev/null | tr -d '[:space:]')
+            [ "$cur" = "${kv#*=}" ] || g gfs-a1 volume geo-replication "$pv" "gfs-b1::$sv" config "${kv%%=*}" "${kv#*=}" >/dev/null
+        done
+    else
+        create_session "$pv" "$sv"
+    fi
+    if ! running "$pv" "$sv"; then
+        say "  gluster volume geo-replication $pv gfs-b1::$sv start"
+        g gfs-a1 volume geo-replication "$pv" "gfs-b1::$sv" start >/dev/null 2>&1 \
+            || g gfs-a1 volume geo-replication "$pv" "gfs-b1::$sv" start force >/dev/null 2>&1 || die "geo-rep start of $pv failed"
+    fi
 done
-say "  session healthy: $(statuses)"
+for pair in "${LAB_SESSIONS[@]}"; do
+    read -r pv sv <<<"$pair"
+    # push-pem sets features.read-only on the secondary (asynchronously); a failover turns it off.
+    wait_until 10 "$sv features.read-only on" read_only_on "$sv" || {
+        say "  gluster volume set $sv features.read-only on"
+        g gfs-b1 volume set "$sv" features.read-only on >/dev/null || die "volume set $sv features.read-only on failed"
+    }
+    attempt=0
+    until healthy_stable "$pv" "$sv"; do
+        attempt=$((attempt + 1))
+        ((attempt <= 4)) || die "session $pv -> gfs-b1::$sv not Active/Passive after 4 start attempts: $(statuses "$pv" "$sv"); see $VARDIR/nodes/gfs-a1/log/geo-replication/"
+        if ((attempt == 1)) && running "$pv" "$sv"; then
+            # Started above (or already running): its first 60 s are the first attempt.
+            say "  attempt 1/4: waiting for $pv -> gfs-b1::$sv (status '$(statuses "$pv" "$sv")')"
+        else
+            if running "$pv" "$sv"; then   # the first start after push-pem may race the key push
+                say "  attempt $attempt: $pv status '$(statuses "$pv" "$sv")': stop force"
+                g gfs-a1 volume geo-replication "$pv" "gfs-b1::$sv" stop force >/dev/null 2>&1 || true
+            fi
+            say "  attempt $attempt/4: gluster volume geo-replication $pv gfs-b1::$sv start"
+            g gfs-a1 volume geo-replication "$pv" "gfs-b1::$sv" start >/dev/null 2>&1 \
+                || g gfs-a1 volume geo-replication "$pv" "gfs-b1::$sv" start force >/dev/null 2>&1 || die "geo-rep start of $pv failed"
+        fi
+        end=$(( $(date +%s) + 60 ))
+        while (( $(date +%s) < end )); do
+            healthy_stable "$pv" "$sv" && break
+            case " $(statuses "$pv" "$sv") " in *Faulty*) break ;; esac
+            sleep 3
+        done
+    done
+    say "  $pv -> gfs-b1::$sv healthy: $(statuses "$pv" "$sv")"
+done
 
 # ---------------------------------------------------------------- 11. mounts + inventory
 say "step 11/11: FUSE mounts and the inventory"
@@ -400,26 +433,41 @@ ensure_mount() {   # ensure_mount WHERE SOURCE MOUNTPOINT [OPTIONS]   WHERE: roo
         || { cat "$LOGDIR/mount.out" >&2; die "mount of $src on $mp ($where) failed"; }
     wait_until 20 "$mp answering ($where)" mounted_ok "${pre[@]}" "$mp" "$v" || die "$mp ($where) does not answer"
 }
-ensure_mount root "gfs-a1:/$PV" "$PM" backup-volfile-servers=gfs-a2
-ensure_mount root "gfs-b1:/$SV" "$SM"
-ensure_mount gfs-a1 "gfs-a1:/$PV" "$PM"
-ensure_mount gfs-b1 "gfs-b1:/$SV" "$SM"
-# The original primary mounted at site B "over the WAN": the failback's replay writes through it
-# and tree.diff compares it with $SM, both on gfs-b1 (the glusterfind node).
-ensure_mount gfs-b1 "gfs-a1:/$PV" "$PM" backup-volfile-servers=gfs-a2
+for pair in "${LAB_SESSIONS[@]}"; do
+    read -r pv sv <<<"$pair"
+    ensure_mount root "gfs-a1:/$pv" "/mnt/$pv" backup-volfile-servers=gfs-a2
+    ensure_mount root "gfs-b1:/$sv" "/mnt/$sv"
+    ensure_mount gfs-a1 "gfs-a1:/$pv" "/mnt/$pv"
+    ensure_mount gfs-b1 "gfs-b1:/$sv" "/mnt/$sv"
+    # The original primary mounted at site B "over the WAN": the failback's replay writes through it
+    # and tree.diff compares it with /mnt/$sv, both on gfs-b1 (the glusterfind node).
+    ensure_mount gfs-b1 "gfs-a1:/$pv" "/mnt/$pv" backup-volfile-servers=gfs-a2
+done
 [ -f "$STATE/clients" ] || echo primary >"$STATE/clients"
-{
-    echo "# GENERATED by Examples/lab/up.sh on $(date -u +%Y-%m-%dT%H:%M:%SZ) from inventory.yaml: do not edit or commit."
-    echo "# It exists only while the lab is up (down.sh removes it)."
-    cat "$INV_TEMPLATE"
-} >"$INV_OUT.tmp"
-sed -i -e "s|@CTL_KEY@|$CTL_KEY|g" -e "s|@CTL_KNOWN_HOSTS@|$CTL_KNOWN_HOSTS|g" -e "s|@STATE@|$STATE|g" "$INV_OUT.tmp"
-mv -f "$INV_OUT.tmp" "$INV_OUT"
+# Two inventories from the one template: inventory.generated.yaml without the lines between
+# "# BEGIN second session" and "# END second session" (one session, what most tests use),
+# inventory.two-sessions.generated.yaml with them (both sessions in vars.sessions).
+write_inventory() {   # write_inventory OUT SED-EXPRESSION-FOR-THE-BLOCK
+    {
+        echo "# GENERATED by Examples/lab/up.sh on $(date -u +%Y-%m-%dT%H:%M:%SZ) from inventory.yaml: do not edit or commit."
+        echo "# It exists only while the lab is up (down.sh removes it)."
+        sed -e "$2" "$INV_TEMPLATE"
+    } >"$1.tmp"
+    sed -i -e "s|@CTL_KEY@|$CTL_KEY|g" -e "s|@CTL_KNOWN_HOSTS@|$CTL_KNOWN_HOSTS|g" -e "s|@STATE@|$STATE|g" "$1.tmp"
+    mv -f "$1.tmp" "$1"
+}
+grep -q '^ *# BEGIN second session' "$INV_TEMPLATE" && grep -q '^ *# END second session' "$INV_TEMPLATE" \
+    || die "$INV_TEMPLATE has no '# BEGIN second session' ... '# END second session' block"
+write_inventory "$INV_OUT" '/^ *# BEGIN second session/,/^ *# END second session/d'
+write_inventory "$INV_TWO" '/^ *# \(BEGIN\|END\) second session/d'
 
 echo
-say "status (on gfs-a1): gluster volume geo-replication $PV $SESSION status"
-g gfs-a1 volume geo-replication "$PV" "$SESSION" status || true
-say "mounts (root namespace): $PM (gfs-a1:/$PV, writable), $SM (gfs-b1:/$SV, read-only while the session exists)"
+for pair in "${LAB_SESSIONS[@]}"; do
+    read -r pv sv <<<"$pair"
+    say "status (on gfs-a1): gluster volume geo-replication $pv gfs-b1::$sv status"
+    g gfs-a1 volume geo-replication "$pv" "gfs-b1::$sv" status || true
+    say "mounts (root namespace): /mnt/$pv (gfs-a1:/$pv, writable), /mnt/$sv (gfs-b1:/$sv, read-only while the session exists)"
+done
 say "sites: A = gfs-a1 ${LAB_ADDR[gfs-a1]}, gfs-a2 ${LAB_ADDR[gfs-a2]}; B = gfs-b1 ${LAB_ADDR[gfs-b1]}; controller $LAB_BRIDGE_ADDR ($LAB_BRIDGE)"
-say "inventory: $INV_OUT"
+say "inventories: $INV_OUT (one session), $INV_TWO (both)"
 say "lab is UP in $(( $(date +%s) - T0 ))s (site.sh down|freeze|up A|B; stop it with: bash $LAB_DIR/down.sh)"

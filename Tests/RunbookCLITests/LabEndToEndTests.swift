@@ -114,17 +114,26 @@ struct LabEndToEndTests {
         return try body()
     }
 
-    /// Both sites up, the session Active/Passive, the secondary read-only and not promoted,
+    /// The lab's sessions (Examples/lab/lib.sh `LAB_SESSIONS`): primary volume, secondary volume.
+    static let labSessions = [("gvprimary", "gvsecondary"), ("gvprimary2", "gvsecondary2")]
+
+    /// Both sites up, both sessions Active/Passive, both secondaries read-only and not promoted,
     /// clients on the primary: repairs with up.sh (or `up.sh --fresh` after a failover).
     func healthyLab() throws {
         try timed("healthy lab check/repair") {
             _ = try lab("site.sh", ["up", "A"])
             _ = try lab("site.sh", ["up", "B"])
-            let promoted =
-                (try? option("gfs-b1", secondaryVolume, "geo-replication.indexing")) != "off"
-                || (try? option("gfs-b1", secondaryVolume, "features.read-only")) != "on"
-            let status = (try? sessionStatus()) ?? ""
-            let healthy = status.contains("Active") && status.contains("Passive")
+            var promoted = false
+            var healthy = true
+            for (primary, secondary) in Self.labSessions {
+                promoted =
+                    promoted || (try? option("gfs-b1", secondary, "geo-replication.indexing")) != "off"
+                    || (try? option("gfs-b1", secondary, "features.read-only")) != "on"
+                let status =
+                    (try? gluster("gfs-a1", ["volume", "geo-replication", primary, "gfs-b1::\(secondary)", "status"]))?
+                    .stdout ?? ""
+                healthy = healthy && status.contains("Active") && status.contains("Passive")
+            }
             if promoted || !healthy {
                 let up = try lab("up.sh", promoted ? ["--fresh"] : [])
                 try #require(up.status == 0, "up.sh: \(up.stdout.suffix(1500))\(up.stderr.suffix(1500))")

@@ -69,6 +69,7 @@ extension RunbookCommand {
             var plan = inputs.plan
             var facts: [String: String] = [:]
             var preconditionsFailed = false
+            var leftOut: [String] = []  // what a run would do with the items whose precondition fails
             if !offline {
                 let state = try StateContext.open(redactor: plan.redactor)
                 let hosts = HostPool(
@@ -79,6 +80,17 @@ extension RunbookCommand {
                 plan = live.plan
                 facts = live.facts
                 preconditionsFailed = live.preconditionsFailed
+                if live.preconditions.allSatisfy({ $0.passed || !plan.preconditionFailureStopsRun($0.nodeID) }) {
+                    for result in live.preconditions where !result.passed {
+                        guard let item = plan.preconditions.first(where: { $0.id == result.nodeID })?.item else {
+                            continue
+                        }
+                        leftOut.append(
+                            "runbook: item [\(item.key)] would be left out (on_item_failure: isolate): precondition "
+                                + "\(result.nodeID) on \(result.host) fails: \(result.summary); nothing of it would run\n"
+                        )
+                    }
+                }
             }
 
             switch format {
@@ -109,6 +121,14 @@ extension RunbookCommand {
                 Terminal.writeError(
                     "runbook: plan saved to \(output) (sha256 \(hash.prefix(16))…); run it with `runbook run \(output) -i \(options.inventory)`\n"
                 )
+            }
+            if preconditionsFailed, !leftOut.isEmpty {
+                Terminal.writeError(
+                    leftOut.joined()
+                        + "runbook: the other items would run to their end; a step that needs every item would not "
+                        + "run, and the run would end failed (exit 1). Fix what the precondition says and run the "
+                        + "left-out items again (exit 3)\n")
+                throw RunbookExit.preconditionFailed
             }
             if preconditionsFailed {
                 Terminal.writeError(

@@ -57,6 +57,15 @@ public struct LivePlanner: Sendable {
         }
         plan.preconditions = preconditions.map(\.1)
         for (_, node, result) in preconditions { facts["precondition:\(node.id)"] = result.summary }
+        // An item whose precondition fails is left out of the run (on_item_failure: isolate):
+        // none of its instances runs, nor a step that needs them (one that needs every item).
+        var leftOut: [String: String] = [:]  // PlanItem.identity -> why
+        for (_, node, result) in preconditions where !result.passed && !plan.preconditionFailureStopsRun(node.id) {
+            if let item = node.item, leftOut[item.identity] == nil {
+                leftOut[item.identity] = "item [\(item.key)] left out: precondition \(node.id) fails"
+            }
+        }
+        var leftOutIDs: [String: String] = [:]  // node id -> why
 
         // Steps, in order, feeding probe outputs to later conditions.
         var stepValues: [String: Value] = [:]
@@ -64,6 +73,17 @@ public struct LivePlanner: Sendable {
         var nodes: [PlanNode] = []
         for planned in plan.nodes {
             var node = planned
+            if let why = planned.item.flatMap({ leftOut[$0.identity] })
+                ?? planned.needs.lazy.compactMap({ leftOutIDs[$0] }).first.map({
+                    $0.hasPrefix("needs ") ? $0 : "needs every item: \($0)"
+                })
+            {
+                node.effect = .skipped(why)
+                leftOutIDs[node.id] = why
+                facts["step:\(node.id)"] = "\(node.effect.marker) \(why)"
+                nodes.append(node)
+                continue
+            }
             let upstream = planned.needs.filter { willChange.contains($0) }
             var hostError: String?
             switch await runner.chooseHost(planned) {
@@ -109,6 +129,12 @@ public struct LivePlanner: Sendable {
             }
         }
         plan.nodes = nodes
+        // What a left-out item never runs, it never undoes either.
+        plan.rollback.removeAll {
+            switch $0 {
+            case .undo(let id), .commitPoint(let id): return leftOutIDs[id] != nil
+            }
+        }
         return Result(plan: plan, preconditions: preconditions.map(\.2), facts: facts)
     }
 
