@@ -83,6 +83,7 @@ let package = Package(
                 "RunbookCLI", "RunbookCore", "RunbookExecution", "RunbookTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
+            exclude: ["Fixtures"],  // runbooks the lab tests run by path
             swiftSettings: strict),
     ]
 )

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Loses or regains a site of the two-site lab (see README.md). Idempotent.
-# Usage: site.sh [--quiet] [--no-wait] down|freeze|up|status A|B
+# Usage: site.sh [--quiet] [--no-wait] down|freeze|up|status A|B|NODE
+#   A or B is a whole site; a node name (gfs-a2) is that node alone: the rest of its site and the
+#   other site lose it (e.g. one brick node of site A's replica down while glusterfind runs).
 #   down    the site's links go down: its veths (root-namespace ends) are set down and its
 #           addresses become `unreachable` routes in the root namespace and in the other site's
 #           nodes, so connections to it fail at once with "No route to host". Its processes
@@ -21,16 +23,22 @@ while [ "${1:-}" = --quiet ] || [ "${1:-}" = --no-wait ]; do
     shift
 done
 ACTION=${1:-}; SITE=${2:-}
-case "$ACTION" in down|freeze|up|status) ;; *) echo "usage: site.sh down|freeze|up|status A|B" >&2; exit 64 ;; esac
-case "$SITE" in A|B) ;; *) echo "usage: site.sh down|freeze|up|status A|B" >&2; exit 64 ;; esac
+case "$ACTION" in down|freeze|up|status) ;; *) echo "usage: site.sh down|freeze|up|status A|B|NODE" >&2; exit 64 ;; esac
+case "$SITE" in A|B) ;; *) [ -n "${LAB_ADDR[$SITE]:-}" ] || { echo "usage: site.sh down|freeze|up|status A|B|NODE (nodes: ${LAB_NODES[*]})" >&2; exit 64; } ;; esac
 [ "$(id -u)" -eq 0 ] || { echo "site.sh: must run as root" >&2; exit 1; }
 T0=$(date +%s)
 say() { ((QUIET)) || printf '[lab site %s %4ss] %s\n' "$SITE" "$(( $(date +%s) - T0 ))" "$*"; }
 die() { printf '[lab site %s %4ss] ERROR: %s\n' "$SITE" "$(( $(date +%s) - T0 ))" "$*" >&2; exit 1; }
 mkdir -p "$STATE"
-OTHER=$([ "$SITE" = A ] && echo B || echo A)
-mapfile -t NODES < <(site_nodes "$SITE")
-mapfile -t OTHERS < <(site_nodes "$OTHER")
+if [ "$SITE" = A ] || [ "$SITE" = B ]; then
+    OTHER=$([ "$SITE" = A ] && echo B || echo A)
+    mapfile -t NODES < <(site_nodes "$SITE")
+    mapfile -t OTHERS < <(site_nodes "$OTHER")
+else   # one node: every other node loses it, its own site's included
+    NODES=("$SITE")
+    OTHERS=()
+    for n in "${LAB_NODES[@]}"; do [ "$n" = "$SITE" ] || OTHERS+=("$n"); done
+fi
 links_state() { [ -f "$STATE/site-$SITE.down" ] && echo down || echo up; }
 frozen_state() { [ -f "$STATE/site-$SITE.frozen" ] && echo frozen || echo running; }
 
@@ -88,9 +96,14 @@ up)
     signal_site CONT          # also when no state file says frozen: SIGCONT is harmless
     rm -f "$STATE/site-$SITE.frozen"
     for n in "${NODES[@]}"; do
+        rm -f "$STATE/site-$n.down" "$STATE/site-$n.frozen"   # a node taken away alone (site.sh down NODE)
         ip route del unreachable "${LAB_ADDR[$n]}/32" 2>/dev/null || true
-        for o in "${OTHERS[@]}"; do node_ip "$o" route del unreachable "${LAB_ADDR[$n]}/32" 2>/dev/null || true; done
-        for o in "${OTHERS[@]}"; do node_ip "$n" route del unreachable "${LAB_ADDR[$o]}/32" 2>/dev/null || true; done
+        # Every other node, not only the other site's: `down NODE` fenced the node's own site too.
+        for o in "${LAB_NODES[@]}"; do
+            [ "$o" = "$n" ] && continue
+            node_ip "$o" route del unreachable "${LAB_ADDR[$n]}/32" 2>/dev/null || true
+            node_ip "$n" route del unreachable "${LAB_ADDR[$o]}/32" 2>/dev/null || true
+        done
         node_ip "$n" route del unreachable "$LAB_BRIDGE_ADDR/32" 2>/dev/null || true
         if ip link show "${LAB_VETH[$n]}" >/dev/null 2>&1; then
             ip link set "${LAB_VETH[$n]}" master "$LAB_BRIDGE" up 2>/dev/null || true

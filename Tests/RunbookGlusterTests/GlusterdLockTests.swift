@@ -95,4 +95,66 @@ import Testing
         }
         #expect(host.ran.filter { $0.suffix(2) == ["checkpoint", "now"] }.count == 1)
     }
+
+    // MARK: A peer of the volume down (glusterd-geo-rep.c at v10.3, lines 3180-3184 and 3722-3726)
+
+    /// glusterd's text, with the lab's names: "Peer %s, which is a part of %s volume, is down.
+    /// Please bring up the peer and retry.", as the CLI prints a staging failure.
+    static let peerDownText = CommandResult(
+        exitCode: 1, stdout: "",
+        stderr: "Staging failed on localhost. Error: Peer gfs-a2, which is a part of gvprimary volume, is down."
+            + " Please bring up the peer and retry.\ngeo-replication command failed\n")
+
+    func stop() throws -> (PlanNode, any ActionType, String) {
+        let node = try Lab.node(
+            "action: gluster.georep.stop\nwith: {primary: gvprimary, secondary: gfs-b1::gvsecondary}")
+        let action = try #require(ActionRegistry.withGluster[node.typeName])
+        let command = try #require(node.commands.first { $0.purpose == .apply }).command.argv
+        return (node, action, command.dropFirst().joined(separator: " "))
+    }
+
+    @Test func aDownPeerIsRecognisedInTextAndXMLAndOnlyInAFailure() {
+        func output(_ result: CommandResult) -> GlusterOutput {
+            GlusterOutput(command: CommandSpec(argv: ["gluster"]), host: "h", result: result)
+        }
+        let text = GlusterdLock.downPeer(output(Self.peerDownText))
+        #expect(text?.peer == "gfs-a2" && text?.volume == "gvprimary")
+        let xml = GlusterdLock.downPeer(
+            output(
+                Lab.failedXML(
+                    "Peer gfs-a2, which is a part of gvprimary volume, is down. Please bring up the peer and retry.")))
+        #expect(xml?.peer == "gfs-a2")
+        #expect(
+            GlusterdLock.downPeer(output(Lab.ok("Peer gfs-a2, which is a part of gvprimary volume, is down."))) == nil)
+        #expect(!GlusterdLock.isBusy(output(Self.peerDownText)), "not the lock")
+    }
+
+    @Test func aDownPeerIsWaitedForAndTheCommandRunAgain() async throws {
+        let (node, action, stop) = try stop()
+        let host = FakeHost()
+        host.on(stop, Self.peerDownText, Self.peerDownText, Lab.okXML)
+        let effect = try await GlusterdLock.$peerDelays.withValue([0.01, 0.01, 0.01]) {
+            try await action.apply(
+                Lab.context(node, host, phase: .apply), observation: Observation(done: false, summary: ""))
+        }
+        #expect(effect.succeeded, "\(effect.summary)")
+        #expect(host.ran.filter { $0.dropFirst().joined(separator: " ") == stop }.count == 3)
+    }
+
+    @Test func aPeerDownForLongerThanTheBoundIsAnErrorThatNamesItAndSaysWhatToDo() async throws {
+        let (node, action, stop) = try stop()
+        let host = FakeHost()
+        host.on(stop, Self.peerDownText)
+        await #expect {
+            _ = try await GlusterdLock.$peerDelays.withValue([0.01, 0.01]) {
+                try await action.apply(
+                    Lab.context(node, host, phase: .apply), observation: Observation(done: false, summary: ""))
+            }
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("refused it 3 times") && text.contains("peer gfs-a2, which holds a brick of gvprimary")
+                && text.contains("`gluster peer status`") && text.contains("resume")
+        }
+        #expect(host.ran.filter { $0.dropFirst().joined(separator: " ") == stop }.count == 3)
+    }
 }

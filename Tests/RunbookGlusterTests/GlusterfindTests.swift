@@ -1,8 +1,9 @@
 import Foundation
 import RunbookCore
-import RunbookGluster
 import Synchronization
 import Testing
+
+@testable import RunbookGluster
 
 /// A fake pool of nodes: answers each command by (host, argv without the program), records what ran where.
 final class FakeNodes: Sendable {
@@ -389,6 +390,16 @@ final class FakeNodes: Sendable {
         ("live-10.3-glusterfind-pre-no-pyxattr.txt", "apt-get install python3-pyxattr"),
         ("live-10.3-glusterfind-invalid-session.txt", "there is no session drsess on this node"),
         ("live-10.3-glusterfind-pre-not-posted.txt", "exited 1: Post command is not run after last pre"),
+        // A brick node down (the lab's gfs-a2): with --disable-partial rc 1, without it rc 0 and a
+        // list of the other bricks; both stop here, naming the node and ssh's reason.
+        (
+            "lab-10.3-glusterfind-pre-node-down-disable-partial.txt",
+            "exited 1: pre failed on gfs-a2: ssh: connect to host gfs-a2 port 22: No route to host"
+        ),
+        (
+            "lab-10.3-glusterfind-pre-node-down-partial.txt",
+            "exited 0: pre failed on gfs-a2: ssh: connect to host gfs-a2 port 22: No route to host"
+        ),
     ])
     func changesSaysWhyAPreCannotBeUsed(fixture: String, message: String) async throws {
         let node = try node(changesStep)
@@ -398,6 +409,17 @@ final class FakeNodes: Sendable {
         #expect(!effect.succeeded)
         #expect(effect.summary.contains(message), "\(effect.summary)")
         #expect(fake.summary.count == 1, "nothing after the failed pre: \(fake.summary)")
+    }
+
+    @Test func aFailedBrickNodeIsNamedWithTheLastLineItPrinted() throws {
+        let traceback = try Fixture("live-10.3-glusterfind-pre-no-pyxattr.txt").text
+        let failed = GlusterfindChangesAction.nodeFailures(traceback, task: "pre")
+        #expect(failed.map(\.node) == ["vm"], "one entry per node: \(failed)")
+        #expect(failed.first?.cause == "ModuleNotFoundError: No module named 'xattr'")
+        let down = try Fixture("lab-10.3-glusterfind-pre-node-down-partial.txt").text
+        #expect(GlusterfindChangesAction.nodeFailures(down, task: "cleanup").first?.node == "gfs-a2")
+        #expect(GlusterfindChangesAction.pythonBytes("b'a\\\\b \\x41\\'c\\t'") == "a\\b A'c\t")
+        #expect(GlusterfindChangesAction.pythonBytes("stderr:") == nil)
     }
 
     @Test func changesWithoutASessionFailsInTheDryRun() async throws {

@@ -20,7 +20,7 @@ import Testing
         #expect(
             Array(argv[0].dropFirst(3)) == [
                 "/mnt/b", "/mnt/a/", "/var/tmp/final.txt", "/var/tmp/final.txt.replay", "--ignore=.trashcan",
-                "--since=1796110378", "--mounts",
+                "--identity=glusterfs.gfid.string", "--since=1796110378", "--mounts",
             ])
         #expect(argv[1].prefix(3) == ["/usr/bin/python3", "-c", TreePrograms.itemize])
         #expect(
@@ -240,6 +240,71 @@ import Testing
                 == .list([.string("kept a/primary-only: changed on the target during the window")]))
         let diff = try await Tree.diff(s, with: ", checksum: all")
         #expect(diff.outputs["lines"] == .list([.string("- a/primary-only")]))
+    }
+
+    /// Issue 12: data written on the original primary and never synced before it was lost (an
+    /// unplanned failover). At failback it is on the target only, from before the window, like what
+    /// a lost rename leaves; the root and every directory with a listed change are reconciled. A
+    /// name is removed only when the source has its identity (the gfid) under another name: the
+    /// lost rename's leftover goes, the never-synced files stay, and tree.diff (the commit gate's
+    /// evidence) shows them. Before, both were removed as stale and tree.diff found 0 differences.
+    @Test func aFileThePrimaryNeverSyncedIsKeptAndShownNotRemovedAsStale() async throws {
+        if let missing = Tree.missing {
+            Issue.record("skipped: \(missing)")
+            return
+        }
+        let s = try Scratch()
+        try s.write("top.txt", "top\n")
+        try s.write("a/old", "old\n")
+        try s.write("a/keep", "keep\n")
+        try s.age()
+        try s.copyBaseline()
+        // Written on the primary after the last sync, then the primary was lost.
+        try s.write("unsynced.txt", "written on the primary, never synced\n", in: s.target)
+        try s.write("a/unsynced in a", "also never synced\n", in: s.target)
+        try s.mkdir("a/unsynced-dir", in: s.target)
+        try s.write("a/unsynced-dir/f", "a whole directory\n", in: s.target)
+        try await Task.sleep(for: .seconds(1.1))
+        let since = Int(Date().timeIntervalSince1970)
+        // The window on the promoted secondary: the root and `a` change; a rename then a modify
+        // that glusterfind lists as `MODIFY a/old2` alone (upstream issue 3804).
+        try s.write("new-at-root.txt", "new\n")
+        try s.move("a/old", "a/old2")
+        try s.append("a/old2", "modified after the rename\n")
+        try s.writeList([.init(.new, "new-at-root.txt"), .init(.modify, "a/old2")])
+
+        let effect = try await Tree.replay(s, with: ", since: \(since)")
+        #expect(effect.succeeded, "\(effect.summary)")
+        #expect(effect.outputs["removed"] == .list([.string("a/old")]), "the lost rename's leftover: \(effect.outputs)")
+        #expect(effect.outputs["kept_unsynced"] == .int(3), "\(effect.outputs)")
+        var unsynced: Set<Value> = []
+        if case .list(let names) = effect.outputs["unsynced"] { unsynced = Set(names) }
+        #expect(unsynced == [.string("unsynced.txt"), .string("a/unsynced in a"), .string("a/unsynced-dir")])
+        #expect(effect.summary.contains("never synced"), "\(effect.summary)")
+        #expect(try String(contentsOfFile: s.path("unsynced.txt", in: s.target), encoding: .utf8).hasPrefix("written"))
+        #expect(FileManager.default.fileExists(atPath: s.path("a/unsynced-dir/f", in: s.target)))
+        let diff = try await Tree.diff(s, with: ", checksum: all")
+        #expect(
+            diff.outputs["lines"]
+                == .list([
+                    .string("- a/unsynced in a"), .string("- a/unsynced-dir"), .string("- a/unsynced-dir/f"),
+                    .string("- unsynced.txt"),
+                ]),
+            "the gate's evidence shows them: \(diff.outputs)")
+
+        // Trees without the attribute (another identity asked for): nothing only the target has is
+        // removed, the leftover included; tree.diff shows it with the rest.
+        let t = try Scratch()
+        try t.write("a/old", "old\n")
+        try t.age()
+        try t.copyBaseline()
+        try t.write("a/unsynced", "never synced\n", in: t.target)
+        try t.move("a/old", "a/old2")
+        try t.append("a/old2", "modified\n")
+        try t.writeList([.init(.modify, "a/old2")])
+        let unknown = try await Tree.replay(t, with: ", identity: user.runbook.none")
+        #expect(unknown.succeeded && unknown.outputs["removed"] == .list([]), "\(unknown.outputs)")
+        #expect(unknown.outputs["kept_unsynced"] == .int(2), "\(unknown.outputs)")
     }
 
     /// What the lab's failback showed: the reverse geo-rep session (by gfid) had made each renamed

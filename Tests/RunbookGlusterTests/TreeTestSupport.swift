@@ -85,7 +85,24 @@ final class Scratch: @unchecked Sendable {
     }
 
     /// The state before the window: the target is an exact copy (as geo-rep left it).
+    /// The target as geo-replication made it: a copy of the source in which every file and
+    /// directory keeps its identity (GlusterFS: the gfid; here `Tree.identity`, a user xattr each
+    /// source entry gets first, that `rsync -X` copies and a rename keeps).
     func copyBaseline() throws {
+        let identify = try Tree.run(
+            Tree.python,
+            [
+                "-c",
+                """
+                import os, sys, uuid
+                for top, dirs, files in os.walk(sys.argv[1]):
+                    for path in [top] + [os.path.join(top, n) for n in dirs + files]:
+                        if not os.path.islink(path) and sys.argv[2] not in os.listxattr(path):
+                            os.setxattr(path, sys.argv[2], uuid.uuid4().hex.encode())
+                """,
+                source, Tree.identity,
+            ])
+        #expect(identify.status == 0, "\(identify.err)")
         let result = try Tree.run("/usr/bin/rsync", ["-aHAX", source + "/", target + "/"])
         #expect(result.status == 0, "\(result.err)")
     }
@@ -97,6 +114,8 @@ final class Scratch: @unchecked Sendable {
 
 enum Tree {
     static let python = "/usr/bin/python3"
+    /// What names an entry in both scratch trees (tree.replay's `identity`; GlusterFS: the gfid).
+    static let identity = "user.runbook.id"
 
     /// Why the real tree tests cannot run here, or nil.
     static var missing: String? {
@@ -141,7 +160,7 @@ enum Tree {
             action: tree.replay
             irreversible: true
             with: {source: \(quoted(scratch.source)), target: \(quoted(scratch.target)), \
-            list: \(quoted(scratch.list))\(extra)}
+            list: \(quoted(scratch.list))\(extra.contains("identity:") ? "" : ", identity: \(identity)")\(extra)}
             """, behindCommit: true)
     }
 

@@ -53,6 +53,12 @@ public struct TreeReplayAction: ActionType {
                 "names at the root never touched nor copied, e.g. [.trashcan, .glusterfs-anonymous-inode-*] (a trailing * is a prefix)"
             ),
             ParameterSpec(
+                "identity", .string,
+                "the extended attribute that names an entry across the two trees (default glusterfs.gfid.string,"
+                    + " the gfid a GlusterFS FUSE mount shows, which geo-replication keeps): a name only the target"
+                    + " has is removed only when the source has its identity under another name, otherwise kept for"
+                    + " tree.diff to show (never synced before the primary was lost)"),
+            ParameterSpec(
                 "require_mounts", .bool,
                 "refuse unless source and target are mount points (an unmounted FUSE mount point is an empty dir)"),
         ],
@@ -64,6 +70,10 @@ public struct TreeReplayAction: ActionType {
             OutputSpec("deletes_kept", "int", "deletes of paths the source has again: copied instead"),
             OutputSpec("removed_stale", "int", "names only the target had in a reconciled directory: removed"),
             OutputSpec("kept_recent", "int", "such names kept because they changed on the target since `since`"),
+            OutputSpec(
+                "kept_unsynced", "int",
+                "such names kept because the source has nothing with their identity (never synced?)"),
+            OutputSpec("unsynced", "list", "the first 20 of those"),
             OutputSpec("added_unlisted", "int", "names only the source had that no line named: copied"),
             OutputSpec("lines", "map", "lines of the list per type (NEW, MODIFY, RENAME, DELETE)"),
             OutputSpec("copied", "int", "paths in the rsync list (incl. the reconciled directories, hard links)"),
@@ -75,6 +85,11 @@ public struct TreeReplayAction: ActionType {
         ],
         changes: true, undo: .declared,
         idempotency: "none: it runs every time; a second run changes nothing more (each step checks first)")
+
+    /// What names an entry across the two volumes: the gfid, as a GlusterFS FUSE mount shows it
+    /// (`fuse-bridge.c`, `VIRTUAL_GFID_XATTR_KEY_STR`, v10.3). Geo-replication creates each entry
+    /// on the other volume with the same gfid, and a rename keeps it.
+    public static let defaultIdentity = "glusterfs.gfid.string"
 
     /// The Python interpreter's inventory key (a built-in host key).
     public static let pythonKey = "python3"
@@ -101,6 +116,7 @@ public struct TreeReplayAction: ActionType {
         let ignore = arguments.strings("ignore") ?? []
         var replay = [python, "-c", TreePrograms.replay, source, target, arguments.string("list") ?? "", work]
         replay += ignore.map { "--ignore=\($0)" }
+        replay.append("--identity=\(arguments.string("identity") ?? Self.defaultIdentity)")
         if let since = arguments["since"], since != .null {
             // Known only once an earlier step ran (glusterfind.changes' outputs.start): the plan
             // shows the argument with its `${{ ... }}` text, which the run fills in.
@@ -173,7 +189,8 @@ public struct TreeReplayAction: ActionType {
             "renamed": .int(report.renamed), "renames_skipped": .int(report.renamesSkipped),
             "deleted": .int(report.deleted), "deletes_absent": .int(report.deletesAbsent),
             "deletes_kept": .int(report.deletesKept), "removed_stale": .int(report.removedStale),
-            "kept_recent": .int(report.keptRecent), "added_unlisted": .int(report.addedUnlisted),
+            "kept_recent": .int(report.keptRecent), "kept_unsynced": .int(report.keptUnsynced),
+            "unsynced": .list(report.unsynced.map(Value.string)), "added_unlisted": .int(report.addedUnlisted),
             "copied": .int(report.copy), "dirs": .int(report.dirs), "lines": .map(report.lines.mapValues { .int($0) }),
             "removed": .list(report.removed.map(Value.string)), "skipped": .list(report.skipped.map(Value.string)),
         ]
@@ -197,6 +214,12 @@ public struct TreeReplayAction: ActionType {
             + " items copied"
         if report.keptRecent > 0 {
             summary += "; \(report.keptRecent) name(s) only the target has were kept: changed there during the window"
+        }
+        if report.keptUnsynced > 0 {
+            summary +=
+                "; \(report.keptUnsynced) name(s) only the target has were kept, as the source has nothing with their"
+                + " identity (written on the original primary and never synced before it was lost?):"
+                + " \(report.unsynced.prefix(5).joined(separator: ", ")); tree.diff shows them"
         }
         return EffectResult(succeeded: true, summary: summary, outputs: outputs, result: rsync)
     }

@@ -165,15 +165,20 @@ public struct GlusterfindChangesAction: ActionType {
     }
 
     /// Why a `pre` cannot be used, or nil. glusterfind says some failures only in its text.
+    ///
+    /// A brick node glusterfind could not run on (down, unreachable over its root ssh, or its
+    /// changelog.py failing) prints `NODE - pre failed; stdout (including remote stderr):`, then the
+    /// node's output as a Python bytes repr (lab fixture: `b'ssh: connect to host gfs-a2 port 22: No
+    /// route to host\r\n'`). With `--disable-partial` it exits 1; without it the rest is still
+    /// written with exit 0. Either way the list is not used, and the message names the node and its
+    /// last line.
     static func preFailure(_ output: GlusterOutput, session: String, volume: String) -> String? {
         let text = output.combined
-        let failedNodes = text.split(separator: "\n").compactMap { line -> String? in
-            guard let range = line.range(of: " - pre failed") else { return nil }
-            return String(line[..<range.lowerBound])
-        }
-        let nodes = Array(Set(failedNodes)).sorted().joined(separator: ", ")
+        let failed = nodeFailures(text, task: "pre")
+        let nodes = failed.map(\.node).joined(separator: ", ")
+        let code = output.exitCode.map { "exited \($0)" } ?? "was killed"
         if text.contains("No module named 'xattr'") || text.contains("No module named \\'xattr\\'") {
-            return "\(GlusterfindParse.failure(output)): the brick nodes \(nodes) cannot import xattr: run"
+            return "\(code): the brick nodes \(nodes) cannot import xattr: run"
                 + " `apt-get install python3-pyxattr` on them (Debian's glusterfs packages do not depend on it)"
         }
         if text.contains("Invalid session") {
@@ -183,15 +188,71 @@ public struct GlusterfindChangesAction: ActionType {
         if text.contains("is not online") {
             return "\(GlusterfindParse.failure(output)): start the volume \(volume) first"
         }
-        if !failedNodes.isEmpty {
-            return "\(GlusterfindParse.failure(output)): pre failed on \(nodes) (node down or unreachable over"
-                + " glusterfind's root ssh?); the list is partial"
+        if !failed.isEmpty {
+            let causes = failed.map { "on \($0.node): \($0.cause)" }.joined(separator: "; ")
+            return "\(code): pre failed \(causes). glusterfind runs on every brick node of \(volume) over root ssh,"
+                + " so the list would miss \(nodes)'s bricks: it is not used and nothing is replayed. Bring \(nodes)"
+                + " back (its sshd answering, `gluster pool list` showing it Connected), then run this step again"
+                + " (`runbook resume`)"
         }
         if output.exitCode != 0 { return GlusterfindParse.failure(output) }
         if !text.contains("Generated output file") {
             return "exited 0 without saying `Generated output file`: \(output.start)"
         }
         return nil
+    }
+
+    /// The nodes glusterfind reports `NODE - TASK failed` for, each with the last line of what it
+    /// printed there (its stdout, which carries the remote stderr, else its stderr), once per node.
+    static func nodeFailures(_ text: String, task: String) -> [(node: String, cause: String)] {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var found: [(node: String, cause: String)] = []
+        let marker = " - \(task) failed"
+        for (index, line) in lines.enumerated() {
+            guard let range = line.range(of: marker) else { continue }
+            let node = String(line[..<range.lowerBound])
+            guard !found.contains(where: { $0.node == node }) else { continue }
+            // The reprs follow: stdout's on the next line, then `stderr:` and stderr's.
+            let following = lines[(index + 1)...].prefix(3)
+            let reprs = following.filter { $0 != "stderr:" }.compactMap(pythonBytes)
+            let cause =
+                reprs.lazy.compactMap { $0.split(whereSeparator: \.isNewline).last.map(String.init) }
+                .first { !$0.trimmingCharacters(in: .whitespaces).isEmpty } ?? "no message"
+            found.append((node, cause.trimmingCharacters(in: .whitespaces)))
+        }
+        return found
+    }
+
+    /// The text of a Python bytes repr line (`b'...'` or `b"..."`), its escapes decoded; nil when
+    /// the line is not one.
+    static func pythonBytes(_ line: String) -> String? {
+        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        guard trimmed.count >= 3, trimmed.hasPrefix("b'") || trimmed.hasPrefix("b\""),
+            trimmed.last == trimmed.dropFirst().first
+        else { return nil }
+        var bytes: [UInt8] = []
+        var characters = Array(trimmed.dropFirst(2).dropLast().utf8)[...]
+        while let byte = characters.popFirst() {
+            guard byte == UInt8(ascii: "\\"), let next = characters.popFirst() else {
+                bytes.append(byte)
+                continue
+            }
+            switch next {
+            case UInt8(ascii: "n"): bytes.append(10)
+            case UInt8(ascii: "r"): bytes.append(13)
+            case UInt8(ascii: "t"): bytes.append(9)
+            case UInt8(ascii: "x"):
+                let hex = String(decoding: characters.prefix(2), as: UTF8.self)
+                if let value = UInt8(hex, radix: 16), hex.count == 2 {
+                    bytes.append(value)
+                    characters = characters.dropFirst(2)
+                } else {
+                    bytes += [byte, next]
+                }
+            default: bytes.append(next)  // \\, \', \"
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     static func stamp(_ epoch: Int) -> String { PartialHistoryGuard.stamp(epoch) }

@@ -13,13 +13,17 @@ struct GlusterClient: Sendable {
 
     /// Runs a command; transport failures (unreachable host) propagate as `TransportError`.
     ///
-    /// When glusterd refuses it because another transaction holds its lock (`GlusterdLock`), it is
-    /// run again after a growing wait, a bounded number of times; every try is in the attempt's
-    /// journaled commands. Still refused after the last: an error that says so.
+    /// When glusterd refuses it because another transaction holds its lock (`GlusterdLock`), or
+    /// because a peer holding a brick of the volume is disconnected (`GlusterdLock.downPeer`: right
+    /// after a site returns, until glusterd reconnects), it is run again after a growing wait, a
+    /// bounded number of times; every try is in the attempt's journaled commands. Still refused
+    /// after the last: an error that says so.
     func run(_ command: CommandSpec) async throws -> (GlusterOutput, CommandResult) {
         var waited = 0.0
         var tries = 0
-        for delay in GlusterdLock.delays + [nil] {
+        var lockTries = 0
+        var peerTries = 0
+        while true {
             let result = try await context.run(command)
             tries += 1
             if result.timedOut {
@@ -28,19 +32,36 @@ struct GlusterClient: Sendable {
                     "timed out after \(Int(result.duration.rounded()))s")
             }
             let output = GlusterOutput(command: command, host: context.host, result: result)
-            guard GlusterdLock.isBusy(output) else { return (output, result) }
-            guard let delay else {
-                throw GlusterError(
-                    .commandFailed, output,
-                    "glusterd on \(context.host) refused it \(tries) times over \(Int(waited.rounded()))s because "
-                        + "another transaction held its lock (another gluster command on this cluster, from this run "
-                        + "or elsewhere); wait for that one to finish (`gluster volume status` shows whether glusterd "
-                        + "answers), then resume")
+            let delay: Double
+            if GlusterdLock.isBusy(output) {
+                guard lockTries < GlusterdLock.delays.count else {
+                    throw GlusterError(
+                        .commandFailed, output,
+                        "glusterd on \(context.host) refused it \(tries) times over \(Int(waited.rounded()))s because "
+                            + "another transaction held its lock (another gluster command on this cluster, from this"
+                            + " run or elsewhere); wait for that one to finish (`gluster volume status` shows whether"
+                            + " glusterd answers), then resume")
+                }
+                delay = GlusterdLock.delays[lockTries]
+                lockTries += 1
+            } else if let down = GlusterdLock.downPeer(output) {
+                guard peerTries < GlusterdLock.peerDelays.count else {
+                    throw GlusterError(
+                        .commandFailed, output,
+                        "glusterd on \(context.host) refused it \(tries) times over \(Int(waited.rounded()))s: peer"
+                            + " \(down.peer), which holds a brick of \(down.volume), is down (glusterd does not run"
+                            + " this command while one is). Bring \(down.peer) up: `gluster peer status` on"
+                            + " \(context.host) must show it Connected (a site that just came back reconnects within"
+                            + " seconds), then resume")
+                }
+                delay = GlusterdLock.peerDelays[peerTries]
+                peerTries += 1
+            } else {
+                return (output, result)
             }
             try await Task.sleep(for: .seconds(delay))
             waited += delay
         }
-        preconditionFailure("unreachable: the loop returns or throws")
     }
 
     /// Runs a command that changes something and fails on a non-zero exit or `opRet`.

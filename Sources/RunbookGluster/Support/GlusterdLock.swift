@@ -22,6 +22,27 @@ public enum GlusterdLock {
     /// Seconds to wait before each new try: 5 more tries over 15.5 s at most.
     @TaskLocal public static var delays: [Double] = [0.5, 1, 2, 4, 8]
 
+    /// glusterd's refusal of a geo-rep `stop` (without force), `delete`, `pause`, `resume` and
+    /// `create` (without force) while a peer holding a brick of the volume is disconnected, at the
+    /// staging of the command (nothing was done), from glusterd-geo-rep.c (v10.3, lines 3180-3184
+    /// and 3722-3726): "Peer %s, which is a part of %s volume, is down. Please bring up the peer
+    /// and retry." Seen on the lab right after a site came back: glusterd had not reconnected to
+    /// its peer yet, and the same command a few seconds later worked. So it is waited for, like
+    /// the lock, but longer (glusterd reconnects every few seconds), and then said plainly.
+    static var peerDown: Regex<(Substring, Substring, Substring)> {
+        /Peer (\S+), which is a part of (\S+) volume, is down\. Please bring up the peer and retry\./
+    }
+
+    /// Seconds to wait before each new try while a peer is down: 5 more tries over 30 s at most.
+    @TaskLocal public static var peerDelays: [Double] = [2, 4, 8, 8, 8]
+
+    /// The peer and volume of a "Peer X, which is a part of V volume, is down" refusal, or nil.
+    public static func downPeer(_ output: GlusterOutput) -> (peer: String, volume: String)? {
+        guard output.exitCode != 0 || output.stdout.contains("<opRet>-1</opRet>") else { return nil }
+        guard let match = output.combined.firstMatch(of: peerDown) else { return nil }
+        return (String(match.1), String(match.2))
+    }
+
     /// Whether a command failed because glusterd was busy with another transaction.
     public static func isBusy(_ output: GlusterOutput) -> Bool {
         guard output.exitCode != 0 || output.stdout.contains("<opRet>-1</opRet>") else { return false }

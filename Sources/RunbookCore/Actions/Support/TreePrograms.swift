@@ -79,7 +79,8 @@ public enum TreePrograms {
 
         """##
 
-    /// `tree.replay`'s first command: `SRC DST LIST WORK [--ignore NAME]... [--since EPOCH] [--mounts]`.
+    /// `tree.replay`'s first command: `SRC DST LIST WORK [--ignore NAME]... [--since EPOCH]
+    /// [--identity XATTR] [--mounts]`.
     ///
     /// 1. Renames on DST, when the old name is there and the new one is not (creating its parent),
     ///    or when the new one is a hard link of the old (a gfid-based pre-copy, the reverse geo-rep
@@ -87,12 +88,17 @@ public enum TreePrograms {
     /// 2. Deletes: a file or a whole tree, when present; a path the source still has is copied
     ///    instead (deleted and made again, or a hard link glusterfind reports as deleted).
     /// 3. The reconcile, by name, of every directory a listed path is in, every renamed directory
-    ///    and every new one: a name only DST has was left by a change the list lost (a rename then
-    ///    a modify is listed as `MODIFY new` alone, upstream issue 3804) and is removed, unless it
-    ///    changed on DST since `--since` (a write there during the window: kept, for tree.diff to
-    ///    show) and is not another name of a file SRC has there (a link the pre-copy left: removed,
-    ///    nothing is lost); a name only SRC has that no line names is copied (a new directory with
-    ///    all it holds).
+    ///    and every new one. A name only DST has is removed only when nothing is lost with it:
+    ///    another name of a file SRC has there (a link the pre-copy left), or an entry whose identity
+    ///    (`--identity`, an extended attribute: on GlusterFS the FUSE mount's virtual
+    ///    `glusterfs.gfid.string`, which geo-replication keeps across the volumes) SRC has under
+    ///    another name there or at a listed path (left by a rename the list lost: a rename then a
+    ///    modify is listed as `MODIFY new` alone, upstream issue 3804). It is kept, for tree.diff
+    ///    and the commit gate to show, when it changed on DST since `--since` (a write there during
+    ///    the window) or when SRC has nothing with its identity (`kept_unsynced`: written on the
+    ///    original primary and never synced before it was lost, or a delete the list lost; an
+    ///    entry without the attribute counts as such). A name only SRC has that no line names is
+    ///    copied (a new directory with all it holds).
     /// Never through a symlinked directory. Writes `WORK/copy0`, NUL-separated, for the one rsync
     /// that follows: NEW, MODIFY and rename targets, the names the reconcile found, the reconciled
     /// directories themselves (for their times and modes) and the same-directory hard links of a
@@ -105,6 +111,7 @@ public enum TreePrograms {
                 parser.add_argument(name)
             parser.add_argument("--ignore", action="append", default=[])
             parser.add_argument("--since", type=float)
+            parser.add_argument("--identity", default="glusterfs.gfid.string")
             parser.add_argument("--mounts", action="store_true")
             options = parser.parse_args()
             src, dst = roots([options.source, options.target], options.mounts)
@@ -134,9 +141,16 @@ public enum TreePrograms {
                     shutil.rmtree(path)
                 else:
                     os.unlink(path)
+            def identity(path):
+                # What names the entry across the two trees (GlusterFS: its gfid), or None.
+                try:
+                    return os.getxattr(path, options.identity, follow_symlinks=False) if path else None
+                except OSError:
+                    return None
             counts = dict(renamed=0, renames_skipped=0, deleted=0, deletes_absent=0, deletes_kept=0,
-                          removed_stale=0, kept_recent=0, added_unlisted=0)
-            skipped, removed, copy, dirs = [], [], set(), {b""}
+                          removed_stale=0, kept_recent=0, kept_unsynced=0, added_unlisted=0)
+            skipped, removed, unsynced, copy, dirs = [], [], [], set(), {b""}
+            listed_ids = None
             for kind, paths in items:
                 if kind == "RENAME":
                     old, new = paths
@@ -183,7 +197,7 @@ public enum TreePrograms {
                 if kind in ("NEW", "MODIFY"):
                     copy.add(paths[0])
                     dirs.update((parent(paths[0]), paths[0]))
-            pending, seen = sorted(dirs), set()
+            pending, seen, listed_paths = sorted(dirs), set(), set(copy)
             while pending:
                 folder = pending.pop()
                 source, target = under(src, folder), under(dst, folder)
@@ -196,7 +210,7 @@ public enum TreePrograms {
                 if not folder:
                     names = {n for n in names if not ignored(n, ignore)}
                     there = {n for n in there if not ignored(n, ignore)}
-                kept = {}
+                kept, here_ids = {}, None
                 for name in there & names:
                     info = os.lstat(target + b"/" + name)
                     if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
@@ -214,9 +228,21 @@ public enum TreePrograms {
                         counts["kept_recent"] += 1
                         skipped.append("kept %s: changed on the target during the window" % show(join(folder, name)))
                     else:
-                        remove(at)
-                        counts["removed_stale"] += 1
-                        removed.append(show(join(folder, name)))
+                        mine = identity(at)
+                        if mine is not None and here_ids is None:
+                            here_ids = {identity(source + b"/" + n) for n in names}
+                        if mine is not None and mine not in here_ids and listed_ids is None:
+                            listed_ids = {identity(under(src, path)) for path in listed_paths}
+                        if mine is not None and (mine in here_ids or mine in listed_ids):
+                            remove(at)
+                            counts["removed_stale"] += 1
+                            removed.append(show(join(folder, name)))
+                        else:
+                            counts["kept_unsynced"] += 1
+                            unsynced.append(show(join(folder, name)))
+                            skipped.append("kept %s: only the target has it and the source has nothing with its %s"
+                                           " (never synced before the primary was lost?)"
+                                           % (show(join(folder, name)), options.identity))
                 for name in sorted(names - there):
                     if join(folder, name) not in copy:
                         copy.add(join(folder, name))
@@ -251,7 +277,8 @@ public enum TreePrograms {
             for kind, _ in items:
                 lines[kind] = lines.get(kind, 0) + 1
             print(json.dumps(dict(counts, lines=lines, copy=len(copy), dirs=len(seen), linked=linked,
-                                  removed=removed[:20], skipped=skipped[:20], skipped_count=len(skipped))))
+                                  removed=removed[:20], unsynced=unsynced[:20], skipped=skipped[:20],
+                                  skipped_count=len(skipped))))
 
             """##
 
@@ -417,12 +444,14 @@ public enum TreePrograms {
         public var deletesKept: Int
         public var removedStale: Int
         public var keptRecent: Int
+        public var keptUnsynced: Int
         public var addedUnlisted: Int
         public var lines: [String: Int]
         public var copy: Int
         public var dirs: Int
         public var linked: Int
         public var removed: [String]
+        public var unsynced: [String]
         public var skipped: [String]
         public var skippedCount: Int
     }

@@ -1,0 +1,149 @@
+import Foundation
+import RunbookCore
+import RunbookExecution
+import RunbookTestSupport
+import Testing
+
+/// Issue 12, item 4 on the lab: glusterfind's faults on site A's replica 2 `gvprimary` (bricks on
+/// gfs-a1 and gfs-a2), with two small runbooks in `Fixtures/`, as the failover and the failback
+/// use the types: `lab-glusterfind-session.yaml` (the typed `glusterfind.session` on gfs-a1, both
+/// brick nodes in `nodes`), then `lab-glusterfind-changes.yaml` (`glusterfind.changes`, then a
+/// `tree.replay` of the list into a plain directory on gfs-a1). No failover: each test takes
+/// under a minute. Each ends with the lab as it was: gfs-a2 back and the pool connected, the
+/// session deleted, the volume options `glusterfind create` set put back.
+extension LabEndToEndTests {
+    var sessionRunbook: String {
+        root.appendingPathComponent("Tests/RunbookCLITests/Fixtures/lab-glusterfind-session.yaml").path
+    }
+    var changesRunbook: String {
+        root.appendingPathComponent("Tests/RunbookCLITests/Fixtures/lab-glusterfind-changes.yaml").path
+    }
+    /// The fixture runbook's defaults.
+    var faultSession: String { "labfault" }
+    var faultList: String { "/var/tmp/rbl-gfind-fault.txt" }
+    var faultTarget: String { "/var/tmp/rbl-gfind-fault-target" }
+    /// What `glusterfind create` turns on (notes §1.4).
+    var glusterfindOptions: [String] { ["changelog.changelog", "changelog.capture-del-path", "storage.build-pgfid"] }
+
+    func primaryOptions() throws -> [String: String] {
+        var values: [String: String] = [:]
+        for name in glusterfindOptions { values[name] = try option("gfs-a1", primaryVolume, name) }
+        return values
+    }
+
+    /// gfs-a2 back, the pool connected both ways, no session `labfault`, the options as `before`,
+    /// the list and the replay target removed.
+    func restoreAfterGlusterfindFault(_ before: [String: String]) {
+        _ = try? lab("site.sh", ["up", "gfs-a2"])
+        try? waitUntil(90, "gfs-a1 and gfs-a2 see each other Connected") {
+            let one = try gluster("gfs-a1", ["pool", "list"]).stdout
+            let two = try gluster("gfs-a2", ["pool", "list"]).stdout
+            return [one, two].allSatisfy { text in
+                text.split(separator: "\n").dropFirst().allSatisfy { $0.contains("Connected") }
+                    && text.split(separator: "\n").count == 3
+            }
+        }
+        if (try? node("gfs-a1", ["glusterfind", "list"]).stdout.contains(faultSession)) == true {
+            let deleted = try? node("gfs-a1", ["glusterfind", "delete", faultSession, primaryVolume])
+            print("glusterfind delete \(faultSession) -> \(deleted?.status ?? -1) \(deleted?.stdout ?? "")")
+        }
+        for (name, value) in before.sorted(by: { $0.key < $1.key })
+        where (try? option("gfs-a1", primaryVolume, name)) != value {
+            let set = try? gluster("gfs-a1", ["volume", "set", primaryVolume, name, value])
+            print("gluster volume set \(primaryVolume) \(name) \(value) -> \(set?.status ?? -1)")
+        }
+        _ = try? node("gfs-a1", ["rm", "-rf", faultList, faultList + ".replay", faultTarget])
+    }
+
+    /// A node down before `pre`: glusterfind reaches gfs-a2's brick over root ssh, which fails at once
+    /// (`No route to host`); with `--disable-partial` pre exits 1 (without it, exit 0 and a list of
+    /// gfs-a1's brick only). The changes step fails naming gfs-a2 and the cause, the replay does not
+    /// run; with gfs-a2 back, `resume` lists and replays.
+    @Test func aBrickNodeDownAtPreStopsTheChangesStepAndNothingIsReplayedUntilItIsBack() throws {
+        try healthyLab()
+        let before = try primaryOptions()
+        defer { restoreAfterGlusterfindFault(before) }
+        _ = try node("gfs-a1", ["rm", "-rf", faultList, faultTarget])
+        #expect(try node("gfs-a1", ["mkdir", "-p", faultTarget]).status == 0)
+
+        let created = try newState()
+        let session = try timed("glusterfind session on gvprimary") {
+            try runbook(created, ["run", sessionRunbook, "-i", inventory, "--yes"])
+        }
+        try #require(session.status == 0, "\(session.stdout.suffix(2000))\(session.stderr)")
+        let index = try outputs(created, try runID(created), "index")
+        print("lab: session time \(index["session_time"] ?? "none")")
+
+        // The changes: after the session time (create + one rollover, 15 s here), and one rollover
+        // before the pre, so that a pre that works lists them.
+        let dir = "gfault-\(String(UUID().uuidString.prefix(8)).lowercased())"
+        try timed("changes on gvprimary, one rollover either side") {
+            Thread.sleep(forTimeInterval: 16)
+            try make("\(primaryMount)/\(dir)", ["one.txt": "one\n", "sub dir/two 2.txt": "two\n"])
+            Thread.sleep(forTimeInterval: 16)
+        }
+
+        let down = try lab("site.sh", ["down", "gfs-a2"])
+        try #require(down.status == 0, "site.sh down gfs-a2: \(down.stderr)")
+        let state = try newState()
+        let failed = try timed("the change list with gfs-a2 down: the changes step fails") {
+            try runbook(state, ["run", changesRunbook, "-i", inventory, "--yes", "--approve", "commit"])
+        }
+        let run = try runID(state)
+        let output = failed.stdout + failed.stderr
+        print(output.suffix(2500))
+        #expect(failed.status == 1, "\(output.suffix(2000))")
+        #expect(output.contains("changes on gfs-a1: failed"), "the step and its host are named")
+        #expect(output.contains("pre failed on gfs-a2"), "the node is named: \(output.suffix(2000))")
+        #expect(output.contains("No route to host"), "the cause is said: \(output.suffix(2000))")
+        #expect(output.contains("runbook resume"), "what to do next is said")
+        var steps = try journal(state).steps(runID: run)
+        #expect(steps.first { $0.nodeID == "changes" }?.state == .failed)
+        #expect(steps.first { $0.nodeID == "replay" }.map { [.pending, .skipped].contains($0.state) } == true)
+        #expect(try journal(state).attempts(runID: run).filter { $0.nodeID == "replay" }.isEmpty, "no replay")
+        #expect(try node("gfs-a1", ["test", "-e", faultList]).status == 1, "glusterfind wrote no list")
+        #expect(try node("gfs-a1", ["ls", "-A", faultTarget]).stdout.isEmpty, "nothing replayed")
+
+        // gfs-a2 back: the same run lists both bricks and replays.
+        let up = try lab("site.sh", ["up", "gfs-a2"])
+        try #require(up.status == 0, "site.sh up gfs-a2: \(up.stderr)")
+        let resumed = try timed("resume with gfs-a2 back: list and replay") { try runbook(state, ["resume", run]) }
+        #expect(resumed.status == 0, "\(resumed.stdout.suffix(2000))\(resumed.stderr)")
+        steps = try journal(state).steps(runID: run)
+        #expect(steps.first { $0.nodeID == "replay" }?.state == .succeeded)
+        let changes = try outputs(state, run, "changes")
+        print("lab: changes \(changes)")
+        #expect(changes["bricks"] as? Int == 2, "both bricks' status files checked: \(changes)")
+        #expect((changes["new"] as? Int ?? 0) >= 4, "the directory, its subdirectory and two files: \(changes)")
+        let copied = try node("gfs-a1", ["cat", "\(faultTarget)/\(dir)/sub dir/two 2.txt"])
+        #expect(copied.stdout == "two\n", "replayed once the list is whole: \(copied.stderr)")
+    }
+
+    /// A missing prerequisite on a brick node that is not the session's: `.keys` hidden on gfs-a2.
+    /// The session step's check names the node, what is missing and the fix; nothing is created
+    /// (no session, the volume options untouched).
+    @Test func aMissingKeysDirectoryOnABrickNodeStopsTheSessionBeforeAnythingIsCreated() throws {
+        try healthyLab()
+        let before = try primaryOptions()
+        defer { restoreAfterGlusterfindFault(before) }
+        let keys = "/var/lib/glusterd/glusterfind/.keys"
+        let hidden = "/var/lib/glusterd/glusterfind/.keys.rbl-hidden"
+        #expect(try node("gfs-a2", ["mv", keys, hidden]).status == 0)
+        defer { _ = try? node("gfs-a2", ["mv", hidden, keys]) }
+
+        let state = try newState()
+        let failed = try timed("glusterfind session with .keys missing on gfs-a2") {
+            try runbook(state, ["run", sessionRunbook, "-i", inventory, "--yes"])
+        }
+        let output = failed.stdout + failed.stderr
+        print(output.suffix(2500))
+        #expect(failed.status != 0 && failed.status != 4, "fails, does not park: \(output.suffix(2000))")
+        #expect(output.contains("index"), "the step is named")
+        #expect(output.contains("on gfs-a2: \(keys) does not exist"), "the node and what: \(output.suffix(2000))")
+        #expect(output.contains("mkdir -p \(keys)"), "the fix: \(output.suffix(2000))")
+        #expect(!(try node("gfs-a1", ["glusterfind", "list"]).stdout.contains(faultSession)), "no session created")
+        #expect(try primaryOptions() == before, "glusterfind create did not run: the options are unchanged")
+        let index = try #require(try journal(state).steps(runID: try runID(state)).first { $0.nodeID == "index" })
+        #expect(index.state == .failed && !index.changed, "\(index.state), changed \(index.changed)")
+    }
+}
