@@ -74,7 +74,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "RunbookGlusterTests",
-            dependencies: ["RunbookGluster", "RunbookCore", "RunbookExecution"],
+            dependencies: ["RunbookGluster", "RunbookCore", "RunbookExecution", "RunbookTestSupport"],
             resources: [.copy("Fixtures")],
             swiftSettings: strict),
         .testTarget(
