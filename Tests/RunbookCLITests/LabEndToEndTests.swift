@@ -407,7 +407,7 @@ struct LabEndToEndTests {
             #expect(replay["kept_unsynced"] as? Int ?? 0 >= 1, "\(replay)")
             let reason = "A's last write before it was lost is wanted"
             let approve = try runbook(
-                failbackState, ["approve", parked, "differences", "--by", "lab", "--reason", reason])
+                failbackState, ["approve", parked, "differences[\(primaryVolume)]", "--by", "lab", "--reason", reason])
             #expect(approve.status == 0, "\(approve.stderr)")
             back = try timed("resume after the approval") { try runbook(failbackState, ["resume", parked]) }
         }
