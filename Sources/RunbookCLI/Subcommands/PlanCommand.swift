@@ -81,14 +81,9 @@ extension RunbookCommand {
                 facts = live.facts
                 preconditionsFailed = live.preconditionsFailed
                 if live.preconditions.allSatisfy({ $0.passed || !plan.preconditionFailureStopsRun($0.nodeID) }) {
-                    for result in live.preconditions where !result.passed {
-                        guard let item = plan.preconditions.first(where: { $0.id == result.nodeID })?.item else {
-                            continue
-                        }
-                        leftOut.append(
-                            "runbook: item [\(item.key)] would be left out (on_item_failure: isolate): precondition "
-                                + "\(result.nodeID) on \(result.host) fails: \(result.summary); nothing of it would run\n"
-                        )
+                    leftOut = live.leftOut.map { key, result in
+                        "runbook: item [\(key)] would be left out (on_item_failure: isolate): precondition "
+                            + "\(result.nodeID) on \(result.host) fails: \(result.summary); nothing of it would run\n"
                     }
                 }
             }

@@ -28,6 +28,9 @@ public struct LivePlanner: Sendable {
         public var plan: Plan
         public var preconditions: [PreconditionResult]
         public var facts: [String: String]
+        /// Each failed precondition of a `for_each` item that leaves only that item out
+        /// (on_item_failure: isolate), with the item's key, in precondition order.
+        public var leftOut: [(key: String, precondition: PreconditionResult)] = []
         public var preconditionsFailed: Bool { preconditions.contains { !$0.passed } }
     }
 
@@ -60,8 +63,11 @@ public struct LivePlanner: Sendable {
         // An item whose precondition fails is left out of the run (on_item_failure: isolate):
         // none of its instances runs, nor a step that needs them (one that needs every item).
         var leftOut: [String: String] = [:]  // PlanItem.identity -> why
+        var leftOutPreconditions: [(key: String, precondition: PreconditionResult)] = []
         for (_, node, result) in preconditions where !result.passed && !plan.preconditionFailureStopsRun(node.id) {
-            if let item = node.item, leftOut[item.identity] == nil {
+            guard let item = node.item else { continue }
+            leftOutPreconditions.append((item.key, result))
+            if leftOut[item.identity] == nil {
                 leftOut[item.identity] = "item [\(item.key)] left out: precondition \(node.id) fails"
             }
         }
@@ -135,7 +141,7 @@ public struct LivePlanner: Sendable {
             case .undo(let id), .commitPoint(let id): return leftOutIDs[id] != nil
             }
         }
-        return Result(plan: plan, preconditions: preconditions.map(\.2), facts: facts)
+        return Result(plan: plan, preconditions: preconditions.map(\.2), facts: facts, leftOut: leftOutPreconditions)
     }
 
     static func descendants(of id: String, in nodes: [PlanNode]) -> [PlanNode] {
