@@ -347,5 +347,8 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("<svg"))
         #expect(result.stdout.contains("prepare"))
+        // Each label line is a line of its own: DOT's `\\n` break, not a literal backslash-n.
+        #expect(result.stdout.contains(">on site&#45;a</text>"), "\(result.stdout)")
+        #expect(!result.stdout.contains("\\n"), "\(result.stdout)")
     }
 }

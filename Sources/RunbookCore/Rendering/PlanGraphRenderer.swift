@@ -12,7 +12,9 @@ public struct PlanGraphRenderer {
             "  node [shape=box, fontname=\"Helvetica\", fontsize=10];",
         ]
         for node in plan.nodes {
-            var attributes = ["label=\"\(escape(label(node, separator: "\\n")))\""]
+            // Each line escaped, then joined with DOT's own line break (`\n`, not an escaped backslash).
+            let text = labelLines(node).map(escape).joined(separator: "\\n")
+            var attributes = ["label=\"\(text)\""]
             switch node.kind {
             case .gate: attributes.append("shape=hexagon")
             case .probe: attributes.append("shape=ellipse")
@@ -57,6 +59,10 @@ public struct PlanGraphRenderer {
     }
 
     func label(_ node: PlanNode, separator: String) -> String {
+        labelLines(node).joined(separator: separator)
+    }
+
+    func labelLines(_ node: PlanNode) -> [String] {
         var parts = [
             "\(node.effect.marker) \(node.stepID)\(node.item.map { " [\($0.key)]" } ?? "")", "on \(node.host)",
         ]
@@ -65,7 +71,7 @@ public struct PlanGraphRenderer {
         default: parts.append(node.typeName)
         }
         if node.commit { parts.append("commit point") }
-        return parts.joined(separator: separator)
+        return parts
     }
 
     func escape(_ text: String) -> String {
