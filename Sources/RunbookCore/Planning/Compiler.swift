@@ -175,10 +175,14 @@ public struct Compiler: Sendable {
                 entries.append(.commitPoint(nodeID: node.id))
                 continue
             }
-            switch node.undo {
-            case .commands, .derived: entries.append(.undo(nodeID: node.id))
-            case .irreversible, .none, .missing: break
+            if node.undecidedChoice {
+                // Chosen at run time: the rollback undoes the alternative taken (`Rollback.entries`).
+                if node.choice?.alternatives.contains(where: \.undo.undoes) == true {
+                    entries.append(.undo(nodeID: node.id))
+                }
+                continue
             }
+            if node.undo.undoes { entries.append(.undo(nodeID: node.id)) }
         }
         return entries
     }

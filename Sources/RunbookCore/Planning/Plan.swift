@@ -111,6 +111,14 @@ public enum UndoPlan: Sendable, Hashable {
 }
 
 extension UndoPlan {
+    /// Whether a rollback runs something for it (a declared or derived undo).
+    public var undoes: Bool {
+        switch self {
+        case .commands, .derived: return true
+        case .irreversible, .none, .missing: return false
+        }
+    }
+
     /// A declared undo's commands of one purpose (`undo`: what it runs; `probe`: its check;
     /// `verify`: its verify); empty for every other kind of undo.
     public func commands(_ purpose: PlannedCommand.Purpose) -> [PlannedCommand] {
@@ -159,6 +167,12 @@ public struct PlanNode: Sendable, Hashable {
     /// For a `for_each` step: the element this instance is for (its key is in `id`: `step[KEY]@host`).
     public var item: PlanItem? = nil
     public var location: SourceLocation
+}
+
+extension PlanNode {
+    /// A `choose` whose alternative is known only at run time: its `undo` is the taken
+    /// alternative's, found when the step is resolved with what earlier steps produced.
+    public var undecidedChoice: Bool { kind == .choose && choice != nil && choice?.chosen == nil }
 }
 
 /// A condition and the values it read.

@@ -209,6 +209,9 @@ public struct PlanTextRenderer {
                     for command in alternative.commands {
                         out.append(indent + "     " + commandLine(command, node: node))
                     }
+                    for command in alternative.undo.commands(.undo) {
+                        out.append(indent + "     " + commandLine(command, node: node))
+                    }
                 }
             }
         }
@@ -245,7 +248,16 @@ public struct PlanTextRenderer {
 
     func undoSummary(_ node: PlanNode?) -> String? {
         guard let node else { return nil }
-        switch node.undo {
+        if node.undecidedChoice, let alternatives = node.choice?.alternatives {
+            let undos = alternatives.map { undoSummary(undo: $0.undo) ?? "nothing to undo" }
+            return "the undo of the alternative taken at run time ("
+                + undos.enumerated().map { "\($0.offset + 1): \($0.element)" }.joined(separator: "; ") + ")"
+        }
+        return undoSummary(undo: node.undo)
+    }
+
+    func undoSummary(undo: UndoPlan) -> String? {
+        switch undo {
         case .commands: return "declared"
         case .derived(let text): return text
         case .irreversible: return "irreversible"
@@ -256,7 +268,7 @@ public struct PlanTextRenderer {
 }
 
 extension PlanEffect {
-    var isSkipped: Bool {
+    public var isSkipped: Bool {
         if case .skipped = self { return true }
         return false
     }

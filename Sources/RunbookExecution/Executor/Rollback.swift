@@ -54,8 +54,9 @@ public struct Rollback: Sendable {
                 \.nodeID))
         var entries: [Entry] = []
         var stoppedAt: String?
+        let values = UndoValues(executor: executor, records: records)
         for record in ordered {
-            guard let node = executor.nodeRunner.node(record.nodeID) else { continue }
+            guard var node = executor.nodeRunner.node(record.nodeID) else { continue }
             if let item, node.item?.identity != item.identity, !(node.item == nil && node.commit) { continue }
             if node.commit, record.state == .succeeded, !pastCommit {
                 stoppedAt = node.id
@@ -66,6 +67,18 @@ public struct Rollback: Sendable {
             let maybeChanged = record.changed || appliedInFlight.contains(record.nodeID)
             guard maybeChanged, record.state != .undone else { continue }
             let host = record.host ?? node.host
+            if node.undecidedChoice {
+                // The alternative taken at run time, found again from what the steps it read produced.
+                guard let resolved = values.resolved(node, host: host) else {
+                    entries.append(
+                        Entry(
+                            nodeID: node.id, host: host,
+                            action: "the alternative it took cannot be found again (a value it read is unknown)",
+                            undoable: false))
+                    continue
+                }
+                node = resolved
+            }
             switch node.undo {
             case .commands:
                 let run = node.undo.commands(.undo).map { $0.command.shellText }.joined(separator: "; ")
@@ -96,11 +109,9 @@ public struct Rollback: Sendable {
         executor.emit(
             .rollbackStarted(
                 .init(reason: reason, steps: entries.map(\.nodeID), stopsAt: stoppedAt, item: item?.key)))
-        let records = Dictionary(
-            ((try? executor.journal.steps(runID: executor.runID)) ?? []).map { ($0.nodeID, $0) },
-            uniquingKeysWith: { $1 })
-        let stepValues = NodeRunner.stepValues(Array(records.values), onlyDone: false)
-        let itemValues = executor.nodeRunner.itemValues(Array(records.values), onlyDone: false)
+        let journaled = (try? executor.journal.steps(runID: executor.runID)) ?? []
+        let records = Dictionary(journaled.map { ($0.nodeID, $0) }, uniquingKeysWith: { $1 })
+        let values = UndoValues(executor: executor, records: journaled)
         let attempts = (try? executor.journal.attempts(runID: executor.runID)) ?? []
         for entry in entries {
             guard let planned = executor.nodeRunner.node(entry.nodeID) else { continue }
@@ -109,13 +120,7 @@ public struct Rollback: Sendable {
                 result.skipped.append("\(entry.nodeID): \(entry.action)")
                 continue
             }
-            var values = stepValues
-            if let item = planned.item {
-                for (id, value) in itemValues[item.identity] ?? [:] { values[id] = value }
-            }
-            let resolved = executor.nodeRunner.resolve(
-                planned, host: entry.host, stepValues: values, runID: executor.runID)
-            let node = (try? resolved.get()) ?? planned
+            let node = values.resolved(planned, host: entry.host) ?? planned
             guard let type = executor.nodeRunner.type(of: node) else {
                 result.failed.append("\(entry.nodeID): no implementation for '\(node.typeName)'")
                 continue
@@ -131,6 +136,36 @@ public struct Rollback: Sendable {
         executor.emit(
             .rollbackFinished(.init(undone: result.undone, failed: result.failed.count, stoppedAt: stoppedAt)))
         return result
+    }
+
+    /// What an undo is resolved with: the journaled steps' outputs (per item for a `for_each`
+    /// instance), as the step was when it ran; so a `choose` decided at run time resolves to the
+    /// alternative it took, and that alternative's undo is the one run.
+    struct UndoValues {
+        let executor: Executor
+        let stepValues: [String: Value]
+        let itemValues: [String: [String: Value]]
+
+        init(executor: Executor, records: [StepRecord]) {
+            self.executor = executor
+            stepValues = NodeRunner.stepValues(records, onlyDone: false)
+            itemValues = executor.nodeRunner.itemValues(records, onlyDone: false)
+        }
+
+        /// The node resolved on `host`; nil when it cannot be (or, for a `choose`, when the
+        /// alternative taken is still not known).
+        func resolved(_ planned: PlanNode, host: String) -> PlanNode? {
+            var values = stepValues
+            if let item = planned.item {
+                for (id, value) in itemValues[item.identity] ?? [:] { values[id] = value }
+            }
+            guard
+                case .success(let node) = executor.nodeRunner.resolve(
+                    planned, host: host, stepValues: values, runID: executor.runID),
+                !node.undecidedChoice
+            else { return nil }
+            return node
+        }
     }
 
     /// A rollback that began: whether it went past the last commit point.

@@ -1,0 +1,129 @@
+import Foundation
+import RunbookCore
+import RunbookExecution
+import RunbookTestSupport
+import Testing
+
+/// Issue 18, defect 1: a `choose` decided at run time (its `when` reads a probe's output) is
+/// undone like any step: the plan's rollback order and `rollback --dry-run` list it, the
+/// automatic rollback and `runbook rollback` undo the alternative it took, and so does the
+/// rollback that finishes one killed while it ran.
+@Suite(.serialized) struct ChooseRollbackTests {
+    let run = RunTests()
+    let crash = CrashResumeTests()
+
+    /// `prep` makes a directory, `look` reads `a`, `pick` (decided at run time) touches a file
+    /// in it, `boom` fails. `prep`'s undo (`rmdir`) fails unless `pick` was undone first.
+    static func runbook(_ work: String, policy: String, undoSleep: Double = 0) -> String {
+        """
+        apiVersion: runbook/v1
+        kind: Runbook
+        metadata: {name: choose-undo}
+        on_failure: \(policy)
+        steps:
+          - id: prep
+            action: shell
+            with: {run: [mkdir, \(work)/dir], check: [test, -d, \(work)/dir]}
+            undo: {action: shell, with: {run: [rmdir, \(work)/dir], check: [test, '!', -e, \(work)/dir]}}
+          - id: look
+            needs: [prep]
+            probe: command
+            with: {run: [echo, a]}
+          - id: pick
+            needs: [look]
+            choose:
+              - when: steps.look.outputs.stdout == 'a'
+                step:
+                  action: shell
+                  with: {run: [touch, \(work)/dir/a], check: [test, -e, \(work)/dir/a]}
+                  undo:
+                    action: shell
+                    with:
+                      script: 'echo undo-a >> \(work)/undos; sleep \(undoSleep); rm -f \(work)/dir/a'
+                      check: [test, '!', -e, \(work)/dir/a]
+              - otherwise:
+                  action: shell
+                  with: {run: [touch, \(work)/dir/b], check: [test, -e, \(work)/dir/b]}
+                  undo: {action: shell, with: {run: [rm, -f, \(work)/dir/b]}}
+          - id: boom
+            needs: [pick]
+            action: shell
+            with: {run: ["false"]}
+            undo: {action: shell, with: {run: ["true"]}}
+        """
+    }
+
+    func files(_ scratch: RunTests.Scratch) -> (dir: Bool, a: Bool) {
+        (
+            FileManager.default.fileExists(atPath: scratch.work + "/dir"),
+            FileManager.default.fileExists(atPath: scratch.work + "/dir/a")
+        )
+    }
+
+    @Test func thePlanListsTheChooseInItsRollbackOrder() throws {
+        let scratch = try RunTests.Scratch()
+        let file = try scratch.write("r.yaml", Self.runbook(scratch.work, policy: "rollback"))
+        let inventory = try scratch.write("i.yaml", RunTests.inventory)
+        let plan = try run.runbook(scratch, ["plan", file, "-i", inventory, "--offline"])
+        #expect(plan.status == 0, "\(plan.stderr)")
+        let order = plan.stdout.components(separatedBy: "Rollback order").last ?? ""
+        #expect(order.contains("1. boom"), "\(plan.stdout)")
+        #expect(order.contains("2. pick: the undo of the alternative taken at run time"), "\(plan.stdout)")
+        #expect(order.contains("3. prep"), "\(plan.stdout)")
+    }
+
+    @Test func theAutomaticRollbackUndoesTheAlternativeTaken() throws {
+        let scratch = try RunTests.Scratch()
+        let file = try scratch.write("r.yaml", Self.runbook(scratch.work, policy: "rollback"))
+        let inventory = try scratch.write("i.yaml", RunTests.inventory)
+        let result = try run.runbook(scratch, ["run", file, "-i", inventory, "--yes"])
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(files(scratch) == (false, false), "\(result.stderr)")
+        let runID = try run.latestRunID(scratch)
+        let steps = try scratch.journal().steps(runID: runID)
+        #expect(steps.first { $0.nodeID == "pick" }?.state == .undone, "\(steps.map { "\($0.nodeID)=\($0.state)" })")
+        #expect(steps.first { $0.nodeID == "prep" }?.state == .undone, "\(steps.map { "\($0.nodeID)=\($0.state)" })")
+        #expect(try scratch.journal().run(id: runID)?.status == .rolledBack)
+    }
+
+    @Test func rollbackDryRunListsItAndRunbookRollbackUndoesIt() throws {
+        let scratch = try RunTests.Scratch()
+        let file = try scratch.write("r.yaml", Self.runbook(scratch.work, policy: "stop"))
+        let inventory = try scratch.write("i.yaml", RunTests.inventory)
+        let result = try run.runbook(scratch, ["run", file, "-i", inventory, "--yes"])
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(files(scratch) == (true, true))
+        let runID = try run.latestRunID(scratch)
+        let dry = try run.runbook(scratch, ["rollback", runID, "--dry-run"])
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(dry.stdout.contains("pick"), "\(dry.stdout)")
+        #expect(dry.stdout.contains("rm -f \(scratch.work)/dir/a"), "\(dry.stdout)")
+        #expect(files(scratch) == (true, true))
+        let rollback = try run.runbook(scratch, ["rollback", runID])
+        #expect(rollback.status == 0, "\(rollback.stdout)\(rollback.stderr)")
+        #expect(files(scratch) == (false, false), "\(rollback.stdout)\(rollback.stderr)")
+    }
+
+    /// Killed while `pick`'s undo runs, then `runbook rollback RUN` (or `resume`) finishes it.
+    @Test(arguments: ["rollback", "resume"])
+    func aRollbackKilledWhileUndoingTheChooseIsFinished(_ finish: String) throws {
+        let scratch = try RunTests.Scratch()
+        let file = try scratch.write("r.yaml", Self.runbook(scratch.work, policy: "rollback", undoSleep: 0.5))
+        let inventory = try scratch.write("i.yaml", RunTests.inventory)
+        let undos = scratch.work + "/undos"
+        let process = try crash.start(["run", file, "-i", inventory, "--yes"], state: scratch.state)
+        #expect(crash.kill(process, .atEntry("undo-a"), file: undos), "the run ended before pick's undo began")
+        let runID = try run.latestRunID(scratch)
+        var exits: [Int32] = []
+        for _ in 0..<3 {
+            let again = try crash.start([finish, runID], state: scratch.state)
+            exits.append(crash.wait(again, seconds: 30) ?? -1)
+            if try scratch.journal().run(id: runID)?.status == .rolledBack { break }
+        }
+        #expect(try scratch.journal().run(id: runID)?.status == .rolledBack, "exits \(exits)")
+        #expect(files(scratch) == (false, false), "exits \(exits)")
+        let steps = try scratch.journal().steps(runID: runID)
+        #expect(steps.first { $0.nodeID == "pick" }?.state == .undone, "\(steps.map { "\($0.nodeID)=\($0.state)" })")
+        #expect(try scratch.journal().verifyChain(runID: runID).isOK)
+    }
+}
