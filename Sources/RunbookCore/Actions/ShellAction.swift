@@ -62,6 +62,9 @@ public struct ShellAction: ActionType {
         }
         for check in checks {
             let result = try await context.run(check)
+            if let misconfigured = HookMisconfigured(check.command, result, host: context.host) {
+                throw misconfigured
+            }
             if !result.succeeded {
                 return Observation(
                     done: false, summary: "check \(CommandFailure.status(result)): not done yet", result: result)
@@ -80,4 +83,27 @@ public struct ShellAction: ActionType {
         }
         return effect
     }
+}
+
+/// A hook (`check`) that could not run at all: exit 127 (the program is not found) or 126 (it is
+/// not executable). That is a misconfiguration of the runbook or the host, not work left to do,
+/// so the plan and the run say so (naming the program) instead of "not done yet".
+public struct HookMisconfigured: Error, Sendable, CustomStringConvertible {
+    public var message: String
+
+    public init?(_ command: CommandSpec, _ result: CommandResult, host: String) {
+        guard !result.timedOut, let code = result.exitCode, code == 127 || code == 126 else { return nil }
+        let stderr = result.stderr.split(separator: "\n").last.map { ": \($0)" } ?? ""
+        let program = command.argv.first ?? ""
+        // `sh -c TEXT` names the missing program only on its stderr.
+        let what =
+            ["/bin/sh", "sh"].contains(program)
+            ? "a program its script runs \(code == 127 ? "is not found" : "cannot be executed")"
+            : "'\(program)' \(code == 127 ? "is not found" : "is not executable")"
+        message =
+            "check `\(command.shellText.prefix(120))` cannot run on \(host): \(what) (exit \(code)\(stderr));"
+            + " a misconfiguration, not work left to do: install it or fix the path"
+    }
+
+    public var description: String { message }
 }

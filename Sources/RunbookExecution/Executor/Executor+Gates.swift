@@ -159,11 +159,13 @@ extension Executor {
         if let outcome = answered() { return outcome }
         if await nothingBehind(node) {
             let outputs: [String: Value] = [
-                "approved_by": .string("runbook"), "reason": .string("every step after the gate is already done"),
+                "approved_by": .string("runbook"),
+                "reason": .string("every step after the gate is already done or skipped"),
                 "at": .timestamp(Date()),
             ]
             return passGate(
-                node, host: host, outputs: outputs, summary: "not asked: every step after it is already done")
+                node, host: host, outputs: outputs, summary: "not asked: every step after it is already done or skipped"
+            )
         }
         if let deadline, Date() >= deadline { return timedOut(node, gate: gate, host: host) }
         if options.approvals.contains(node.gateName) {
@@ -200,7 +202,8 @@ extension Executor {
         }
     }
 
-    /// Whether every action after this gate already says done (so a person has nothing to approve).
+    /// Whether every action after this gate already says done or is skipped (so a person has
+    /// nothing to approve).
     func nothingBehind(_ gate: PlanNode) async -> Bool {
         let behind = LivePlanner.descendants(of: gate.id, in: plan.nodes)
         let actions = behind.filter { $0.kind == .action || $0.kind == .choose }

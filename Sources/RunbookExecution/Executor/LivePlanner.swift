@@ -117,11 +117,14 @@ public struct LivePlanner: Sendable {
             facts["step:\(node.id)"] = "\(node.effect.marker) \(node.effect.detail ?? "")"
             nodes.append(node)
         }
-        // A gate with nothing behind it that would change needs no answer.
+        // A gate with nothing behind it that would change needs no answer (the run passes it
+        // the same way: `Executor.nothingBehind`). A step left out is not done: the run still
+        // asks; and a gate whose later steps are all skipped is said to be so, not "done".
         for (i, node) in nodes.enumerated() where node.kind == .gate && node.gate?.type == "approval" {
             let behind = Self.descendants(of: node.id, in: nodes)
+            let actions = behind.filter { $0.kind == .action || $0.kind == .choose }
             let allDone =
-                !behind.isEmpty
+                !actions.isEmpty && !behind.contains { leftOutIDs[$0.id] != nil }
                 && behind.allSatisfy { other in
                     switch other.effect {
                     case .alreadyDone, .skipped: return true
@@ -129,10 +132,15 @@ public struct LivePlanner: Sendable {
                     default: return false
                     }
                 }
-            if allDone {
+            guard allDone else { continue }
+            if actions.allSatisfy(\.effect.isSkipped) {
+                nodes[i].effect = .skipped("every step after it is skipped: nothing to approve, it will not wait")
+            } else if actions.contains(where: \.effect.isSkipped) {
+                nodes[i].effect = .alreadyDone("every step after it is already done or skipped: it will not wait")
+            } else {
                 nodes[i].effect = .alreadyDone("every step after it is already done: it will not wait")
-                facts["step:\(node.id)"] = "\(nodes[i].effect.marker) \(nodes[i].effect.detail ?? "")"
             }
+            facts["step:\(node.id)"] = "\(nodes[i].effect.marker) \(nodes[i].effect.detail ?? "")"
         }
         plan.nodes = nodes
         // What a left-out item never runs, it never undoes either.
@@ -217,7 +225,10 @@ public struct LivePlanner: Sendable {
             do {
                 let observation = try await type.probe(Self.context(runner, node, host: node.host))
                 stepValues[node.stepID] = .map(["outputs": .map(observation.outputs), "status": .string("succeeded")])
-                if let failure = Self.expectationFailure(node, outputs: observation.outputs, context: nil) {
+                // Evaluated as the run will (`Executor.expectationFailure`): with params, vars, hosts and mode.
+                if let failure = Self.expectationFailure(
+                    node, outputs: observation.outputs, context: runner.plan.context)
+                {
                     return .unknown("reads now: \(observation.summary); would FAIL: \(failure)")
                 }
                 return .alreadyDone("reads: \(observation.summary)")

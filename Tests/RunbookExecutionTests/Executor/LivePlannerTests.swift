@@ -92,4 +92,53 @@ import Testing
         #expect(hosts.commands(on: "b2") == ["check x"])
         #expect(hosts.checked.prefix(2) == ["b1", "b2"])
     }
+
+    /// Issue 18, defect 9: a probe's `expect` reads `params` in the plan as in the run.
+    @Test func aProbesExpectationReadsParamsAsTheRunDoes() async throws {
+        let hosts = ScriptedHosts()
+        hosts.answer(["differences"], with: .ok("2\n"))
+        let harness = try Harness(
+            """
+            params:
+              allowed: {type: string, default: '2'}
+            steps:
+              - id: count
+                probe: command
+                with: {run: [differences]}
+                expect: outputs.stdout == params.allowed
+            """, hosts: hosts)
+        let result = await plan(harness)
+        let effect = try #require(result.plan.nodes.first?.effect)
+        #expect(effect.marker == "=", "\(effect)")
+        #expect(!(effect.detail ?? "").contains("params"), "\(effect)")
+    }
+
+    /// Issue 18, defect 5: a gate whose later steps are all skipped is not "already done".
+    @Test func aGateWhoseLaterStepsAreSkippedIsNotCalledDone() async throws {
+        let harness = try Harness(
+            """
+            steps:
+              - id: go
+                gate: {approval: {prompt: Promote?}}
+
+            """ + shell("after", needs: ["go"], extra: ["when: 1 == 2"]))
+        let result = await plan(harness)
+        let gate = try #require(result.plan.nodes.first { $0.id == "go" })
+        #expect(gate.effect == .skipped("every step after it is skipped: nothing to approve, it will not wait"))
+    }
+
+    /// Issue 18, defect 4: a `check` whose program is missing (exit 127) is a misconfiguration,
+    /// not pending work: the plan names the program.
+    @Test func aCheckWhoseProgramIsMissingIsAMisconfigurationNotPendingWork() async throws {
+        let hosts = ScriptedHosts()
+        hosts.answer(["check", "x"], with: .exit(127, stderr: "sh: check: not found\n"))
+        let harness = try Harness("steps:\n" + shell("x", check: true), hosts: hosts)
+        let result = await plan(harness)
+        let effect = try #require(result.plan.nodes.first?.effect)
+        #expect(effect.marker == "?", "\(effect)")
+        #expect(
+            effect.detail?.contains("'check' is not found (exit 127: sh: check: not found)") == true,
+            "\(effect)")
+        #expect(effect.detail?.contains("not work left to do") == true, "\(effect)")
+    }
 }
