@@ -99,6 +99,8 @@ import Testing
             ])
     }
 
+    /// A list computed from the inventory: the duplicate is told at the key. (A list that is an
+    /// inventory var is told once, at the element: `AuthoringTests`.)
     @Test func aDuplicateKey() {
         let inventory = Self.inventory(
             """
@@ -110,8 +112,8 @@ import Testing
             Self.header + """
                 steps:
                   - id: writable
-                    for_each: vars.sessions
-                    key: 1️⃣item.primary_volume
+                    for_each: vars.sessions[*].primary_volume
+                    key: 1️⃣item
                     action: shell
                     with: {run: [echo, x]}
                     undo: {action: shell, with: {run: [echo, y]}}
@@ -119,7 +121,8 @@ import Testing
             [
                 FindingSpec(
                     "1️⃣",
-                    "duplicate key 'gv0': vars.sessions[1] and vars.sessions[0] would both be writable[gv0]")
+                    "duplicate key 'gv0': vars.sessions[*].primary_volume[1] and vars.sessions[*].primary_volume[0] would both be writable[gv0]"
+                )
             ])
     }
 

@@ -47,9 +47,13 @@ import Testing
         return host
     }
 
+    /// The lab inventory with the fixture's node `vm` (`nodes` names inventory hosts).
+    static let inventory = Lab.inventory + "\n  vm: {roles: [primary]}"
+
     @Test func noWorkerSyncingIsFaultyWithEachWorkersLastError() async throws {
         let node = try Lab.node(
-            "probe: gluster.georep.status\nwith: {primary: mastervol, secondary: vm::slavevol, nodes: [vm]}")
+            "probe: gluster.georep.status\nwith: {primary: mastervol, secondary: vm::slavevol, nodes: [vm]}",
+            inventory: Self.inventory)
         #expect(
             node.commands.last?.command.argv == [
                 "sh", "-c", "date +%s; tail -n 2000 \"$1\" 2>/dev/null || true", "sh", log,
@@ -70,7 +74,7 @@ import Testing
         // Bounded: Faulty 10 minutes without a batch against a bound of 5 fails, naming the error.
         let bounded = try Lab.node(
             "probe: gluster.georep.status\nwith: {primary: mastervol, secondary: vm::slavevol, nodes: [vm],"
-                + " faulty_timeout: 5m}")
+                + " faulty_timeout: 5m}", inventory: Self.inventory)
         do {
             _ = try await probe.probe(Lab.context(bounded, try faultyHost()))
             Issue.record("a session Faulty past faulty_timeout must fail the probe")
@@ -80,7 +84,7 @@ import Testing
         }
         let generous = try Lab.node(
             "probe: gluster.georep.status\nwith: {primary: mastervol, secondary: vm::slavevol, nodes: [vm],"
-                + " faulty_timeout: 1h}")
+                + " faulty_timeout: 1h}", inventory: Self.inventory)
         #expect(try await probe.probe(Lab.context(generous, try faultyHost())).outputs["state"] == .string("Faulty"))
     }
 

@@ -49,8 +49,15 @@ extension RunbookCommand {
             out += "\nparameters (in `with`):\n"
             if descriptor.parameters.isEmpty { out += "  none\n" }
             for parameter in descriptor.parameters {
+                // A host parameter: what its values may be (checked like `on:`).
+                let hosts =
+                    !parameter.isHostReference
+                    ? ""
+                    : parameter.type == .stringList
+                        ? ", hosts (host names, localhost, ROLE[N] or a role)"
+                        : ", host (a host name, localhost or ROLE[N])"
                 out +=
-                    "  \(parameter.name): \(parameter.type.rawValue)\(parameter.required ? ", required" : "")\n      \(parameter.description)\n"
+                    "  \(parameter.name): \(parameter.type.rawValue)\(hosts)\(parameter.required ? ", required" : "")\n      \(parameter.description)\n"
             }
             for group in descriptor.exactlyOneOf {
                 out += "  (exactly one of \(group.joined(separator: ", ")))\n"

@@ -9,7 +9,8 @@ extension RunbookCommand {
             discussion: """
                 Each problem is printed as `path:line:col: error: message`; on a terminal the line \
                 and a caret follow. Files whose `kind:` is Inventory are checked as inventories. With \
-                -i, targets, vars and roles are also checked against that inventory. Exit 0 when \
+                -i, targets, vars and roles are also checked against that inventory; without -i, \
+                against the inventories among the files (`validate RUNBOOK INVENTORY`). Exit 0 when \
                 there are no errors (warnings allowed), 2 otherwise.
                 """)
 
@@ -22,29 +23,41 @@ extension RunbookCommand {
         mutating func run() throws {
             var documents = Documents()
             let registry = ActionRegistry.standard
-            var loadedInventory: Inventory?
+            var given: Inventory?
             if let inventory {
-                loadedInventory = documents.loadInventory(inventory)
+                given = documents.loadInventory(inventory)
             }
-            var summaries: [String] = []
+            // Inventories first: without -i, the runbooks are checked against every inventory
+            // among the files (`validate RUNBOOK INVENTORY` cross-checks them as -i does).
+            var summaries: [String: String] = [:]
+            var runbooks: [(file: String, text: String)] = []
+            var inventories: [Inventory] = []
             for file in files {
                 guard let text = documents.read(file) else { continue }
-                let before = documents.diagnostics.errors.count
-                if Documents.declaredKind(text) == "Inventory" {
-                    if let inventory = InventoryLoader.load(
-                        text: text, file: file, hostKeys: registry.hostKeys, diagnostics: &documents.diagnostics),
-                        documents.diagnostics.errors.count == before
-                    {
-                        summaries.append(
-                            "\(file): ok (inventory '\(inventory.name.value)', \(inventory.hosts.count) hosts)")
-                    }
+                guard Documents.declaredKind(text) == "Inventory" else {
+                    runbooks.append((file, text))
                     continue
                 }
+                let before = documents.diagnostics.errors.count
+                if let inventory = InventoryLoader.load(
+                    text: text, file: file, hostKeys: registry.hostKeys, diagnostics: &documents.diagnostics),
+                    documents.diagnostics.errors.count == before
+                {
+                    inventories.append(inventory)
+                    summaries[file] =
+                        "\(file): ok (inventory '\(inventory.name.value)', \(inventory.hosts.count) hosts)"
+                }
+            }
+            let against: [Inventory?] =
+                inventory != nil ? [given] : (inventories.isEmpty ? [nil] : inventories.map { $0 })
+            for (file, text) in runbooks {
+                let before = documents.diagnostics.errors.count
                 guard let runbook = RunbookLoader.load(text: text, file: file, diagnostics: &documents.diagnostics)
                 else { continue }
-                let checker = RunbookChecker(registry: registry, inventory: loadedInventory)
-                documents.diagnostics.append(contentsOf: checker.check(runbook))
-                if let loadedInventory {
+                for loadedInventory in against {
+                    let checker = RunbookChecker(registry: registry, inventory: loadedInventory)
+                    documents.diagnostics.append(contentsOf: checker.check(runbook))
+                    guard let loadedInventory else { continue }
                     for role in runbook.roles {
                         let count = loadedInventory.hosts(inRole: role.name).count
                         if count < role.min {
@@ -55,13 +68,15 @@ extension RunbookCommand {
                     }
                 }
                 if documents.diagnostics.errors.count == before {
-                    summaries.append(
-                        "\(file): ok (runbook '\(runbook.name.value)', \(runbook.steps.count) steps, \(runbook.preconditions.count) preconditions)"
-                    )
+                    let checked = against.compactMap { $0.map { "'\($0.name.value)'" } }
+                    summaries[file] =
+                        "\(file): ok (runbook '\(runbook.name.value)', \(runbook.steps.count) steps, \(runbook.preconditions.count) preconditions"
+                        + (checked.isEmpty ? ")" : "; checked against inventory \(checked.joined(separator: ", ")))")
                 }
             }
+            let ordered = files.compactMap { summaries[$0] }
             documents.printDiagnostics()
-            for summary in summaries { Terminal.write(summary + "\n") }
+            for summary in ordered { Terminal.write(summary + "\n") }
             if documents.diagnostics.hasErrors {
                 Terminal.writeError("runbook: \(DiagnosticPrinter.summary(documents.diagnostics)); nothing was run\n")
                 throw RunbookExit.invalid

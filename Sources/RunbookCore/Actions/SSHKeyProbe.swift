@@ -9,8 +9,8 @@ public struct SSHKeyProbe: ActionType {
         parameters: [
             ParameterSpec("path", .string, required: true, "path of the private key on the target"),
             ParameterSpec(
-                "authorized_on", .string,
-                "a host or target (`role[0]`, host name) whose authorized_keys must hold the public key"),
+                "authorized_on", .string, hostReference: true,
+                "a host (a host name or `role[N]`) whose authorized_keys must hold the public key"),
             ParameterSpec("user", .string, "the user on `authorized_on` whose authorized_keys is read (default root)"),
         ],
         outputs: [

@@ -15,7 +15,7 @@ extension RunbookChecker {
             // defaults): what `plan` would refuse is refused here, at the for_each or the key.
             var items: [PlanItem]?
             if step.forEach != nil, step.key != nil {
-                items = ForEachExpansion.items(of: step, in: context, diagnostics: &diagnostics)
+                items = ForEachExpansion.items(of: step, in: context, inventory: inventory, diagnostics: &diagnostics)
             }
             // `item` stands for the first element when it is known, for any value otherwise.
             evaluation.item = step.forEach == nil ? nil : (items?.first?.value ?? .unknown)
@@ -102,9 +102,11 @@ struct StaticEvaluation {
                 if let prompt = approval.prompt, Self.containsInterpolation(prompt) {
                     _ = value(of: prompt, stepID: step.id)
                 }
+                if let timeout = approval.timeoutExpression { duration(timeout, stepID: step.id) }
             case .until(let until):
                 if let probe = registry[until.probe.value] { with(until.with, type: probe, stepID: step.id) }
                 condition(until.condition, stepID: step.id, outputs: true)
+                if let timeout = until.timeoutExpression { duration(timeout, stepID: step.id) }
             }
         case .choose(let alternatives):
             for alternative in alternatives {
@@ -149,6 +151,21 @@ struct StaticEvaluation {
         } catch {
             if error.isTypeError || condition.expression.references.isEmpty {
                 diagnostics.error("step '\(stepID)': \(error.message)", at: condition.location(ofOffset: error.offset))
+            }
+        }
+    }
+
+    /// A gate's `timeout` written as an expression: it must give a duration (a param of type
+    /// duration), within the bounds of a duration.
+    mutating func duration(_ expression: LocatedExpression, stepID: String) {
+        do {
+            let value = try expression.expression.evaluate(in: context)
+            if let why = NodeBuilder.durationProblem(value) {
+                diagnostics.error("step '\(stepID)': timeout \(why)", at: expression.location)
+            }
+        } catch {
+            if error.isTypeError || expression.expression.references.isEmpty {
+                diagnostics.error("step '\(stepID)': \(error.message)", at: expression.location(ofOffset: error.offset))
             }
         }
     }

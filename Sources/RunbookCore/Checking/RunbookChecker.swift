@@ -94,9 +94,15 @@ public struct RunbookChecker {
 
         // Per step: target, type, with, expressions, undo.
         let scope = Scope(runbook: runbook, registry: registry, steps: firstByID, inventory: inventory)
+        // With an inventory, the elements each for_each step iterates (what `item.F` must find).
+        let known = inventory == nil ? nil : staticContext(runbook)
         for step in all {
             var stepScope = scope
             stepScope.iterating = step.forEach != nil
+            if let known, step.forEach != nil, step.key != nil {
+                var reported = Diagnostics()  // said by checkValues
+                stepScope.items = ForEachExpansion.items(of: step, in: known, diagnostics: &reported)
+            }
             checkForEach(step, scope: stepScope, diagnostics: &diagnostics)
             checkStep(step, scope: stepScope, diagnostics: &diagnostics)
         }
@@ -114,7 +120,65 @@ public struct RunbookChecker {
                 }
             }
         }
+        checkRollbackStopsAtIrreversible(runbook, steps: firstByID, edges: edges, diagnostics: &diagnostics)
         return diagnostics
+    }
+
+    /// After an irreversible step, an automatic rollback of a later failure would still walk back
+    /// past it and run the undos of the steps before it (back to the last commit point), over
+    /// what it destroyed. A warning, not an error: an irreversible step often changes nothing
+    /// those undos touch, which the checker cannot tell. `commit: true` on the irreversible step
+    /// (or on a step between) makes the rollback stop there.
+    func checkRollbackStopsAtIrreversible(
+        _ runbook: Runbook, steps: [String: Step], edges: [String: [String]], diagnostics: inout Diagnostics
+    ) {
+        for step in runbook.steps where !step.commit {
+            guard let location = irreversibleParts(of: step).first(where: \.0)?.1,
+                // Only a later step's failure finds it done and walks back past it.
+                runbook.steps.contains(where: { edges[$0.id]?.contains(step.id) == true })
+            else { continue }
+            let before = Self.ancestors(of: step.id, edges: edges)
+            // What a commit point before it already protects: the commit point and its needs.
+            var guarded = Set<String>()
+            for id in before where steps[id]?.commit == true {
+                guarded.insert(id)
+                guarded.formUnion(Self.ancestors(of: id, edges: edges))
+            }
+            let exposed = before.subtracting(guarded).filter { steps[$0].map(hasRollbackUndo) ?? false }.sorted()
+            guard !exposed.isEmpty else { continue }
+            let names = exposed.map { "'\($0)'" }.joined(separator: ", ")
+            diagnostics.warning(
+                "step '\(step.id)' is irreversible, but a rollback of a later failure would go on past it and undo "
+                    + "\(names) before it, after it changed the world they set up; add `commit: true` to '\(step.id)' "
+                    + "so that the automatic rollback stops there (`runbook rollback RUN --past-commit` still goes on)",
+                at: location)
+        }
+    }
+
+    /// Whether a rollback runs an undo for the step (a declared undo, or a derived one).
+    func hasRollbackUndo(_ step: Step) -> Bool {
+        switch step.body {
+        case .action(let name):
+            guard !step.irreversible, let type = registry[name.value], type.descriptor.changes else { return false }
+            if step.undo != nil { return true }
+            if case .derived = type.descriptor.undo { return true }
+            return false
+        case .choose(let alternatives):
+            return alternatives.contains { hasRollbackUndo($0.step) }
+        case .probe, .gate:
+            return false
+        }
+    }
+
+    /// Every step `id` needs, directly or through other steps.
+    static func ancestors(of id: String, edges: [String: [String]]) -> Set<String> {
+        var result = Set<String>()
+        var frontier = edges[id] ?? []
+        while let next = frontier.popLast() {
+            guard result.insert(next).inserted else { continue }
+            frontier.append(contentsOf: edges[next] ?? [])
+        }
+        return result
     }
 
     // MARK: - Steps
@@ -128,6 +192,8 @@ public struct RunbookChecker {
         var runNames: [String] = ["id"]
         /// Whether the step being checked has a `for_each` (so `item` names its element).
         var iterating = false
+        /// Its elements, when the inventory gives them.
+        var items: [PlanItem]?
     }
 
     /// `for_each` and `key` go together; the list reads only what is known before the run.
@@ -171,6 +237,12 @@ public struct RunbookChecker {
             if step.with != nil {
                 diagnostics.error("a gate takes its settings inside `gate:`, not in `with`", at: step.with!.location)
             }
+            let timeout: LocatedExpression?
+            switch gate.kind {
+            case .approval(let approval): timeout = approval.timeoutExpression
+            case .until(let until): timeout = until.timeoutExpression
+            }
+            if let timeout { checkExpression(timeout, outputs: nil, scope: scope, diagnostics: &diagnostics) }
             switch gate.kind {
             case .approval(let approval):
                 if let prompt = approval.prompt { checkTemplate(prompt, scope: scope, diagnostics: &diagnostics) }
@@ -316,6 +388,10 @@ public struct RunbookChecker {
                 pair.value, name: pair.key, script: parameter.isShellText, command: parameter.type == .command,
                 diagnostics: &diagnostics)
             checkTemplate(pair.value, scope: scope, diagnostics: &diagnostics)
+            if parameter.isHostReference {
+                checkHostReference(
+                    pair.value, parameter: parameter, stepID: stepID, scope: scope, diagnostics: &diagnostics)
+            }
         }
         let location = with?.location ?? ownerLocation
         for parameter in descriptor.parameters where parameter.required && !given.contains(parameter.name) {
@@ -465,6 +541,23 @@ public struct RunbookChecker {
         }
     }
 
+    /// A literal value of a parameter that names hosts, checked like `on:` (an expression's
+    /// value is checked by the compiler): each at its position, with "did you mean".
+    func checkHostReference(
+        _ node: YAMLNode, parameter: ParameterSpec, stepID: String, scope: Scope, diagnostics: inout Diagnostics
+    ) {
+        let list = parameter.type == .stringList
+        let values = list ? (node.items ?? []) : [node]
+        for value in values {
+            guard let text = value.scalar, !TemplateResolver.containsInterpolation(text) else { continue }
+            if case .failure(let problem) = HostReference.resolve(
+                text, list: list, runbook: scope.runbook, inventory: scope.inventory)
+            {
+                diagnostics.error("step '\(stepID)': '\(parameter.name)': \(problem.message)", at: value.location)
+            }
+        }
+    }
+
     // MARK: - Expressions
 
     func checkTemplate(_ node: YAMLNode, scope: Scope, diagnostics: inout Diagnostics) {
@@ -599,7 +692,9 @@ public struct RunbookChecker {
         case "mode":
             return
         case "item" where scope.iterating:
-            return
+            if let items = scope.items, let (field, at) = member(1) {
+                checkItemField(field, at: at, items: items, diagnostics: &diagnostics)
+            }
         case "item":
             diagnostics.error(
                 "`item` is only known in a step with for_each (the element it is run for); add `for_each:` and `key:` to this step, or read the list itself (vars.NAME)",
@@ -613,6 +708,34 @@ public struct RunbookChecker {
             diagnostics.error(
                 "unknown name '\(root)'\(hint)\(extra); names are \(roots.joined(separator: ", "))", at: location)
         }
+    }
+
+    /// `item.FIELD` in a step whose elements are known: each element that is a map must have
+    /// the field (`get(item, 'F', DEFAULT)` reads an optional one), or `plan` would refuse it.
+    func checkItemField(_ field: String, at location: SourceLocation, items: [PlanItem], diagnostics: inout Diagnostics)
+    {
+        var lacking: [PlanItem] = []
+        var fields: [String] = []
+        for item in items {
+            guard case .map(let map) = item.value else { continue }
+            fields.append(contentsOf: map.keys.filter { !fields.contains($0) })
+            if map[field] == nil { lacking.append(item) }
+        }
+        guard let first = lacking.first else { return }
+        let list = first.list
+        if lacking.count == items.count {
+            diagnostics.error(
+                "item.\(field): no element of \(list) has a field '\(field)'\(Suggestions.hint(for: field, in: fields));"
+                    + " its fields are \(fields.sorted().joined(separator: ", "))",
+                at: location)
+            return
+        }
+        let which = lacking.map { "\(list)[\($0.index)] (\($0.key))" }.joined(separator: ", ")
+        diagnostics.error(
+            "item.\(field): \(which) \(lacking.count == 1 ? "has" : "have") no field '\(field)'; add it to"
+                + " \(lacking.count == 1 ? "that element" : "those elements") in the inventory, or read it with"
+                + " get(item, '\(field)', DEFAULT)",
+            at: location)
     }
 
     func outputNames(of step: Step) -> [String] {

@@ -349,7 +349,9 @@ public enum RunbookLoader {
                 {
                     gate.approvers = list.map(\.value)
                 }
-                if let timeout = fields["timeout"] { gate.timeout = reader.duration(timeout.value, what: "timeout") }
+                if let timeout = fields["timeout"] {
+                    (gate.timeout, gate.timeoutExpression) = gateTimeout(timeout.value, reader: &reader)
+                }
                 if let policy = fields["on_timeout"],
                     let value = reader.enumValue(policy.value, what: "on_timeout", as: GateTimeoutPolicy.self)
                 {
@@ -382,7 +384,9 @@ public enum RunbookLoader {
             if let every = fields["every"], let value = reader.duration(every.value, what: "every", minimum: 1) {
                 gate.every = value
             }
-            if let timeout = fields["timeout"] { gate.timeout = reader.duration(timeout.value, what: "timeout") }
+            if let timeout = fields["timeout"] {
+                (gate.timeout, gate.timeoutExpression) = gateTimeout(timeout.value, reader: &reader)
+            }
             if let policy = fields["on_timeout"],
                 let value = reader.enumValue(policy.value, what: "on_timeout", as: GateTimeoutPolicy.self)
             {
@@ -395,6 +399,19 @@ public enum RunbookLoader {
                 at: pair.keyLocation)
             return nil
         }
+    }
+
+    /// A gate's `timeout`: a duration (`10m`), or an expression that gives one when the plan is
+    /// made (`params.t` or `${{ params.t }}`, a param of type duration); the checker and the
+    /// compiler check the expression's value.
+    static func gateTimeout(_ node: YAMLNode, reader: inout NodeReader) -> (Double?, LocatedExpression?) {
+        if let text = node.scalar, Value.parseDuration(text) == nil {
+            let source = NodeReader.unwrapInterpolation(text)?.text ?? text
+            if let expression = try? Expression(parsing: source), !expression.references.isEmpty {
+                return (nil, reader.expression(node, what: "timeout"))
+            }
+        }
+        return (reader.duration(node, what: "timeout"), nil)
     }
 
     static func loadChoose(_ node: YAMLNode, stepID: String, reader: inout NodeReader) -> [ChooseAlternative]? {

@@ -79,6 +79,9 @@ public struct ApprovalGateSpec: Sendable {
     public var approvers: [String]
     public var timeout: Double?
     public var onTimeout: GateTimeoutPolicy
+    /// A `timeout` given as an expression (`params.t`, `${{ params.t }}`): a duration known
+    /// when the plan is made.
+    public var timeoutExpression: LocatedExpression? = nil
 }
 
 /// An until gate: a probe is polled until a condition holds.
@@ -90,6 +93,8 @@ public struct UntilGateSpec: Sendable {
     public var every: Double
     public var timeout: Double?
     public var onTimeout: GateTimeoutPolicy
+    /// A `timeout` given as an expression, as for an approval gate.
+    public var timeoutExpression: LocatedExpression? = nil
 }
 
 /// One alternative of a `choose` step.

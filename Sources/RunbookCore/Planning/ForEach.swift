@@ -39,9 +39,13 @@ public enum ForEachExpansion {
 
     /// The step's items, or nil (with errors) when its list or a key is unusable. A list that is
     /// only known at run time (`validate` without an inventory) gives nil without an error.
-    public static func items(of step: Step, in context: EvaluationContext, diagnostics: inout Diagnostics)
-        -> [PlanItem]?
-    {
+    ///
+    /// - Parameter inventory: where a list that is an inventory var (`vars.NAME`) is written, so
+    ///   that a duplicate key is told once, at the element that repeats it, however many steps
+    ///   iterate the list.
+    public static func items(
+        of step: Step, in context: EvaluationContext, inventory: Inventory? = nil, diagnostics: inout Diagnostics
+    ) -> [PlanItem]? {
         guard let forEach = step.forEach else { return nil }
         let list: Value
         do {
@@ -119,6 +123,22 @@ public enum ForEachExpansion {
                 continue
             }
             if let first = firstIndex[key] {
+                if let element = inventoryElement(of: forEach, index: index, in: inventory) {
+                    let firstLine = inventoryElement(of: forEach, index: first, in: inventory).map {
+                        " (line \($0.line))"
+                    }
+                    let message =
+                        "duplicate for_each key '\(key)': \(position) has the key of \(forEach.source)[\(first)]"
+                        + "\(firstLine ?? "") (key: \(keyExpression.source)); each element needs its own key, which names"
+                        + " the instances of the steps that iterate it (\(step.id)[\(key)])"
+                    // Said once, whichever step found it first.
+                    let said = diagnostics.all.contains {
+                        $0.location == element && $0.message.hasPrefix("duplicate for_each key '\(key)'")
+                    }
+                    if !said { diagnostics.error(message, at: element) }
+                    ok = false
+                    continue
+                }
                 diagnostics.error(
                     "step '\(step.id)': duplicate key '\(key)': \(position) and \(forEach.source)[\(first)] would both be \(step.id)[\(key)]; each element needs its own key",
                     at: keyExpression.location)
@@ -129,6 +149,19 @@ public enum ForEachExpansion {
             items.append(PlanItem(key: key, index: index, list: forEach.normalizedSource, value: element))
         }
         return ok ? items : nil
+    }
+
+    /// Where element `index` of a list that is an inventory var (`for_each: vars.NAME`) is written.
+    static func inventoryElement(of forEach: LocatedExpression, index: Int, in inventory: Inventory?)
+        -> SourceLocation?
+    {
+        guard let inventory, forEach.expression.references.count == 1,
+            let name = forEach.normalizedSource.split(separator: ".", omittingEmptySubsequences: false).dropFirst()
+                .first,
+            forEach.normalizedSource == "vars.\(name)",
+            let items = inventory.vars.first(where: { $0.key == String(name) })?.value.items, index < items.count
+        else { return nil }
+        return items[index].location
     }
 }
 

@@ -76,7 +76,10 @@ struct NodeBuilder {
         var items: [PlanItem?] = [nil]
         if step.forEach != nil {
             var found = Diagnostics()
-            guard let expanded = ForEachExpansion.items(of: step, in: context, diagnostics: &found) else {
+            guard
+                let expanded = ForEachExpansion.items(
+                    of: step, in: context, inventory: inventory, diagnostics: &found)
+            else {
                 diagnostics.append(contentsOf: found)
                 if !found.hasErrors, let forEach = step.forEach {
                     diagnostics.error(
@@ -316,11 +319,53 @@ struct NodeBuilder {
             if TemplateResolver.containsUnknown(coerced) {
                 arguments.hasUnknowns = true
                 arguments.values[pair.key] = TemplateResolver.displayValue(coerced, node: pair.value)
+            } else if parameter.isHostReference {
+                guard
+                    let hosts = resolveHosts(
+                        coerced, node: pair.value, parameter: parameter, stepID: stepID, host: host)
+                else {
+                    ok = false
+                    continue
+                }
+                arguments.values[pair.key] = hosts
             } else {
                 arguments.values[pair.key] = coerced
             }
         }
         return ok ? arguments : nil
+    }
+
+    /// The host names a host-reference parameter's value names (`role[N]` resolved), or nil
+    /// after reporting a value that names no host of the inventory, at the value.
+    mutating func resolveHosts(
+        _ value: Value, node: YAMLNode, parameter: ParameterSpec, stepID: String, host: String
+    ) -> Value? {
+        let list = parameter.type == .stringList
+        let texts: [(String, YAMLNode)]
+        switch value {
+        case .string(let text): texts = [(text, node)]
+        case .list(let items):
+            // A list written element by element points at the element; one expression at itself.
+            let nodes = node.items?.count == items.count ? node.items! : Array(repeating: node, count: items.count)
+            texts = zip(items, nodes).compactMap { item, node in
+                if case .string(let text) = item { return (text, node) }
+                return nil
+            }
+        default: return value
+        }
+        var hosts: [String] = []
+        var ok = true
+        for (text, node) in texts {
+            switch HostReference.resolve(text, list: list, runbook: runbook, inventory: inventory) {
+            case .success(let names): hosts += names
+            case .failure(let problem):
+                diagnostics.error(
+                    "step '\(stepID)' on \(host): '\(parameter.name)': \(problem.message)", at: node.location)
+                ok = false
+            }
+        }
+        guard ok else { return nil }
+        return list ? .list(hosts.map(Value.string)) : hosts.first.map(Value.string) ?? value
     }
 
     mutating func resolveGate(_ gate: Gate, step: Step, host: String, context: EvaluationContext) -> GatePlan {
@@ -337,7 +382,8 @@ struct NodeBuilder {
             }
             return GatePlan(
                 type: "approval", prompt: prompt ?? "Continue past '\(step.id)'?", approvers: approval.approvers,
-                timeout: approval.timeout, onTimeout: approval.onTimeout)
+                timeout: gateTimeout(approval.timeout, approval.timeoutExpression, stepID: step.id, context: context),
+                onTimeout: approval.onTimeout)
         case .until(let until):
             var probeHost = host
             if let (hosts, _, _) = resolveTarget(until.target, stepID: step.id), let first = hosts.first,
@@ -346,8 +392,42 @@ struct NodeBuilder {
                 probeHost = first
             }
             return GatePlan(
-                type: "until", prompt: nil, approvers: [], timeout: until.timeout, onTimeout: until.onTimeout,
+                type: "until", prompt: nil, approvers: [],
+                timeout: gateTimeout(until.timeout, until.timeoutExpression, stepID: step.id, context: context),
+                onTimeout: until.onTimeout,
                 probe: until.probe.value, condition: until.condition.source, every: until.every, probeHost: probeHost)
+        }
+    }
+
+    /// A gate's timeout: the duration written, or the value of its expression (a duration param).
+    mutating func gateTimeout(
+        _ literal: Double?, _ expression: LocatedExpression?, stepID: String, context: EvaluationContext
+    ) -> Double? {
+        guard let expression else { return literal }
+        do {
+            let value = try expression.expression.evaluate(in: context)
+            if let why = Self.durationProblem(value) {
+                diagnostics.error("gate '\(stepID)': timeout \(why)", at: expression.location)
+                return nil
+            }
+            if case .duration(let seconds) = value { return seconds }
+        } catch {
+            diagnostics.error("gate '\(stepID)': \(error.message)", at: expression.location(ofOffset: error.offset))
+        }
+        return nil
+    }
+
+    /// Why a value cannot be a gate's timeout (nil: it can, or it is not known yet).
+    static func durationProblem(_ value: Value) -> String? {
+        switch value {
+        case .unknown: return nil
+        case .duration(let seconds):
+            guard seconds >= 0, seconds <= Value.maxDuration else {
+                return "must be from 0s to \(Value.maxDurationText), got \(Value.formatDuration(seconds))"
+            }
+            return nil
+        default:
+            return "must be a duration (a param of type duration, like 15m), got \(value.typeName)"
         }
     }
 

@@ -74,14 +74,20 @@ public struct ParameterSpec: Sendable, Hashable {
     /// Text a shell runs (`sh -c`): `validate` refuses `${{ }}` in it, since an interpolated value
     /// would not be quoted (`$(touch X)` would run). Values go in through `env`.
     public var isShellText: Bool
+    /// The value names inventory hosts (a host name, `localhost`, `ROLE[N]`; in a list also a
+    /// role): `validate` checks a literal like a step's `on:`, and the compiler resolves it to
+    /// host names (`HostReference`), so a misspelt host is refused before anything runs.
+    public var isHostReference: Bool
 
     public init(
-        _ name: String, _ type: ValueType, required: Bool = false, shellText: Bool = false, _ description: String
+        _ name: String, _ type: ValueType, required: Bool = false, shellText: Bool = false,
+        hostReference: Bool = false, _ description: String
     ) {
         self.name = name
         self.type = type
         self.required = required
         self.isShellText = shellText
+        self.isHostReference = hostReference
         self.description = description
     }
 }

@@ -42,7 +42,7 @@ public struct GeoRepSessionAction: ActionType, ReprobingAction {
                         "force", .bool,
                         "pass `force` (needed when the secondary is not empty or smaller, as in a failback)"),
                     ParameterSpec(
-                        "read_only_on", .string,
+                        "read_only_on", .string, hostReference: true,
                         "an inventory host of the secondary's cluster: push-pem sets features.read-only on on the"
                             + " secondary volume as a side effect; the probe reads the option there first and the undo"
                             + " puts it back (without it the undo leaves the secondary volume read-only)"),

@@ -24,7 +24,7 @@ public struct GeoRepStatusProbe: ActionType {
         parameters: [
             GeoRepSessionAction.primary, GeoRepSessionAction.secondary,
             ParameterSpec(
-                "nodes", .stringList,
+                "nodes", .stringList, hostReference: true,
                 "the inventory hosts running the session's workers (the primary volume's brick nodes), whose"
                     + " gsyncd log says why a worker is Faulty (default: the step's host)"),
             ParameterSpec(

@@ -134,7 +134,7 @@ enum GlusterfindNodes {
 
     /// The `nodes` parameter (every type of a session reads the brick nodes' files).
     static let parameter = ParameterSpec(
-        "nodes", .stringList,
+        "nodes", .stringList, hostReference: true,
         "the inventory hosts holding the volume's bricks, e.g. \"${{ hosts.secondary }}\" (default: the step's host)")
     static let session = ParameterSpec(
         "session", .string, required: true,
