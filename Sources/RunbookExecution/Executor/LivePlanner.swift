@@ -255,6 +255,8 @@ public struct LivePlanner: Sendable {
                 return observation.done ? .alreadyDone(observation.summary) : .willChange(observation.summary)
             } catch let error as TransportError {
                 return .unknown(error.explanation(on: node.host))
+            } catch let misconfigured as HookMisconfigured {
+                return .unknown(misconfigured.message)  // it says what cannot run, and why
             } catch {
                 return .unknown("probe failed: \(error)")
             }

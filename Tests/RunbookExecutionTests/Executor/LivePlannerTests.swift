@@ -139,6 +139,7 @@ import Testing
         #expect(
             effect.detail?.contains("'check' is not found (exit 127: sh: check: not found)") == true,
             "\(effect)")
+        #expect(effect.detail?.hasPrefix("check `check x` cannot run on ") == true, "\(effect)")
         #expect(effect.detail?.contains("not work left to do") == true, "\(effect)")
     }
 }
