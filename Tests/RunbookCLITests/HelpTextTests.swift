@@ -1,0 +1,34 @@
+import Foundation
+import RunbookTestSupport
+import Testing
+
+/// What `runbook --help` and `runbook actions` tell an author (issue 18): every exit code, and
+/// where a gate's settings are written.
+extension CLITests {
+    @Test func helpListsEveryExitCode() throws {
+        let help = try run(["--help"])
+        #expect(help.status == 0)
+        let text = help.stdout.replacingOccurrences(of: "\n", with: " ")
+            .split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+        for code in [
+            "0 ok", "1 failed", "2 invalid", "3 precondition failed", "4 parked at a gate", "5 locked",
+            "6 every step done but an objective missed", "64 usage", "130/143 interrupted",
+        ] {
+            #expect(text.contains(code), "\(code) in: \(help.stdout)")
+        }
+    }
+
+    @Test func actionsOfAGateSaysItsSettingsGoUnderTheGateNotInWith() throws {
+        let approval = try run(["actions", "approval"])
+        #expect(approval.status == 0)
+        #expect(!approval.stdout.contains("in `with`)"), "\(approval.stdout)")
+        #expect(
+            approval.stdout.contains(
+                "settings (directly under `gate: {approval: {...}}`, not in `with`; `gate: {approval: {prompt: \"Go?\", timeout: 10m}}`):"
+            ), "\(approval.stdout)")
+        let shell = try run(["actions", "shell"])
+        #expect(shell.stdout.contains("parameters (in `with`):"))
+        let help = try run(["actions", "--help"])
+        #expect(help.stdout.contains("With NAME: that type's parameters"), "\(help.stdout)")
+    }
+}
