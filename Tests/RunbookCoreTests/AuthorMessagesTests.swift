@@ -271,5 +271,9 @@ import Testing
         #expect(diagnostics.all.filter { $0.severity != .note }.isEmpty, "\(diagnostics.all)")
         #expect(plan.node("marker")?.undo == UndoPlan.none)
         #expect(plan.rollback == [.commitPoint(nodeID: "go"), .undo(nodeID: "make")])
+        #expect(PlanTextRenderer(plan: plan).render().contains("undo: none: nothing to undo (`undo: none`)"))
+        let json = PlanJSONRenderer(plan: plan).render().filter { !$0.isWhitespace }
+        #expect(
+            json.contains(#""step":"marker","target":"localhost","type":"shell","undo":{"kind":"none"}"#), "\(json)")
     }
 }
