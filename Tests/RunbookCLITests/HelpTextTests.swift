@@ -1,4 +1,5 @@
 import Foundation
+import RunbookCore
 import RunbookTestSupport
 import Testing
 
@@ -30,5 +31,42 @@ extension CLITests {
         #expect(shell.stdout.contains("parameters (in `with`):"))
         let help = try run(["actions", "--help"])
         #expect(help.stdout.contains("With NAME: that type's parameters"), "\(help.stdout)")
+    }
+}
+
+extension CLITests {
+    /// `validate RUNBOOK -i INVENTORY` names a host whose role is a misspelling of a role that is
+    /// short of hosts, at that role in the inventory.
+    @Test func validateNamesTheHostWithAMisspeltRoleAtThatRole() throws {
+        let inventory = MarkedText(
+            """
+            apiVersion: runbook/v1
+            kind: Inventory
+            metadata: {name: inv}
+            defaults: {transport: local}
+            hosts:
+              b1: {roles: [secondary]}
+              b2: {roles: [1️⃣secondray]}
+            """)
+        let runbook = try temporaryFile(
+            """
+            apiVersion: runbook/v1
+            kind: Runbook
+            metadata: {name: t}
+            roles: {secondary: {min: 2}}
+            steps:
+              - id: a
+                on: secondary
+                probe: ssh.reachable
+            """)
+        let inventoryFile = runbook.deletingLastPathComponent().appendingPathComponent("inventory.yaml")
+        try inventory.text.write(to: inventoryFile, atomically: true, encoding: .utf8)
+        let result = try run(["validate", runbook.path, "-i", inventoryFile.path])
+        #expect(result.status == 2)
+        let position = try #require(inventory.positions["1️⃣"])
+        #expect(
+            result.stderr.contains(
+                "\(inventoryFile.path):\(position.line):\(position.column): error: host 'b2' has role 'secondray', which runbook 't' does not know (did you mean 'secondary'?)"
+            ), "\(result.stderr)")
     }
 }
