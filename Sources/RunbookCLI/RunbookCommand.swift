@@ -11,7 +11,8 @@ public struct RunbookCommand: AsyncParsableCommand {
             pair. `runbook plan` shows exactly what a runbook would do against an inventory.
 
             Exit codes: 0 ok, 1 failed, 2 invalid runbook or inventory, 3 precondition failed, \
-            4 parked at a gate, 5 locked by another run, 64 usage, 130/143 interrupted.
+            4 parked at a gate, 5 locked by another run, 6 every step done but an objective missed \
+            (or not measured), 64 usage, 130/143 interrupted by SIGINT/SIGTERM.
             The journal and locks live in $RUNBOOK_STATE_DIR (default ~/.local/state/runbook).
             """,
         version: "0.1.0",

@@ -328,10 +328,10 @@ import Testing
         expect(
             Self.header + """
                 steps:
-                  - id: 1️⃣wipe
+                  - id: wipe
                     action: shell
                     with: {run: [x]}
-                    irreversible: true
+                    irreversible: 1️⃣true
                   - id: 2️⃣change
                     action: shell
                     with: {run: [x]}

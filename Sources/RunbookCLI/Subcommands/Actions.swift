@@ -6,7 +6,14 @@ extension RunbookCommand {
     /// `runbook actions [NAME]`.
     struct Actions: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List the action, probe and gate types with their parameters and outputs.")
+            abstract: "List the action, probe and gate types; `runbook actions NAME` shows one in detail.",
+            discussion: """
+                Without NAME: every type, one line each, and the inventory host keys the packs \
+                read. With NAME: that type's parameters (where a step writes them: in `with:` for \
+                an action or probe, directly inside `gate: {NAME: {...}}` for a gate), its outputs \
+                (what `steps.ID.outputs.X`, a probe's `expect` or an until gate's `condition` \
+                read), whether it changes the world, and how it is undone.
+                """)
 
         @Argument(help: "Show one type in detail.")
         var name: String?
@@ -46,7 +53,12 @@ extension RunbookCommand {
 
         static func detail(_ descriptor: ActionDescriptor) -> String {
             var out = "\(descriptor.name) (\(descriptor.kind.rawValue))\n  \(descriptor.summary)\n"
-            out += "\nparameters (in `with`):\n"
+            if descriptor.kind == .gate {
+                let form = descriptor.name == "until" ? Gate.untilForm : Gate.approvalForm
+                out += "\nsettings (directly under `gate: {\(descriptor.name): {...}}`, not in `with`; \(form)):\n"
+            } else {
+                out += "\nparameters (in `with`):\n"
+            }
             if descriptor.parameters.isEmpty { out += "  none\n" }
             for parameter in descriptor.parameters {
                 // A host parameter: what its values may be (checked like `on:`).

@@ -64,6 +64,9 @@ extension RunbookCommand {
                             documents.diagnostics.error(
                                 "inventory '\(loadedInventory.name.value)' has \(count) host\(count == 1 ? "" : "s") with role '\(role.name)'; runbook '\(runbook.name.value)' needs at least \(role.min)",
                                 at: role.location)
+                            RoleTypos.report(
+                                role: role, count: count, runbook: runbook, inventory: loadedInventory,
+                                diagnostics: &documents.diagnostics)
                         }
                     }
                 }

@@ -112,8 +112,15 @@ public struct RunbookChecker {
         // Commit points: an irreversible step must come after one.
         let commitAncestors = Self.stepsBehindCommit(runbook.steps, edges: edges)
         for step in runbook.steps {
-            for (irreversible, location) in irreversibleParts(of: step) where irreversible {
-                if !commitAncestors.contains(step.id) {
+            for (irreversible, location, derived) in irreversibleParts(of: step) where irreversible {
+                guard !commitAncestors.contains(step.id) else { continue }
+                if let derived {
+                    // Past a commit point the mark keeps a `--past-commit` rollback off the step;
+                    // before one it only stands in the way of a rollback.
+                    diagnostics.error(
+                        "step '\(step.id)' is undoable: '\(derived)' derives its undo, so `irreversible: true` is not needed (remove it; a rollback then undoes the step)",
+                        at: location)
+                } else {
                     diagnostics.error(
                         "step '\(step.id)' is irreversible but no commit point precedes it; add `commit: true` to a gate it needs (directly or through other steps)",
                         at: location)
@@ -203,6 +210,8 @@ public struct RunbookChecker {
             diagnostics.error(
                 "step '\(step.id)' has a `key` but no `for_each`: a key names the instances of a for_each",
                 at: key.location)
+        case (_?, nil) where step.keyLocation != nil:
+            return  // a key was written but did not load: the loader said why, at the key
         case (let forEach?, nil):
             diagnostics.error(
                 "step '\(step.id)': for_each needs a `key` that names each instance (for example `key: item.name`, which makes \(step.id)[NAME])",
@@ -325,7 +334,17 @@ public struct RunbookChecker {
         }
 
         // Undo.
-        if let undo = step.undo {
+        if let none = step.undoNone {
+            if step.irreversible {
+                diagnostics.error(
+                    "step '\(step.id)' is marked irreversible but says `undo: none` (nothing to undo); keep one",
+                    at: none.location)
+            } else if !descriptor.changes {
+                diagnostics.warning(
+                    "step '\(step.id)': `undo: none` is not needed, '\(descriptor.name)' changes nothing",
+                    at: none.location)
+            }
+        } else if let undo = step.undo {
             if step.irreversible {
                 diagnostics.error(
                     "step '\(step.id)' is marked irreversible but declares an undo; keep one", at: undo.location)
@@ -354,6 +373,13 @@ public struct RunbookChecker {
             let candidates = registry.names(of: expected)
             diagnostics.error(
                 "unknown \(expected.rawValue) type '\(name.value)'\(Suggestions.hint(for: name.value, in: candidates)); `runbook actions` lists them",
+                at: name.location)
+            return nil
+        }
+        if type.descriptor.kind == .gate {
+            let form = name.value == "until" ? Gate.untilForm : Gate.approvalForm
+            diagnostics.error(
+                "'\(name.value)' is a gate, not \(expected == .action ? "an" : "a") \(expected.rawValue): write the step as \(form) (`runbook actions \(name.value)` lists its settings)",
                 at: name.location)
             return nil
         }
@@ -762,11 +788,22 @@ public struct RunbookChecker {
 
     // MARK: - Commit points
 
-    func irreversibleParts(of step: Step) -> [(Bool, SourceLocation)] {
-        if case .choose(let alternatives) = step.body {
-            return alternatives.map { ($0.step.irreversible, $0.location) } + [(step.irreversible, step.location)]
+    /// Each part of a step that is marked irreversible, where, and the name of its type when that
+    /// type derives its undo (so the mark is not needed).
+    func irreversibleParts(of step: Step) -> [(Bool, SourceLocation, String?)] {
+        func part(_ step: Step, _ fallback: SourceLocation) -> (Bool, SourceLocation, String?) {
+            var derived: String?
+            if step.irreversible, let name = step.body.typeName?.value,
+                let type = registry[name], case .derived = type.descriptor.undo
+            {
+                derived = name
+            }
+            return (step.irreversible, step.irreversibleLocation ?? fallback, derived)
         }
-        return [(step.irreversible, step.location)]
+        if case .choose(let alternatives) = step.body {
+            return alternatives.map { part($0.step, $0.location) } + [part(step, step.location)]
+        }
+        return [part(step, step.location)]
     }
 
     /// Ids of steps that have a commit point among their transitive needs.

@@ -3,7 +3,10 @@ struct NodeReader {
     var diagnostics = Diagnostics()
 
     /// Reports keys not in `allowed` (with a suggestion) and returns the pairs keyed by name.
-    mutating func mapping(_ node: YAMLNode, allowed: [String], what: String) -> [String: YAMLNode.Pair]? {
+    /// With `listAllowed`, an unknown key's message also lists the allowed keys, followed by that text.
+    mutating func mapping(_ node: YAMLNode, allowed: [String], what: String, listAllowed: String? = nil) -> [String:
+        YAMLNode.Pair]?
+    {
         guard let pairs = node.pairs else {
             diagnostics.error("\(what) must be a mapping, got \(node.kindDescription)", at: node.location)
             return nil
@@ -12,14 +15,22 @@ struct NodeReader {
         for pair in pairs {
             if YAMLParser.isDuplicateSentinel(pair.key) { continue }
             if !allowed.contains(pair.key) {
+                let takes = listAllowed.map {
+                    "; \(Self.article(what)) \(what) takes \(allowed.joined(separator: ", ")), \($0)"
+                }
                 diagnostics.error(
-                    "unknown key '\(pair.key)' in \(what)\(Suggestions.hint(for: pair.key, in: allowed))",
+                    "unknown key '\(pair.key)' in \(what)\(Suggestions.hint(for: pair.key, in: allowed))\(takes ?? "")",
                     at: pair.keyLocation)
                 continue
             }
             result[pair.key] = pair
         }
         return result
+    }
+
+    static func article(_ noun: String) -> String {
+        guard let first = noun.first else { return "a" }
+        return "aeiou".contains(first) ? "an" : "a"
     }
 
     mutating func string(_ node: YAMLNode, what: String) -> String? {

@@ -283,7 +283,7 @@ public enum RunbookLoader {
                 step.needs = list
             }
         }
-        if let pair = fields["on"], let target = reader.string(pair.value, what: "on") {
+        if let pair = fields["on"], let target = loadTarget(pair.value, reader: &reader) {
             step.target = Located(target, at: pair.value.location)
         }
         if let pair = fields["when"] { step.when = reader.expression(pair.value, what: "when") }
@@ -296,9 +296,16 @@ public enum RunbookLoader {
         }
         step.check = fields["check"]?.value
         step.verify = fields["verify"]?.value
-        if let pair = fields["undo"] { step.undo = loadUndo(pair.value, reader: &reader) }
+        if let pair = fields["undo"] {
+            if pair.value.isPlainScalar, pair.value.scalar == "none" {
+                step.undoNone = Located(true, at: pair.value.location)
+            } else {
+                step.undo = loadUndo(pair.value, reader: &reader)
+            }
+        }
         if let pair = fields["irreversible"], let value = reader.bool(pair.value, what: "irreversible") {
             step.irreversible = value
+            step.irreversibleLocation = pair.value.location
         }
         if let pair = fields["commit"], let value = reader.bool(pair.value, what: "commit") { step.commit = value }
         if let pair = fields["retries"], let value = reader.int(pair.value, what: "retries", range: 0...100) {
@@ -312,11 +319,41 @@ public enum RunbookLoader {
         if let pair = fields["expect"] { step.expect = reader.expression(pair.value, what: "expect") }
         if let pair = fields["message"] { step.message = reader.string(pair.value, what: "message") }
         if let pair = fields["for_each"] { step.forEach = reader.expression(pair.value, what: "for_each") }
-        if let pair = fields["key"] { step.key = reader.expression(pair.value, what: "key") }
+        if let pair = fields["key"] {
+            step.keyLocation = pair.value.location
+            if let text = pair.value.scalar, text.contains("${{"), NodeReader.unwrapInterpolation(text) == nil {
+                // `key: "${{ item.a }}:${{ item.b }}"`: a text with interpolations, where an
+                // expression is wanted.
+                reader.diagnostics.error(
+                    "key is an expression, not a text with ${{ }} in it: write it bare, joining parts with +, e.g. `key: item.a + ':' + item.b`",
+                    at: pair.value.location)
+            } else {
+                step.key = reader.expression(pair.value, what: "key")
+            }
+        }
         return step
     }
 
+    /// `on:` (a step's or an until gate's): one target.
+    static func loadTarget(_ node: YAMLNode, reader: inout NodeReader) -> String? {
+        if node.items != nil {
+            reader.diagnostics.error(
+                "on takes one target, got a list: a role (every host of it), role[N], any(role), a host name or localhost; "
+                    + "to run on the hosts of two roles, give those hosts a common role in the inventory "
+                    + "(`roles: [primary, storage]`) and write `on: storage`, or write one step per role",
+                at: node.location)
+            return nil
+        }
+        return reader.string(node, what: "on")
+    }
+
     static func loadUndo(_ node: YAMLNode, reader: inout NodeReader) -> UndoSpec? {
+        if node.scalar != nil {
+            reader.diagnostics.error(
+                "undo must be a mapping (`undo: {action: shell, with: {run: [...]}}`) or `none` (nothing to undo), got \(node.kindDescription)",
+                at: node.location)
+            return nil
+        }
         guard let fields = reader.mapping(node, allowed: ["action", "with"], what: "undo") else { return nil }
         guard let action = fields["action"], let name = reader.string(action.value, what: "undo action") else {
             reader.diagnostics.error("undo needs an 'action' (for example `action: shell`)", at: node.location)
@@ -329,7 +366,8 @@ public enum RunbookLoader {
     static func loadGate(_ node: YAMLNode, stepID: String, reader: inout NodeReader) -> Gate? {
         guard let pairs = node.pairs, pairs.count >= 1 else {
             reader.diagnostics.error(
-                "gate must be a mapping with 'approval' or 'until', got \(node.kindDescription)", at: node.location)
+                "gate must be a mapping with 'approval' or 'until', got \(node.kindDescription): write "
+                    + "\(Gate.approvalForm) or \(Gate.untilForm)", at: node.location)
             return nil
         }
         let known = ["approval", "until"]
@@ -342,7 +380,8 @@ public enum RunbookLoader {
             var gate = ApprovalGateSpec(prompt: nil, approvers: [], timeout: nil, onTimeout: .abort)
             if !pair.value.isNull,
                 let fields = reader.mapping(
-                    pair.value, allowed: ["prompt", "approvers", "timeout", "on_timeout"], what: "approval gate")
+                    pair.value, allowed: ["prompt", "approvers", "timeout", "on_timeout"], what: "approval gate",
+                    listAllowed: "directly under `approval:`, with no `with`")
             {
                 gate.prompt = fields["prompt"]?.value
                 if let approvers = fields["approvers"], let list = reader.stringList(approvers.value, what: "approvers")
@@ -361,7 +400,10 @@ public enum RunbookLoader {
             return Gate(kind: .approval(gate), location: pair.keyLocation)
         case "until":
             let allowed = ["probe", "with", "on", "condition", "every", "timeout", "on_timeout"]
-            guard let fields = reader.mapping(pair.value, allowed: allowed, what: "until gate") else { return nil }
+            guard
+                let fields = reader.mapping(
+                    pair.value, allowed: allowed, what: "until gate", listAllowed: "directly under `until:`")
+            else { return nil }
             guard let probe = fields["probe"], let probeName = reader.string(probe.value, what: "probe") else {
                 reader.diagnostics.error("an until gate needs a 'probe' to poll", at: pair.value.location)
                 return nil
@@ -378,7 +420,7 @@ public enum RunbookLoader {
             var gate = UntilGateSpec(
                 probe: Located(probeName, at: probe.value.location), with: fields["with"]?.value, target: nil,
                 condition: condition, every: 30, timeout: nil, onTimeout: .abort)
-            if let target = fields["on"], let text = reader.string(target.value, what: "on") {
+            if let target = fields["on"], let text = loadTarget(target.value, reader: &reader) {
                 gate.target = Located(text, at: target.value.location)
             }
             if let every = fields["every"], let value = reader.duration(every.value, what: "every", minimum: 1) {

@@ -257,10 +257,44 @@ public enum YAMLParser {
             diagnostics.error("YAML: out of memory", at: SourceLocation(file: file, line: 1, column: 1))
         default:
             let mark = parser.problem_mark
+            let line = Int(mark.line) + 1
+            if problem.hasPrefix("did not find expected ','"),
+                let target = flowTarget(in: text, line: line, before: Int(mark.column) + 1)
+            {
+                diagnostics.error(
+                    "YAML syntax: \(problem): inside `{...}` or `[...]`, `[` starts a list, so a target like "
+                        + "\(target.text) must be quoted there: '\(target.text)' (or write the mapping one key per line)",
+                    at: SourceLocation(file: file, line: line, column: target.column))
+                return
+            }
             diagnostics.error(
-                "YAML syntax: \(problem)",
-                at: SourceLocation(file: file, line: Int(mark.line) + 1, column: Int(mark.column) + 1))
+                "YAML syntax: \(problem)", at: SourceLocation(file: file, line: line, column: Int(mark.column) + 1))
         }
+    }
+
+    /// The last `word[...]` (the tool's `role[N]`) on `line` starting before `column` (1-based,
+    /// in characters): what a flow mapping or list reads as a word and then a list.
+    static func flowTarget(in text: String, line: Int, before column: Int) -> (text: String, column: Int)? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard line >= 1, line <= lines.count else { return nil }
+        let characters = Array(lines[line - 1])
+        func isWord(_ character: Character) -> Bool {
+            character.isLetter || character.isNumber || "_-.".contains(character)
+        }
+        var found: (text: String, column: Int)?
+        var index = 0
+        while index < characters.count, index < column {
+            guard characters[index] == "[", index > 0, isWord(characters[index - 1]) else {
+                index += 1
+                continue
+            }
+            var start = index - 1
+            while start > 0, isWord(characters[start - 1]) { start -= 1 }
+            guard let close = characters[index...].firstIndex(of: "]") else { break }
+            found = (String(characters[start...close]), start + 1)
+            index = close + 1
+        }
+        return found
     }
 
     static func lineAndColumn(ofByteOffset offset: Int, in text: String) -> (Int, Int) {

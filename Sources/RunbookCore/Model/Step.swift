@@ -13,7 +13,12 @@ public struct Step: Sendable {
     public var check: YAMLNode?
     public var verify: YAMLNode?
     public var undo: UndoSpec?
+    /// `undo: none`: the step changes something a rollback must leave as it is (nothing to undo,
+    /// e.g. it touches a marker or removes what this run made), said instead of a no-op undo.
+    public var undoNone: Located<Bool>?
     public var irreversible: Bool
+    /// Where `irreversible:`'s value is, when written.
+    public var irreversibleLocation: SourceLocation?
     public var commit: Bool
     public var retries: Int
     public var retryDelay: Double?
@@ -26,6 +31,8 @@ public struct Step: Sendable {
     public var forEach: LocatedExpression?
     /// `key`: what names each instance of a `for_each` step (`step[KEY]`, `step[KEY]@host`).
     public var key: LocatedExpression?
+    /// Where `key:`'s value is, when written (also when it did not parse, so `key` is nil).
+    public var keyLocation: SourceLocation?
 
     public init(id: String, location: SourceLocation, body: StepBody) {
         self.id = id
@@ -57,6 +64,12 @@ public enum StepBody: Sendable {
 
 /// A gate: a person or a measured condition must say "go".
 public struct Gate: Sendable {
+    /// How an approval gate is written, for messages.
+    public static let approvalForm = "`gate: {approval: {prompt: \"Go?\", timeout: 10m}}`"
+    /// How an until gate is written, for messages.
+    public static let untilForm =
+        "`gate: {until: {probe: TYPE, with: {...}, condition: \"outputs.X == ...\", every: 30s, timeout: 10m}}`"
+
     public enum Kind: Sendable {
         case approval(ApprovalGateSpec)
         case until(UntilGateSpec)

@@ -63,6 +63,8 @@ public struct Compiler: Sendable {
                 diagnostics.error(
                     "inventory '\(inventory.name.value)' has \(count) host\(count == 1 ? "" : "s") with role '\(role.name)'; runbook '\(runbook.name.value)' needs at least \(role.min) (\(role.location)); add `roles: [\(role.name)]` to a host",
                     at: inventory.location)
+                RoleTypos.report(
+                    role: role, count: count, runbook: runbook, inventory: inventory, diagnostics: &diagnostics)
             } else if let max = role.max, count > max {
                 diagnostics.error(
                     "inventory '\(inventory.name.value)' has \(count) hosts with role '\(role.name)'; runbook '\(runbook.name.value)' allows at most \(max) (\(role.location))",

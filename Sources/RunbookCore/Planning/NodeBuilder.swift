@@ -272,6 +272,8 @@ struct NodeBuilder {
         let undo: UndoPlan
         if step.irreversible {
             undo = .irreversible
+        } else if step.undoNone != nil {
+            undo = .none
         } else if let spec = step.undo, let undoType = registry[spec.action.value],
             let undoArguments = resolveArguments(
                 spec.with, type: undoType, stepID: step.id, host: host.name, context: context)

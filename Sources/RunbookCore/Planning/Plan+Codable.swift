@@ -57,7 +57,8 @@ extension PlanNode: Codable {
         try container.encode(target, forKey: .target)
         try container.encodeIfPresent(timeout, forKey: .timeout)
         try container.encode(typeName, forKey: .typeName)
-        if undo != .none { try container.encode(undo, forKey: .undo) }
+        // A changing step with `undo: none` says so (`{"kind": "none"}`).
+        if undo != .none || changes { try container.encode(undo, forKey: .undo) }
         try container.encodeIfPresent(when, forKey: .when)
     }
 
@@ -270,8 +271,8 @@ extension UndoPlan: Codable {
         case commands, description, kind
     }
 
-    /// The `kind` of each case; `none` appears only where an undo is written on its own (a node
-    /// that changes nothing has no `undo` field).
+    /// The `kind` of each case; `none` appears where an undo is written on its own, and on a
+    /// changing node whose step says `undo: none` (a node that changes nothing has no `undo` field).
     public var kindName: String {
         switch self {
         case .commands: return "declared"

@@ -261,7 +261,7 @@ public struct PlanTextRenderer {
         case .commands: return "declared"
         case .derived(let text): return text
         case .irreversible: return "irreversible"
-        case .none: return nil
+        case .none: return node.changes ? "none: nothing to undo (`undo: none`)" : nil
         case .missing: return "none declared (a rollback cannot reverse this step)"
         }
     }
