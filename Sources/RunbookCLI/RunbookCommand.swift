@@ -12,7 +12,8 @@ public struct RunbookCommand: AsyncParsableCommand {
 
             Exit codes: 0 ok, 1 failed, 2 invalid runbook or inventory, 3 precondition failed, \
             4 parked at a gate, 5 locked by another run, 6 every step done but an objective missed \
-            (or not measured), 64 usage, 130/143 interrupted by SIGINT/SIGTERM.
+            (or not measured), 7 rollback incomplete (an undo failed), 64 usage, 130/143 interrupted \
+            by SIGINT/SIGTERM.
             The journal and locks live in $RUNBOOK_STATE_DIR (default ~/.local/state/runbook).
             """,
         version: "0.1.0",
@@ -34,6 +35,8 @@ public enum RunbookExit {
     public static let locked = ExitCode(5)
     /// Every step succeeded, but an objective (`objectives:`) was missed or could not be measured.
     public static let objectiveMissed = ExitCode(6)
+    /// A rollback (automatic or `runbook rollback`) in which an undo failed: ROLLBACK INCOMPLETE.
+    public static let rollbackIncomplete = ExitCode(7)
     public static let usage = ExitCode(64)
 }
 

@@ -378,7 +378,8 @@ import Testing
         func arguments(_ command: Command) throws -> [String] {
             // Killed before the run was journaled: nothing to resume or roll back, start it again.
             guard command != .run, let id = try runID() else { return ["run", runbook, "-i", inventory, "--yes"] }
-            return [command.rawValue, id]
+            // Unattended: a rollback, and a resume that finishes one, need --yes.
+            return [command.rawValue, id, "--yes"]
         }
         var exits: [String] = []
         for call in scenario.calls {

@@ -234,7 +234,7 @@ struct LabEndToEndTests {
         #expect(parked.status == 4, "\(parked.stderr)")
         #expect(try option("gfs-b1", secondaryVolume, "features.read-only") == "off")
         let parkedRun = try runID(state)
-        let rollback = try timed("rollback") { try runbook(state, ["rollback", parkedRun]) }
+        let rollback = try timed("rollback") { try runbook(state, ["rollback", parkedRun, "--yes"]) }
         #expect(rollback.status == 0, "\(rollback.stderr)")
         #expect(try option("gfs-b1", secondaryVolume, "features.read-only") == "on")
         #expect(try option("gfs-b1", secondaryVolume, "geo-replication.indexing") == "off")

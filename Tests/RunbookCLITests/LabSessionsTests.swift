@@ -232,7 +232,7 @@ extension LabEndToEndTests {
 
         // 3. `runbook rollback RUN` undoes what changed, per session: the first's secondary is
         //    read-only again and its session restarted; the second had nothing to undo.
-        let rollback = try timed("rollback of the run") { try runbook(state, ["rollback", failedRun]) }
+        let rollback = try timed("rollback of the run") { try runbook(state, ["rollback", failedRun, "--yes"]) }
         print(rollback.stdout.suffix(2500))
         print(rollback.stderr.suffix(1500))
         #expect(rollback.status == 0, "\(rollback.stdout.suffix(2000))\(rollback.stderr.suffix(2000))")

@@ -103,7 +103,13 @@ final class ProgressReporter: RunObserver, Sendable {
         case .rollbackFinished(let e):
             let undone = e.undone.isEmpty ? "nothing" : e.undone.joined(separator: ",")
             let stopped = e.stoppedAt.isEmpty ? "" : "; stopped at commit point \(e.stoppedAt)"
-            write("rollback finished: undone \(undone)\(stopped)")
+            if e.failed > 0 {
+                write(
+                    paint("ROLLBACK INCOMPLETE", "31")
+                        + ": \(e.failed) undo\(e.failed == 1 ? "" : "s") failed; undone \(undone)\(stopped)")
+            } else {
+                write("rollback finished: undone \(undone)\(stopped)")
+            }
         case .runStopping(let e):
             write(
                 paint("stopping", "33")
@@ -142,7 +148,9 @@ func summaryTable(_ steps: [StepRecord], color: Bool) -> String {
             duration = ""
         }
         let note = (step.error ?? "").split(separator: "\n").first.map { String($0.prefix(70)) } ?? ""
-        return [step.nodeID, step.host ?? "", step.state.rawValue, step.changed ? "yes" : "", duration, note]
+        // A failed step stays a failure once rolled back: `failed, undone`, its error beside it.
+        let changed = step.changed ? (step.state == .undone ? "undone" : "yes") : ""
+        return [step.nodeID, step.host ?? "", ReportText.outcome(step), changed, duration, note]
     }
     let header = ["STEP", "HOST", "STATE", "CHANGED", "TIME", "NOTE"]
     var widths = header.map(\.count)

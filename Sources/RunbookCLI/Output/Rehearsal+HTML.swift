@@ -220,19 +220,19 @@ enum RehearsalHTML {
             let w = max(2, x(bar.end) - x0)
             let took = ReportText.duration(bar.busy)
             let what = bar.kind == .waiting ? "waiting for approval \(took)" : took
-            let label = "\(bar.node) · \(bar.state.rawValue) · \(what)"
+            let label = "\(bar.node) · \(bar.outcome) · \(what)"
             // Where the label fits: after the bar's start, else ending at its end, else at the left edge.
             let estimate = Double(label.count) * 6.6
             let anchorRight = x0 + estimate > width - left && x0 + w - estimate >= left
             let tx = anchorRight ? min(width - left, x0 + w) : (x0 + estimate > width - left ? left : x0)
             let fill: String
             switch bar.state {
-            case .failed, .undoFailed: fill = "#c53030"
+            case _ where bar.failed: fill = "#c53030"
             case .skipped, .cancelled, .pending: fill = "#a0aec0"
             default: fill = bar.kind == .waiting ? "url(#\(pattern))" : "#2b6cb0"
             }
             rows += "<g class=\"bar\" data-node=\"\(e(bar.node))\" data-kind=\"\(bar.kind.rawValue)\">"
-            rows += "<title>\(e(bar.node)) on \(e(bar.host)): \(e(bar.state.rawValue)), \(e(what))</title>"
+            rows += "<title>\(e(bar.node)) on \(e(bar.host)): \(e(bar.outcome)), \(e(what))</title>"
             rows +=
                 "<text x=\"\(f(tx))\" y=\"\(f(y + 11))\" font-size=\"12\" fill=\"#2d3748\"\(anchorRight ? " text-anchor=\"end\"" : "")>\(e(label))</text>"
             for segment in bar.segments {
@@ -321,9 +321,9 @@ enum RehearsalHTML {
         let byNode = Dictionary(grouping: r.report.attempts, by: \.nodeID)
         for step in r.report.steps {
             let attempts = byNode[step.nodeID] ?? []
-            let failed = step.state == .failed || step.state == .undoFailed
+            let failed = ReportText.failure(step) != nil || step.state == .undoFailed
             out +=
-                "<details\(failed ? " open" : "") data-node=\"\(e(step.nodeID))\"><summary><b>\(e(step.nodeID))</b> <span class=\"mute\">\(e(step.host ?? ""))</span> <span class=\"tag\">\(e(step.state.rawValue))</span> <span class=\"mute\">\(attempts.count) attempt\(attempts.count == 1 ? "" : "s")</span></summary>\n"
+                "<details\(failed ? " open" : "") data-node=\"\(e(step.nodeID))\"><summary><b>\(e(step.nodeID))</b> <span class=\"mute\">\(e(step.host ?? ""))</span> <span class=\"tag\">\(e(ReportText.outcome(step)))</span> <span class=\"mute\">\(attempts.count) attempt\(attempts.count == 1 ? "" : "s")</span></summary>\n"
             if let error = step.error { out += "<pre class=\"missed\">\(e(error))</pre>\n" }
             for attempt in attempts {
                 out += "<p>\(e(RunReportText.attemptLine(attempt)))</p>\n"

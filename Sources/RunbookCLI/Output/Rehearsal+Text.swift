@@ -19,6 +19,7 @@ enum RehearsalJSON {
             "timeline": r.timeline.map { bar in
                 [
                     "node": bar.node, "host": bar.host, "state": bar.state.rawValue, "kind": bar.kind.rawValue,
+                    "outcome": bar.outcome, "failed": bar.failed,
                     "start": RunReportJSON.date(bar.start), "end": RunReportJSON.date(bar.end),
                     "seconds": ms(bar.busy),
                     "segments": bar.segments.map {
@@ -112,7 +113,7 @@ enum RehearsalMarkdown {
                 ["host", "step", "state", "start", "took", "kind"],
                 r.timeline.map { bar in
                     [
-                        bar.host, bar.node, bar.state.rawValue,
+                        bar.host, bar.node, bar.outcome,
                         "+" + ReportText.duration(bar.start.timeIntervalSince(r.run.startedAt)),
                         ReportText.duration(bar.busy),
                         bar.kind == .waiting ? "waiting for people" : "machine",

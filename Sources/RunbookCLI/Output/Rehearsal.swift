@@ -40,6 +40,10 @@ struct Rehearsal {
         var node: String
         var host: String
         var state: StepState
+        /// `ReportText.outcome`: a failed step rolled back since is `failed, undone`.
+        var outcome: String
+        /// The step failed (rolled back since or not): drawn red.
+        var failed: Bool
         var start: Date
         var end: Date
         /// When it was at work: its attempts (a step re-verified on resume has two spans, the
@@ -92,7 +96,8 @@ struct Rehearsal {
                     preconditionFailures: report.events.compactMap {
                         guard case .preconditionFailed(let p)? = $0.event else { return nil }
                         return "\(p.step ?? "?") on \(p.host ?? "?"): \(p.summary)"
-                    }),
+                    }, deadlines: plan.map { GateDeadline.waiting(report.steps, nodes: $0.steps) } ?? [],
+                    now: report.now),
             objectives: objectives,
             elapsed: max(0, end.timeIntervalSince(report.run.startedAt)), waited: waited,
             timeline: timeline(report, approvalGates: approvalGates), probes: probes(report, plan: plan), trend: [])
@@ -114,7 +119,7 @@ struct Rehearsal {
 
     static func verdict(
         _ run: RunRecord, objectives: [RunEvent.ObjectiveMeasured], steps: [StepRecord] = [],
-        preconditionFailures: [String] = []
+        preconditionFailures: [String] = [], deadlines: [GateDeadline] = [], now: Date = Date()
     ) -> Verdict {
         let missed = objectives.filter { $0.met != true }
         switch run.status {
@@ -136,10 +141,13 @@ struct Rehearsal {
             let how =
                 run.status == .rolledBack
                 ? " and was rolled back" : run.status == .rollbackFailed ? "; its rollback did not complete" : ""
-            // Which steps, and why: the first line of each error, at most five.
-            let failed = steps.filter { $0.state == .failed || $0.state == .undoFailed }
-            let why = failed.prefix(5).map {
-                "\($0.nodeID)\($0.host.map { " on \($0)" } ?? ""): \(ReportText.firstLine($0.error) ?? $0.state.rawValue)"
+            // Which steps, and why: the first line of each error, at most five. A step that failed
+            // and was rolled back since is named with its failure, the rollback beside it.
+            let failed = steps.filter { ReportText.failure($0) != nil || $0.state == .undoFailed }
+            let why = failed.prefix(5).map { step in
+                let message = ReportText.firstLine(ReportText.failure(step) ?? step.error) ?? step.state.rawValue
+                let beside = step.state == .failed ? "" : " (\(ReportText.outcome(step)))"
+                return "\(step.nodeID)\(step.host.map { " on \($0)" } ?? ""): \(message)\(beside)"
             }
             let more = failed.count > 5 ? "; and \(failed.count - 5) more" : ""
             // A per-item precondition that failed left its item out (exit 1, not 3): say which.
@@ -148,7 +156,9 @@ struct Rehearsal {
             let detail = reasons.isEmpty ? "" : ": " + reasons.joined(separator: "; ") + more
             return Verdict(kind: .failed, title: "FAILED", detail: "The run failed\(how)\(detail).")
         case .parked:
-            return Verdict(kind: .parked, title: "PARKED", detail: "The run waits at an approval gate.")
+            // When each waiting gate times out, and what happens then.
+            let when = deadlines.map { " Gate \($0.gate) \($0.describe(now: now))." }.joined()
+            return Verdict(kind: .parked, title: "PARKED", detail: "The run waits at an approval gate.\(when)")
         case .interrupted:
             return Verdict(kind: .interrupted, title: "INTERRUPTED", detail: "The run was interrupted by a signal.")
         case .running:
@@ -195,6 +205,8 @@ struct Rehearsal {
             bars.append(
                 Bar(
                     node: step.nodeID, host: step.host ?? "(gate)", state: step.state,
+                    outcome: ReportText.outcome(step),
+                    failed: ReportText.failure(step) != nil || step.state == .undoFailed,
                     start: segments.map(\.start).min() ?? first, end: segments.map(\.end).max() ?? last,
                     segments: segments, kind: approvalGates.contains(step.nodeID) ? .waiting : .machine))
         }

@@ -70,6 +70,9 @@ enum RunReportJSON {
             "observed": embedded(step.observedJSON),
             "outputs": embedded(step.outputsJSON),
             "error": optional(step.error),
+            // Additive: the step failed (rolled back since or not); its failure, without the undo's.
+            "failed": ReportText.failure(step) != nil,
+            "failure": optional(ReportText.failure(step)),
             "attempts": step.attempts,
             "startedAt": date(step.startedAt),
             "finishedAt": date(step.finishedAt),

@@ -42,6 +42,12 @@ enum RunReportJUnit {
     }
 
     static func verdict(_ step: StepRecord) -> Verdict {
+        // A step that failed and was rolled back since is still a failure: a failed drill is red.
+        if let failure = ReportText.failure(step) {
+            return .failed(
+                (ReportText.firstLine(failure) ?? "failed")
+                    + (step.state == .failed ? "" : " (\(ReportText.outcome(step)))"))
+        }
         switch step.state {
         case .succeeded, .alreadyDone, .undone: return .passed
         case .failed, .undoFailed:
@@ -73,7 +79,7 @@ enum RunReportJUnit {
             case .failed(let message):
                 failures += 1
                 cases +=
-                    "      <failure message=\"\(escape(message))\" type=\"\(step.state.rawValue)\">\(escape(step.error ?? ""))</failure>\n"
+                    "      <failure message=\"\(escape(message))\" type=\"\(ReportText.failure(step) != nil ? "failed" : step.state.rawValue)\">\(escape(step.error ?? ""))</failure>\n"
             case .skipped(let message):
                 skipped += 1
                 cases += "      <skipped message=\"\(escape(message))\"/>\n"
@@ -121,7 +127,7 @@ enum RunReportJUnit {
     static func systemOut(_ step: StepRecord, attempts: [AttemptRecord]) -> String {
         var out = ""
         if let host = step.host { out += "host: \(host)\n" }
-        out += "state: \(step.state.rawValue)\n"
+        out += "state: \(ReportText.outcome(step))\n"
         for attempt in attempts {
             out += RunReportText.attemptLine(attempt) + "\n"
             out += "  $ \(attempt.intent)\n"

@@ -49,6 +49,32 @@ enum ReportText {
         return (Array(lines.prefix(count)), max(0, lines.count - count))
     }
 
+    /// The failure of a step that failed, rolled back since or not (the record keeps it).
+    static func failure(_ step: StepRecord) -> String? {
+        Rollback.stepFailure(step)
+    }
+
+    /// A step's outcome for people: its state, except that a step that failed stays a failure,
+    /// with its rollback beside it (`failed, undone`, `failed, undo failed`).
+    static func outcome(_ step: StepRecord) -> String {
+        guard step.state != .failed, failure(step) != nil else { return step.state.rawValue }
+        switch step.state {
+        case .undone: return "failed, undone"
+        case .undoFailed: return "failed, undo failed"
+        default: return "failed, \(step.state.rawValue)"
+        }
+    }
+
+    /// `symbol(_:)` of a step's outcome: a failed step rolled back since is still `✗`.
+    static func symbol(of step: StepRecord) -> String {
+        failure(step) != nil ? symbol(StepState.failed) : symbol(step.state)
+    }
+
+    /// `color(_:)` of a step's outcome.
+    static func color(of step: StepRecord) -> String? {
+        failure(step) != nil ? color(StepState.failed) : color(step.state)
+    }
+
     /// One character per step state.
     static func symbol(_ state: StepState) -> String {
         switch state {
@@ -204,7 +230,7 @@ enum RunReportText {
         if report.steps.isEmpty { out += "  none journaled\n" }
         for step in report.steps {
             out +=
-                "  \(ReportText.paint(ReportText.symbol(step.state), ReportText.color(step.state), enabled: color)) \(step.nodeID)  \(step.state.rawValue)\n"
+                "  \(ReportText.paint(ReportText.symbol(of: step), ReportText.color(of: step), enabled: color)) \(step.nodeID)  \(ReportText.outcome(step))\n"
             var facts = ["host \(step.host ?? "-")", "\(step.attempts) attempt\(step.attempts == 1 ? "" : "s")"]
             if step.changed { facts.append("changed") }
             if let seq = step.completionSeq { facts.append("completed #\(seq)") }

@@ -113,7 +113,7 @@ extension RunbookCommand {
                     "run \(run.id) has already succeeded\(run.finishedAt.map { " (at \(ReportText.timestamp($0)))" } ?? ""): there is no gate left to answer; `runbook show \(run.id)` has its record"
             case .rolledBack:
                 return
-                    "run \(run.id) was rolled back\(run.finishedAt.map { " (at \(ReportText.timestamp($0)))" } ?? ""): it will not continue, so its gates cannot be answered; start a new run with `runbook run`"
+                    "run \(run.id) was rolled back\(run.finishedAt.map { " (at \(ReportText.timestamp($0)))" } ?? ""): it will not continue, so its gates cannot be answered; start a new run with `runbook run \(ShellQuoting.quote(run.runbookPath)) -i \(ShellQuoting.quote(run.inventoryPath))\(SuggestedCommand.inputs(of: run))`"
             default:
                 break
             }
@@ -164,7 +164,7 @@ extension RunbookCommand {
                 out +=
                     "  note:   it was \(previous.decision.rawValue) by \(previous.by) at \(ReportText.timestamp(previous.at)) before; this latest decision counts\n"
             }
-            let resume = "runbook resume \(ShellQuoting.quote(run.id))"
+            let resume = "runbook resume \(ShellQuoting.quote(run.id))\(SuggestedCommand.secrets(of: run))"
             let seen = approval.decision == .approved ? "continue" : "see the rejection"
             if run.status == .running {
                 switch ProcessLiveness.of(run) {

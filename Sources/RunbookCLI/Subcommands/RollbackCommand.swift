@@ -4,7 +4,7 @@ import RunbookCore
 import RunbookExecution
 
 extension RunbookCommand {
-    /// `runbook rollback RUN [--dry-run] [--past-commit]`.
+    /// `runbook rollback RUN [--dry-run] [--past-commit] [--yes]`.
     struct RollbackCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "rollback",
@@ -14,7 +14,10 @@ extension RunbookCommand {
                 stops at the last commit point unless --past-commit. Each undo is journaled; steps \
                 already undone are left alone, so rolling back twice is harmless. An undo's check \
                 runs first: exit 0 means already undone, and the undo is not run. Commands a killed \
-                run left running are waited for first. Exit 0 when every undo succeeded, 1 otherwise.
+                run left running are waited for first. It shows what it will undo and asks (a \
+                terminal asks; without one, --yes is required; undoing a run that succeeded, with \
+                --past-commit, asks for its run id); --dry-run never asks. Exit 0 when every undo succeeded, 7 (ROLLBACK \
+                INCOMPLETE) when one failed.
                 """)
 
         @Argument(help: "The run id (a unique prefix is enough).")
@@ -25,6 +28,9 @@ extension RunbookCommand {
 
         @Flag(help: "Also undo the steps before the last commit point.")
         var pastCommit = false
+
+        @Flag(help: "Roll back without asking (required when no terminal can confirm).")
+        var yes = false
 
         @Option(
             name: [.customShort("p"), .customLong("param")],
@@ -49,33 +55,42 @@ extension RunbookCommand {
             let rollback = Rollback(executor: executor)
             let (entries, stoppedAt) = rollback.entries(pastCommit: pastCommit)
 
-            var lines = entries.enumerated().map {
-                "  \($0.offset + 1). \($0.element.nodeID) on \($0.element.host): \($0.element.action)"
-            }
-            if let stoppedAt {
-                lines.append("  -- stops at commit point '\(stoppedAt)' (add --past-commit to go further)")
-            }
-            let header = entries.isEmpty ? "Nothing to undo in run \(runID)" : "Rollback of run \(runID), newest first:"
-            Terminal.write(inputs.plan.redactor.redact(([header] + lines).joined(separator: "\n")) + "\n")
+            Terminal.write(inputs.plan.redactor.redact(Self.listing(runID: runID, entries, stoppedAt: stoppedAt)))
             if dryRun {
                 Terminal.writeError("runbook: dry run: nothing was changed.\n")
                 return
+            }
+            if entries.contains(where: \.undoable) {
+                // Undoing a run that succeeded, past its commit point, is a failover taken back:
+                // the operator types its id.
+                let succeeded = record.status == .succeeded && pastCommit
+                let go = try Confirmation.ask(
+                    succeeded
+                        ? "Run \(runID) SUCCEEDED; this undoes it past its commit point."
+                        : "Roll back run \(runID) (\(entries.count) step\(entries.count == 1 ? "" : "s") above)?",
+                    answer: succeeded ? .typed(runID) : .yesOrNo, yes: yes,
+                    unattended: "pass --yes to roll back run \(runID) unattended")
+                guard go else {
+                    Terminal.writeError("runbook: not rolled back: nothing was changed.\n")
+                    throw RunbookExit.failed
+                }
             }
             let result = await rollback.run(pastCommit: pastCommit, dryRun: false, reason: "runbook rollback")
             await session.hosts.closeAll()
             session.reporter.stop()
             let status: RunStatus = result.failed.isEmpty ? .rolledBack : .rollbackFailed
-            let exitCode = result.failed.isEmpty ? 0 : 1
+            let exitCode = result.failed.isEmpty ? 0 : Int(RunbookExit.rollbackIncomplete.rawValue)
             try session.state.journal.write { tx in
                 try tx.updateRun(id: runID, status: status, exitCode: exitCode, finishedAt: Date())
             }
+            session.lock?.keep(false)
             if !result.failed.isEmpty {
                 Terminal.writeError(
-                    "runbook: rollback of \(runID) did not complete:\n"
-                        + result.failed.map { "  \($0)" }.joined(separator: "\n")
-                        + "\nFix the cause on the host, then run `runbook rollback \(runID)` again (undone steps are skipped).\n"
-                )
-                throw RunbookExit.failed
+                    inputs.plan.redactor.redact(
+                        "runbook: rollback of \(runID): \(Rollback.incomplete(result.failed))\n"
+                            + "\(result.undone.count) step\(result.undone.count == 1 ? "" : "s") undone. Fix the cause on the host, then run `runbook rollback \(runID)` again (undone steps are skipped).\n"
+                    ))
+                throw RunbookExit.rollbackIncomplete
             }
             if !result.skipped.isEmpty {
                 Terminal.writeError(
@@ -85,6 +100,18 @@ extension RunbookCommand {
             Terminal.writeError(
                 "runbook: run \(runID) rolled back: \(result.undone.count) step\(result.undone.count == 1 ? "" : "s") undone.\n"
             )
+        }
+
+        /// What a rollback will undo, newest first, and the commit point that stops it.
+        static func listing(runID: String, _ entries: [Rollback.Entry], stoppedAt: String?) -> String {
+            var lines = entries.enumerated().map {
+                "  \($0.offset + 1). \($0.element.nodeID) on \($0.element.host): \($0.element.action)"
+            }
+            if let stoppedAt {
+                lines.append("  -- stops at commit point '\(stoppedAt)' (add --past-commit to go further)")
+            }
+            let header = entries.isEmpty ? "Nothing to undo in run \(runID)" : "Rollback of run \(runID), newest first:"
+            return ([header] + lines).joined(separator: "\n") + "\n"
         }
     }
 }

@@ -59,7 +59,8 @@ extension RunbookCommand {
                 (a terminal asks; without one, --yes is required), runs the preconditions, then the \
                 steps: each step's intent is journaled before it acts. A saved plan (`plan -o PLAN`) \
                 runs only if the runbook, inventory, params and probed facts are unchanged.
-                Exit: 0 done, 1 failed, 3 precondition failed, 4 parked at a gate, 5 locked, 6 an objective missed, 64 usage.
+                Exit: 0 done, 1 failed, 3 precondition failed, 4 parked at a gate, 5 locked, 6 an objective missed, \
+                7 rollback incomplete (an undo failed), 64 usage.
                 """)
 
         @Argument(help: "The runbook file, or a plan saved with `runbook plan -o`.")
@@ -111,7 +112,8 @@ extension RunbookCommand {
                     Terminal.writeError(
                         "runbook: error: the saved plan \(file) no longer matches the world; nothing was run. What changed:\n"
                             + drift.map { "  - \($0)" }.joined(separator: "\n")
-                            + "\nMake a new plan with `runbook plan \(runbookFile) -i \(inventory) -o \(file)`.\n")
+                            + "\nMake a new plan with `runbook plan \(ShellQuoting.quote(runbookFile)) -i \(ShellQuoting.quote(inventory))\(SuggestedCommand.inputs(mode: inputs.plan.mode, params: inputs.plan.params)) -o \(ShellQuoting.quote(file))`.\n"
+                    )
                     throw RunbookExit.failed
                 }
             }
@@ -158,22 +160,10 @@ extension RunbookCommand {
         }
 
         func confirm(runID: String) throws -> Bool {
-            if yes { return true }
-            guard Terminal.stdinIsTTY else {
-                Terminal.writeError(
-                    "runbook: error: no terminal to confirm on: pass --yes to run run \(runID) unattended (gates still wait for --approve or `runbook approve`)\n"
-                )
-                throw RunbookExit.usage
-            }
-            Terminal.writeError("Run this plan as run \(runID)? (yes/no) ")
-            while let line = readLine() {
-                switch line.trimmingCharacters(in: .whitespaces).lowercased() {
-                case "y", "yes": return true
-                case "n", "no", "": return false
-                default: Terminal.writeError("please answer yes or no: ")
-                }
-            }
-            return false
+            try Confirmation.ask(
+                "Run this plan as run \(runID)?", yes: yes,
+                unattended:
+                    "pass --yes to run run \(runID) unattended (gates still wait for --approve or `runbook approve`)")
         }
     }
 }

@@ -43,8 +43,10 @@ extension RunbookCommand {
             events: [EventRecord] = []
         ) -> String {
             var out = RunReportText.header(run, now: now, color: color)
+            let journaled = plan ?? RunReport.plan(run)
             let liveness = ProcessLiveness.of(run)
-            let resume = "runbook resume \(ShellQuoting.quote(run.id))"
+            let resume = "runbook resume \(ShellQuoting.quote(run.id))\(SuggestedCommand.secrets(of: run))"
+            let rollback = "runbook rollback \(ShellQuoting.quote(run.id))\(SuggestedCommand.secrets(of: run))"
             switch run.status {
             case .running:
                 switch liveness {
@@ -55,12 +57,22 @@ extension RunbookCommand {
                         "\nthe run is driven from \(host); `runbook status \(run.id)` there says whether it is alive\n"
                 }
             case .parked:
-                out += "\nparked at a gate: answer it (below), then `\(resume)`\n"
+                let passed =
+                    journaled.map {
+                        GateDeadline.waiting(steps, nodes: $0.steps).filter { $0.passed(now: now) }
+                    } ?? []
+                if passed.isEmpty {
+                    out += "\nparked at a gate: answer it (below), then `\(resume)`\n"
+                } else {
+                    out +=
+                        "\nparked at a gate PAST ITS DEADLINE: "
+                        + passed.map { "gate \($0.gate) \($0.describe(now: now))" }.joined(separator: "; ") + "\n"
+                }
             case .failed, .interrupted:
-                out += "\n`\(resume)` continues it; `runbook rollback \(run.id)` undoes its changes\n"
+                out += "\n`\(resume)` continues it; `\(rollback)` undoes its changes\n"
             case .rollbackFailed:
                 out +=
-                    "\nthe rollback failed: `runbook show \(run.id)` has the errors; `runbook rollback \(run.id)` retries it\n"
+                    "\nthe rollback failed: `runbook show \(run.id)` has the errors; `\(rollback)` retries it\n"
             case .succeeded, .rolledBack:
                 break
             }
@@ -71,22 +83,21 @@ extension RunbookCommand {
                 [
                     step.nodeID,
                     step.host ?? "-",
-                    step.state.rawValue,
+                    ReportText.outcome(step),
                     ReportText.stepTime(step, now: now) ?? "",
                     ReportText.firstLine(step.error) ?? "",
                 ]
             }
             let lines = ReportText.table(rows).split(separator: "\n", omittingEmptySubsequences: false)
             for (index, step) in steps.enumerated() {
-                let symbol = ReportText.paint(
-                    ReportText.symbol(step.state), ReportText.color(step.state), enabled: color)
+                let symbol = ReportText.paint(ReportText.symbol(of: step), ReportText.color(of: step), enabled: color)
                 out += "  \(symbol) \(lines[index])\n"
                 for output in ReportText.outputState(step.outputsJSON) {
                     out += "      outputs: \(output)\n"
                 }
             }
 
-            if let plan = plan ?? RunReport.plan(run) {
+            if let plan = journaled {
                 let items = ItemStatus.block(steps, nodes: plan.steps, events: events)
                 if !items.isEmpty { out += "\n" + items }
             }
@@ -109,6 +120,12 @@ extension RunbookCommand {
                         title += " (waiting since \(ReportText.timestamp(reached)))"
                     }
                     out += title + "\n"
+                    if let node = journaled?.steps.first(where: { $0.id == step.nodeID }),
+                        let deadline = GateDeadline(node: node, firstReached: step.firstReachedAt ?? step.startedAt)
+                    {
+                        out +=
+                            "    \(deadline.passed(now: now) ? "TIMED OUT" : "deadline"): \(deadline.describe(now: now))\n"
+                    }
                     out +=
                         "    answer: \(ReportText.approveCommand(runID: run.id, gate: step.nodeID))  (add --reject to refuse)\n"
                     if run.status == .running, liveness == .alive {

@@ -119,7 +119,8 @@ struct StateContext {
             "will not \(command) run \(runID): in its journal \(journal.path), \(what). The journal no longer "
                 + "says reliably what ran, so acting on it could apply a step twice or skip one. Find out who "
                 + "changed the file (restore it from a backup if you have one), check the world's state with "
-                + "`runbook plan \(record.runbookPath) -i \(record.inventoryPath)`, and start a new run with "
-                + "`runbook run` (see `runbook show \(runID)` for what the journal says happened)")
+                + "`runbook plan \(ShellQuoting.quote(record.runbookPath)) -i \(ShellQuoting.quote(record.inventoryPath))"
+                + "\(SuggestedCommand.inputs(of: record))`, and start a new run with `runbook run` (see `runbook show \(runID)` for what the journal says happened)"
+        )
     }
 }

@@ -46,12 +46,26 @@ struct RunSession {
     var runbookName: String { inputs.plan.runbook.name.value }
     var inventoryName: String { inputs.plan.inventory.name.value }
 
-    /// One run at a time per runbook and inventory: exit 5 naming the holder.
+    /// Whether a run keeps the inventory's lock after its process ended: it parked or was
+    /// interrupted, and only its resume (or rollback) may go on.
+    static func keepsLock(_ status: RunStatus?) -> Bool {
+        status == .parked || status == .interrupted
+    }
+
+    /// One run at a time per inventory (site pair), a parked or interrupted one included: exit 5
+    /// naming the holder.
     mutating func acquireLock() throws {
         do {
+            let journal = state.journal
             let lock = try RunLock.acquire(
-                directory: state.directory.lockDirectory, runbook: runbookName, inventory: inventoryName, runID: runID)
-            if let previous = lock.tookOverFrom {
+                directory: state.directory.lockDirectory, runbook: runbookName, inventory: inventoryName, runID: runID,
+                stillHeld: { Self.keepsLock((try? journal.run(id: $0.runID))?.status) })
+            if let previous = lock.tookOverFrom, previous.runID == runID,
+                Self.keepsLock((try? journal.run(id: runID))?.status)
+            {
+                // This run's own lock, kept while it was parked or interrupted: it keeps it until it ends.
+                lock.keep(true)
+            } else if let previous = lock.tookOverFrom {
                 Terminal.writeError(
                     "runbook: warning: took over the lock of run \(previous.runID) (pid \(previous.pid) on \(previous.hostname), started \(JournalTimestamp.format(previous.startedAt))): that process is gone\n"
                 )
@@ -80,8 +94,11 @@ struct RunSession {
             self.lock = lock
             LeftoverCommands.mark(runID: runID)
         } catch let held as LockHeldError {
+            let holder = held.holder?.runID ?? "RUN"
             Terminal.writeError(
-                "runbook: error: \(held)\nWait for it to finish, or look at it with `runbook status \(held.holder?.runID ?? "RUN")`.\n"
+                held.kept
+                    ? "runbook: error: \(held)\nOne run at a time per inventory: continue that run with `runbook resume \(holder)`, or undo it with `runbook rollback \(holder)` (`runbook status \(holder)` shows where it stopped).\n"
+                    : "runbook: error: \(held)\nWait for it to finish, or look at it with `runbook status \(holder)`; once it parks or stops, `runbook resume \(holder)` continues it and `runbook rollback \(holder)` undoes it.\n"
             )
             reportNotStarted(why: "\(held)")
             throw RunbookExit.locked
@@ -121,6 +138,8 @@ struct RunSession {
 
     /// Journals how the run ended, prints the summary and what to do next; returns the exit code.
     func finish(_ outcome: RunOutcome) async -> Int32 {
+        // A parked or interrupted run keeps the inventory's lock when this process ends.
+        lock?.keep(Self.keepsLock(outcome.status))
         reporter.stop()
         await hosts.closeAll()
         let finished: Date? = outcome.status == .parked ? nil : Date()
@@ -146,26 +165,34 @@ struct RunSession {
                 steps, nodes: inputs.plan.nodes, events: (try? state.journal.events(runID: runID)) ?? [])
         if !items.isEmpty { Terminal.writeError("\n" + redactor.redact(items)) }
         let message: String
+        let secrets = SuggestedCommand.secrets(inputs.plan.params)
+        let resume = "runbook resume \(runID)\(secrets)"
+        let rollback = "runbook rollback \(runID)\(secrets)"
         switch outcome {
         case .succeeded:
             message = "run \(runID) succeeded."
         case .failed(let why):
             message =
-                "run \(runID) FAILED:\n\(why)\nFix the cause, then `runbook resume \(runID)`; or undo its changes with `runbook rollback \(runID)`."
+                "run \(runID) FAILED:\n\(why)\nFix the cause, then `\(resume)`; or undo its changes with `\(rollback)`."
         case .preconditionFailed(let why):
             message = "run \(runID) stopped before changing anything: a precondition failed:\n\(why)"
         case .parked(let gates):
             let gate = gates.first ?? "GATE"
             message =
-                "run \(runID) is parked at gate \(gates.joined(separator: ", ")): nobody could answer it here.\nApprove with `runbook approve \(runID) \(ShellQuoting.quote(gate)) --by NAME --reason TEXT`, then `runbook resume \(runID)` (or `runbook resume \(runID) --approve \(ShellQuoting.quote(gate))`)."
+                "run \(runID) is parked at gate \(gates.joined(separator: ", ")): nobody could answer it here.\n"
+                + GateDeadline.waiting(steps, nodes: inputs.plan.nodes).map {
+                    "gate \($0.gate) \($0.describe(now: Date()))\n"
+                }.joined()
+                + "Approve with `runbook approve \(runID) \(ShellQuoting.quote(gate)) --by NAME --reason TEXT`, then `\(resume)` (or `\(resume) --approve \(ShellQuoting.quote(gate))`)."
         case .interrupted(let signal):
             message =
-                "run \(runID) was interrupted (\(signal == SIGINT ? "SIGINT" : "SIGTERM")); everything is journaled. Continue with `runbook resume \(runID)`."
+                "run \(runID) was interrupted (\(signal == SIGINT ? "SIGINT" : "SIGTERM")); everything is journaled. Continue with `\(resume)`."
         case .rolledBack(let why):
-            message = "run \(runID) FAILED and was rolled back:\n\(why)\nSee `runbook show \(runID)`."
+            message =
+                "run \(runID) FAILED and was rolled back:\n\(why)\nSee `runbook show \(runID)`; once the cause is fixed, start a new run with `runbook run \(ShellQuoting.quote(inputs.runbookPath)) -i \(ShellQuoting.quote(inputs.inventoryPath))\(SuggestedCommand.inputs(mode: inputs.plan.mode, params: inputs.plan.params))`."
         case .rollbackFailed(let why):
             message =
-                "run \(runID) FAILED and its rollback did not complete:\n\(why)\nInspect the hosts, then `runbook rollback \(runID)` again."
+                "run \(runID) FAILED and its ROLLBACK INCOMPLETE (exit \(RunbookExit.rollbackIncomplete.rawValue)):\n\(why)\nInspect the hosts, then `\(rollback)` again (undone steps are skipped)."
         }
         Terminal.writeError(redactor.redact(message) + "\n")
         outputs.write(runID: runID, journal: state.journal)

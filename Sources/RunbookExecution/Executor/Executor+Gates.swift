@@ -180,7 +180,11 @@ extension Executor {
         }
         guard options.interactive, let prompter else { return .parked }
 
-        let question = "\(gate.prompt ?? "Continue?") [gate \(node.gateName)] (yes/no)"
+        // When the gate times out and what happens then: the person answering must know.
+        let timesOut = GateDeadline(node: node, firstReached: firstReached).map {
+            "\n  this gate \($0.describe(now: Date()))\n "
+        }
+        let question = "\(gate.prompt ?? "Continue?") [gate \(node.gateName)]\(timesOut ?? "") (yes/no)"
         let gateID = node.gateName
         let answer = await prompter.ask(question, deadline: deadline, pollEvery: options.approvalPollSeconds) {
             [journal, runID] in

@@ -34,8 +34,9 @@ public enum RunOutcome: Sendable, Equatable {
     public var exitCode: Int32 {
         switch self {
         case .succeeded: return 0
-        case .failed, .rolledBack, .rollbackFailed: return 1
+        case .failed, .rolledBack: return 1
         case .preconditionFailed: return 3
+        case .rollbackFailed: return 7
         case .parked: return 4
         case .interrupted(let signal): return 128 + signal
         }
@@ -413,7 +414,7 @@ public final class Executor: Sendable {
                 ).map { "  " + $0 })
             let summary = lines.joined(separator: "\n")
             if !rollbackFailed.isEmpty {
-                return .rollbackFailed(summary + "\n" + rollbackFailed.joined(separator: "\n"))
+                return .rollbackFailed(summary + "\n" + Rollback.incomplete(rollbackFailed))
             }
             // The run as a whole was not rolled back: the other items stand (resume, or roll back the rest).
             return .failed(summary)
@@ -425,7 +426,7 @@ public final class Executor: Sendable {
                 let result = await rollback.run(
                     pastCommit: false, dryRun: false, reason: "step \(failures[0].0) failed")
                 return result.failed.isEmpty
-                    ? .rolledBack(summary) : .rollbackFailed(summary + "\n" + result.failed.joined(separator: "\n"))
+                    ? .rolledBack(summary) : .rollbackFailed(summary + "\n" + Rollback.incomplete(result.failed))
             }
             return .failed(summary)
         }

@@ -127,10 +127,11 @@ public struct Rollback: Sendable {
             }
             let earlier = attempts.filter { $0.nodeID == node.id && Self.undoPhases.contains($0.phase) }
             switch await undo(
-                node, type: type, entry: entry, undoState: records[node.id]?.observedJSON, earlier: earlier)
+                node, type: type, entry: entry, undoState: records[node.id]?.observedJSON, earlier: earlier,
+                stepFailure: Self.stepFailure(records[node.id]))
             {
             case .none: result.undone.append(node.id)
-            case .some(let why): result.failed.append("\(node.id): \(why)")
+            case .some(let why): result.failed.append("\(node.id) on \(entry.host): \(why)")
             }
         }
         executor.emit(
@@ -168,6 +169,12 @@ public struct Rollback: Sendable {
         }
     }
 
+    /// `ROLLBACK INCOMPLETE` and the undos that failed (`step on host: message`), one a line.
+    public static func incomplete(_ failed: [String]) -> String {
+        "ROLLBACK INCOMPLETE: \(failed.count) undo\(failed.count == 1 ? "" : "s") failed:\n"
+            + failed.map { "  \($0)" }.joined(separator: "\n")
+    }
+
     /// A rollback that began: whether it went past the last commit point.
     public struct Began: Sendable {
         public var pastCommit: Bool
@@ -183,6 +190,33 @@ public struct Rollback: Sendable {
             if let item = executor.nodeRunner.node(record.nodeID)?.item { items[item.identity] = item }
         }
         return items
+    }
+
+    /// The step record's error once its undo ended: a step that failed keeps its failure (it is
+    /// still the step's outcome, the rollback beside it); an undo that failed says so first.
+    static func error(after state: StepState, undoFailure: String?, stepFailure: String?) -> String? {
+        guard state == .undoFailed, let undoFailure else { return stepFailure }
+        return "undo failed: \(undoFailure)" + (stepFailure.map { "\n\(failedBeforeUndo)\($0)" } ?? "")
+    }
+
+    static let failedBeforeUndo = "the step had failed: "
+
+    /// The failure of a step before (or while) it is undone: its error while `failed`, what its
+    /// error keeps of it once undone (or an undo of it failed); nil for a step that did not fail.
+    public static func stepFailure(_ record: StepRecord?) -> String? {
+        guard let record else { return nil }
+        switch record.state {
+        case .failed: return record.error
+        case .undone, .undoFailed, .undoing: return stepFailure(record.error)
+        default: return nil
+        }
+    }
+
+    /// The step's own failure in a stored error: without what an undo that failed added before it.
+    static func stepFailure(_ stored: String?) -> String? {
+        guard let stored else { return nil }
+        guard stored.hasPrefix("undo failed: ") else { return stored }
+        return stored.range(of: "\n" + failedBeforeUndo).map { String(stored[$0.upperBound...]) }
     }
 
     /// The attempt phases of an undo.
@@ -215,9 +249,12 @@ public struct Rollback: Sendable {
     /// after. Undo attempts a killed `runbook` left in flight are closed as interrupted with the
     /// first commit (their commands were waited for when the lock was taken over). Returns nil
     /// when undone, else why not.
-    func undo(_ node: PlanNode, type: any ActionType, entry: Entry, undoState: String?, earlier: [AttemptRecord])
-        async -> String?
-    {
+    ///
+    /// `stepFailure`: the step's own failure, kept in its record beside the undo's outcome.
+    func undo(
+        _ node: PlanNode, type: any ActionType, entry: Entry, undoState: String?, earlier: [AttemptRecord],
+        stepFailure: String?
+    ) async -> String? {
         let host = entry.host
         let number = (earlier.map(\.number).max() ?? 0) + 1
         // Written with the next commit, whichever it is.
@@ -233,7 +270,7 @@ public struct Rollback: Sendable {
                 .init(step: node.id, host: host, state: state, error: failure, summary: summary))
             var batch = executor.batch(node, host: host) {
                 $0.state = state
-                $0.error = failure
+                $0.error = Self.error(after: state, undoFailure: failure, stepFailure: stepFailure)
             }
             batch.attempts = done
             batch.events = [event]

@@ -19,13 +19,16 @@ public struct LockHolder: Codable, Sendable, Equatable, CustomStringConvertible 
     public var pid: Int32
     /// When it started.
     public var startedAt: Date
+    /// The runbook of the run (nil in a lock file written before the lock was per inventory).
+    public var runbook: String?
 
     /// Creates a holder description.
-    public init(runID: String, hostname: String, pid: Int32, startedAt: Date) {
+    public init(runID: String, hostname: String, pid: Int32, startedAt: Date, runbook: String? = nil) {
         self.runID = runID
         self.hostname = hostname
         self.pid = pid
         self.startedAt = startedAt
+        self.runbook = runbook
     }
 
     /// Whether a process with this pid exists on this machine (it may be a reused pid).
@@ -34,9 +37,9 @@ public struct LockHolder: Codable, Sendable, Equatable, CustomStringConvertible 
         return kill(pid, 0) == 0 || errno == EPERM
     }
 
-    /// `run <id>, host <h>, pid <n>, started <ISO-8601>`.
+    /// `run <id> (runbook <r>), host <h>, pid <n>, started <ISO-8601>`.
     public var description: String {
-        "run \(runID), host \(hostname), pid \(pid), started \(LockHolder.formatDate(startedAt))"
+        "run \(runID)\(runbook.map { " (runbook \($0))" } ?? ""), host \(hostname), pid \(pid), started \(LockHolder.formatDate(startedAt))"
     }
 
     static func formatDate(_ date: Date) -> String {
@@ -50,6 +53,7 @@ public struct LockHolder: Codable, Sendable, Equatable, CustomStringConvertible 
         text += "\"hostname\":" + JSONText.quote(holder.hostname) + ","
         text += "\"pid\":" + String(holder.pid) + ","
         text += "\"startedAt\":" + JSONText.quote(JournalTimestamp.format(holder.startedAt))
+        if let runbook = holder.runbook { text += ",\"runbook\":" + JSONText.quote(runbook) }
         text += "}\n"
         return Data(text.utf8)
     }
@@ -60,11 +64,12 @@ public struct LockHolder: Codable, Sendable, Equatable, CustomStringConvertible 
             var hostname: String
             var pid: Int32
             var startedAt: String
+            var runbook: String?
         }
         guard let raw = try? JSONDecoder().decode(Raw.self, from: data),
             let date = JournalTimestamp.parse(raw.startedAt)
         else { return nil }
-        return LockHolder(runID: raw.runID, hostname: raw.hostname, pid: raw.pid, startedAt: date)
+        return LockHolder(runID: raw.runID, hostname: raw.hostname, pid: raw.pid, startedAt: date, runbook: raw.runbook)
     }
 }
 
@@ -78,27 +83,36 @@ public struct LockHeldError: Error, Sendable, Equatable, CustomStringConvertible
     public var inventory: String
     /// The lock file.
     public var path: String
+    /// The holder's process is gone, but its run is parked or interrupted: it keeps the lock
+    /// until it is resumed to its end or rolled back.
+    public var kept: Bool
 
     /// Creates the error.
-    public init(holder: LockHolder?, runbook: String, inventory: String, path: String) {
+    public init(holder: LockHolder?, runbook: String, inventory: String, path: String, kept: Bool = false) {
         self.holder = holder
         self.runbook = runbook
         self.inventory = inventory
         self.path = path
+        self.kept = kept
     }
 
-    /// `another run holds the lock for <runbook> on <inventory>: run …, host …, pid …, started …`.
+    /// `another run holds the lock of inventory <inventory>: run … (runbook …), host …, pid …, started …`
+    /// (`a parked or interrupted run holds ...` when `kept`).
     public var description: String {
         let who = holder.map(\.description) ?? "holder unknown (see \(path))"
-        return "another run holds the lock for \(runbook) on \(inventory): \(who)"
+        return
+            "\(kept ? "a parked or interrupted run" : "another run") holds the lock of inventory \(inventory): \(who)"
     }
 }
 
-/// One run at a time per (runbook, inventory): an exclusive `flock` on a file in `locks/`.
+/// One run at a time per inventory (a site pair), whatever the runbook: an exclusive `flock` on a
+/// file in `locks/`, so a failback cannot start while a failover of the same sites runs or waits.
 ///
 /// The lock lives on an open file descriptor kept for the life of the run, so the kernel drops it
 /// when the process dies, even by SIGKILL. The file names the holder (JSON), for error messages
-/// and to notice a holder that died without releasing.
+/// and to notice a holder that died without releasing. A run that parks or is interrupted leaves
+/// its name in the file (`keep`): `acquire` refuses another run while `stillHeld` says that run
+/// is still parked or interrupted, and lets that run itself (its resume or rollback) take it.
 public final class RunLock: Sendable {
     /// The lock file.
     public let path: String
@@ -113,6 +127,8 @@ public final class RunLock: Sendable {
     private struct State {
         var fd: Int32
         var holder: LockHolder
+        /// Leave the holder in the file on release (the run parked or was interrupted).
+        var keep = false
     }
 
     private let state: Mutex<State?>
@@ -145,16 +161,16 @@ public final class RunLock: Sendable {
         }
     }
 
-    /// The lock file path for a runbook and inventory: `<dir>/<runbook>--<inventory>.lock`.
-    public static func lockPath(directory: String, runbook: String, inventory: String) -> String {
-        let name = StateDirectory.sanitize(runbook) + "--" + StateDirectory.sanitize(inventory) + ".lock"
-        return StateDirectory.join(directory, name)
+    /// The lock file path for an inventory: `<dir>/<inventory>.lock`.
+    public static func lockPath(directory: String, inventory: String) -> String {
+        StateDirectory.join(directory, StateDirectory.sanitize(inventory) + ".lock")
     }
 
-    /// Takes the lock for (runbook, inventory) without waiting, and writes the holder into the file.
+    /// Takes the lock for the inventory without waiting, and writes the holder into the file.
     ///
     /// Throws `LockHeldError` if another open file description (another process, or another
-    /// `RunLock` in this process) holds it.
+    /// `RunLock` in this process) holds it, or if the file names another run for which
+    /// `stillHeld` is true (a parked or interrupted run: `kept`); the file is left as it was.
     public static func acquire(
         directory: String,
         runbook: String,
@@ -162,10 +178,11 @@ public final class RunLock: Sendable {
         runID: String,
         now: Date = Date(),
         pid: Int32 = getpid(),
-        hostname: String = RunLock.currentHostname()
+        hostname: String = RunLock.currentHostname(),
+        stillHeld: (LockHolder) -> Bool = { _ in false }
     ) throws -> RunLock {
         try StateDirectory.makePrivateDirectory(directory, createParents: true)
-        let path = lockPath(directory: directory, runbook: runbook, inventory: inventory)
+        let path = lockPath(directory: directory, inventory: inventory)
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw Failure.io(path: path, operation: "open", errno: errno) }
         var locked = false
@@ -184,10 +201,15 @@ public final class RunLock: Sendable {
             }
             throw Failure.io(path: path, operation: "flock", errno: code)
         }
-        locked = true
-        // A holder still named in the file released nothing: it died (SIGKILL, crash, reboot).
+        // A holder still named in the file released nothing: it died (SIGKILL, crash, reboot), or
+        // it parked or was interrupted and keeps the lock until it is resumed or rolled back.
         let previous = readHolder(fd: fd)
-        let holder = LockHolder(runID: runID, hostname: hostname, pid: pid, startedAt: now)
+        if let previous, previous.runID != runID, stillHeld(previous) {
+            _ = flock(fd, LOCK_UN)
+            throw LockHeldError(holder: previous, runbook: runbook, inventory: inventory, path: path, kept: true)
+        }
+        locked = true
+        let holder = LockHolder(runID: runID, hostname: hostname, pid: pid, startedAt: now, runbook: runbook)
         do {
             try writeHolder(holder, fd: fd, path: path)
         } catch {
@@ -221,11 +243,17 @@ public final class RunLock: Sendable {
         }
     }
 
-    /// Clears the holder from the file and releases the lock. Safe to call more than once.
+    /// Whether `release` (and the process's end) leaves the holder named in the file: true for a
+    /// run that parked or was interrupted, so no other run starts on the inventory meanwhile.
+    public func keep(_ keep: Bool) {
+        state.withLock { $0?.keep = keep }
+    }
+
+    /// Clears the holder from the file (unless `keep`) and releases the lock. Safe to call more than once.
     public func release() {
         state.withLock { current in
             guard let held = current else { return }
-            _ = ftruncate(held.fd, 0)
+            if !held.keep { _ = ftruncate(held.fd, 0) }
             _ = flock(held.fd, LOCK_UN)
             closeDescriptor(held.fd)
             current = nil

@@ -91,7 +91,9 @@ import Testing
             Issue.record("expected rollbackFailed")
             return
         }
-        #expect(why.contains("b: undo `undo b` exited 5: stuck"))
+        #expect(
+            why.contains("ROLLBACK INCOMPLETE: 1 undo failed:\n  b on localhost: undo `undo b` exited 5: stuck"),
+            "\(why)")
         #expect(hosts.commands().filter { $0.hasPrefix("undo") } == ["undo c", "undo b", "undo a"])
         #expect(try harness.state("b") == .undoFailed)
         #expect(try harness.state("a") == .undone)
@@ -187,7 +189,7 @@ import Testing
             Issue.record("expected rollbackFailed")
             return
         }
-        #expect(why.contains("b: undo verify `verify-undo b` exited 2: still there"), "\(why)")
+        #expect(why.contains("b on localhost: undo verify `verify-undo b` exited 2: still there"), "\(why)")
         #expect(try harness.state("b") == .undoFailed)
         #expect(try harness.state("a") == .undone)
         #expect(hosts.commands().contains("undo a"))

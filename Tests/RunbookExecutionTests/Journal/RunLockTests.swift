@@ -16,7 +16,7 @@ import Testing
             runID: "20261125-091502-3f9a", now: fixedStart
         )
         #expect(first.tookOverFrom == nil)
-        #expect(first.path == locks + "/georep-failover--site-a-to-b.lock")
+        #expect(first.path == locks + "/site-a-to-b.lock")
 
         do {
             _ = try RunLock.acquire(
@@ -29,12 +29,16 @@ import Testing
             #expect(error.holder?.hostname == RunLock.currentHostname())
             #expect(
                 error.description == """
-                    another run holds the lock for georep-failover on site-a-to-b: run 20261125-091502-3f9a, \
-                    host \(RunLock.currentHostname()), pid \(getpid()), started 2026-11-25T09:15:02Z
+                    another run holds the lock of inventory site-a-to-b: run 20261125-091502-3f9a \
+                    (runbook georep-failover), host \(RunLock.currentHostname()), pid \(getpid()), started 2026-11-25T09:15:02Z
                     """)
         }
 
-        // Another runbook/inventory pair is independent.
+        // The lock is the inventory's (the site pair's): a failback waits for the failover too.
+        #expect(throws: LockHeldError.self) {
+            try RunLock.acquire(directory: locks, runbook: "georep-failback", inventory: "site-a-to-b", runID: "back")
+        }
+        // Another inventory is independent.
         let other = try RunLock.acquire(
             directory: locks, runbook: "georep-failover", inventory: "site-b-to-a", runID: "x")
         other.release()
@@ -52,12 +56,52 @@ import Testing
         again.release()
     }
 
+    /// A run that parked or was interrupted keeps its name in the file: another run is refused
+    /// while the journal says it is still parked, the run itself (its resume) takes the lock back,
+    /// and once it ended the next run takes it over.
+    @Test func aKeptLockRefusesOtherRunsButNotItsOwnResume() throws {
+        let dir = TempDir("lock")
+        let locks = dir.file("locks")
+        let parked = try RunLock.acquire(
+            directory: locks, runbook: "georep-failover", inventory: "site-a-to-b", runID: "parked")
+        parked.keep(true)
+        parked.release()
+        #expect(try String(contentsOfFile: parked.path, encoding: .utf8).contains("\"runID\":\"parked\""))
+
+        do {
+            _ = try RunLock.acquire(
+                directory: locks, runbook: "georep-failback", inventory: "site-a-to-b", runID: "back",
+                stillHeld: { $0.runID == "parked" })
+            Issue.record("a second run took the lock of a parked run")
+        } catch let error as LockHeldError {
+            #expect(error.kept)
+            #expect(error.holder?.runID == "parked")
+            #expect(error.holder?.runbook == "georep-failover")
+            #expect(
+                error.description.hasPrefix(
+                    "a parked or interrupted run holds the lock of inventory site-a-to-b: run parked (runbook georep-failover)"
+                ))
+        }
+        #expect(try String(contentsOfFile: parked.path, encoding: .utf8).contains("\"runID\":\"parked\""))
+
+        let resumed = try RunLock.acquire(
+            directory: locks, runbook: "georep-failover", inventory: "site-a-to-b", runID: "parked",
+            stillHeld: { $0.runID == "parked" })
+        #expect(resumed.tookOverFrom?.runID == "parked")
+        resumed.release()
+        let next = try RunLock.acquire(
+            directory: locks, runbook: "georep-failback", inventory: "site-a-to-b", runID: "back",
+            stillHeld: { $0.runID == "parked" })
+        #expect(next.tookOverFrom == nil)
+        next.release()
+    }
+
     @Test func staleHolderIsTakenOver() throws {
         let dir = TempDir("lock")
         let locks = dir.file("locks")
         try FileManager.default.createDirectory(atPath: locks, withIntermediateDirectories: true)
-        let path = RunLock.lockPath(directory: locks, runbook: "georep failover", inventory: "site/a")
-        #expect(path == locks + "/georep_failover--site_a.lock")
+        let path = RunLock.lockPath(directory: locks, inventory: "site/a")
+        #expect(path == locks + "/site_a.lock")
         let stale =
             #"{"runID":"20261124-010203-dead","hostname":"ops-9","pid":999999,"startedAt":"2026-11-24T01:02:03.000Z"}"#
         try stale.write(toFile: path, atomically: false, encoding: .utf8)
@@ -80,7 +124,7 @@ import Testing
         let dir = TempDir("lock")
         let locks = dir.file("locks")
         try FileManager.default.createDirectory(atPath: locks, withIntermediateDirectories: true)
-        let path = RunLock.lockPath(directory: locks, runbook: "rb", inventory: "inv")
+        let path = RunLock.lockPath(directory: locks, inventory: "inv")
         let text = #"{"runID":"old","hostname":"h","pid":\#(getpid()),"startedAt":"2026-11-24T01:02:03.000Z"}"#
         try text.write(toFile: path, atomically: false, encoding: .utf8)
         let lock = try RunLock.acquire(directory: locks, runbook: "rb", inventory: "inv", runID: "new")
@@ -94,7 +138,7 @@ import Testing
         let dir = TempDir("lock")
         let locks = dir.file("locks")
         try FileManager.default.createDirectory(atPath: locks, withIntermediateDirectories: true)
-        let path = RunLock.lockPath(directory: locks, runbook: "georep-failover", inventory: "site-a-to-b")
+        let path = RunLock.lockPath(directory: locks, inventory: "site-a-to-b")
 
         // The child locks the file, names itself in it, then sleeps holding the lock.
         let child = Process()
