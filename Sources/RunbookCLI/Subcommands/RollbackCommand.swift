@@ -17,7 +17,9 @@ extension RunbookCommand {
                 run left running are waited for first. Exit 0 when every undo succeeded, 1 otherwise.
                 """)
 
-        @Argument(help: "The run id (a unique prefix is enough).")
+        @Argument(
+            help: "The run id (a unique prefix or its random suffix is enough, `last` the newest).",
+            completion: Completions.runs)
         var run: String
 
         @Flag(help: "Show what would be undone, and change nothing.")
