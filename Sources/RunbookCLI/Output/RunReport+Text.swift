@@ -120,6 +120,21 @@ enum ReportText {
         return "-"
     }
 
+    /// A step's state as shown: `not run` for one still pending once its run has ended
+    /// (succeeded, failed, rolled back): it never ran. The journal keeps `pending`, so a `resume`
+    /// of a failed run still runs it.
+    static func state(_ step: StepRecord, of run: RunStatus) -> String {
+        step.state == .pending && ended(run) ? "not run" : step.state.rawValue
+    }
+
+    /// Whether a run has ended: not running, parked or interrupted (waiting to go on).
+    static func ended(_ status: RunStatus) -> Bool {
+        switch status {
+        case .succeeded, .failed, .rolledBack, .rollbackFailed: return true
+        case .running, .parked, .interrupted: return false
+        }
+    }
+
     /// `parked (exit 4)`.
     static func status(_ run: RunRecord) -> String {
         run.exitCode.map { "\(run.status.rawValue) (exit \($0))" } ?? run.status.rawValue
@@ -196,7 +211,7 @@ enum RunReportText {
 
     static func render(_ report: RunReport, color: Bool) -> String {
         let run = report.run
-        var out = header(run, now: report.now, color: color)
+        var out = header(run, now: report.now, color: color, events: report.events)
         out += "plan hash:  \(run.planHash)\n"
         if !run.paramsJSON.isEmpty, run.paramsJSON != "{}" { out += "params:     \(run.paramsJSON)\n" }
 
@@ -204,7 +219,7 @@ enum RunReportText {
         if report.steps.isEmpty { out += "  none journaled\n" }
         for step in report.steps {
             out +=
-                "  \(ReportText.paint(ReportText.symbol(step.state), ReportText.color(step.state), enabled: color)) \(step.nodeID)  \(step.state.rawValue)\n"
+                "  \(ReportText.paint(ReportText.symbol(step.state), ReportText.color(step.state), enabled: color)) \(step.nodeID)  \(ReportText.state(step, of: run.status))\n"
             var facts = ["host \(step.host ?? "-")", "\(step.attempts) attempt\(step.attempts == 1 ? "" : "s")"]
             if step.changed { facts.append("changed") }
             if let seq = step.completionSeq { facts.append("completed #\(seq)") }
@@ -256,20 +271,52 @@ enum RunReportText {
     }
 
     /// The lines about a run common to `status` and `show`.
-    static func header(_ run: RunRecord, now: Date, color: Bool) -> String {
+    /// The seconds the run's process was at work: from each `run.started` or `run.resumed` to
+    /// the `run.finished` or `run.parked` after it (to `now` while it runs); nil when the run was
+    /// never resumed and is not parked now (its wall time is its work time then).
+    static func workSeconds(_ events: [EventRecord], now: Date, parkedNow: Bool = false) -> Double? {
+        guard events.contains(where: { $0.type == "run.started" || $0.type == "run.resumed" }),
+            parkedNow || events.contains(where: { $0.type == "run.resumed" })
+        else { return nil }
+        var total = 0.0
+        var since: Date?
+        for event in events.sorted(by: { $0.seq < $1.seq }) {
+            switch event.type {
+            case "run.started", "run.resumed": since = since ?? event.ts
+            case "run.finished", "run.parked":
+                if let start = since { total += event.ts.timeIntervalSince(start) }
+                since = nil
+            default: break
+            }
+        }
+        if let start = since { total += now.timeIntervalSince(start) }
+        return total
+    }
+
+    /// `events`: the run's, to tell its work time from its wall time (empty: wall time only).
+    static func header(_ run: RunRecord, now: Date, color: Bool, events: [EventRecord] = []) -> String {
         var out = "run:        \(run.id)\n"
         out += "runbook:    \(run.runbookName) (\(run.runbookPath))\n"
         out += "inventory:  \(run.inventoryName) (\(run.inventoryPath))\n"
         out += "mode:       \(run.mode)\n"
-        out += "status:     \(ReportText.paint(ReportText.status(run), ReportText.color(run.status), enabled: color))\n"
+        let liveness = ProcessLiveness.of(run)
+        let dead = run.status == .running && liveness == .gone
+        out +=
+            "status:     \(ReportText.paint(ProcessLiveness.shownStatus(run, liveness), ReportText.color(dead ? .interrupted : run.status), enabled: color))\n"
         out += "started:    \(ReportText.timestamp(run.startedAt))\n"
+        // Wall time includes the time parked at gates and stopped between resumes; work time
+        // (the process at work) does not.
+        let parkedNow = run.status == .parked && run.finishedAt == nil
+        let work = workSeconds(events, now: run.finishedAt ?? now, parkedNow: parkedNow).map {
+            " wall; \(ReportText.duration($0)) at work, the rest parked or stopped"
+        }
         if let finished = run.finishedAt {
             out +=
-                "finished:   \(ReportText.timestamp(finished)) (took \(ReportText.duration(finished.timeIntervalSince(run.startedAt))))\n"
+                "finished:   \(ReportText.timestamp(finished)) (took \(ReportText.duration(finished.timeIntervalSince(run.startedAt)))\(work ?? ""))\n"
         } else {
-            out += "elapsed:    \(ReportText.duration(now.timeIntervalSince(run.startedAt)))\n"
+            out += "elapsed:    \(ReportText.duration(now.timeIntervalSince(run.startedAt)))\(work ?? "")\n"
         }
-        out += "process:    \(ProcessLiveness.of(run).describe(run))\n"
+        out += "process:    \(liveness.describe(run))\n"
         return out
     }
 }
