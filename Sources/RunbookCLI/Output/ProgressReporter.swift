@@ -143,12 +143,15 @@ final class ProgressReporter: RunObserver, Sendable {
 /// own, from its start to its end; a gate's is how long it waited). `run`: how the run ended
 /// (a step still pending then shows as `not run`). A note longer than the column is cut with
 /// `…`: the failure follows the table whole.
-func summaryTable(_ steps: [StepRecord], color: Bool, run: RunStatus = .running) -> String {
+func summaryTable(
+    _ steps: [StepRecord], color: Bool, run: RunStatus = .running, idle: [(start: Date, end: Date)] = []
+) -> String {
     guard !steps.isEmpty else { return "" }
     let rows = steps.map { step -> [String] in
         let duration: String
         if let start = step.startedAt, let end = step.finishedAt {
-            duration = String(format: "%.1fs", end.timeIntervalSince(start))
+            // A step re-verified after a resume: not the time parked in between (`idle`).
+            duration = String(format: "%.1fs", ReportText.stepSeconds(step, start: start, end: end, idle: idle))
         } else {
             duration = ""
         }

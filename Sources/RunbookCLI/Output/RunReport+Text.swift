@@ -141,14 +141,47 @@ enum ReportText {
     }
 
     /// How long a step took (`12s`), or how long it has been going (`elapsed 4m05s`); nil if not started.
-    static func stepTime(_ step: StepRecord, now: Date) -> String? {
+    /// `idle`: when the run was parked or stopped (`idleIntervals`), left out of a step's time
+    /// (one re-verified after a resume spans them), not of a gate's (how long it waited).
+    static func stepTime(_ step: StepRecord, now: Date, idle: [(start: Date, end: Date)] = []) -> String? {
         let start = step.startedAt ?? step.firstReachedAt
         guard let start else { return nil }
-        if let finished = step.finishedAt { return duration(finished.timeIntervalSince(start)) }
+        if let finished = step.finishedAt {
+            return duration(stepSeconds(step, start: start, end: finished, idle: idle))
+        }
         switch step.state {
-        case .running, .waiting, .undoing: return "elapsed " + duration(now.timeIntervalSince(start))
+        case .running, .waiting, .undoing:
+            return "elapsed " + duration(stepSeconds(step, start: start, end: now, idle: idle))
         default: return nil
         }
+    }
+
+    /// From `start` to `end`, less the idle time in between unless the step is a gate.
+    static func stepSeconds(_ step: StepRecord, start: Date, end: Date, idle: [(start: Date, end: Date)]) -> Double {
+        var seconds = end.timeIntervalSince(start)
+        guard step.firstReachedAt == nil else { return seconds }
+        for span in idle {
+            let overlap = min(end, span.end).timeIntervalSince(max(start, span.start))
+            if overlap > 0 { seconds -= overlap }
+        }
+        return seconds
+    }
+
+    /// When the run's process was not at work: from each `run.parked` or `run.finished` to the
+    /// `run.resumed` after it.
+    static func idleIntervals(_ events: [EventRecord]) -> [(start: Date, end: Date)] {
+        var spans: [(start: Date, end: Date)] = []
+        var since: Date?
+        for event in events.sorted(by: { $0.seq < $1.seq }) {
+            switch event.type {
+            case "run.parked", "run.finished": since = event.ts
+            case "run.resumed":
+                if let start = since { spans.append((start, event.ts)) }
+                since = nil
+            default: break
+            }
+        }
+        return spans
     }
 
     /// `state = Sync in Progress` for a step whose outputs have a `state` or `status` field.
@@ -217,6 +250,7 @@ enum RunReportText {
 
         out += "\nsteps (\(report.steps.count)):\n"
         if report.steps.isEmpty { out += "  none journaled\n" }
+        let idle = ReportText.idleIntervals(report.events)
         for step in report.steps {
             out +=
                 "  \(ReportText.paint(ReportText.symbol(step.state), ReportText.color(step.state), enabled: color)) \(step.nodeID)  \(ReportText.state(step, of: run.status))\n"
@@ -227,7 +261,7 @@ enum RunReportText {
             if step.startedAt != nil || step.finishedAt != nil {
                 var times = "started \(ReportText.timestamp(step.startedAt))"
                 if let finished = step.finishedAt { times += ", finished \(ReportText.timestamp(finished))" }
-                if let time = ReportText.stepTime(step, now: report.now) { times += " (\(time))" }
+                if let time = ReportText.stepTime(step, now: report.now, idle: idle) { times += " (\(time))" }
                 out += "      \(times)\n"
             } else if let reached = step.firstReachedAt {
                 out += "      reached \(ReportText.timestamp(reached))\n"

@@ -78,13 +78,14 @@ extension RunbookCommand {
             }
 
             out += "\nsteps (\(steps.count)):\n"
+            let idle = ReportText.idleIntervals(events)
             if steps.isEmpty { out += "  none journaled yet\n" }
             let rows = steps.map { step -> [String] in
                 [
                     step.nodeID,
                     step.host ?? "-",
                     ReportText.state(step, of: run.status),
-                    ReportText.stepTime(step, now: now) ?? "",
+                    ReportText.stepTime(step, now: now, idle: idle) ?? "",
                     ReportText.firstLine(step.error) ?? "",
                 ]
             }
@@ -177,7 +178,8 @@ extension RunbookCommand {
                     }
                 }
                 switch run.status {
-                case .running where liveness == .alive:
+                case .running where liveness != .gone:
+                    // Alive (here, or on another host: `runbook status RUN` there tells).
                     if !waiting.isEmpty { out += "    then:    the waiting run continues by itself\n" }
                 case .running, .interrupted, .parked:
                     let then = waiting.isEmpty ? "next:   " : "then:   "

@@ -141,7 +141,8 @@ struct RunSession {
         commit(batch)
         let steps = (try? state.journal.steps(runID: runID)) ?? []
         let redactor = inputs.plan.redactor
-        Terminal.writeError("\n" + redactor.redact(summaryTable(steps, color: false, run: outcome.status)))
+        let idle = ReportText.idleIntervals((try? state.journal.events(runID: runID)) ?? [])
+        Terminal.writeError("\n" + redactor.redact(summaryTable(steps, color: false, run: outcome.status, idle: idle)))
         let items =
             inputs.plan.itemKeys.isEmpty
             ? ""
