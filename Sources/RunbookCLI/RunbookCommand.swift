@@ -1,4 +1,5 @@
 import ArgumentParser
+import RunbookExecution
 
 /// The `runbook` command: validate, plan, and list the action types.
 public struct RunbookCommand: AsyncParsableCommand {
@@ -12,8 +13,8 @@ public struct RunbookCommand: AsyncParsableCommand {
 
             Exit codes: 0 ok, 1 failed, 2 invalid runbook or inventory, 3 precondition failed, \
             4 parked at a gate, 5 locked by another run, 6 every step done but an objective missed \
-            (or not measured), 7 rollback incomplete (an undo failed), 64 usage, 130/143 interrupted \
-            by SIGINT/SIGTERM.
+            (or not measured), 7 rollback incomplete (an undo failed), 64 usage, 130/143/129 \
+            interrupted (SIGINT/SIGTERM/SIGHUP).
             The journal and locks live in $RUNBOOK_STATE_DIR (default ~/.local/state/runbook).
             """,
         version: "0.1.0",
@@ -42,5 +43,9 @@ public enum RunbookExit {
 
 extension RunbookCommand {
     /// Runs the command line of this process; the executable's only call.
-    public static func runMain() async { await main() }
+    public static func runMain() async {
+        // A closed pipe (`runbook ... | head -1`) makes writes fail (output gone), never kills.
+        StandardStream.ignoreSIGPIPE()
+        await main()
+    }
 }

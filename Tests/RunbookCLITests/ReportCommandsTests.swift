@@ -294,7 +294,8 @@ import Testing
         let result = try run(["status", Self.orphanID], state: state)
         #expect(result.status == 0, "\(result.stderr)")
         let out = lines(result.stdout)
-        #expect(out.contains("status:     running"))
+        // Journaled as running, but nothing runs it: shown as interrupted (issue 19, defect 8).
+        #expect(out.contains("status:     interrupted (process gone)"))
         #expect(out.contains("process:    pid 2000000000 on \(Self.host), no longer running"))
         #expect(out.contains("the process is gone: `runbook resume 20250301-120000-bbbb` continues it"))
         #expect(out.contains { $0.hasPrefix("elapsed:    ") })
@@ -436,6 +437,8 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         #expect(Set(object.keys) == ["version", "run", "steps", "attempts", "approvals", "events", "chain"])
+        // Version 2: keys snake_case, as in the plan JSON and the event stream (issue 19, defect 11).
+        #expect(object["version"] as? Int == 2)
         // Sorted keys: the top-level keys appear in order.
         let order = ["approvals", "attempts", "chain", "events", "run", "steps", "version"].map {
             result.stdout.range(of: "\n  \"\($0)\"")?.lowerBound
@@ -446,9 +449,9 @@ import Testing
         let runObject = try #require(object["run"] as? [String: Any])
         #expect(runObject["id"] as? String == Self.parkedID)
         #expect(runObject["status"] as? String == "parked")
-        #expect(runObject["exitCode"] as? Int == 4)
-        #expect(runObject["startedAt"] as? String == "2025-03-01T10:00:00.000Z")
-        #expect(runObject["durationSeconds"] as? Double == 90)
+        #expect(runObject["exit_code"] as? Int == 4)
+        #expect(runObject["started_at"] as? String == "2025-03-01T10:00:00.000Z")
+        #expect(runObject["duration_seconds"] as? Double == 90)
         #expect((runObject["params"] as? [String: Any])?["volume"] as? String == "gv0")
 
         let steps = try #require(object["steps"] as? [[String: Any]])
@@ -459,18 +462,18 @@ import Testing
             ])
         #expect((steps[2]["outputs"] as? [String: Any])?["state"] as? String == "Sync in Progress")
         #expect(steps[3]["error"] as? String == Self.syncError)
-        #expect(steps[4]["startedAt"] is NSNull)
+        #expect(steps[4]["started_at"] is NSNull)
 
         let attempts = try #require(object["attempts"] as? [[String: Any]])
         #expect(attempts.count == 4)
         #expect(attempts[2]["intent"] as? String == Self.syncCommand)
-        #expect(attempts[2]["exitCode"] as? Int == 23)
+        #expect(attempts[2]["exit_code"] as? Int == 23)
         #expect(attempts[3]["number"] as? Int == 2)
 
         let approvals = try #require(object["approvals"] as? [[String: Any]])
         #expect(approvals.count == 1)
         #expect(approvals.first?["by"] as? String == "bob")
-        #expect(approvals.first?["planHash"] as? String == Self.planHash)
+        #expect(approvals.first?["plan_hash"] as? String == Self.planHash)
 
         let events = try #require(object["events"] as? [[String: Any]])
         #expect(events.map { $0["seq"] as? Int } == Array(1...9))
@@ -479,7 +482,7 @@ import Testing
 
         let chain = try #require(object["chain"] as? [String: Any])
         #expect(chain["intact"] as? Bool == true)
-        #expect(chain["eventCount"] as? Int == 9)
+        #expect(chain["event_count"] as? Int == 9)
 
         let again = try run(["show", Self.parkedID, "--format", "json"], state: state)
         #expect(again.stdout == result.stdout)
@@ -557,7 +560,7 @@ import Testing
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         let chain = try #require(object["chain"] as? [String: Any])
         #expect(chain["intact"] as? Bool == false)
-        #expect(chain["brokenAtSeq"] as? Int == 3)
+        #expect(chain["broken_at_seq"] as? Int == 3)
     }
 
     // MARK: - approve

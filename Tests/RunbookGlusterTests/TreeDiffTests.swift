@@ -136,14 +136,28 @@ import Testing
             ).count == 1, "a * only at the end")
     }
 
-    @Test func aFailedExpectationMarksWhereItCutAnObservedValue() throws {
+    /// The paths that differ are named whole (issue 19, defect 13: they were cut at 80
+    /// characters, mid-name); past 20, how many more and where they are; any other value is still
+    /// cut at 80 characters and marked where it was.
+    @Test func aFailedExpectationNamesEveryPathWholeAndMarksWhereItCutOtherValues() throws {
         let node = try Lab.node("probe: tree.diff\nwith: {source: /a, target: /b}")
-        let lines = Value.list((1...20).map { .string("+ dir/file-\($0).txt") })
+        let paths = (1...25).map { "+ dir/file-\($0).txt" }
+        let twenty = Value.list(paths.prefix(20).map(Value.string))
         let failure = try #require(
-            LivePlanner.expectationFailure(node, outputs: ["differences": .int(20), "lines": lines], context: nil))
-        let cut = String(lines.renderedForText.prefix(80))
-        #expect(failure.contains("differences = 20, lines = \(cut)…)"), "\(failure)")
-        #expect(!failure.contains("20…"), "a value under 80 characters is whole: \(failure)")
+            LivePlanner.expectationFailure(node, outputs: ["differences": .int(20), "lines": twenty], context: nil))
+        #expect(
+            failure.contains("differences = 20, lines = [\(paths.prefix(20).joined(separator: ", "))])"), "\(failure)")
+        let more = try #require(
+            LivePlanner.expectationFailure(
+                node, outputs: ["lines": .list(paths.map(Value.string))], context: nil))
+        #expect(
+            more.contains("+ dir/file-20.txt, … and 5 more (all in the step's outputs: `runbook show RUN`)])"),
+            "\(more)")
+        #expect(!more.contains("file-21"), "\(more)")
+        let workers = Value.list(
+            (1...10).map { .map(["brick": .string("gfs-a\($0):/bricks/b"), "status": .string("Active")]) })
+        let other = try #require(LivePlanner.expectationFailure(node, outputs: ["workers": workers], context: nil))
+        #expect(other.contains("workers = \(String(workers.renderedForText.prefix(80)))…)"), "\(other)")
     }
 
     @Test func itsOutputsAreAnExpectationAndAnUntilCondition() async throws {

@@ -39,10 +39,8 @@ enum ItemStatus {
                 first([.failed, .undoFailed])
                 ?? nodes.first { records[$0.id]?.state == .undone && failures[$0.id] != nil }
             if let node = failedNode {
-                let error =
-                    ReportText.firstLine(records[node.id]?.error ?? failures[node.id]).map {
-                        ": \($0.prefix(80))"
-                    } ?? ""
+                // Whole: what failed may end in the paths that differ (issue 19, defect 13).
+                let error = ReportText.firstLine(records[node.id]?.error ?? failures[node.id]).map { ": \($0)" } ?? ""
                 stands = "FAILED at \(node.id)\(error)" + (undone > 0 ? "; rolled back (\(undone) undone)" : "")
             } else if states.contains(.undone) || states.contains(.undoing) {
                 stands = "rolled back (\(states.filter { $0 == .undone }.count) undone)"

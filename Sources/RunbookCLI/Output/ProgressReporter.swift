@@ -4,7 +4,9 @@ import RunbookExecution
 import Synchronization
 
 /// Shows a run as it happens: on a terminal, coloured lines and a heartbeat of what is still
-/// running (step, host, elapsed); otherwise plain timestamped lines. Secrets are masked.
+/// running (step, host, elapsed) every 10 s; otherwise plain timestamped lines, with the same
+/// heartbeat every 60 s (`--heartbeat`), so a journal (`journalctl`) shows a long step is alive.
+/// Secrets are masked.
 final class ProgressReporter: RunObserver, Sendable {
     let tty: Bool
     let color: Bool
@@ -13,18 +15,23 @@ final class ProgressReporter: RunObserver, Sendable {
     private let started = Date()
     private let heartbeat = Mutex<Task<Void, Never>?>(nil)
 
-    init(tty: Bool, color: Bool, redactor: Redactor) {
+    /// Seconds between heartbeats: 10 on a terminal, 60 otherwise.
+    static func defaultHeartbeat(tty: Bool) -> Double { tty ? 10 : 60 }
+
+    /// `heartbeat`: seconds between the lines saying what still runs (nil: the default; 0: none).
+    init(tty: Bool, color: Bool, redactor: Redactor, heartbeat: Double? = nil) {
         self.tty = tty
         self.color = color
         self.redactor = redactor
-        if tty {
+        let every = heartbeat ?? Self.defaultHeartbeat(tty: tty)
+        if every > 0 {
             let task = Task { [weak self] in
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: .seconds(10))
-                    self?.beat()
+                    try? await Task.sleep(for: .seconds(every))
+                    self?.beat(after: min(5, every))
                 }
             }
-            heartbeat.withLock { $0 = task }
+            self.heartbeat.withLock { $0 = task }
         }
     }
 
@@ -39,12 +46,13 @@ final class ProgressReporter: RunObserver, Sendable {
         } else {
             stamp = JournalTimestamp.format(Date())
         }
-        FileHandle.standardError.write(Data(redactor.redact("\(stamp) \(line)\n").utf8))
+        StandardStream.standardError.write(redactor.redact("\(stamp) \(line)\n"))
     }
 
-    func beat() {
+    /// One line naming what has been running for `after` seconds or more, if anything.
+    func beat(after: Double = 5) {
         let now = Date()
-        let list = running.withLock { $0 }.filter { now.timeIntervalSince($0.value.since) >= 5 }
+        let list = running.withLock { $0 }.filter { now.timeIntervalSince($0.value.since) >= after }
         guard !list.isEmpty else { return }
         let text = list.sorted { $0.key < $1.key }.map {
             "\($0.key) on \($0.value.host) \(Int(now.timeIntervalSince($0.value.since)))s"
@@ -137,20 +145,27 @@ final class ProgressReporter: RunObserver, Sendable {
     }
 }
 
-/// The closing table of a run: each step instance, its host, state and duration.
-func summaryTable(_ steps: [StepRecord], color: Bool) -> String {
+/// The closing table of a run: each step instance, its host, state and duration (the step's
+/// own, from its start to its end; a gate's is how long it waited). `run`: how the run ended
+/// (a step still pending then shows as `not run`). A note longer than the column is cut with
+/// `…`: the failure follows the table whole.
+func summaryTable(
+    _ steps: [StepRecord], color: Bool, run: RunStatus = .running, idle: [(start: Date, end: Date)] = []
+) -> String {
     guard !steps.isEmpty else { return "" }
     let rows = steps.map { step -> [String] in
         let duration: String
         if let start = step.startedAt, let end = step.finishedAt {
-            duration = String(format: "%.1fs", end.timeIntervalSince(start))
+            // A step re-verified after a resume: not the time parked in between (`idle`).
+            duration = String(format: "%.1fs", ReportText.stepSeconds(step, start: start, end: end, idle: idle))
         } else {
             duration = ""
         }
-        let note = (step.error ?? "").split(separator: "\n").first.map { String($0.prefix(70)) } ?? ""
+        let first = (step.error ?? "").split(separator: "\n").first.map(String.init) ?? ""
+        let note = first.count > 70 ? String(first.prefix(69)) + "…" : first
         // A failed step stays a failure once rolled back: `failed, undone`, its error beside it.
         let changed = step.changed ? (step.state == .undone ? "undone" : "yes") : ""
-        return [step.nodeID, step.host ?? "", ReportText.outcome(step), changed, duration, note]
+        return [step.nodeID, step.host ?? "", ReportText.state(step, of: run), changed, duration, note]
     }
     let header = ["STEP", "HOST", "STATE", "CHANGED", "TIME", "NOTE"]
     var widths = header.map(\.count)
@@ -162,4 +177,32 @@ func summaryTable(_ steps: [StepRecord], color: Bool) -> String {
         .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
     }
     return ([line(header)] + rows.map(line)).joined(separator: "\n") + "\n"
+}
+
+extension ProgressReporter {
+    /// What the dry run probes, as it does (on stderr): a line per host when its check starts
+    /// and when it answers (or does not), then one when the steps' probes start. On a terminal
+    /// the lines are coloured and timed from the start; otherwise they are timestamped.
+    static func probeProgress(tty: Bool, color: Bool) -> @Sendable (LivePlanner.Progress) -> Void {
+        let started = Date()
+        return { progress in
+            func paint(_ text: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
+            let line: String
+            switch progress {
+            case .checking(let host, let address):
+                line = "probing \(host)\(address == host ? "" : " (\(address))") …"
+            case .reachable(let host, let seconds):
+                line = paint("✓", "32") + " \(host) answered in " + String(format: "%.1fs", seconds)
+            case .unreachable(let host, let why):
+                line = paint("✗ \(host) is UNREACHABLE", "31") + ": \(why)"
+            case .probingSteps(let hosts):
+                line = "probing what each step would change on \(hosts) host\(hosts == 1 ? "" : "s") …"
+            }
+            let stamp =
+                tty
+                ? paint(String(format: "[%6.1fs]", Date().timeIntervalSince(started)), "90")
+                : JournalTimestamp.format(Date())
+            Terminal.writeError("\(stamp) \(line)\n")
+        }
+    }
 }

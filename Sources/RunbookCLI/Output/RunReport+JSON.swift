@@ -4,9 +4,12 @@ import RunbookExecution
 // MARK: - JSON
 
 enum RunReportJSON {
+    /// `show --format json`: version 2, keys snake_case as in the plan JSON and the `--events`
+    /// stream (version 1 had them camelCase: `exitCode`, now `exit_code`). The rehearsal report's
+    /// JSON (`report --format json`, version 1) keeps its camelCase keys.
     static func render(_ report: RunReport) -> String {
         let object: [String: Any] = [
-            "version": 1,
+            "version": 2,
             "run": run(report.run, now: report.now),
             "steps": report.steps.map(step),
             "attempts": report.attempts.map(attempt),
@@ -16,9 +19,41 @@ enum RunReportJSON {
         ]
         let data =
             (try? JSONSerialization.data(
-                withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]))
+                withJSONObject: snakeCased(object), options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]))
             ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self) + "\n"
+    }
+
+    /// The journal's values a document embeds as they were stored: their keys are not this
+    /// document's (a probe's outputs, params, an event's payload), so they are left as they are.
+    static let embeddedKeys: Set<String> = ["params", "observed", "outputs", "payload"]
+
+    /// `exitCode` -> `exit_code`, in every key of this document's own maps.
+    static func snakeCased(_ value: Any) -> Any {
+        switch value {
+        case let map as [String: Any]:
+            var out: [String: Any] = [:]
+            for (key, inner) in map {
+                out[snakeCase(key)] = embeddedKeys.contains(key) ? inner : snakeCased(inner)
+            }
+            return out
+        case let list as [Any]:
+            return list.map(snakeCased)
+        default:
+            return value
+        }
+    }
+
+    static func snakeCase(_ key: String) -> String {
+        var out = ""
+        for character in key {
+            if character.isUppercase {
+                out += "_" + character.lowercased()
+            } else {
+                out.append(character)
+            }
+        }
+        return out
     }
 
     static func date(_ date: Date?) -> Any {

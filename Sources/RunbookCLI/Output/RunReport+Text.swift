@@ -146,20 +146,68 @@ enum ReportText {
         return "-"
     }
 
+    /// A step's state as shown: `not run` for one still pending once its run has ended
+    /// (succeeded, failed, rolled back): it never ran. The journal keeps `pending`, so a `resume`
+    /// of a failed run still runs it.
+    static func state(_ step: StepRecord, of run: RunStatus) -> String {
+        step.state == .pending && ended(run) ? "not run" : outcome(step)
+    }
+
+    /// Whether a run has ended: not running, parked or interrupted (waiting to go on).
+    static func ended(_ status: RunStatus) -> Bool {
+        switch status {
+        case .succeeded, .failed, .rolledBack, .rollbackFailed: return true
+        case .running, .parked, .interrupted: return false
+        }
+    }
+
     /// `parked (exit 4)`.
     static func status(_ run: RunRecord) -> String {
         run.exitCode.map { "\(run.status.rawValue) (exit \($0))" } ?? run.status.rawValue
     }
 
     /// How long a step took (`12s`), or how long it has been going (`elapsed 4m05s`); nil if not started.
-    static func stepTime(_ step: StepRecord, now: Date) -> String? {
+    /// `idle`: when the run was parked or stopped (`idleIntervals`), left out of a step's time
+    /// (one re-verified after a resume spans them), not of a gate's (how long it waited).
+    static func stepTime(_ step: StepRecord, now: Date, idle: [(start: Date, end: Date)] = []) -> String? {
         let start = step.startedAt ?? step.firstReachedAt
         guard let start else { return nil }
-        if let finished = step.finishedAt { return duration(finished.timeIntervalSince(start)) }
+        if let finished = step.finishedAt {
+            return duration(stepSeconds(step, start: start, end: finished, idle: idle))
+        }
         switch step.state {
-        case .running, .waiting, .undoing: return "elapsed " + duration(now.timeIntervalSince(start))
+        case .running, .waiting, .undoing:
+            return "elapsed " + duration(stepSeconds(step, start: start, end: now, idle: idle))
         default: return nil
         }
+    }
+
+    /// From `start` to `end`, less the idle time in between unless the step is a gate.
+    static func stepSeconds(_ step: StepRecord, start: Date, end: Date, idle: [(start: Date, end: Date)]) -> Double {
+        var seconds = end.timeIntervalSince(start)
+        guard step.firstReachedAt == nil else { return seconds }
+        for span in idle {
+            let overlap = min(end, span.end).timeIntervalSince(max(start, span.start))
+            if overlap > 0 { seconds -= overlap }
+        }
+        return seconds
+    }
+
+    /// When the run's process was not at work: from each `run.parked` or `run.finished` to the
+    /// `run.resumed` after it.
+    static func idleIntervals(_ events: [EventRecord]) -> [(start: Date, end: Date)] {
+        var spans: [(start: Date, end: Date)] = []
+        var since: Date?
+        for event in events.sorted(by: { $0.seq < $1.seq }) {
+            switch event.type {
+            case "run.parked", "run.finished": since = event.ts
+            case "run.resumed":
+                if let start = since { spans.append((start, event.ts)) }
+                since = nil
+            default: break
+            }
+        }
+        return spans
     }
 
     /// `state = Sync in Progress` for a step whose outputs have a `state` or `status` field.
@@ -222,15 +270,16 @@ enum RunReportText {
 
     static func render(_ report: RunReport, color: Bool) -> String {
         let run = report.run
-        var out = header(run, now: report.now, color: color)
+        var out = header(run, now: report.now, color: color, events: report.events)
         out += "plan hash:  \(run.planHash)\n"
         if !run.paramsJSON.isEmpty, run.paramsJSON != "{}" { out += "params:     \(run.paramsJSON)\n" }
 
         out += "\nsteps (\(report.steps.count)):\n"
         if report.steps.isEmpty { out += "  none journaled\n" }
+        let idle = ReportText.idleIntervals(report.events)
         for step in report.steps {
             out +=
-                "  \(ReportText.paint(ReportText.symbol(of: step), ReportText.color(of: step), enabled: color)) \(step.nodeID)  \(ReportText.outcome(step))\n"
+                "  \(ReportText.paint(ReportText.symbol(of: step), ReportText.color(of: step), enabled: color)) \(step.nodeID)  \(ReportText.state(step, of: run.status))\n"
             var facts = ["host \(step.host ?? "-")", "\(step.attempts) attempt\(step.attempts == 1 ? "" : "s")"]
             if step.changed { facts.append("changed") }
             if let seq = step.completionSeq { facts.append("completed #\(seq)") }
@@ -238,7 +287,7 @@ enum RunReportText {
             if step.startedAt != nil || step.finishedAt != nil {
                 var times = "started \(ReportText.timestamp(step.startedAt))"
                 if let finished = step.finishedAt { times += ", finished \(ReportText.timestamp(finished))" }
-                if let time = ReportText.stepTime(step, now: report.now) { times += " (\(time))" }
+                if let time = ReportText.stepTime(step, now: report.now, idle: idle) { times += " (\(time))" }
                 out += "      \(times)\n"
             } else if let reached = step.firstReachedAt {
                 out += "      reached \(ReportText.timestamp(reached))\n"
@@ -282,20 +331,52 @@ enum RunReportText {
     }
 
     /// The lines about a run common to `status` and `show`.
-    static func header(_ run: RunRecord, now: Date, color: Bool) -> String {
+    /// The seconds the run's process was at work: from each `run.started` or `run.resumed` to
+    /// the `run.finished` or `run.parked` after it (to `now` while it runs); nil when the run was
+    /// never resumed and is not parked now (its wall time is its work time then).
+    static func workSeconds(_ events: [EventRecord], now: Date, parkedNow: Bool = false) -> Double? {
+        guard events.contains(where: { $0.type == "run.started" || $0.type == "run.resumed" }),
+            parkedNow || events.contains(where: { $0.type == "run.resumed" })
+        else { return nil }
+        var total = 0.0
+        var since: Date?
+        for event in events.sorted(by: { $0.seq < $1.seq }) {
+            switch event.type {
+            case "run.started", "run.resumed": since = since ?? event.ts
+            case "run.finished", "run.parked":
+                if let start = since { total += event.ts.timeIntervalSince(start) }
+                since = nil
+            default: break
+            }
+        }
+        if let start = since { total += now.timeIntervalSince(start) }
+        return total
+    }
+
+    /// `events`: the run's, to tell its work time from its wall time (empty: wall time only).
+    static func header(_ run: RunRecord, now: Date, color: Bool, events: [EventRecord] = []) -> String {
         var out = "run:        \(run.id)\n"
         out += "runbook:    \(run.runbookName) (\(run.runbookPath))\n"
         out += "inventory:  \(run.inventoryName) (\(run.inventoryPath))\n"
         out += "mode:       \(run.mode)\n"
-        out += "status:     \(ReportText.paint(ReportText.status(run), ReportText.color(run.status), enabled: color))\n"
+        let liveness = ProcessLiveness.of(run)
+        let dead = run.status == .running && liveness == .gone
+        out +=
+            "status:     \(ReportText.paint(ProcessLiveness.shownStatus(run, liveness), ReportText.color(dead ? .interrupted : run.status), enabled: color))\n"
         out += "started:    \(ReportText.timestamp(run.startedAt))\n"
+        // Wall time includes the time parked at gates and stopped between resumes; work time
+        // (the process at work) does not.
+        let parkedNow = run.status == .parked && run.finishedAt == nil
+        let work = workSeconds(events, now: run.finishedAt ?? now, parkedNow: parkedNow).map {
+            " wall; \(ReportText.duration($0)) at work, the rest parked or stopped"
+        }
         if let finished = run.finishedAt {
             out +=
-                "finished:   \(ReportText.timestamp(finished)) (took \(ReportText.duration(finished.timeIntervalSince(run.startedAt))))\n"
+                "finished:   \(ReportText.timestamp(finished)) (took \(ReportText.duration(finished.timeIntervalSince(run.startedAt)))\(work ?? ""))\n"
         } else {
-            out += "elapsed:    \(ReportText.duration(now.timeIntervalSince(run.startedAt)))\n"
+            out += "elapsed:    \(ReportText.duration(now.timeIntervalSince(run.startedAt)))\(work ?? "")\n"
         }
-        out += "process:    \(ProcessLiveness.of(run).describe(run))\n"
+        out += "process:    \(liveness.describe(run))\n"
         return out
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import RunbookExecution
 
 #if canImport(Glibc)
     import Glibc
@@ -18,11 +19,20 @@ struct Terminal {
         return forStderr ? stderrIsTTY : stdoutIsTTY
     }
 
+    /// Discards what was typed and not yet read (TCIFLUSH), so that a "yes" typed before a
+    /// question cannot answer it. Nothing happens when stdin is not a terminal.
+    static func flushInput() {
+        guard stdinIsTTY else { return }
+        _ = tcflush(STDIN_FILENO, TCIFLUSH)
+    }
+
+    /// A failed write (a closed pipe, a terminal that hung up) means the output is gone: the
+    /// command goes on (see `StandardStream`).
     static func writeError(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
+        StandardStream.standardError.write(text)
     }
 
     static func write(_ text: String) {
-        FileHandle.standardOutput.write(Data(text.utf8))
+        StandardStream.standardOutput.write(text)
     }
 }

@@ -9,7 +9,7 @@ extension RunbookCommand {
         static let configuration = CommandConfiguration(
             abstract: "Answer a gate of a parked or waiting run: approve it (or --reject it).",
             discussion: """
-                RUN is a run id or any unique prefix of one; GATE is the gate's step id \
+                RUN is a run id, any unique prefix or end of one, or `last`; GATE is the gate's step id \
                 (`runbook status RUN` lists the waiting gates with this command filled in). The gate \
                 must be waiting or not reached yet (pending), and the run must not have finished.
 
@@ -21,13 +21,18 @@ extension RunbookCommand {
                 Exit 0 when recorded, 1 when the run or gate cannot be found or cannot be answered.
                 """)
 
-        @Argument(help: ArgumentHelp("The run id, or a unique prefix of it.", valueName: "RUN"))
+        @Argument(
+            help: ArgumentHelp("The run id, a unique prefix or suffix of it, or `last`.", valueName: "RUN"),
+            completion: Completions.runs)
         var runID: String
 
-        @Argument(help: ArgumentHelp("The gate's step id.", valueName: "GATE"))
+        @Argument(help: ArgumentHelp("The gate's step id.", valueName: "GATE"), completion: Completions.gates)
         var gate: String
 
-        @Option(help: ArgumentHelp("Who decides (default: $SUDO_USER, then $USER).", valueName: "NAME"))
+        @Option(
+            help: ArgumentHelp(
+                "Who decides (default: $SUDO_USER, then $USER, then the login name, as at the terminal).",
+                valueName: "NAME"))
         var by: String?
 
         @Option(help: ArgumentHelp("Why; kept in the journal and shown by `runbook show`.", valueName: "TEXT"))
@@ -188,10 +193,8 @@ extension RunbookCommand {
     }
 }
 
-/// Who `approve` records when `--by` is not given: `$SUDO_USER`, then `$USER`, then `unknown`.
+/// Who `approve` records when `--by` is not given: the login name, as an answer at the terminal
+/// records it (`ExecutionOptions.loginName`).
 func defaultApprover(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-    for key in ["SUDO_USER", "USER"] {
-        if let value = environment[key]?.trimmingCharacters(in: .whitespaces), !value.isEmpty { return value }
-    }
-    return "unknown"
+    ExecutionOptions.loginName(environment)
 }

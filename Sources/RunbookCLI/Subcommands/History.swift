@@ -9,7 +9,8 @@ extension RunbookCommand {
         static let configuration = CommandConfiguration(
             abstract: "List past and current runs, newest first.",
             discussion: """
-                One line per run: its id, when it started (UTC), how long it took, the runbook, the \
+                One line per run: its id, when it started (UTC), how long it took (wall time, the time \
+                parked at gates included), the runbook, the \
                 inventory, the mode, its status and exit code. `runbook status RUN` and `runbook show \
                 RUN` take any of the ids (or a unique prefix). The journal is read from \
                 $RUNBOOK_STATE_DIR (default ~/.local/state/runbook). Exit 0.
@@ -61,14 +62,16 @@ extension RunbookCommand {
         static func render(_ runs: [RunRecord], now: Date) -> String {
             var rows = [["RUN", "STARTED (UTC)", "DURATION", "RUNBOOK", "INVENTORY", "MODE", "STATUS", "EXIT"]]
             for run in runs {
+                // A run whose process is gone is not running: it was interrupted (issue 19, defect 8).
+                let dead = run.status == .running && ProcessLiveness.of(run) == .gone
                 rows.append([
                     run.id,
                     ReportText.timestamp(run.startedAt),
-                    ReportText.runDuration(run, now: now),
+                    dead ? "-" : ReportText.runDuration(run, now: now),
                     run.runbookName,
                     run.inventoryName,
                     run.mode,
-                    run.status.rawValue,
+                    dead ? "interrupted (process gone)" : run.status.rawValue,
                     run.exitCode.map(String.init) ?? "-",
                 ])
             }

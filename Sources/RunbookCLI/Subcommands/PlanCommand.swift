@@ -5,10 +5,12 @@ import RunbookExecution
 
 /// Options shared by `plan` and `run`: which runbook, against which inventory, with what.
 struct PlanOptions: ParsableArguments {
-    @Argument(help: "The runbook file.")
+    @Argument(help: "The runbook file.", completion: Completions.files)
     var file: String
 
-    @Option(name: [.customShort("i"), .long], help: "The inventory file (hosts, roles, vars).")
+    @Option(
+        name: [.customShort("i"), .long], help: "The inventory file (hosts, roles, vars).",
+        completion: Completions.files)
     var inventory: String
 
     @Option(
@@ -75,7 +77,12 @@ extension RunbookCommand {
                 let hosts = HostPool(
                     inventory: plan.inventory, controlDirectory: state.directory.sshControlDirectory,
                     multiplex: sshMultiplexing)
-                let live = await LivePlanner(hosts: hosts, compiler: Compiler(registry: .standard)).run(plan)
+                // On a terminal, what is being probed meanwhile (a slow host leaves nothing blank).
+                let progress =
+                    Terminal.stderrIsTTY
+                    ? ProgressReporter.probeProgress(tty: true, color: Terminal.colorEnabled(forStderr: true)) : nil
+                let live = await LivePlanner(hosts: hosts, compiler: Compiler(registry: .standard), progress: progress)
+                    .run(plan)
                 await hosts.closeAll()
                 plan = live.plan
                 facts = live.facts
@@ -91,7 +98,7 @@ extension RunbookCommand {
             switch format {
             case .text:
                 Terminal.write(PlanTextRenderer(plan: plan, color: Terminal.colorEnabled(forStderr: false)).render())
-            case .json: PlanJSONRenderer(plan: plan).write { FileHandle.standardOutput.write(Data($0)) }
+            case .json: PlanJSONRenderer(plan: plan).write { StandardStream.standardOutput.write(Data($0)) }
             case .dot: Terminal.write(PlanGraphRenderer(plan: plan).dot())
             case .mermaid: Terminal.write(PlanGraphRenderer(plan: plan).mermaid())
             }

@@ -10,7 +10,7 @@ extension RunbookCommand {
             abstract:
                 "The rehearsal report of one run: verdict, objectives, timeline, approvals, probes, evidence, trend.",
             discussion: """
-                Made from the journal alone. RUN is a run id or a unique prefix of one.
+                Made from the journal alone. RUN is a run id, a unique prefix or end of one, or `last`.
 
                 html: one self-contained file (inline CSS and SVG, no script, no network), readable \
                 on a phone: the verdict; each objective against what was measured; a timeline of every \
@@ -30,7 +30,9 @@ extension RunbookCommand {
             case html, json, junit, markdown
         }
 
-        @Argument(help: ArgumentHelp("The run id, or a unique prefix of it.", valueName: "RUN"))
+        @Argument(
+            help: ArgumentHelp("The run id, a unique prefix or suffix of it, or `last`.", valueName: "RUN"),
+            completion: Completions.runs)
         var runID: String
 
         @Option(help: "Output format: html, json, junit or markdown.")

@@ -19,7 +19,10 @@ extension RunbookCommand {
                 read again from their environment variables (or give them with -p).
                 """)
 
-        @Argument(help: "The run id (a unique prefix is enough; see `runbook history`).")
+        @Argument(
+            help:
+                "The run id (a unique prefix or its random suffix is enough, `last` the newest; see `runbook history`).",
+            completion: Completions.runs)
         var run: String
 
         @Option(
@@ -50,7 +53,8 @@ extension RunbookCommand {
                 break
             }
             let inputs = try RunSession.reload(record, extraParams: extra)
-            var session = try RunSession(inputs: inputs, runID: runID, events: flags.events, outputs: flags.outputs)
+            var session = try RunSession(
+                inputs: inputs, runID: runID, events: flags.events, outputs: flags.outputs, heartbeat: flags.heartbeat)
             try session.acquireLock()
             let executor = session.makeExecutor(options: flags.options(), planHash: record.planHash, plan: inputs.plan)
             let rollback = Rollback(executor: executor)

@@ -20,7 +20,9 @@ extension RunbookCommand {
                 INCOMPLETE) when one failed.
                 """)
 
-        @Argument(help: "The run id (a unique prefix is enough).")
+        @Argument(
+            help: "The run id (a unique prefix or its random suffix is enough, `last` the newest).",
+            completion: Completions.runs)
         var run: String
 
         @Flag(help: "Show what would be undone, and change nothing.")

@@ -15,7 +15,7 @@ struct ExecutionFlags: ParsableArguments {
         help: ArgumentHelp("Write one JSON object per event to FILE (- for stdout).", valueName: "FILE"))
     var events: String?
 
-    @Option(help: "Seconds running commands get after SIGINT/SIGTERM before they are killed (0 to 3600).")
+    @Option(help: "Seconds running commands get after SIGINT/SIGTERM/SIGHUP before they are killed (0 to 3600).")
     var grace: Double = 10
 
     @Option(
@@ -32,11 +32,20 @@ struct ExecutionFlags: ParsableArguments {
             valueName: "FILE"))
     var metrics: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Seconds between the lines saying which steps still run (default 10 on a terminal, 60 without one, as under systemd; 0: none).",
+            valueName: "SECONDS"))
+    var heartbeat: Double?
+
     var outputs: RunOutputs { RunOutputs(reportDirectory: reportDirectory, metricsPath: metrics) }
 
     func validate() throws {
         guard grace >= 0, grace <= 3600 else {
             throw ValidationError("--grace must be from 0 to 3600 seconds, got \(grace)")
+        }
+        if let heartbeat, !(0...86400).contains(heartbeat) {
+            throw ValidationError("--heartbeat must be from 0 to 86400 seconds, got \(heartbeat)")
         }
     }
 
@@ -63,10 +72,10 @@ extension RunbookCommand {
                 7 rollback incomplete (an undo failed), 64 usage.
                 """)
 
-        @Argument(help: "The runbook file, or a plan saved with `runbook plan -o`.")
+        @Argument(help: "The runbook file, or a plan saved with `runbook plan -o`.", completion: Completions.files)
         var file: String
 
-        @Option(name: [.customShort("i"), .long], help: "The inventory file.")
+        @Option(name: [.customShort("i"), .long], help: "The inventory file.", completion: Completions.files)
         var inventory: String
 
         @Option(
@@ -99,12 +108,24 @@ extension RunbookCommand {
             let runID = RunID.generate(now: Date())
             let inputs = try RunInputs.load(
                 runbook: runbookFile, inventory: inventory, mode: mode, params: parsed, runID: runID)
-            var session = try RunSession(inputs: inputs, runID: runID, events: flags.events, outputs: flags.outputs)
+            var session = try RunSession(
+                inputs: inputs, runID: runID, events: flags.events, outputs: flags.outputs, heartbeat: flags.heartbeat)
             try session.acquireLock()
 
             // The dry run for real, shown before anything changes.
-            let live = await LivePlanner(hosts: session.hosts, compiler: Compiler(registry: .standard)).run(inputs.plan)
-            Terminal.write(PlanTextRenderer(plan: live.plan, color: Terminal.colorEnabled(forStderr: false)).render())
+            let live = await LivePlanner(
+                hosts: session.hosts, compiler: Compiler(registry: .standard),
+                progress: ProgressReporter.probeProgress(
+                    tty: Terminal.stderrIsTTY, color: Terminal.colorEnabled(forStderr: true))
+            ).run(inputs.plan)
+            // With `--events -`, stdout carries the events alone (for `jq`): the plan goes to stderr.
+            if flags.events == "-" {
+                Terminal.writeError(
+                    PlanTextRenderer(plan: live.plan, color: Terminal.colorEnabled(forStderr: true)).render())
+            } else {
+                Terminal.write(
+                    PlanTextRenderer(plan: live.plan, color: Terminal.colorEnabled(forStderr: false)).render())
+            }
             let planHash = inputs.planHash(facts: live.facts)
             if let saved {
                 let drift = saved.drift(against: inputs, facts: live.facts, planHash: planHash)
@@ -142,7 +163,7 @@ extension RunbookCommand {
                     .joined(separator: "\n")
                 throw ExitCode(await session.finish(.preconditionFailed(why)))
             }
-            guard try confirm(runID: runID) else {
+            guard try confirm(runID: runID, unreachable: live.plan.unreachableHosts) else {
                 Terminal.writeError("runbook: not run: nothing was changed.\n")
                 throw RunbookExit.failed
             }
@@ -159,9 +180,19 @@ extension RunbookCommand {
             if code != 0 { throw ExitCode(code) }
         }
 
-        func confirm(runID: String) throws -> Bool {
-            try Confirmation.ask(
-                "Run this plan as run \(runID)?", yes: yes,
+        func confirm(runID: String, unreachable: [String: String]) throws -> Bool {
+            let dead = unreachable.keys.sorted().map { "  \($0): \(unreachable[$0]!)" }
+            let warning =
+                dead.isEmpty
+                ? ""
+                : "\(dead.count) host\(dead.count == 1 ? " is" : "s are") UNREACHABLE; \(dead.count == 1 ? "its" : "their") steps will fail, after the others' changes:
+"
+                    + dead.joined(separator: "
+") + "
+"
+            if yes, !warning.isEmpty { Terminal.writeError("runbook: warning: " + warning) }
+            return try Confirmation.ask(
+                warning + "Run this plan as run \(runID)?", yes: yes,
                 unattended:
                     "pass --yes to run run \(runID) unattended (gates still wait for --approve or `runbook approve`)")
         }

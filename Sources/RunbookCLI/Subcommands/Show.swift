@@ -9,7 +9,7 @@ extension RunbookCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show one run in detail: every step, attempt, approval, and the event chain check.",
             discussion: """
-                RUN is a run id or any unique prefix of one (`runbook history` lists them).
+                RUN is a run id, any unique prefix or end of one, or `last` (`runbook history` lists them).
 
                 text: the run, then every step (state, host, attempts, times, error), every attempt \
                 (phase, number, the exact command, outcome, exit code, the first lines of stderr), \
@@ -32,7 +32,9 @@ extension RunbookCommand {
             case text, json, junit
         }
 
-        @Argument(help: ArgumentHelp("The run id, or a unique prefix of it.", valueName: "RUN"))
+        @Argument(
+            help: ArgumentHelp("The run id, a unique prefix or suffix of it, or `last`.", valueName: "RUN"),
+            completion: Completions.runs)
         var runID: String
 
         @Option(help: "Output format: text, json or junit.")

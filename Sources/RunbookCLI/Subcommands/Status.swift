@@ -4,12 +4,15 @@ import RunbookCore
 import RunbookExecution
 
 extension RunbookCommand {
-    /// `runbook status RUN`.
+    /// `runbook status [RUN]`.
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show what a run is doing now: its steps, the process driving it, its waiting gates.",
             discussion: """
-                RUN is a run id or any unique prefix of one (`runbook history` lists them). Prints \
+                Without RUN: every run that is active, parked at a gate or interrupted (its process \
+                gone), newest first, with its waiting gates and the commands that go on from there. \
+                RUN is a run id, any unique prefix or end of one (its random suffix: `3f9a`), or \
+                `last` (`runbook history` lists them). Prints \
                 the run's status, when it started and how long it has taken, the process driving it \
                 (pid and host, and whether that pid is still alive when it is on this host), one line \
                 per step instance (state, host, time, last error), the observed `state`/`status` output \
@@ -18,20 +21,29 @@ extension RunbookCommand {
                 ~/.local/state/runbook). Exit 0, or 1 when the run cannot be found.
                 """)
 
-        @Argument(help: ArgumentHelp("The run id, or a unique prefix of it.", valueName: "RUN"))
-        var runID: String
+        @Argument(
+            help: ArgumentHelp(
+                "The run id, a unique prefix or suffix of it, or `last` (none: the runs that need attention).",
+                valueName: "RUN"), completion: Completions.runs)
+        var runID: String?
+
+        /// How many of the newest runs the overview looks through.
+        static let overviewLimit = 500
 
         mutating func run() throws {
             let access = try JournalAccess.open()
+            guard let runID else {
+                Terminal.write(try Self.overview(access, now: Date()))
+                return
+            }
             let record = try access.resolveRun(runID)
-            let journal = try access.requireJournal(for: runID)
+            let journal = try access.requireJournal(for: record.id)
             let steps = try access.reading("the steps of run \(record.id)") { try journal.steps(runID: record.id) }
             // The events are needed for a plan with for_each items (what failed before a rollback)
             // and for a waiting gate (its prompt as the run resolved it, with earlier steps' outputs).
             let plan = RunReport.plan(record)
-            let events =
-                plan?.steps.contains { $0.item != nil } == true || steps.contains { $0.state == .waiting }
-                ? ((try? journal.events(runID: record.id)) ?? []) : []
+            // ... and for the work time apart from the time parked (the header).
+            let events = (try? journal.events(runID: record.id)) ?? []
             Terminal.write(
                 Self.render(
                     record, steps: steps, now: Date(), color: Terminal.colorEnabled(forStderr: false), plan: plan,
@@ -42,7 +54,7 @@ extension RunbookCommand {
             _ run: RunRecord, steps: [StepRecord], now: Date, color: Bool, plan: PlanDocument? = nil,
             events: [EventRecord] = []
         ) -> String {
-            var out = RunReportText.header(run, now: now, color: color)
+            var out = RunReportText.header(run, now: now, color: color, events: events)
             let journaled = plan ?? RunReport.plan(run)
             let liveness = ProcessLiveness.of(run)
             let resume = "runbook resume \(ShellQuoting.quote(run.id))\(SuggestedCommand.secrets(of: run))"
@@ -78,13 +90,14 @@ extension RunbookCommand {
             }
 
             out += "\nsteps (\(steps.count)):\n"
+            let idle = ReportText.idleIntervals(events)
             if steps.isEmpty { out += "  none journaled yet\n" }
             let rows = steps.map { step -> [String] in
                 [
                     step.nodeID,
                     step.host ?? "-",
-                    ReportText.outcome(step),
-                    ReportText.stepTime(step, now: now) ?? "",
+                    ReportText.state(step, of: run.status),
+                    ReportText.stepTime(step, now: now, idle: idle) ?? "",
                     ReportText.firstLine(step.error) ?? "",
                 ]
             }
@@ -134,6 +147,67 @@ extension RunbookCommand {
                         out += "    then:   \(resume)\n"
                     }
                 }
+            }
+            return out
+        }
+
+        /// `runbook status` without a run: what is active, parked or interrupted, and how to go on
+        /// with each (as `systemctl status` lists units).
+        static func overview(_ access: JournalAccess, now: Date) throws -> String {
+            guard let journal = access.journal else {
+                return "no runs yet (state directory: \(access.state.root))\n"
+            }
+            let runs = try access.reading("the runs") { try journal.runs(limit: overviewLimit) }
+            let open = runs.filter { run in
+                switch run.status {
+                case .running, .parked, .interrupted, .rollbackFailed: return true
+                case .succeeded, .failed, .rolledBack: return false
+                }
+            }
+            guard !open.isEmpty else {
+                return runs.isEmpty
+                    ? "no runs yet (state directory: \(access.state.root))\n"
+                    : "no run is active, parked or interrupted (\(runs.count) run\(runs.count == 1 ? "" : "s") journaled; `runbook history` lists them, `runbook status last` shows the newest)\n"
+            }
+            var out = ""
+            for run in open {
+                let liveness = ProcessLiveness.of(run)
+                let id = ShellQuoting.quote(run.id)
+                let steps = (try? journal.steps(runID: run.id)) ?? []
+                out +=
+                    "● \(run.id)  \(ProcessLiveness.shownStatus(run, liveness))  \(run.runbookName) on \(run.inventoryName)"
+                out += " (mode \(run.mode)), started \(ReportText.timestamp(run.startedAt))\n"
+                if run.status == .running, liveness != .gone {
+                    out += "    process: \(liveness.describe(run))\n"
+                    for step in steps where step.state == .running || step.state == .undoing {
+                        let time = ReportText.stepTime(step, now: now).map { ", \($0)" } ?? ""
+                        out += "    now:     \(step.nodeID) on \(step.host ?? "-") (\(step.state.rawValue)\(time))\n"
+                    }
+                }
+                let waiting = steps.filter { $0.state == .waiting }
+                if !waiting.isEmpty {
+                    let events = (try? journal.events(runID: run.id)) ?? []
+                    let gates = RunReport.planGates(run)
+                    for step in waiting {
+                        let prompt = resolvedPrompt(of: step.nodeID, in: events) ?? gates?[step.nodeID]?.prompt
+                        out += "    waiting: \(step.nodeID)\(prompt.map { ": \($0)" } ?? "")\n"
+                        out += "    answer:  \(ReportText.approveCommand(runID: run.id, gate: step.nodeID))\n"
+                    }
+                }
+                switch run.status {
+                case .running where liveness != .gone:
+                    // Alive (here, or on another host: `runbook status RUN` there tells).
+                    if !waiting.isEmpty { out += "    then:    the waiting run continues by itself\n" }
+                case .running, .interrupted, .parked:
+                    let then = waiting.isEmpty ? "next:   " : "then:   "
+                    out += "    \(then) runbook resume \(id)"
+                    out += run.status == .parked ? "\n" : "  (or undo it: runbook rollback \(id))\n"
+                case .rollbackFailed:
+                    out += "    next:    runbook show \(id) (what failed), then runbook rollback \(id) again\n"
+                default:
+                    break
+                }
+                out += "    details: runbook status \(id)\n"
             }
             return out
         }

@@ -14,10 +14,12 @@ extension RunbookCommand {
                 there are no errors (warnings allowed), 2 otherwise.
                 """)
 
-        @Argument(help: "Runbook (or inventory) files to check.")
+        @Argument(help: "Runbook (or inventory) files to check.", completion: Completions.files)
         var files: [String]
 
-        @Option(name: [.customShort("i"), .long], help: "Inventory to check the runbooks against.")
+        @Option(
+            name: [.customShort("i"), .long], help: "Inventory to check the runbooks against.",
+            completion: Completions.files)
         var inventory: String?
 
         mutating func run() throws {

@@ -20,6 +20,9 @@ enum Confirmation {
             Terminal.writeError("runbook: error: no terminal to confirm on: \(unattended)\n")
             throw RunbookExit.usage
         }
+        // What was typed before the question (while the hosts were probed) answers nothing:
+        // only what is typed after it is read.
+        Terminal.flushInput()
         switch answer {
         case .yesOrNo:
             Terminal.writeError("\(question) (yes/no) ")

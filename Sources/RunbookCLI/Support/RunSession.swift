@@ -17,7 +17,10 @@ struct RunSession {
     /// The report and metrics written when the run ends (`--report-dir`, `--metrics`).
     var outputs = RunOutputs()
 
-    init(inputs: RunInputs, runID: String, events: String?, outputs: RunOutputs = RunOutputs()) throws {
+    init(
+        inputs: RunInputs, runID: String, events: String?, outputs: RunOutputs = RunOutputs(),
+        heartbeat: Double? = nil
+    ) throws {
         self.inputs = inputs
         self.runID = runID
         self.outputs = outputs
@@ -26,7 +29,8 @@ struct RunSession {
             inventory: inputs.plan.inventory, controlDirectory: state.directory.sshControlDirectory,
             multiplex: sshMultiplexing)
         reporter = ProgressReporter(
-            tty: Terminal.stderrIsTTY, color: Terminal.colorEnabled(forStderr: true), redactor: inputs.plan.redactor)
+            tty: Terminal.stderrIsTTY, color: Terminal.colorEnabled(forStderr: true), redactor: inputs.plan.redactor,
+            heartbeat: heartbeat)
         var list: [any RunObserver] = [reporter]
         if let events {
             do {
@@ -126,10 +130,9 @@ struct RunSession {
     /// Runs the executor with SIGINT/SIGTERM trapped, then journals and prints the end.
     func execute(_ executor: Executor) async -> RunOutcome {
         let trap = SignalTrap(controller: stop) { signal in
-            FileHandle.standardError.write(
-                Data(
-                    "\nrunbook: received \(signal == SIGINT ? "SIGINT" : "SIGTERM"): stopping after running commands (Ctrl-C again does the same)\n"
-                        .utf8))
+            Terminal.writeError(
+                "\nrunbook: received \(SignalTrap.name(signal)): stopping after running commands (Ctrl-C again does the same)\n"
+            )
         }
         let outcome = await executor.run()
         trap.remove()
@@ -157,7 +160,8 @@ struct RunSession {
         commit(batch)
         let steps = (try? state.journal.steps(runID: runID)) ?? []
         let redactor = inputs.plan.redactor
-        Terminal.writeError("\n" + redactor.redact(summaryTable(steps, color: false)))
+        let idle = ReportText.idleIntervals((try? state.journal.events(runID: runID)) ?? [])
+        Terminal.writeError("\n" + redactor.redact(summaryTable(steps, color: false, run: outcome.status, idle: idle)))
         let items =
             inputs.plan.itemKeys.isEmpty
             ? ""
@@ -186,7 +190,7 @@ struct RunSession {
                 + "Approve with `runbook approve \(runID) \(ShellQuoting.quote(gate)) --by NAME --reason TEXT`, then `\(resume)` (or `\(resume) --approve \(ShellQuoting.quote(gate))`)."
         case .interrupted(let signal):
             message =
-                "run \(runID) was interrupted (\(signal == SIGINT ? "SIGINT" : "SIGTERM")); everything is journaled. Continue with `\(resume)`."
+                "run \(runID) was interrupted (\(SignalTrap.name(signal))); everything is journaled. Continue with `\(resume)`."
         case .rolledBack(let why):
             message =
                 "run \(runID) FAILED and was rolled back:\n\(why)\nSee `runbook show \(runID)`; once the cause is fixed, start a new run with `runbook run \(ShellQuoting.quote(inputs.runbookPath)) -i \(ShellQuoting.quote(inputs.inventoryPath))\(SuggestedCommand.inputs(mode: inputs.plan.mode, params: inputs.plan.params))`."

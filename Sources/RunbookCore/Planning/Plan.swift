@@ -16,6 +16,9 @@ public struct Plan: Sendable {
     public var context: EvaluationContext
     /// Whether the plan's effects were predicted without contacting any host.
     public var offline: Bool
+    /// The hosts the dry run found unreachable, with why (empty offline): their steps read
+    /// `? unknown`, the count line and the confirmation name them.
+    public var unreachableHosts: [String: String] = [:]
 
     public func node(_ id: String) -> PlanNode? {
         nodes.first { $0.id == id } ?? preconditions.first { $0.id == id }

@@ -79,10 +79,17 @@ extension ActionType {
 
 /// How a failed command is told in one line.
 public enum CommandFailure {
-    /// "`what` `cmd` exited 3: last stderr line".
+    /// "`what` `cmd` exited 3: last stderr line; stdout: last stdout line": the command cut
+    /// where a quote closes (`CommandSpec.shortShellText`), what it printed last on each stream.
     public static func summary(_ what: String, _ command: CommandSpec, _ result: CommandResult) -> String {
-        "\(what) `\(command.shellText.prefix(120))` \(status(result))"
-            + (result.stderr.split(separator: "\n").last.map { ": \($0)" } ?? "")
+        "\(what) `\(command.shortShellText())` \(status(result))"
+            + (lastLine(result.stderr).map { ": \($0)" } ?? "")
+            + (lastLine(result.stdout).map { "; stdout: \($0)" } ?? "")
+    }
+
+    /// The last line of an output that is not blank.
+    static func lastLine(_ text: String) -> String? {
+        text.split(whereSeparator: \.isNewline).last { $0.contains { !$0.isWhitespace } }.map(String.init)
     }
 
     /// "exited 3", "timed out after 30s", "was killed by signal 9".

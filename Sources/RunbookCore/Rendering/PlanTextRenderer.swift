@@ -77,6 +77,9 @@ public struct PlanTextRenderer {
         }
         out.append("")
         out.append(countLine)
+        for name in plan.unreachableHosts.keys.sorted() {
+            out.append("  \(paint("!", "31")) \(name) did not answer: \(plan.unreachableHosts[name]!)")
+        }
         return plan.redactor.redact(out.joined(separator: "\n")) + "\n"
     }
 
@@ -134,6 +137,10 @@ public struct PlanTextRenderer {
             "\(total) step instance\(total == 1 ? "" : "s"): \(counts.willChange) will change, \(counts.alreadyDone) already done, \(counts.unknown) unknown until run, \(counts.skipped) skipped"
         if !plan.preconditions.isEmpty {
             line += "; \(plan.preconditions.count) precondition\(plan.preconditions.count == 1 ? "" : "s")"
+        }
+        if !plan.unreachableHosts.isEmpty {
+            let names = plan.unreachableHosts.keys.sorted()
+            line += "; \(names.count) host\(names.count == 1 ? "" : "s") UNREACHABLE: \(names.joined(separator: ", "))"
         }
         return line
     }

@@ -30,7 +30,39 @@ public struct CommandSpec: Sendable, Hashable, Codable {
     /// passed through `env` instead (`env 'A-B=1' cmd`). The program name is
     /// additionally quoted when a shell would not read it as a plain program
     /// (it contains `=` or is a reserved word). Stdin is not part of the text.
-    public var shellText: String {
+    public var shellText: String { (setupWords + commandWords.map(\.quoted)).joined(separator: " ") }
+
+    /// `shellText` cut to about `limit` characters: whole words while they fit, then the
+    /// word that does not, cut inside and quoted again with `…` at the cut (a quote is never
+    /// left open: `sh -c 'sleep 300; rsync -a /srv/…'`), or `…` alone when too little room
+    /// is left for it. The text is whole when it fits.
+    public func shortShellText(limit: Int = 120) -> String {
+        let whole = shellText
+        guard whole.count > limit else { return whole }
+        let words =
+            setupWords.map { (quoted: $0, raw: String?.none) }
+            + commandWords.map { (quoted: $0.quoted, raw: Optional($0.raw)) }
+        var out = ""
+        for (quoted, raw) in words {
+            let separator = out.isEmpty ? "" : " "
+            if out.count + separator.count + quoted.count + 2 <= limit {
+                out += separator + quoted
+                continue
+            }
+            // The longest beginning of the word that fits once quoted again (quoting may add).
+            var room = limit - out.count - separator.count - 3
+            while let raw, room >= 10 {
+                let cut = ShellQuoting.quote(String(raw.prefix(room)) + "…")
+                if out.count + separator.count + cut.count <= limit { return out + separator + cut }
+                room -= max(1, out.count + separator.count + cut.count - limit)
+            }
+            return out + separator + "…"
+        }
+        return out
+    }
+
+    /// The `cd DIR &&` and environment words of `shellText`.
+    var setupWords: [String] {
         var parts: [String] = []
         if let dir = workingDirectory {
             parts.append("cd")
@@ -50,9 +82,13 @@ public struct CommandSpec: Sendable, Hashable, Codable {
                 }
             }
         }
-        for (index, word) in argv.enumerated() {
-            parts.append(index == 0 ? ShellQuoting.quoteCommandWord(word) : ShellQuoting.quote(word))
+        return parts
+    }
+
+    /// The argv words, each as typed and as quoted for a shell.
+    var commandWords: [(quoted: String, raw: String)] {
+        argv.enumerated().map { index, word in
+            (index == 0 ? ShellQuoting.quoteCommandWord(word) : ShellQuoting.quote(word), word)
         }
-        return parts.joined(separator: " ")
     }
 }

@@ -23,7 +23,7 @@ extension Executor {
         do {
             return try journal.commit(batch)
         } catch {
-            FileHandle.standardError.write(Data("runbook: warning: could not journal \(what): \(error)\n".utf8))
+            StandardStream.standardError.write("runbook: warning: could not journal \(what): \(error)\n")
             return nil
         }
     }

@@ -6,8 +6,22 @@ public struct ExecutionOptions: Sendable {
     /// Gates approved on the command line (`--approve GATE`).
     public var approvals: Set<String> = []
     /// Who approves with `--approve` or at the terminal.
-    public var approver: String =
-        ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? NSUserName()
+    public var approver: String = ExecutionOptions.loginName()
+    /// Who is at the controls, as `approve` without `--by` and the terminal's answer record it:
+    /// `$SUDO_USER` (the person behind `sudo`), then `$USER`, then the login name of this
+    /// process's user (a systemd unit or cron sets no `$USER`), never `unknown` while that exists.
+    public static func loginName(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        for key in ["SUDO_USER", "USER", "LOGNAME"] {
+            if let value = environment[key]?.trimmingCharacters(in: .whitespaces), !value.isEmpty { return value }
+        }
+        if let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name {
+            let text = String(cString: name)
+            if !text.isEmpty { return text }
+        }
+        let name = NSUserName()
+        return name.isEmpty ? "unknown" : name
+    }
+
     /// Whether a person can answer at the terminal.
     public var interactive = false
     public var outputLimit = 64 * 1024

@@ -8,11 +8,17 @@ public struct LivePlanner: Sendable {
     public let hosts: any HostAccess
     public let compiler: Compiler
     public let outputLimit: Int
+    /// Told what is being probed (`Progress`), from any task.
+    public let progress: (@Sendable (Progress) -> Void)?
 
-    public init(hosts: any HostAccess, compiler: Compiler, outputLimit: Int = 64 * 1024) {
+    public init(
+        hosts: any HostAccess, compiler: Compiler, outputLimit: Int = 64 * 1024,
+        progress: (@Sendable (Progress) -> Void)? = nil
+    ) {
         self.hosts = hosts
         self.compiler = compiler
         self.outputLimit = outputLimit
+        self.progress = progress
     }
 
     /// A precondition's result.
@@ -43,7 +49,12 @@ public struct LivePlanner: Sendable {
         var plan = compiled
         plan.offline = false
         var facts: [String: String] = [:]
-        let runner = NodeRunner(plan: plan, compiler: compiler, hosts: hosts, outputLimit: outputLimit)
+        // Each host once, in parallel: one that does not answer is not probed again per step.
+        plan.unreachableHosts = await checkHosts(plan)
+        progress?(.probingSteps(hosts: Self.hostsToCheck(plan).count - plan.unreachableHosts.count))
+        let runner = NodeRunner(
+            plan: plan, compiler: compiler, hosts: CheckedHosts(base: hosts, unreachable: plan.unreachableHosts),
+            outputLimit: outputLimit)
 
         // Preconditions, in parallel.
         let snapshot = plan
@@ -263,16 +274,35 @@ public struct LivePlanner: Sendable {
         }
     }
 
+    /// How many elements of a list of texts a failure names (each whole).
+    static let listedElements = 20
+
+    /// An observed value in a failure: a list of texts (the paths a `tree.diff` found different)
+    /// and a one-line text whole, never cut inside a path; a list of more than `listedElements`
+    /// names those and says how many more there are and where they are. Anything else is cut at
+    /// 80 characters and marked where it was (a cut list read as if its next key belonged to it).
+    static func observedText(_ value: Value) -> String {
+        switch value {
+        case .list(let items) where items.allSatisfy(\.isString):
+            let texts = items.map(\.renderedForText)
+            let shown = texts.prefix(listedElements).joined(separator: ", ")
+            let more =
+                texts.count > listedElements
+                ? ", … and \(texts.count - listedElements) more (all in the step's outputs: `runbook show RUN`)" : ""
+            return "[\(shown)\(more)]"
+        case .string(let text) where !text.contains("\n") && text.count <= 4096:
+            return text
+        default:
+            let text = value.renderedForText
+            return "\(text.prefix(80))\(text.count > 80 ? "…" : "")"
+        }
+    }
+
     static func expectationFailure(_ node: PlanNode, outputs: [String: Value], context: EvaluationContext?) -> String? {
         guard let source = node.expect else { return nil }
         var evaluation = context ?? EvaluationContext(roots: [:])
         evaluation.roots["outputs"] = .map(outputs)
-        // Each value cut at 80 characters, and marked where it was (a cut list read as if its
-        // next key belonged to it).
-        let observed = outputs.keys.sorted().map { key in
-            let text = outputs[key]!.renderedForText
-            return "\(key) = \(text.prefix(80))\(text.count > 80 ? "…" : "")"
-        }.joined(separator: ", ")
+        let observed = outputs.keys.sorted().map { "\($0) = \(observedText(outputs[$0]!))" }.joined(separator: ", ")
         do {
             if case .bool(true) = try RunbookCore.Expression(parsing: source).evaluate(in: evaluation) { return nil }
             return "\(node.message ?? "expectation failed") (expect: \(source); observed: \(observed))"

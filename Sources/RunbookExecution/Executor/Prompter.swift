@@ -16,7 +16,7 @@ public actor Prompter {
         }
     }
 
-    public init(write: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }) {
+    public init(write: @escaping @Sendable (String) -> Void = { StandardStream.standardError.write($0) }) {
         self.write = write
     }
 
@@ -53,6 +53,10 @@ public actor Prompter {
     public func ask(
         _ question: String, deadline: Date?, pollEvery: Double, answeredElsewhere: @escaping @Sendable () -> Bool
     ) async -> Answer {
+        // A line typed before the question (while the run was busy) answers nothing: the
+        // terminal's pending input is discarded, and so is what the reader thread took already.
+        if isatty(STDIN_FILENO) == 1 { _ = tcflush(STDIN_FILENO, TCIFLUSH) }
+        input.withLock { $0.lines.removeAll() }
         while true {
             write("\(question) ")
             let race: Race = await withTaskGroup(of: Race.self) { group in

@@ -192,7 +192,8 @@ public final class JSONLinesEventWriter: RunObserver, @unchecked Sendable {
         let line = text + "\n"
         lock.lock()
         defer { lock.unlock() }
-        handle.write(Data(line.utf8))
+        // A reader that went away (`--events - | head -1`) leaves the run going, journaled.
+        StandardStream.write(Data(line.utf8), to: handle.fileDescriptor)
     }
 
     /// One event as its JSON line (without the newline), keys sorted.
@@ -207,11 +208,37 @@ public final class JSONLinesEventWriter: RunObserver, @unchecked Sendable {
         // Added in v1 without a version change: a field more, none renamed.
         if let step = event.step, let key = items[step] { object["item"] = redactor.redact(key) }
         for (key, value) in event.allFields where object[key] == nil { object[key] = redactor.redact(value) }
+        // Added in v1 without a version change: `data`, the same payload with its JSON types
+        // (numbers, booleans and lists as such; the fields above stay text, as v1 wrote them).
+        if let typed = typedPayload(event.payload, redactor: redactor) { object["data"] = typed }
         guard
             let data = try? JSONSerialization.data(
                 withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
         else { return nil }
         return String(decoding: data, as: UTF8.self)
+    }
+}
+
+extension JSONLinesEventWriter {
+    /// The payload encoded with its types (dates as journal timestamps), every string masked.
+    static func typedPayload(_ payload: any RunEventPayload, redactor: Redactor) -> [String: Any]? {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(JournalTimestamp.format(date))
+        }
+        guard let data = try? encoder.encode(payload),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return nil }
+        func masked(_ value: Any) -> Any {
+            switch value {
+            case let text as String: return redactor.redact(text)
+            case let list as [Any]: return list.map(masked)
+            case let map as [String: Any]: return map.mapValues(masked)
+            default: return value
+            }
+        }
+        return object.mapValues(masked)
     }
 }
 

@@ -32,12 +32,26 @@ public final class StopController: Sendable {
     }
 }
 
-/// Installs SIGINT/SIGTERM handlers that stop the run instead of killing the process.
+/// Installs SIGINT/SIGTERM/SIGHUP handlers that stop the run instead of killing the process.
+/// SIGHUP (the terminal or SSH session went away) is handled as SIGTERM is: running commands get
+/// their grace, everything is journaled, and the output that cannot be shown any more is dropped.
 public final class SignalTrap: @unchecked Sendable {
     private var sources: [any DispatchSourceSignal] = []
+    static let signals = [SIGINT, SIGTERM, SIGHUP]
+
+    /// `SIGINT`, `SIGTERM`, `SIGHUP`.
+    public static func name(_ signal: Int32) -> String {
+        switch signal {
+        case SIGINT: return "SIGINT"
+        case SIGHUP: return "SIGHUP"
+        case SIGTERM: return "SIGTERM"
+        default: return "signal \(signal)"
+        }
+    }
 
     public init(controller: StopController, onSignal: @escaping @Sendable (Int32) -> Void) {
-        for sig in [SIGINT, SIGTERM] {
+        StandardStream.ignoreSIGPIPE()
+        for sig in Self.signals {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler {
@@ -52,7 +66,6 @@ public final class SignalTrap: @unchecked Sendable {
     public func remove() {
         for source in sources { source.cancel() }
         sources = []
-        signal(SIGINT, SIG_DFL)
-        signal(SIGTERM, SIG_DFL)
+        for sig in Self.signals { signal(sig, SIG_DFL) }
     }
 }

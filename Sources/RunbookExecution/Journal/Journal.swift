@@ -371,7 +371,8 @@ public final class Journal: Sendable {
         }
     }
 
-    /// Resolves a full run id from a unique prefix (an exact id always wins).
+    /// Resolves a full run id from a unique prefix (an exact id always wins), `last` (the newest
+    /// run), or, when no id starts with it, a unique end of an id (its random suffix: `3f9a`).
     ///
     /// Throws `JournalError.noRunMatches` or `JournalError.ambiguousRunID` (listing the candidates).
     public func resolveRunID(prefix: String) throws -> String {
@@ -381,11 +382,27 @@ public final class Journal: Sendable {
             if try String.fetchOne(db, sql: "SELECT id FROM runs WHERE id = ?", arguments: [trimmed]) != nil {
                 return trimmed
             }
-            let candidates = try String.fetchAll(
+            // `last`: the newest run (as `history` lists it first).
+            if trimmed == "last" {
+                guard
+                    let newest = try String.fetchOne(
+                        db, sql: "SELECT id FROM runs ORDER BY startedAt DESC, id DESC LIMIT 1")
+                else { throw JournalError.noRunMatches(prefix: trimmed) }
+                return newest
+            }
+            var candidates = try String.fetchAll(
                 db,
                 sql: "SELECT id FROM runs WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 21",
                 arguments: [trimmed.count, trimmed]
             )
+            // The random suffix (`3f9a` of `20261125-091502-3f9a`), or any end of an id.
+            if candidates.isEmpty {
+                candidates = try String.fetchAll(
+                    db,
+                    sql: "SELECT id FROM runs WHERE length(id) > ? AND substr(id, -?) = ? ORDER BY id LIMIT 21",
+                    arguments: [trimmed.count, trimmed.count, trimmed]
+                )
+            }
             switch candidates.count {
             case 0: throw JournalError.noRunMatches(prefix: trimmed)
             case 1: return candidates[0]

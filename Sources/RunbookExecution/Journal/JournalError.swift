@@ -36,7 +36,7 @@ public enum JournalError: Error, Sendable, Equatable, CustomStringConvertible {
         case .runNotFound(let id):
             return "no run with id \(id)"
         case .noRunMatches(let prefix):
-            return "no run id starts with \"\(prefix)\""
+            return prefix == "last" ? "no run yet" : "no run id starts with \"\(prefix)\""
         case .ambiguousRunID(let prefix, let candidates):
             return "run id prefix \"\(prefix)\" is ambiguous; it matches: " + candidates.joined(separator: ", ")
         case .attemptNotInFlight(let id):

@@ -269,7 +269,7 @@ public final class RunLock: Sendable {
 
     // MARK: - File contents
 
-    private static func readAll(fd: Int32) -> Data {
+    static func readAll(fd: Int32) -> Data {
         var data = Data()
         var buffer = [UInt8](repeating: 0, count: 4096)
         var offset: off_t = 0

@@ -150,19 +150,24 @@ import Testing
         let started = JSONLinesEventWriter.line(
             .stepStarted(.init(step: "s@h", host: "h", actionType: "shell")), runID: "R", at: at)
         // The envelope's `type` wins over the payload's (as the string-keyed writer did).
+        // v1's fields as they were (text), and `data`, added: the payload with its types (issue 19).
         #expect(
             started
-                == #"{"host":"h","run":"R","step":"s@h","ts":"2026-11-25T09:15:02.000Z","type":"step.started","v":1}"#)
+                == #"{"data":{"host":"h","step":"s@h","type":"shell"},"#
+                + #""host":"h","run":"R","step":"s@h","ts":"2026-11-25T09:15:02.000Z","type":"step.started","v":1}"#)
         let retry = JSONLinesEventWriter.line(
             .stepRetry(.init(step: "s", host: "h", attempt: 2, of: 3, afterSeconds: 0.5, error: "a/b")), runID: "R",
             at: at)
         #expect(
-            retry == #"{"after_seconds":"0.5","attempt":"2","error":"a/b","host":"h","of":"3","run":"R","step":"s","#
+            retry == #"{"after_seconds":"0.5","attempt":"2","#
+                + #""data":{"after_seconds":0.5,"attempt":2,"error":"a/b","host":"h","of":3,"step":"s"},"#
+                + #""error":"a/b","host":"h","of":"3","run":"R","step":"s","#
                 + #""ts":"2026-11-25T09:15:02.000Z","type":"step.retry","v":1}"#)
         let finished = JSONLinesEventWriter.line(
             .runFinished(.init(status: .succeeded, exitCode: 0)), runID: "R", at: at)
         #expect(
-            finished == #"{"exit_code":"0","run":"R","status":"succeeded","ts":"2026-11-25T09:15:02.000Z","#
+            finished == #"{"data":{"exit_code":0,"status":"succeeded"},"#
+                + #""exit_code":"0","run":"R","status":"succeeded","ts":"2026-11-25T09:15:02.000Z","#
                 + #""type":"run.finished","v":1}"#)
     }
 
