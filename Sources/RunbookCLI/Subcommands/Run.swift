@@ -185,11 +185,8 @@ extension RunbookCommand {
             let warning =
                 dead.isEmpty
                 ? ""
-                : "\(dead.count) host\(dead.count == 1 ? " is" : "s are") UNREACHABLE; \(dead.count == 1 ? "its" : "their") steps will fail, after the others' changes:
-"
-                    + dead.joined(separator: "
-") + "
-"
+                : "\(dead.count) host\(dead.count == 1 ? " is" : "s are") UNREACHABLE; \(dead.count == 1 ? "its" : "their") steps will fail, after the others' changes:\n"
+                    + dead.joined(separator: "\n") + "\n"
             if yes, !warning.isEmpty { Terminal.writeError("runbook: warning: " + warning) }
             return try Confirmation.ask(
                 warning + "Run this plan as run \(runID)?", yes: yes,
