@@ -99,7 +99,7 @@ import Testing
         #expect(dry.stdout.contains("pick"), "\(dry.stdout)")
         #expect(dry.stdout.contains("rm -f \(scratch.work)/dir/a"), "\(dry.stdout)")
         #expect(files(scratch) == (true, true))
-        let rollback = try run.runbook(scratch, ["rollback", runID])
+        let rollback = try run.runbook(scratch, ["rollback", runID, "--yes"])
         #expect(rollback.status == 0, "\(rollback.stdout)\(rollback.stderr)")
         #expect(files(scratch) == (false, false), "\(rollback.stdout)\(rollback.stderr)")
     }
@@ -116,7 +116,7 @@ import Testing
         let runID = try run.latestRunID(scratch)
         var exits: [Int32] = []
         for _ in 0..<3 {
-            let again = try crash.start([finish, runID], state: scratch.state)
+            let again = try crash.start([finish, runID, "--yes"], state: scratch.state)
             exits.append(crash.wait(again, seconds: 30) ?? -1)
             if try scratch.journal().run(id: runID)?.status == .rolledBack { break }
         }

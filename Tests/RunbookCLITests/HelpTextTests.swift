@@ -13,7 +13,7 @@ extension CLITests {
             .split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
         for code in [
             "0 ok", "1 failed", "2 invalid", "3 precondition failed", "4 parked at a gate", "5 locked",
-            "6 every step done but an objective missed", "64 usage", "130/143 interrupted",
+            "6 every step done but an objective missed", "7 rollback incomplete", "64 usage", "130/143/129 interrupted",
         ] {
             #expect(text.contains(code), "\(code) in: \(help.stdout)")
         }
