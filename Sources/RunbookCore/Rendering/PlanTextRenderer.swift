@@ -249,19 +249,20 @@ public struct PlanTextRenderer {
     func undoSummary(_ node: PlanNode?) -> String? {
         guard let node else { return nil }
         if node.undecidedChoice, let alternatives = node.choice?.alternatives {
-            let undos = alternatives.map { undoSummary(undo: $0.undo) ?? "nothing to undo" }
+            let undos = alternatives.map { undoSummary(undo: $0.undo, changes: true) ?? "nothing to undo" }
             return "the undo of the alternative taken at run time ("
                 + undos.enumerated().map { "\($0.offset + 1): \($0.element)" }.joined(separator: "; ") + ")"
         }
-        return undoSummary(undo: node.undo)
+        return undoSummary(undo: node.undo, changes: node.changes)
     }
 
-    func undoSummary(undo: UndoPlan) -> String? {
+    /// `changes`: whether the step changes the world (`undo: none` is worth saying only then).
+    func undoSummary(undo: UndoPlan, changes: Bool) -> String? {
         switch undo {
         case .commands: return "declared"
         case .derived(let text): return text
         case .irreversible: return "irreversible"
-        case .none: return node.changes ? "none: nothing to undo (`undo: none`)" : nil
+        case .none: return changes ? "none: nothing to undo (`undo: none`)" : nil
         case .missing: return "none declared (a rollback cannot reverse this step)"
         }
     }
