@@ -167,11 +167,11 @@ import Testing
                 action: shell
                 with: {run: [stop-session]}
                 undo: {action: shell, with: {run: [start-session]}}
-              - id: 1️⃣delete
+              - id: delete
                 needs: [stop]
                 action: shell
                 with: {run: [delete-session]}
-                irreversible: true
+                irreversible: 1️⃣true
               - id: after
                 needs: [delete]
                 action: shell
@@ -189,7 +189,8 @@ import Testing
         // The irreversible step as a commit point: the rollback stops there.
         expect(
             Self.header
-                + steps.replacingOccurrences(of: "irreversible: true", with: "irreversible: true\n    commit: true"), []
+                + steps.replacingOccurrences(of: "irreversible: 1️⃣true", with: "irreversible: 1️⃣true\n    commit: true"),
+            []
         )
     }
 
