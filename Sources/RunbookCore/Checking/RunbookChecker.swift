@@ -111,10 +111,12 @@ public struct RunbookChecker {
 
         // Commit points: an irreversible step must come after one.
         let commitAncestors = Self.stepsBehindCommit(runbook.steps, edges: edges)
+        var markNotNeeded = Set<String>()
         for step in runbook.steps {
             for (irreversible, location, derived) in irreversibleParts(of: step) where irreversible {
                 guard !commitAncestors.contains(step.id) else { continue }
                 if let derived {
+                    markNotNeeded.insert(step.id)
                     // Past a commit point the mark keeps a `--past-commit` rollback off the step;
                     // before one it only stands in the way of a rollback.
                     diagnostics.error(
@@ -127,7 +129,8 @@ public struct RunbookChecker {
                 }
             }
         }
-        checkRollbackStopsAtIrreversible(runbook, steps: firstByID, edges: edges, diagnostics: &diagnostics)
+        checkRollbackStopsAtIrreversible(
+            runbook, steps: firstByID, edges: edges, skipping: markNotNeeded, diagnostics: &diagnostics)
         return diagnostics
     }
 
@@ -135,11 +138,13 @@ public struct RunbookChecker {
     /// past it and run the undos of the steps before it (back to the last commit point), over
     /// what it destroyed. A warning, not an error: an irreversible step often changes nothing
     /// those undos touch, which the checker cannot tell. `commit: true` on the irreversible step
-    /// (or on a step between) makes the rollback stop there.
+    /// (or on a step between) makes the rollback stop there. `skipping`: steps told already that
+    /// their mark is not needed (their type derives the undo), whose fix is to drop it.
     func checkRollbackStopsAtIrreversible(
-        _ runbook: Runbook, steps: [String: Step], edges: [String: [String]], diagnostics: inout Diagnostics
+        _ runbook: Runbook, steps: [String: Step], edges: [String: [String]], skipping: Set<String>,
+        diagnostics: inout Diagnostics
     ) {
-        for step in runbook.steps where !step.commit {
+        for step in runbook.steps where !step.commit && !skipping.contains(step.id) {
             guard let location = irreversibleParts(of: step).first(where: \.0)?.1,
                 // Only a later step's failure finds it done and walks back past it.
                 runbook.steps.contains(where: { edges[$0.id]?.contains(step.id) == true })
