@@ -151,20 +151,42 @@ public struct RunbookChecker {
             else { continue }
             let before = Self.ancestors(of: step.id, edges: edges)
             // What a commit point before it already protects: the commit point and its needs.
+            // A commit point that `when` or `modes` may skip guards nothing: a skipped gate is no
+            // commit point, and the rollback goes on past it.
             var guarded = Set<String>()
+            var mayBeSkipped: [String] = []
             for id in before where steps[id]?.commit == true {
+                guard let commit = steps[id], !mayBeSkippedInSomeRun(commit, runbook: runbook) else {
+                    mayBeSkipped.append(id)
+                    continue
+                }
                 guarded.insert(id)
                 guarded.formUnion(Self.ancestors(of: id, edges: edges))
             }
             let exposed = before.subtracting(guarded).filter { steps[$0].map(hasRollbackUndo) ?? false }.sorted()
             guard !exposed.isEmpty else { continue }
             let names = exposed.map { "'\($0)'" }.joined(separator: ", ")
+            let skippable = mayBeSkipped.filter { id in
+                exposed.contains { Self.ancestors(of: id, edges: edges).contains($0) }
+            }
+            let skippedNote =
+                skippable.isEmpty
+                ? ""
+                : " (" + skippable.sorted().map { "'\($0)'" }.joined(separator: ", ")
+                    + " stops it only in a run where its `when`/`modes` let it run)"
             diagnostics.warning(
                 "step '\(step.id)' is irreversible, but a rollback of a later failure would go on past it and undo "
-                    + "\(names) before it, after it changed the world they set up; add `commit: true` to '\(step.id)' "
+                    + "\(names) before it, after it changed the world they set up\(skippedNote); add `commit: true` to '\(step.id)' "
                     + "so that the automatic rollback stops there (`runbook rollback RUN --past-commit` still goes on)",
                 at: location)
         }
+    }
+
+    /// Whether a `when` or `modes` may skip the step in some run.
+    func mayBeSkippedInSomeRun(_ step: Step, runbook: Runbook) -> Bool {
+        if step.when != nil { return true }
+        guard let modes = step.modes else { return false }
+        return !Set(runbook.modes.map(\.value)).isSubset(of: Set(modes.map(\.value)))
     }
 
     /// Whether a rollback runs an undo for the step (a declared undo, or a derived one).
