@@ -238,6 +238,31 @@ import Testing
         expect(Self.header + steps.replacingOccurrences(of: "    when: \"false\"\n", with: ""), [])
     }
 
+    /// `on: ROLE[N]` past the role's hosts: `plan` refused it, `validate -i` said ok (while a
+    /// host parameter's `ROLE[N]` was checked).
+    @Test func anIndexPastTheRolesHostsIsRefusedByValidateWithTheInventory() {
+        expect(
+            Self.header + """
+                roles:
+                  secondary: {min: 1}
+                preconditions:
+                  - id: reachable
+                    on: 1️⃣secondary[1]
+                    probe: command
+                    with: {run: ["true"]}
+                steps:
+                  - id: fine
+                    on: secondary[0]
+                    probe: command
+                    with: {run: ["true"]}
+                """, inventory: Self.inventory,
+            [
+                FindingSpec(
+                    "1️⃣",
+                    "step 'reachable' targets secondary[1] but inventory 'lab' has 1 host with role 'secondary'")
+            ])
+    }
+
     // MARK: - Defect 8: for_each elements checked against what the steps read
 
     static let sessionsRunbook =

@@ -588,6 +588,17 @@ public struct RunbookChecker {
                 diagnostics.error(
                     "step '\(stepID)' targets undeclared role '\(role)'\(Suggestions.hint(for: role, in: roles)); \(declared)",
                     at: target.location)
+            } else if case .indexed(_, let index) = TargetSpec.parse(target.value), let inventory = scope.inventory,
+                let declared = scope.runbook.roles.first(where: { $0.name == role })
+            {
+                // As the plan refuses it (NodeBuilder); too few hosts for the role's `min` is told
+                // at the role already.
+                let hosts = inventory.hosts(inRole: role)
+                if index >= hosts.count, hosts.count >= declared.min {
+                    diagnostics.error(
+                        "step '\(stepID)' targets \(role)[\(index)] but inventory '\(inventory.name.value)' has \(hosts.count) host\(hosts.count == 1 ? "" : "s") with role '\(role)'",
+                        at: target.location)
+                }
             }
         case .invalid(let reason):
             diagnostics.error("step '\(stepID)': bad target '\(target.value)': \(reason)", at: target.location)
