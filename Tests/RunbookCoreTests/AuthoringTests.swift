@@ -189,7 +189,7 @@ import Testing
         // The irreversible step as a commit point: the rollback stops there.
         expect(
             Self.header
-                + steps.replacingOccurrences(of: "irreversible: 1️⃣true", with: "irreversible: 1️⃣true\n    commit: true"),
+                + steps.replacingOccurrences(of: "irreversible: 1️⃣true", with: "irreversible: true\n    commit: true"),
             []
         )
     }
