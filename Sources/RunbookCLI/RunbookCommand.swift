@@ -9,7 +9,9 @@ public struct RunbookCommand: AsyncParsableCommand {
         discussion: """
             A runbook (YAML) describes one recovery procedure: steps, their preconditions, gates \
             where a person or a measured condition says go. An inventory (YAML) describes one site \
-            pair. `runbook plan` shows exactly what a runbook would do against an inventory.
+            pair. `runbook plan` shows exactly what a runbook would do against an inventory. \
+            The format: docs/FORMAT.md in the project (README.md is the tour); the types: \
+            `runbook actions`.
 
             Exit codes: 0 ok, 1 failed, 2 invalid runbook or inventory, 3 precondition failed, \
             4 parked at a gate, 5 locked by another run, 6 every step done but an objective missed \

@@ -19,6 +19,15 @@ extension CLITests {
         }
     }
 
+    /// An author with only `runbook --help` learns where the format is written down.
+    @Test func helpPointsAnAuthorAtTheFormat() throws {
+        let help = try run(["--help"])
+        #expect(help.status == 0)
+        let text = help.stdout.replacingOccurrences(of: "\n", with: " ")
+            .split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+        #expect(text.contains("The format: docs/FORMAT.md"), "\(help.stdout)")
+    }
+
     @Test func actionsOfAGateSaysItsSettingsGoUnderTheGateNotInWith() throws {
         let approval = try run(["actions", "approval"])
         #expect(approval.status == 0)

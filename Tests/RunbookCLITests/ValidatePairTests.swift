@@ -56,4 +56,40 @@ import Testing
             Set(withI.stderr.split(separator: "\n").filter { $0.contains(": error: ") }) == Set(errors),
             "\(withI.stderr)")
     }
+
+    /// A role's `max` is checked by `validate` too, as `plan` checks it (it passed `validate -i`
+    /// and `validate RUNBOOK INVENTORY`, then `plan` refused the pair).
+    @Test func validateRefusesMoreHostsThanARoleAllows() throws {
+        let runbook = try cli.temporaryFile(
+            """
+            apiVersion: runbook/v1
+            kind: Runbook
+            metadata: {name: pair}
+            roles:
+              secondary: {min: 1, max: 1}
+            steps:
+              - id: look
+                on: secondary[0]
+                probe: command
+                with: {run: ["true"]}
+            """)
+        let inventory = runbook.deletingLastPathComponent().appendingPathComponent("inventory.yaml")
+        try """
+        apiVersion: runbook/v1
+        kind: Inventory
+        metadata: {name: big}
+        defaults: {transport: local}
+        hosts:
+          gfs-b1: {roles: [secondary]}
+          gfs-b2: {roles: [secondary]}
+        """.write(to: inventory, atomically: true, encoding: .utf8)
+        for arguments in [[runbook.path, inventory.path], [runbook.path, "-i", inventory.path]] {
+            let result = try cli.run(["validate"] + arguments)
+            #expect(result.status == 2, "\(arguments): \(result.stdout)\(result.stderr)")
+            #expect(
+                result.stderr.contains(
+                    "\(runbook.path):5:3: error: inventory 'big' has 2 hosts with role 'secondary'; runbook 'pair' allows at most 1"
+                ), "\(arguments): \(result.stderr)")
+        }
+    }
 }

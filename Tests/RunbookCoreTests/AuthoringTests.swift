@@ -194,6 +194,75 @@ import Testing
         )
     }
 
+    /// A commit point with `when` (or `modes`) is skipped when it does not hold, and a skipped
+    /// gate is no commit point: the rollback goes past it (seen with a local run). So it does not
+    /// guard the undoable steps before it (the shipped failback's `differences` gate).
+    @Test func aCommitPointThatMayBeSkippedDoesNotGuardTheStepsBeforeIt() {
+        let steps = """
+            steps:
+              - id: go
+                gate: {approval: {prompt: go?}}
+                commit: true
+              - id: writable
+                needs: [go]
+                action: shell
+                with: {run: [writable]}
+                undo: {action: shell, with: {run: [read-only]}}
+              - id: differences
+                needs: [writable]
+                when: "false"
+                gate: {approval: {prompt: accept?}}
+                commit: true
+              - id: post
+                needs: [differences]
+                action: shell
+                with: {run: [post]}
+                irreversible: 1️⃣true
+              - id: after
+                needs: [post]
+                action: shell
+                with: {run: [x]}
+                undo: {action: shell, with: {run: [y]}}
+            """
+        expect(
+            Self.header + steps,
+            [
+                FindingSpec(
+                    "1️⃣",
+                    "step 'post' is irreversible, but a rollback of a later failure would go on past it and undo 'writable' "
+                        + "before it, after it changed the world they set up ('differences' stops it only in a run "
+                        + "where its `when`/`modes` let it run); add `commit: true` to 'post'",
+                    severity: .warning)
+            ])
+        // Without the `when`, the gate is always a commit point before `post`.
+        expect(Self.header + steps.replacingOccurrences(of: "    when: \"false\"\n", with: ""), [])
+    }
+
+    /// `on: ROLE[N]` past the role's hosts: `plan` refused it, `validate -i` said ok (while a
+    /// host parameter's `ROLE[N]` was checked).
+    @Test func anIndexPastTheRolesHostsIsRefusedByValidateWithTheInventory() {
+        expect(
+            Self.header + """
+                roles:
+                  secondary: {min: 1}
+                preconditions:
+                  - id: reachable
+                    on: 1️⃣secondary[1]
+                    probe: command
+                    with: {run: ["true"]}
+                steps:
+                  - id: fine
+                    on: secondary[0]
+                    probe: command
+                    with: {run: ["true"]}
+                """, inventory: Self.inventory,
+            [
+                FindingSpec(
+                    "1️⃣",
+                    "step 'reachable' targets secondary[1] but inventory 'lab' has 1 host with role 'secondary'")
+            ])
+    }
+
     // MARK: - Defect 8: for_each elements checked against what the steps read
 
     static let sessionsRunbook =

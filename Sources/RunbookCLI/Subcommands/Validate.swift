@@ -69,6 +69,11 @@ extension RunbookCommand {
                             RoleTypos.report(
                                 role: role, count: count, runbook: runbook, inventory: loadedInventory,
                                 diagnostics: &documents.diagnostics)
+                        } else if let max = role.max, count > max {
+                            // As `plan` refuses it (Compiler), so the pair `validate` passes plans.
+                            documents.diagnostics.error(
+                                "inventory '\(loadedInventory.name.value)' has \(count) hosts with role '\(role.name)'; runbook '\(runbook.name.value)' allows at most \(max)",
+                                at: role.location)
                         }
                     }
                 }

@@ -111,10 +111,12 @@ public struct RunbookChecker {
 
         // Commit points: an irreversible step must come after one.
         let commitAncestors = Self.stepsBehindCommit(runbook.steps, edges: edges)
+        var markNotNeeded = Set<String>()
         for step in runbook.steps {
             for (irreversible, location, derived) in irreversibleParts(of: step) where irreversible {
                 guard !commitAncestors.contains(step.id) else { continue }
                 if let derived {
+                    markNotNeeded.insert(step.id)
                     // Past a commit point the mark keeps a `--past-commit` rollback off the step;
                     // before one it only stands in the way of a rollback.
                     diagnostics.error(
@@ -127,7 +129,8 @@ public struct RunbookChecker {
                 }
             }
         }
-        checkRollbackStopsAtIrreversible(runbook, steps: firstByID, edges: edges, diagnostics: &diagnostics)
+        checkRollbackStopsAtIrreversible(
+            runbook, steps: firstByID, edges: edges, skipping: markNotNeeded, diagnostics: &diagnostics)
         return diagnostics
     }
 
@@ -135,31 +138,55 @@ public struct RunbookChecker {
     /// past it and run the undos of the steps before it (back to the last commit point), over
     /// what it destroyed. A warning, not an error: an irreversible step often changes nothing
     /// those undos touch, which the checker cannot tell. `commit: true` on the irreversible step
-    /// (or on a step between) makes the rollback stop there.
+    /// (or on a step between) makes the rollback stop there. `skipping`: steps told already that
+    /// their mark is not needed (their type derives the undo), whose fix is to drop it.
     func checkRollbackStopsAtIrreversible(
-        _ runbook: Runbook, steps: [String: Step], edges: [String: [String]], diagnostics: inout Diagnostics
+        _ runbook: Runbook, steps: [String: Step], edges: [String: [String]], skipping: Set<String>,
+        diagnostics: inout Diagnostics
     ) {
-        for step in runbook.steps where !step.commit {
+        for step in runbook.steps where !step.commit && !skipping.contains(step.id) {
             guard let location = irreversibleParts(of: step).first(where: \.0)?.1,
                 // Only a later step's failure finds it done and walks back past it.
                 runbook.steps.contains(where: { edges[$0.id]?.contains(step.id) == true })
             else { continue }
             let before = Self.ancestors(of: step.id, edges: edges)
             // What a commit point before it already protects: the commit point and its needs.
+            // A commit point that `when` or `modes` may skip guards nothing: a skipped gate is no
+            // commit point, and the rollback goes on past it.
             var guarded = Set<String>()
+            var mayBeSkipped: [String] = []
             for id in before where steps[id]?.commit == true {
+                guard let commit = steps[id], !mayBeSkippedInSomeRun(commit, runbook: runbook) else {
+                    mayBeSkipped.append(id)
+                    continue
+                }
                 guarded.insert(id)
                 guarded.formUnion(Self.ancestors(of: id, edges: edges))
             }
             let exposed = before.subtracting(guarded).filter { steps[$0].map(hasRollbackUndo) ?? false }.sorted()
             guard !exposed.isEmpty else { continue }
             let names = exposed.map { "'\($0)'" }.joined(separator: ", ")
+            let skippable = mayBeSkipped.filter { id in
+                exposed.contains { Self.ancestors(of: id, edges: edges).contains($0) }
+            }
+            let skippedNote =
+                skippable.isEmpty
+                ? ""
+                : " (" + skippable.sorted().map { "'\($0)'" }.joined(separator: ", ")
+                    + " stops it only in a run where its `when`/`modes` let it run)"
             diagnostics.warning(
                 "step '\(step.id)' is irreversible, but a rollback of a later failure would go on past it and undo "
-                    + "\(names) before it, after it changed the world they set up; add `commit: true` to '\(step.id)' "
+                    + "\(names) before it, after it changed the world they set up\(skippedNote); add `commit: true` to '\(step.id)' "
                     + "so that the automatic rollback stops there (`runbook rollback RUN --past-commit` still goes on)",
                 at: location)
         }
+    }
+
+    /// Whether a `when` or `modes` may skip the step in some run.
+    func mayBeSkippedInSomeRun(_ step: Step, runbook: Runbook) -> Bool {
+        if step.when != nil { return true }
+        guard let modes = step.modes else { return false }
+        return !Set(runbook.modes.map(\.value)).isSubset(of: Set(modes.map(\.value)))
     }
 
     /// Whether a rollback runs an undo for the step (a declared undo, or a derived one).
@@ -561,6 +588,17 @@ public struct RunbookChecker {
                 diagnostics.error(
                     "step '\(stepID)' targets undeclared role '\(role)'\(Suggestions.hint(for: role, in: roles)); \(declared)",
                     at: target.location)
+            } else if case .indexed(_, let index) = TargetSpec.parse(target.value), let inventory = scope.inventory,
+                let declared = scope.runbook.roles.first(where: { $0.name == role })
+            {
+                // As the plan refuses it (NodeBuilder); too few hosts for the role's `min` is told
+                // at the role already.
+                let hosts = inventory.hosts(inRole: role)
+                if index >= hosts.count, hosts.count >= declared.min {
+                    diagnostics.error(
+                        "step '\(stepID)' targets \(role)[\(index)] but inventory '\(inventory.name.value)' has \(hosts.count) host\(hosts.count == 1 ? "" : "s") with role '\(role)'",
+                        at: target.location)
+                }
             }
         case .invalid(let reason):
             diagnostics.error("step '\(stepID)': bad target '\(target.value)': \(reason)", at: target.location)

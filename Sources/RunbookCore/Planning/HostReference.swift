@@ -56,8 +56,11 @@ public enum HostReference {
             }
             return .success([hosts[index]])
         case .any(let role):
-            return .failure(
-                Problem("'\(text)': any(ROLE) is chosen when a step runs; name a host, e.g. \(role)[0]"))
+            let instead =
+                list
+                ? "name the role (all its hosts), e.g. \(role), or one host, e.g. \(role)[0]"
+                : "name a host, e.g. \(role)[0]"
+            return .failure(Problem("'\(text)': any(ROLE) is chosen when a step runs; \(instead)"))
         case .invalid(let reason):
             return .failure(Problem("'\(text)' is not a host: \(reason)"))
         }
