@@ -81,6 +81,7 @@ extension RunbookCommand {
                 let symbol = ReportText.paint(
                     ReportText.symbol(step.state), ReportText.color(step.state), enabled: color)
                 out += "  \(symbol) \(lines[index])\n"
+                if let chosen = step.chosenAlternative { out += "      took alternative \(chosen + 1)\n" }
                 for output in ReportText.outputState(step.outputsJSON) {
                     out += "      outputs: \(output)\n"
                 }
