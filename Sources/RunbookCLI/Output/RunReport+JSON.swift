@@ -113,6 +113,8 @@ enum RunReportJSON {
             "finishedAt": date(step.finishedAt),
             "firstReachedAt": date(step.firstReachedAt),
             "durationSeconds": seconds(step.startedAt, step.finishedAt),
+            // A `choose`: the alternative it took (1 for the first), as journaled when it was decided.
+            "alternative": optional(step.chosenAlternative.map { $0 + 1 }),
         ]
     }
 

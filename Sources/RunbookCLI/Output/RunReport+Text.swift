@@ -283,6 +283,7 @@ enum RunReportText {
             var facts = ["host \(step.host ?? "-")", "\(step.attempts) attempt\(step.attempts == 1 ? "" : "s")"]
             if step.changed { facts.append("changed") }
             if let seq = step.completionSeq { facts.append("completed #\(seq)") }
+            if let chosen = step.chosenAlternative { facts.append("took alternative \(chosen + 1)") }
             out += "      \(facts.joined(separator: ", "))\n"
             if step.startedAt != nil || step.finishedAt != nil {
                 var times = "started \(ReportText.timestamp(step.startedAt))"

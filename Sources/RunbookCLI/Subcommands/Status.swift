@@ -105,6 +105,7 @@ extension RunbookCommand {
             for (index, step) in steps.enumerated() {
                 let symbol = ReportText.paint(ReportText.symbol(of: step), ReportText.color(of: step), enabled: color)
                 out += "  \(symbol) \(lines[index])\n"
+                if let chosen = step.chosenAlternative { out += "      took alternative \(chosen + 1)\n" }
                 for output in ReportText.outputState(step.outputsJSON) {
                     out += "      outputs: \(output)\n"
                 }

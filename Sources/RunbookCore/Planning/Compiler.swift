@@ -148,10 +148,11 @@ public struct Compiler: Sendable {
     }
 
     /// ``resolve(_:in:stepValues:host:runID:diagnostics:)`` with the node's step already found
-    /// (the executor indexes the steps by id once).
+    /// (the executor indexes the steps by id once). A `choose` takes `alternative` when it is
+    /// given (the one journaled when it ran), whatever its conditions say now.
     public func resolve(
         _ node: PlanNode, step: Step, in plan: Plan, stepValues: [String: Value], host: String? = nil,
-        runID: String? = nil, diagnostics: inout Diagnostics
+        runID: String? = nil, alternative: Int? = nil, diagnostics: inout Diagnostics
     ) -> PlanNode? {
         var context = plan.context
         if case .map(var steps)? = context.roots["steps"] {
@@ -161,6 +162,7 @@ public struct Compiler: Sendable {
         if let runID { context.roots["run"] = .map(["id": .string(runID)]) }
         var builder = NodeBuilder(
             compiler: self, runbook: plan.runbook, inventory: plan.inventory, mode: plan.mode, context: context)
+        builder.takenAlternative = alternative
         var resolved = builder.instance(
             of: step, id: node.id, host: host ?? node.host, candidates: node.candidates, item: node.item)
         resolved?.needs = node.needs

@@ -6,6 +6,9 @@ struct NodeBuilder {
     let mode: String
     let context: EvaluationContext
     var diagnostics = Diagnostics()
+    /// For a `choose`: the alternative to take whatever the conditions say now (the one it took
+    /// when it ran, as journaled); nil to decide by the conditions.
+    var takenAlternative: Int?
 
     init(compiler: Compiler, runbook: Runbook, inventory: Inventory, mode: String, context: EvaluationContext) {
         self.compiler = compiler
@@ -182,6 +185,7 @@ struct NodeBuilder {
                     }
                 }
             }
+            if let taken = takenAlternative, plans.indices.contains(taken) { chosen = taken }
             node.choice = ChoicePlan(alternatives: plans, chosen: chosen)
             if let chosen {
                 let alternative = plans[chosen]

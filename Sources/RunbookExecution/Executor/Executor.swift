@@ -461,13 +461,21 @@ public final class Executor: Sendable {
         }
         // Choose the host of any(role) (the first that answers), then resolve once with what
         // earlier steps produced.
-        let node: PlanNode
+        let resolvedNode: PlanNode
         let host: String
         switch await nodeRunner.prepare(planned, stepValues: stepValues, runID: runID) {
         case .failure(let failure):
             return fail(planned, host: planned.host, failure.message, finishedAt: nil)
         case .success(let prepared):
-            (node, host) = prepared
+            (resolvedNode, host) = prepared
+        }
+        let node: PlanNode
+        switch keepToTakenAlternative(
+            planned, resolved: resolvedNode, host: host, previous: previous, stepValues: stepValues,
+            appliedBefore: appliedBefore)
+        {
+        case .failure(let failure): return fail(planned, host: host, failure.message)
+        case .success(let kept): node = kept
         }
         switch node.effect {
         case .skipped(let why):
@@ -491,6 +499,36 @@ public final class Executor: Sendable {
         case .action, .choose:
             return await runAction(node, host: host, previous: previous, appliedBefore: appliedBefore)
         }
+    }
+
+    /// A `choose` decided at run time that may have applied its alternative in an earlier attempt
+    /// keeps to the alternative journaled then: when its conditions now pick another one, the step
+    /// fails saying so (applying that one on top would change the world twice); when the values
+    /// they read are unknown now, it is the journaled one that is re-verified.
+    func keepToTakenAlternative(
+        _ planned: PlanNode, resolved node: PlanNode, host: String, previous: StepRecord?,
+        stepValues: [String: Value], appliedBefore: Bool
+    ) -> Result<PlanNode, NodeFailure> {
+        guard planned.undecidedChoice, let previous, let taken = previous.chosenAlternative,
+            let alternatives = node.choice?.alternatives, alternatives.indices.contains(taken),
+            previous.state == .succeeded || previous.state == .alreadyDone || previous.changed || appliedBefore
+        else { return .success(node) }
+        if case .skipped = node.effect, node.choice?.chosen != nil { return .success(node) }  // by mode or when
+        let now = node.choice?.chosen
+        if now == taken { return .success(node) }
+        if now == nil, case .unknown = node.effect {
+            return nodeRunner.resolve(planned, host: host, stepValues: stepValues, runID: runID, alternative: taken)
+        }
+        let what = now.map { "alternative \($0 + 1) would be chosen" } ?? "no alternative would be chosen"
+        let reasons = alternatives.prefix(max(taken, now ?? -1) + 1).compactMap(\.condition).map { report in
+            "\(report.source) is \(report.result.map(String.init) ?? "unknown")"
+                + (report.values.isEmpty ? "" : " (\(report.values.joined(separator: ", ")))")
+        }
+        return .failure(
+            NodeFailure(
+                "chose alternative \(taken + 1) when it ran; now \(what): \(reasons.joined(separator: "; "))."
+                    + " It is not applied on top of the one applied: inspect \(host), then roll back (which undoes"
+                    + " alternative \(taken + 1)), or resume once alternative \(taken + 1) is chosen again"))
     }
 
     func context(_ node: PlanNode, host: String, phase: PlannedCommand.Purpose, log: CommandLog? = nil)
@@ -551,6 +589,8 @@ public final class Executor: Sendable {
                 batch.step(node.id, stepID: node.stepID, host: host) {
                     $0.startedAt = $0.startedAt ?? startedAt
                     $0.attempts = number
+                    // The alternative a `choose` took, with its first commit (before it applies).
+                    if node.kind == .choose, let chosen = node.choice?.chosen { $0.chosenAlternative = chosen }
                     change(&$0)
                 }
                 batch.attempts = done

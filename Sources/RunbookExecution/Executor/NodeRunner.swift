@@ -50,10 +50,11 @@ public struct NodeRunner: Sendable {
         return .success(chosen)
     }
 
-    /// The node resolved on `host` with the outputs and states of earlier steps.
-    public func resolve(_ planned: PlanNode, host: String, stepValues: [String: Value], runID: String?)
-        -> Result<PlanNode, NodeFailure>
-    {
+    /// The node resolved on `host` with the outputs and states of earlier steps (a `choose`
+    /// taking `alternative` when it is given: the one journaled when it ran).
+    public func resolve(
+        _ planned: PlanNode, host: String, stepValues: [String: Value], runID: String?, alternative: Int? = nil
+    ) -> Result<PlanNode, NodeFailure> {
         guard let step = steps[planned.stepID] else {
             return .failure(NodeFailure("step \(planned.stepID) is not in the runbook"))
         }
@@ -61,7 +62,7 @@ public struct NodeRunner: Sendable {
         guard
             let node = compiler.resolve(
                 planned, step: step, in: plan, stepValues: stepValues, host: host, runID: runID,
-                diagnostics: &diagnostics)
+                alternative: alternative, diagnostics: &diagnostics)
         else {
             return .failure(NodeFailure(diagnostics.errors.map(\.description).joined(separator: "; ")))
         }

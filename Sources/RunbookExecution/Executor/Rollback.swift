@@ -68,8 +68,9 @@ public struct Rollback: Sendable {
             guard maybeChanged, record.state != .undone else { continue }
             let host = record.host ?? node.host
             if node.undecidedChoice {
-                // The alternative taken at run time, found again from what the steps it read produced.
-                guard let resolved = values.resolved(node, host: host) else {
+                // The alternative taken at run time, as journaled when it was decided (in a journal
+                // from before that was kept: found again from what the steps it read produced).
+                guard let resolved = values.resolved(node, host: host, alternative: record.chosenAlternative) else {
                     entries.append(
                         Entry(
                             nodeID: node.id, host: host,
@@ -120,7 +121,9 @@ public struct Rollback: Sendable {
                 result.skipped.append("\(entry.nodeID): \(entry.action)")
                 continue
             }
-            let node = values.resolved(planned, host: entry.host) ?? planned
+            let node =
+                values.resolved(planned, host: entry.host, alternative: records[entry.nodeID]?.chosenAlternative)
+                ?? planned
             guard let type = executor.nodeRunner.type(of: node) else {
                 result.failed.append("\(entry.nodeID): no implementation for '\(node.typeName)'")
                 continue
@@ -140,8 +143,9 @@ public struct Rollback: Sendable {
     }
 
     /// What an undo is resolved with: the journaled steps' outputs (per item for a `for_each`
-    /// instance), as the step was when it ran; so a `choose` decided at run time resolves to the
-    /// alternative it took, and that alternative's undo is the one run.
+    /// instance), as the step was when it ran; a `choose` decided at run time takes the
+    /// alternative journaled as taken, so that alternative's undo is the one run (a journal from
+    /// before it was kept: the one its conditions choose with those outputs).
     struct UndoValues {
         let executor: Executor
         let stepValues: [String: Value]
@@ -153,16 +157,16 @@ public struct Rollback: Sendable {
             itemValues = executor.nodeRunner.itemValues(records, onlyDone: false)
         }
 
-        /// The node resolved on `host`; nil when it cannot be (or, for a `choose`, when the
-        /// alternative taken is still not known).
-        func resolved(_ planned: PlanNode, host: String) -> PlanNode? {
+        /// The node resolved on `host` (a `choose` taking `alternative`, when journaled); nil when
+        /// it cannot be (or, for a `choose`, when the alternative taken is still not known).
+        func resolved(_ planned: PlanNode, host: String, alternative: Int?) -> PlanNode? {
             var values = stepValues
             if let item = planned.item {
                 for (id, value) in itemValues[item.identity] ?? [:] { values[id] = value }
             }
             guard
                 case .success(let node) = executor.nodeRunner.resolve(
-                    planned, host: host, stepValues: values, runID: executor.runID),
+                    planned, host: host, stepValues: values, runID: executor.runID, alternative: alternative),
                 !node.undecidedChoice
             else { return nil }
             return node

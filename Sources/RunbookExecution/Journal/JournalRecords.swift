@@ -190,6 +190,9 @@ public struct StepRecord: Codable, Sendable, Equatable, FetchableRecord {
     public var finishedAt: Date?
     /// When a gate was first reached, so a gate timeout survives a resume.
     public var firstReachedAt: Date?
+    /// For a `choose`: the index (0-based) of the alternative it took, journaled when it was
+    /// decided; nil for other steps and in journals written before it was kept.
+    public var chosenAlternative: Int?
 
     /// Creates a step record.
     public init(
@@ -206,7 +209,8 @@ public struct StepRecord: Codable, Sendable, Equatable, FetchableRecord {
         attempts: Int = 0,
         startedAt: Date? = nil,
         finishedAt: Date? = nil,
-        firstReachedAt: Date? = nil
+        firstReachedAt: Date? = nil,
+        chosenAlternative: Int? = nil
     ) {
         self.runID = runID
         self.nodeID = nodeID
@@ -222,6 +226,7 @@ public struct StepRecord: Codable, Sendable, Equatable, FetchableRecord {
         self.startedAt = startedAt
         self.finishedAt = finishedAt
         self.firstReachedAt = firstReachedAt
+        self.chosenAlternative = chosenAlternative
     }
 
     /// Decodes a step from a journal row (by hand: the Codable path costs more than the query).
@@ -235,7 +240,8 @@ public struct StepRecord: Codable, Sendable, Equatable, FetchableRecord {
             changed: row["changed"], completionSeq: row["completionSeq"], observedJSON: row["observedJSON"],
             outputsJSON: row["outputsJSON"], error: row["error"], attempts: row["attempts"],
             startedAt: row["startedAt"],
-            finishedAt: row["finishedAt"], firstReachedAt: row["firstReachedAt"])
+            finishedAt: row["finishedAt"], firstReachedAt: row["firstReachedAt"],
+            chosenAlternative: row["chosenAlternative"])
     }
 
     func redacted(_ r: StorageRedactor) -> StepRecord {

@@ -125,6 +125,11 @@ extension Journal {
         migrator.registerMigration("v5-row-digests") { db in
             try db.execute(sql: RowDigest.schema)
         }
+        // Which alternative a `choose` took, journaled when it is decided: a rollback undoes that
+        // one and a resume keeps to it (finding it again from the outputs it read was a guess).
+        migrator.registerMigration("v6-chosen-alternative") { db in
+            try db.execute(sql: RowDigest.chosenAlternativeSchema)
+        }
         return migrator
     }
 }

@@ -81,16 +81,16 @@ public final class JournalTransaction {
             sql: """
                 INSERT INTO steps (runID, nodeID, ordinal, stepID, host, state, changed, completionSeq,
                                    observedJSON, outputsJSON, error, attempts, startedAt, finishedAt,
-                                   firstReachedAt)
+                                   firstReachedAt, chosenAlternative)
                 VALUES (?, ?, (SELECT COALESCE(MAX(ordinal), 0) + 1 FROM steps WHERE runID = ?),
-                        ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (runID, nodeID) DO UPDATE SET
                     stepID = excluded.stepID, host = excluded.host, state = excluded.state,
                     changed = excluded.changed, completionSeq = excluded.completionSeq,
                     observedJSON = excluded.observedJSON, outputsJSON = excluded.outputsJSON,
                     error = excluded.error, attempts = excluded.attempts,
                     startedAt = excluded.startedAt, finishedAt = excluded.finishedAt,
-                    firstReachedAt = excluded.firstReachedAt
+                    firstReachedAt = excluded.firstReachedAt, chosenAlternative = excluded.chosenAlternative
                 """
         ).execute(
             arguments: [
@@ -98,6 +98,7 @@ public final class JournalTransaction {
                 s.stepID, s.host, s.state.rawValue, s.changed, s.completionSeq,
                 s.observedJSON, s.outputsJSON, s.error, s.attempts, JournalTimestamp.stored(s.startedAt),
                 JournalTimestamp.stored(s.finishedAt), JournalTimestamp.stored(s.firstReachedAt),
+                s.chosenAlternative,
             ]
         )
     }

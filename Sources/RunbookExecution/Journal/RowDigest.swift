@@ -30,6 +30,12 @@ enum RowDigest {
         var columns: [String]
         /// Where a row of this table is found again (for the message naming an edited row).
         var keyColumns: [String]
+        /// Columns added after the table's digest was first kept: hashed after `columns`, and only
+        /// when not null, so a row written before them keeps the digest it was given.
+        var laterColumns: [String] = []
+
+        /// Every covered column: `columns`, then `laterColumns`.
+        var allColumns: [String] { columns + laterColumns }
     }
 
     static let runContent = Coverage(
@@ -49,7 +55,7 @@ enum RowDigest {
             "runID", "nodeID", "ordinal", "stepID", "host", "state", "changed", "completionSeq", "observedJSON",
             "outputsJSON", "error", "attempts", "startedAt", "finishedAt", "firstReachedAt",
         ],
-        keyColumns: ["nodeID"])
+        keyColumns: ["nodeID"], laterColumns: ["chosenAlternative"])
     static let attempts = Coverage(
         table: "attempts", kind: "attempts", digestColumn: "digest",
         columns: [
@@ -62,10 +68,17 @@ enum RowDigest {
         columns: ["id", "runID", "gate", "by", "reason", "planHash", "at", "decision"],
         keyColumns: ["id", "gate"])
 
-    /// The hex digest of `kind` and `values`.
+    /// How many values of each kind are always hashed (the rest are `laterColumns`).
+    static let alwaysHashed = Dictionary(
+        [runContent, runState, steps, attempts, approvals].map { ($0.kind, $0.columns.count) },
+        uniquingKeysWith: { first, _ in first })
+
+    /// The hex digest of `kind` and `values` (a later column's null is left out).
     static func digest(kind: String, _ values: [DatabaseValue]) -> String {
         var text = kind
-        for value in values {
+        let always = alwaysHashed[kind] ?? values.count
+        for (index, value) in values.enumerated() {
+            if index >= always, value.isNull { continue }
             text += "\n"
             switch value.storage {
             case .null: text += "null"
@@ -84,9 +97,10 @@ enum RowDigest {
         return digest(kind: kind, Array(arguments.dropFirst()))
     }
 
-    /// The SQL call computing `coverage`'s digest of the row `row` (`NEW`, or a table name).
-    static func call(_ coverage: Coverage, row: String) -> String {
-        let values = coverage.columns.map { "\(row).\"\($0)\"" }
+    /// The SQL call computing `coverage`'s digest of the row `row` (`NEW`, or a table name);
+    /// with `later`, over its later columns too (once the table has them).
+    static func call(_ coverage: Coverage, row: String, later: Bool = false) -> String {
+        let values = (later ? coverage.allColumns : coverage.columns).map { "\(row).\"\($0)\"" }
         return "\(functionName)('\(coverage.kind)', \(values.joined(separator: ", ")))"
     }
 
@@ -118,32 +132,48 @@ enum RowDigest {
             END;
 
             """
-        for coverage in [steps, attempts, approvals] {
-            let covered = coverage.columns.map { "\"\($0)\"" }.joined(separator: ", ")
-            for (event, of) in [("INSERT", ""), ("UPDATE", " OF \(covered)")] {
-                sql += """
-                    CREATE TRIGGER \(coverage.table)_digest_\(event.lowercased()) AFTER \(event)\(of) ON \(coverage.table)
-                    BEGIN
-                        UPDATE \(coverage.table) SET digest = \(call(coverage, row: "NEW")) WHERE rowid = NEW.rowid;
-                    END;
+        for coverage in [steps, attempts, approvals] { sql += triggers(coverage, later: false) }
+        return sql
+    }
 
-                    """
-            }
+    /// The triggers keeping `coverage`'s digest current (with `later`, over its later columns too).
+    static func triggers(_ coverage: Coverage, later: Bool) -> String {
+        let covered = (later ? coverage.allColumns : coverage.columns).map { "\"\($0)\"" }.joined(separator: ", ")
+        var sql = ""
+        for (event, of) in [("INSERT", ""), ("UPDATE", " OF \(covered)")] {
+            sql += """
+                CREATE TRIGGER \(coverage.table)_digest_\(event.lowercased()) AFTER \(event)\(of) ON \(coverage.table)
+                BEGIN
+                    UPDATE \(coverage.table) SET digest = \(call(coverage, row: "NEW", later: later)) WHERE rowid = NEW.rowid;
+                END;
+
+                """
         }
         return sql
+    }
+
+    /// The journal gains `steps.chosenAlternative`: the steps' triggers are made again to cover
+    /// it (rows already written have it null, so their digests stand).
+    static var chosenAlternativeSchema: String {
+        """
+        ALTER TABLE steps ADD COLUMN chosenAlternative INTEGER;
+        DROP TRIGGER steps_digest_insert;
+        DROP TRIGGER steps_digest_update;
+
+        """ + triggers(steps, later: true)
     }
 
     /// The first row of `runID` in `coverage`'s table whose stored digest does not match its
     /// content, as a description of where it is; nil when every row matches.
     static func firstEdited(_ coverage: Coverage, runID: String, in db: Database) throws -> String? {
         let runColumn = coverage.table == "runs" ? "id" : "runID"
-        let columns = (coverage.columns + coverage.keyColumns + [coverage.digestColumn])
+        let columns = (coverage.allColumns + coverage.keyColumns + [coverage.digestColumn])
             .map { "\"\($0)\"" }.joined(separator: ", ")
         let rows = try Row.fetchCursor(
             db, sql: "SELECT \(columns) FROM \(coverage.table) WHERE \(runColumn) = ? ORDER BY rowid",
             arguments: [runID])
         while let row = try rows.next() {
-            let values = coverage.columns.map { row[$0] as DatabaseValue }
+            let values = coverage.allColumns.map { row[$0] as DatabaseValue }
             let stored: String? = row[coverage.digestColumn]
             if stored != digest(kind: coverage.kind, values) {
                 let key = coverage.keyColumns.map { "\($0) \(row[$0] as DatabaseValue)" }

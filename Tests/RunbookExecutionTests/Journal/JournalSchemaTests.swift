@@ -42,6 +42,44 @@ import Testing
         }
     }
 
+    /// A journal from before `steps.chosenAlternative` (schema v5) gains it: its rows keep their
+    /// digests (the run verifies), a step given an alternative is covered by its digest, and a
+    /// step's alternative changed behind the journal's back breaks the run's chain.
+    @Test func aJournalFromBeforeTheChosenAlternativeGainsItAndKeepsItsDigests() throws {
+        let dir = TempDir()
+        var config = Configuration()
+        config.prepareDatabase { db in db.add(function: RowDigest.function) }
+        let old = try DatabaseQueue(path: dir.file("journal.sqlite"), configuration: config)
+        try Journal.migrator.migrate(old, upTo: "v5-row-digests")
+        try old.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO runs (id, runbookName, runbookPath, inventoryName, inventoryPath, mode, paramsJSON,
+                                      planHash, planJSON, status, pid, hostname, startedAt, updatedAt)
+                    VALUES ('r1', 'rb', '/rb.yaml', 'inv', '/inv.yaml', 'run', '{}', 'h', '{}', 'failed', 1, 'ops',
+                            '2026-11-25 09:15:02.000', '2026-11-25 09:15:02.000');
+                    INSERT INTO steps (runID, nodeID, ordinal, stepID, state, changed, attempts)
+                    VALUES ('r1', 'pick', 1, 'pick', 'succeeded', 1, 1);
+                    """)
+        }
+        try old.close()
+
+        let journal = try openJournal(dir)
+        #expect(try journal.verifyChain(runID: "r1").isOK, "a row written before keeps its digest")
+        var pick = try #require(try journal.step(runID: "r1", nodeID: "pick"))
+        #expect(pick.chosenAlternative == nil)
+        pick.chosenAlternative = 1
+        try journal.upsertStep(pick)
+        #expect(try journal.step(runID: "r1", nodeID: "pick")?.chosenAlternative == 1)
+        #expect(try journal.verifyChain(runID: "r1").isOK)
+        try journal.close()
+
+        try DatabaseQueue(path: dir.file("journal.sqlite")).write { db in
+            try db.execute(sql: "DROP TRIGGER steps_digest_update; UPDATE steps SET chosenAlternative = 0")
+        }
+        #expect(try openJournal(dir).verifyChain(runID: "r1").isOK == false, "the edited alternative is noticed")
+    }
+
     @Test func journalFileIsOwnerOnly() throws {
         let dir = TempDir()
         _ = try openJournal(dir)
