@@ -75,7 +75,7 @@ import Testing
 
     /// `runbook rollback RUN` undoes everything (`pick`'s `a` first, or `prep`'s `rmdir` fails).
     func rollsBackEverything(_ setup: Setup, _ runID: String) throws {
-        let rollback = try run.runbook(setup.scratch, ["rollback", runID])
+        let rollback = try run.runbook(setup.scratch, ["rollback", runID, "--yes"])
         #expect(rollback.status == 0, "\(rollback.stdout)\(rollback.stderr)")
         #expect(!setup.exists("dir"), "\(rollback.stdout)\(rollback.stderr)")
         #expect(try pick(setup, runID)?.state == .undone)
@@ -92,7 +92,7 @@ import Testing
         let (setup, runID) = try firstRun(go: false)
         try setup.write("site", "b\n")
         try setup.write("go", "")
-        let resumed = try run.runbook(setup.scratch, ["resume", runID])
+        let resumed = try run.runbook(setup.scratch, ["resume", runID, "--yes"])
         let said = resumed.stdout + resumed.stderr
         #expect(resumed.status != 0, "\(said)")
         #expect(!setup.exists("dir/b"), "the other alternative was applied on top: \(said)")
@@ -108,7 +108,7 @@ import Testing
     @Test func aRollbackAfterTheProbeChangedUndoesTheAlternativeApplied() throws {
         let (setup, runID) = try firstRun(go: true)
         try setup.write("site", "b\n")
-        let resumed = try run.runbook(setup.scratch, ["resume", runID])
+        let resumed = try run.runbook(setup.scratch, ["resume", runID, "--yes"])
         let said = resumed.stdout + resumed.stderr
         #expect(resumed.status != 0, "\(said)")
         #expect(
