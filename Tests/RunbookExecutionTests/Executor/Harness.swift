@@ -40,7 +40,11 @@ struct Harness {
         self.compiler = Compiler(registry: registry)
         var diagnostics = Diagnostics()
         let runbook = RunbookLoader.load(text: Self.header + body, file: "r.yaml", diagnostics: &diagnostics)
-        let inventory = InventoryLoader.load(text: inventory, file: "i.yaml", diagnostics: &diagnostics)
+        // A registry that brings transports (a test pack's) validates the inventory's kinds against them.
+        let inventory =
+            registry.transportKinds.isEmpty
+            ? InventoryLoader.load(text: inventory, file: "i.yaml", diagnostics: &diagnostics)
+            : InventoryLoader.load(text: inventory, file: "i.yaml", registry: registry, diagnostics: &diagnostics)
         let compiled = try #require(
             runbook.flatMap { runbook in
                 inventory.flatMap { inventory in
