@@ -18,12 +18,7 @@ struct Harness {
           b2: {roles: [site, secondary]}
         """
 
-    static let header = """
-        apiVersion: runbook/v1
-        kind: Runbook
-        metadata: {name: mem}
-
-        """
+    static let header = TestDocuments.runbookHeader(name: "mem")
 
     let plan: Plan
     let journal: InMemoryJournal
