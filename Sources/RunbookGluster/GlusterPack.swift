@@ -1,7 +1,13 @@
 import RunbookCore
 
 /// The GlusterFS pack: the `gluster.*` and `glusterfind.*` types and the inventory keys they read.
-public enum GlusterPack {
+public struct GlusterPack: Pack {
+    public init() {}
+
+    public var name: String { "gluster" }
+    public var types: [any ActionType] { Self.types }
+    public var hostKeys: [HostKeySpec] { Self.hostKeys }
+
     /// Every type of the pack: each one value that declares, renders and carries out its steps.
     public static var types: [any ActionType] {
         [
@@ -28,18 +34,9 @@ public enum GlusterPack {
             "path of the glusterfind tool on the host (default \(GlusterfindCLI.defaultBinary))"),
     ]
 
-    /// Adds the pack's types and inventory keys to a registry.
-    public static func register(_ registry: inout ActionRegistry) {
-        for type in types { registry.register(type) }
-        for key in hostKeys { registry.register(hostKey: key) }
-    }
 }
 
 extension ActionRegistry {
-    /// The built-in types plus the GlusterFS pack.
-    public static var withGluster: ActionRegistry {
-        var registry = ActionRegistry.builtIn
-        GlusterPack.register(&registry)
-        return registry
-    }
+    /// The built-in types plus the GlusterFS pack (no transports: the execution layer brings them).
+    public static var withGluster: ActionRegistry { ActionRegistry(packs: [CorePack(), GlusterPack()]) }
 }

@@ -53,7 +53,7 @@ import Testing
         """
     }
 
-    func files(_ scratch: RunTests.Scratch) -> (dir: Bool, a: Bool) {
+    func files(_ scratch: Scratch) -> (dir: Bool, a: Bool) {
         (
             FileManager.default.fileExists(atPath: scratch.work + "/dir"),
             FileManager.default.fileExists(atPath: scratch.work + "/dir/a")
@@ -61,10 +61,10 @@ import Testing
     }
 
     @Test func thePlanListsTheChooseInItsRollbackOrder() throws {
-        let scratch = try RunTests.Scratch()
+        let scratch = try Scratch()
         let file = try scratch.write("r.yaml", Self.runbook(scratch.work, policy: "rollback"))
         let inventory = try scratch.write("i.yaml", RunTests.inventory)
-        let plan = try run.runbook(scratch, ["plan", file, "-i", inventory, "--offline"])
+        let plan = try RunbookTestSupport.runbook(scratch, ["plan", file, "-i", inventory, "--offline"])
         #expect(plan.status == 0, "\(plan.stderr)")
         let order = plan.stdout.components(separatedBy: "Rollback order").last ?? ""
         #expect(order.contains("1. boom"), "\(plan.stdout)")
@@ -73,10 +73,10 @@ import Testing
     }
 
     @Test func theAutomaticRollbackUndoesTheAlternativeTaken() throws {
-        let scratch = try RunTests.Scratch()
+        let scratch = try Scratch()
         let file = try scratch.write("r.yaml", Self.runbook(scratch.work, policy: "rollback"))
         let inventory = try scratch.write("i.yaml", RunTests.inventory)
-        let result = try run.runbook(scratch, ["run", file, "-i", inventory, "--yes"])
+        let result = try RunbookTestSupport.runbook(scratch, ["run", file, "-i", inventory, "--yes"])
         #expect(result.status == 1, "\(result.stderr)")
         #expect(files(scratch) == (false, false), "\(result.stderr)")
         let runID = try run.latestRunID(scratch)
@@ -87,19 +87,19 @@ import Testing
     }
 
     @Test func rollbackDryRunListsItAndRunbookRollbackUndoesIt() throws {
-        let scratch = try RunTests.Scratch()
+        let scratch = try Scratch()
         let file = try scratch.write("r.yaml", Self.runbook(scratch.work, policy: "stop"))
         let inventory = try scratch.write("i.yaml", RunTests.inventory)
-        let result = try run.runbook(scratch, ["run", file, "-i", inventory, "--yes"])
+        let result = try RunbookTestSupport.runbook(scratch, ["run", file, "-i", inventory, "--yes"])
         #expect(result.status == 1, "\(result.stderr)")
         #expect(files(scratch) == (true, true))
         let runID = try run.latestRunID(scratch)
-        let dry = try run.runbook(scratch, ["rollback", runID, "--dry-run"])
+        let dry = try RunbookTestSupport.runbook(scratch, ["rollback", runID, "--dry-run"])
         #expect(dry.status == 0, "\(dry.stderr)")
         #expect(dry.stdout.contains("pick"), "\(dry.stdout)")
         #expect(dry.stdout.contains("rm -f \(scratch.work)/dir/a"), "\(dry.stdout)")
         #expect(files(scratch) == (true, true))
-        let rollback = try run.runbook(scratch, ["rollback", runID, "--yes"])
+        let rollback = try RunbookTestSupport.runbook(scratch, ["rollback", runID, "--yes"])
         #expect(rollback.status == 0, "\(rollback.stdout)\(rollback.stderr)")
         #expect(files(scratch) == (false, false), "\(rollback.stdout)\(rollback.stderr)")
     }
@@ -107,7 +107,7 @@ import Testing
     /// Killed while `pick`'s undo runs, then `runbook rollback RUN` (or `resume`) finishes it.
     @Test(arguments: ["rollback", "resume"])
     func aRollbackKilledWhileUndoingTheChooseIsFinished(_ finish: String) throws {
-        let scratch = try RunTests.Scratch()
+        let scratch = try Scratch()
         let file = try scratch.write("r.yaml", Self.runbook(scratch.work, policy: "rollback", undoSleep: 0.5))
         let inventory = try scratch.write("i.yaml", RunTests.inventory)
         let undos = scratch.work + "/undos"

@@ -14,19 +14,7 @@ extension RunTests {
         let work = scratch.work
         let inventory = try scratch.write(
             "inventory.yaml",
-            """
-            apiVersion: runbook/v1
-            kind: Inventory
-            metadata: {name: local}
-            defaults: {transport: local}
-            hosts:
-              here: {roles: [site]}
-            vars:
-              workdir: \(work)
-              sessions:
-                - {name: gv0}
-                - {name: gv1}
-            """)
+            TestDocuments.localInventory(vars: ["workdir: \(work)", "sessions:", "  - {name: gv0}", "  - {name: gv1}"]))
         let runbook = try scratch.write(
             "runbook.yaml",
             """
@@ -61,7 +49,7 @@ extension RunTests {
                 undo: {action: shell, with: {run: [rm, "${{ vars.workdir }}/clients"]}}
             """)
 
-        let plan = try self.runbook(scratch, ["plan", runbook, "-i", inventory])
+        let plan = try RunbookTestSupport.runbook(scratch, ["plan", runbook, "-i", inventory])
         #expect(plan.status == 3, "\(plan.stdout)\(plan.stderr)")
         #expect(plan.stderr.contains("item [gv1] would be left out (on_item_failure: isolate)"), "\(plan.stderr)")
         #expect(plan.stderr.contains("precondition healthy[gv1]@here on here fails"), "\(plan.stderr)")
@@ -80,7 +68,7 @@ extension RunTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: work).isEmpty)
 
         // And the run does what the plan said: gv0 stopped, gv1 left out, clients not switched.
-        let run = try self.runbook(scratch, ["run", runbook, "-i", inventory, "--yes"])
+        let run = try RunbookTestSupport.runbook(scratch, ["run", runbook, "-i", inventory, "--yes"])
         #expect(run.status == 1, "\(run.stderr)")
         #expect(run.stderr.contains("item [gv1] left out: precondition healthy[gv1]@here failed"), "\(run.stderr)")
         #expect(FileManager.default.fileExists(atPath: work + "/stopped-gv0"))

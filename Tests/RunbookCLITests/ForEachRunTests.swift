@@ -16,19 +16,9 @@ import Testing
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: root) }
         let inventory = root.appendingPathComponent("inventory.yaml").path
-        try """
-        apiVersion: runbook/v1
-        kind: Inventory
-        metadata: {name: local}
-        defaults: {transport: local}
-        hosts:
-          here: {roles: [site]}
-        vars:
-          workdir: \(work)
-          sessions:
-            - {name: gv0}
-            - {name: gv1, broken: true}
-        """.write(toFile: inventory, atomically: true, encoding: .utf8)
+        try TestDocuments.localInventory(vars: [
+            "workdir: \(work)", "sessions:", "  - {name: gv0}", "  - {name: gv1, broken: true}",
+        ]).write(toFile: inventory, atomically: true, encoding: .utf8)
         let runbook = root.appendingPathComponent("runbook.yaml").path
         try """
         apiVersion: runbook/v1

@@ -32,11 +32,11 @@ extension RunTests {
                     prompt: "The volumes differ: ${{ steps.verify.outputs.stdout }}. Accept?"
             """)
 
-        let parked = try self.runbook(scratch, ["run", runbook, "-i", inventory, "--yes"])
+        let parked = try RunbookTestSupport.runbook(scratch, ["run", runbook, "-i", inventory, "--yes"])
         #expect(parked.status == 4, "\(parked.stdout)\(parked.stderr)")
         let runID = try latestRunID(scratch)
 
-        let status = try self.runbook(scratch, ["status", runID])
+        let status = try RunbookTestSupport.runbook(scratch, ["status", runID])
         #expect(status.status == 0, "\(status.stderr)")
         #expect(
             status.stdout.contains("differences: The volumes differ: - split/split-brain.txt. Accept?"),

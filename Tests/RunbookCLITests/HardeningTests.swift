@@ -10,42 +10,7 @@ import Testing
 @Suite struct HardeningTests {
     let binary = PackagePaths.runbookExecutable
 
-    /// A scratch directory with its own state directory.
-    struct Scratch {
-        let root: String
-        var state: String { root + "/state" }
-
-        init() throws {
-            root = FileManager.default.temporaryDirectory.path + "/runbook-hardening-\(UUID().uuidString.prefix(8))"
-            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        }
-
-        @discardableResult
-        func write(_ name: String, _ text: String) throws -> String {
-            let path = root + "/" + name
-            try text.write(toFile: path, atomically: true, encoding: .utf8)
-            return path
-        }
-
-        func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: root + "/" + name) }
-    }
-
-    func runbook(_ scratch: Scratch, _ arguments: [String], state: String? = nil) throws -> ProcessOutput {
-        try #require(FileManager.default.isExecutableFile(atPath: binary.path), "build the runbook executable first")
-        var environment = ProcessInfo.processInfo.environment
-        environment["RUNBOOK_STATE_DIR"] = state ?? scratch.state
-        environment["NO_COLOR"] = "1"
-        return try runProgram(binary, arguments, environment: environment, currentDirectory: PackagePaths.root)
-    }
-
-    static let inventory = """
-        apiVersion: runbook/v1
-        kind: Inventory
-        metadata: {name: local}
-        defaults: {transport: local}
-        hosts:
-          here: {roles: [site]}
-        """
+    static let inventory = TestDocuments.localInventory()
 
     /// A runbook that holds its lock for a second, behind an approval gate given with --approve.
     static let slowRunbook = """
@@ -66,8 +31,8 @@ import Testing
     // MARK: - Defect 7: a file that is not UTF-8
 
     @Test func validateGivesThePositionOfTheFirstByteThatIsNotUTF8() throws {
-        let scratch = try Scratch()
-        let path = scratch.root + "/latin1.yaml"
+        let scratch = try Scratch("hardening")
+        let path = scratch.path + "/latin1.yaml"
         let bytes =
             Array("apiVersion: runbook/v1\nkind: Runbook\nmetadata: {name: caf".utf8) + [0xE9]
             + Array("}\nsteps: []\n".utf8)
@@ -80,7 +45,7 @@ import Testing
     // MARK: - Defect 4: durations and counts out of bounds
 
     @Test func aHugeRetryDelayIsRefusedByValidateAndRunDoesNotTrap() throws {
-        let scratch = try Scratch()
+        let scratch = try Scratch("hardening")
         let inventory = try scratch.write("inventory.yaml", Self.inventory)
         let file = try scratch.write(
             "r.yaml",
@@ -108,7 +73,7 @@ import Testing
     }
 
     @Test func aGraceOutOfBoundsIsAUsageError() throws {
-        let scratch = try Scratch()
+        let scratch = try Scratch("hardening")
         let inventory = try scratch.write("inventory.yaml", Self.inventory)
         let file = try scratch.write("r.yaml", Self.slowRunbook)
         let result = try runbook(scratch, ["run", file, "-i", inventory, "--yes", "--grace", "1e300"])
@@ -119,7 +84,7 @@ import Testing
     // MARK: - Defect 7: values interpolated into a shell script
 
     @Test func aValueInterpolatedIntoAScriptIsRefusedAndNothingRuns() throws {
-        let scratch = try Scratch()
+        let scratch = try Scratch("hardening")
         let inventory = try scratch.write("inventory.yaml", Self.inventory)
         let file = try scratch.write(
             "r.yaml",
@@ -147,7 +112,7 @@ import Testing
             scratch,
             [
                 "run", file, "-i", inventory, "--yes", "--approve", "go",
-                "-p", "v=$(touch \(scratch.root)/INJECTED)",
+                "-p", "v=$(touch \(scratch.path)/INJECTED)",
             ])
         #expect(run.status == 2, "\(run.stderr)")
         #expect(!scratch.exists("INJECTED"), "the interpolated value ran as a command")
@@ -155,8 +120,8 @@ import Testing
 
     /// The quickstart's own undos put `workdir` into scripts: a rollback must not run it.
     @Test func theQuickstartsRollbackDoesNotRunTheWorkdirAsACommand() throws {
-        let scratch = try Scratch()
-        let workdir = "\(scratch.root)/qs/$(touch \(scratch.root)/INJECTED)"
+        let scratch = try Scratch("hardening")
+        let workdir = "\(scratch.path)/qs/$(touch \(scratch.path)/INJECTED)"
         let result = try runbook(
             scratch,
             [
@@ -173,8 +138,8 @@ import Testing
     // MARK: - Defect 7: the saved plan's mode
 
     @Test func aSavedPlanIsOwnerOnlyEvenOverAWorldReadableFile() throws {
-        let scratch = try Scratch()
-        let output = scratch.root + "/plan.json"
+        let scratch = try Scratch("hardening")
+        let output = scratch.path + "/plan.json"
         for round in 0..<2 {
             if round == 1 { chmod(output, 0o644) }
             let result = try runbook(
@@ -188,7 +153,7 @@ import Testing
             #expect(stat(output, &info) == 0)
             #expect(info.st_mode & 0o777 == 0o600, "round \(round): mode \(String(info.st_mode & 0o777, radix: 8))")
         }
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: scratch.root).filter {
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter {
             $0.hasSuffix(".tmp")
         }
         #expect(leftovers.isEmpty)
@@ -197,7 +162,7 @@ import Testing
     // MARK: - Defect 7: an argument list too long
 
     @Test func anArgumentListTooLongOnALocalHostIsNotCalledUnreachable() throws {
-        let scratch = try Scratch()
+        let scratch = try Scratch("hardening")
         let inventory = try scratch.write("inventory.yaml", Self.inventory)
         // One argument over Linux's 128 KiB limit for a single argument.
         let file = try scratch.write(
@@ -224,7 +189,7 @@ import Testing
     // MARK: - Defect 7: inventory addresses that ssh would misread
 
     @Test func anEmptyOrDashAddressIsRefusedByValidateAndOfflinePlan() throws {
-        let scratch = try Scratch()
+        let scratch = try Scratch("hardening")
         let inventory = try scratch.write(
             "inventory.yaml",
             """
@@ -289,9 +254,9 @@ import Testing
             ),
             ("runs", "DROP TRIGGER IF EXISTS runs_digest_update; UPDATE runs SET status = 'succeeded'"),
         ] {
-            let scratch = try Scratch()
+            let scratch = try Scratch("hardening")
             let inventory = try scratch.write("inventory.yaml", Self.inventory)
-            let marker = scratch.root + "/marker"
+            let marker = scratch.path + "/marker"
             let file = try scratch.write("r.yaml", Self.failingRunbook.replacingOccurrences(of: "MARKER", with: marker))
             let first = try runbook(scratch, ["run", file, "-i", inventory, "--yes"])
             #expect(first.status == 1, "\(first.stderr)")
@@ -337,11 +302,11 @@ import Testing
     /// exit 5 (locked) as they would on an existing journal; none fails creating the schema.
     @Test func runsStartedTogetherOnAFreshStateDirectoryOneRunsTheOthersAreLocked() throws {
         try #require(FileManager.default.isExecutableFile(atPath: binary.path), "build the runbook executable first")
-        let scratch = try Scratch()
+        let scratch = try Scratch("hardening")
         let inventory = try scratch.write("inventory.yaml", Self.inventory)
         let file = try scratch.write("r.yaml", Self.slowRunbook)
         for round in 0..<5 {
-            let state = scratch.root + "/state-\(round)"
+            let state = scratch.path + "/state-\(round)"
             var environment = ProcessInfo.processInfo.environment
             environment["RUNBOOK_STATE_DIR"] = state
             environment["NO_COLOR"] = "1"
@@ -379,10 +344,10 @@ import Testing
             print("skipped: mounting a small tmpfs to fill needs root (run the suite as root, as CI does)")
             return
         }
-        let scratch = try Scratch()
+        let scratch = try Scratch("hardening")
         let inventory = try scratch.write("inventory.yaml", Self.inventory)
         let file = try scratch.write("r.yaml", Self.slowRunbook)
-        let mount = scratch.root + "/disk"
+        let mount = scratch.path + "/disk"
         let state = mount + "/state"
         try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
         try shell("mount -t tmpfs -o size=2m tmpfs '\(mount)'")

@@ -33,7 +33,7 @@ import Testing
         """
     }
 
-    func measured(_ scratch: RunTests.Scratch, _ runID: String) throws -> [String: RunEvent.ObjectiveMeasured] {
+    func measured(_ scratch: Scratch, _ runID: String) throws -> [String: RunEvent.ObjectiveMeasured] {
         var result: [String: RunEvent.ObjectiveMeasured] = [:]
         for record in try scratch.journal().events(runID: runID) {
             if case .objectiveMeasured(let m)? = record.event { result[m.name] = m }
@@ -42,10 +42,11 @@ import Testing
     }
 
     @Test func metObjectivesAreJournaledAndExitZero() throws {
-        let scratch = try RunTests.Scratch()
+        let scratch = try Scratch()
         let file = try scratch.write("r.yaml", Self.runbook(rtoMax: "10m", rpoMax: "10m"))
         let inventory = try scratch.write("i.yaml", RunTests.inventory)
-        let result = try cli.runbook(scratch, ["run", file, "-i", inventory, "--yes", "--approve", "go"])
+        let result = try RunbookTestSupport.runbook(
+            scratch, ["run", file, "-i", inventory, "--yes", "--approve", "go"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("objective rto: "), "\(result.stderr)")
         let runID = try cli.latestRunID(scratch)
@@ -63,10 +64,11 @@ import Testing
     }
 
     @Test func aMissedObjectiveExitsSixSayingWhichAndByHowMuch() throws {
-        let scratch = try RunTests.Scratch()
+        let scratch = try Scratch()
         let file = try scratch.write("r.yaml", Self.runbook(rtoMax: "100ms", rpoMax: "10m"))
         let inventory = try scratch.write("i.yaml", RunTests.inventory)
-        let result = try cli.runbook(scratch, ["run", file, "-i", inventory, "--yes", "--approve", "go"])
+        let result = try RunbookTestSupport.runbook(
+            scratch, ["run", file, "-i", inventory, "--yes", "--approve", "go"])
         #expect(result.status == 6, "\(result.stderr)")
         #expect(result.stderr.contains("MISSED an objective (exit 6)"), "\(result.stderr)")
         #expect(result.stderr.contains("rto: "), "\(result.stderr)")
@@ -79,20 +81,20 @@ import Testing
         #expect(record.status == .succeeded)
         #expect(record.exitCode == 6)
         // Every step did its work: nothing to resume.
-        let resume = try cli.runbook(scratch, ["resume", runID])
+        let resume = try RunbookTestSupport.runbook(scratch, ["resume", runID])
         #expect(resume.status == 0, "\(resume.stderr)")
     }
 
     @Test func timeParkedAtAnApprovalGateIsNotMachineTime() throws {
-        let scratch = try RunTests.Scratch()
+        let scratch = try Scratch()
         let file = try scratch.write("r.yaml", Self.runbook(rtoMax: "1m", rpoMax: "1h", sleep: "0"))
         let inventory = try scratch.write("i.yaml", RunTests.inventory)
-        let parked = try cli.runbook(scratch, ["run", file, "-i", inventory, "--yes"])
+        let parked = try RunbookTestSupport.runbook(scratch, ["run", file, "-i", inventory, "--yes"])
         #expect(parked.status == 4, "\(parked.stderr)")
         let runID = try cli.latestRunID(scratch)
         #expect(try measured(scratch, runID).isEmpty, "a parked run has not ended: nothing measured yet")
         Thread.sleep(forTimeInterval: 2)
-        let resumed = try cli.runbook(scratch, ["resume", runID, "--approve", "go"])
+        let resumed = try RunbookTestSupport.runbook(scratch, ["resume", runID, "--approve", "go"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         let rto = try #require(try measured(scratch, runID)["rto"])
         #expect((rto.value ?? 99) < 2, "the 2 s parked at the gate are people's time, not the run's: \(rto)")
@@ -101,12 +103,13 @@ import Testing
     }
 
     @Test func aStepThatDidNotRunLeavesItsObjectiveNotMeasured() throws {
-        let scratch = try RunTests.Scratch()
+        let scratch = try Scratch()
         let text = Self.runbook(rtoMax: "1m", rpoMax: "1h").replacingOccurrences(
             of: "  - id: marker\n", with: "  - id: marker\n    when: mode == 'never'\n")
         let file = try scratch.write("r.yaml", text)
         let inventory = try scratch.write("i.yaml", RunTests.inventory)
-        let result = try cli.runbook(scratch, ["run", file, "-i", inventory, "--yes", "--approve", "go"])
+        let result = try RunbookTestSupport.runbook(
+            scratch, ["run", file, "-i", inventory, "--yes", "--approve", "go"])
         #expect(result.status == 6, "\(result.stderr)")
         #expect(result.stderr.contains("rpo (at most 1h): could not be measured"), "\(result.stderr)")
     }
@@ -115,7 +118,7 @@ import Testing
     /// key, host, outputs and status): the worst item's value, as the drill's RPO is the worst
     /// session's; a step without `for_each` reads them the same way.
     @Test func anObjectiveOverAForEachStepIsTheWorstItems() throws {
-        let scratch = try RunTests.Scratch()
+        let scratch = try Scratch()
         let file = try scratch.write(
             "r.yaml",
             """
@@ -144,7 +147,7 @@ import Testing
                 vars:
                   sessions: [{name: gv0, lag: 2}, {name: gv1, lag: 7}, {name: gv2, lag: 4}]
                 """)
-        let result = try cli.runbook(scratch, ["run", file, "-i", inventory, "--yes"])
+        let result = try RunbookTestSupport.runbook(scratch, ["run", file, "-i", inventory, "--yes"])
         #expect(result.status == 6, "\(result.stdout)\n\(result.stderr)")
         let runID = try cli.latestRunID(scratch)
         let rpo = try #require(try measured(scratch, runID)["rpo"])

@@ -7,11 +7,11 @@ import Testing
 /// What ran is what was planned: the journal's attempts against the journaled plan.
 @Suite struct PlanConformanceTests {
     @Test func theQuickstartRunsOnlyWhatItsPlanShows() throws {
-        let scratch = try RunTests.Scratch()
+        let scratch = try Scratch()
         let work = scratch.work + "/qs"
         let runTests = RunTests()
         let quickstart = PackagePaths.root.appendingPathComponent("Examples/quickstart")
-        let result = try runTests.runbook(
+        let result = try RunbookTestSupport.runbook(
             scratch,
             [
                 "run", quickstart.appendingPathComponent("failover.yaml").path,

@@ -60,7 +60,7 @@ import Testing
         </script>
         """
 
-    func facts(chromium: String, html: String, width: Int, scratch: RunTests.Scratch) throws -> [String: Any] {
+    func facts(chromium: String, html: String, width: Int, scratch: Scratch) throws -> [String: Any] {
         let copy = try scratch.write(
             "probe-\(width).html", html.replacingOccurrences(of: "</body>", with: Self.probe + "</body>"))
         let out = try runProgram(
@@ -82,7 +82,7 @@ import Testing
             return
         }
         let (d, _, secondID) = try reports.twoRuns()
-        let out = try reports.cli.runbook(d.scratch, ["report", secondID, "--format", "html"])
+        let out = try RunbookTestSupport.runbook(d.scratch, ["report", secondID, "--format", "html"])
         #expect(out.status == 0, "\(out.stderr)")
         let html = out.stdout
         // Self-contained: nothing to fetch, nothing to run.

@@ -68,7 +68,7 @@ import Testing
         """
 
     struct Drill {
-        let scratch: RunTests.Scratch
+        let scratch: Scratch
         let file: String
         let inventory: String
         var reports: String { scratch.root.appendingPathComponent("reports").path }
@@ -76,7 +76,7 @@ import Testing
     }
 
     func drill(rtoMax: String = "10m") throws -> Drill {
-        let scratch = try RunTests.Scratch()
+        let scratch = try Scratch()
         try FileManager.default.createDirectory(
             atPath: scratch.root.appendingPathComponent("metrics").path, withIntermediateDirectories: true)
         return Drill(
@@ -86,7 +86,7 @@ import Testing
 
     /// Runs the drill the way the timer does: no terminal, --yes, --report-dir, --metrics.
     func scheduled(_ d: Drill, _ extra: [String] = []) throws -> ProcessOutput {
-        try cli.runbook(
+        try RunbookTestSupport.runbook(
             d.scratch,
             ["run", d.file, "-i", d.inventory, "--yes", "--report-dir", d.reports, "--metrics", d.metrics] + extra,
             extraEnvironment: ["QS_TOKEN": Self.secret])
@@ -111,10 +111,10 @@ import Testing
         #expect(parked.status == 4, "\(parked.stderr)")
         let secondID = try cli.latestRunID(d.scratch)
         Thread.sleep(forTimeInterval: 1.5)
-        let approve = try cli.runbook(
+        let approve = try RunbookTestSupport.runbook(
             d.scratch, ["approve", secondID, "go", "--by", "alice", "--reason", "CHG-42 drill window"])
         #expect(approve.status == 0, "\(approve.stderr)")
-        let resumed = try cli.runbook(
+        let resumed = try RunbookTestSupport.runbook(
             d.scratch, ["resume", secondID, "--report-dir", d.reports, "--metrics", d.metrics],
             extraEnvironment: ["QS_TOKEN": Self.secret])
         #expect(resumed.status == 0, "\(resumed.stderr)")
@@ -125,7 +125,7 @@ import Testing
 
     @Test func jsonReportHasVerdictObjectivesTimelineApprovalsProbesEvidenceAndTrend() throws {
         let (d, firstID, secondID) = try twoRuns()
-        let out = try cli.runbook(d.scratch, ["report", secondID, "--format", "json"])
+        let out = try RunbookTestSupport.runbook(d.scratch, ["report", secondID, "--format", "json"])
         #expect(out.status == 0, "\(out.stderr)")
         let report = try json(out.stdout)
         let verdict = try #require(report["verdict"] as? [String: Any])
@@ -166,14 +166,14 @@ import Testing
         let run = try scheduled(d, ["--approve", "go"])
         #expect(run.status == 6, "\(run.stderr)")
         let runID = try cli.latestRunID(d.scratch)
-        let markdown = try cli.runbook(d.scratch, ["report", runID, "--format", "markdown"])
+        let markdown = try RunbookTestSupport.runbook(d.scratch, ["report", runID, "--format", "markdown"])
         #expect(markdown.stdout.hasPrefix("# OBJECTIVE MISSED: qs-drill on two-local-sites"), "\(markdown.stdout)")
         #expect(markdown.stdout.contains("| rto | 200ms |"), "\(markdown.stdout)")
         #expect(markdown.stdout.contains("**MISSED by "), "\(markdown.stdout)")
         for section in ["## Objectives", "## Timeline", "## Approvals", "## Probes", "## Evidence", "## Trend"] {
             #expect(markdown.stdout.contains(section), "\(section)")
         }
-        let junit = try cli.runbook(d.scratch, ["report", runID, "--format", "junit"])
+        let junit = try RunbookTestSupport.runbook(d.scratch, ["report", runID, "--format", "junit"])
         #expect(junit.stdout.contains("classname=\"qs-drill.objectives\" name=\"rto\""), "\(junit.stdout)")
         #expect(junit.stdout.contains("type=\"objectiveMissed\""), "\(junit.stdout)")
         #expect(junit.stdout.contains("tests=\"9\" failures=\"1\""), "7 step instances + 2 objectives: \(junit.stdout)")
@@ -233,7 +233,7 @@ import Testing
     @Test func aFailedRunsVerdictNamesThePreconditionThatLeftAnItemOut() throws {
         // A per-item precondition leaves its item out and the run fails (1, not 3): the verdict
         // says which precondition, where and why, not just "The run failed".
-        let scratch = try RunTests.Scratch()
+        let scratch = try Scratch()
         let file = try scratch.write(
             "sessions.yaml",
             """
@@ -268,7 +268,8 @@ import Testing
               sessions: [{name: gv0}, {name: gv1}]
             """)
         let reports = scratch.root.appendingPathComponent("reports").path
-        let run = try cli.runbook(scratch, ["run", file, "-i", inventory, "--yes", "--report-dir", reports])
+        let run = try RunbookTestSupport.runbook(
+            scratch, ["run", file, "-i", inventory, "--yes", "--report-dir", reports])
         #expect(run.status == 1, "\(run.stderr)")
         #expect(FileManager.default.fileExists(atPath: scratch.work + "/gv0"), "the other item ran")
         let runID = try cli.latestRunID(scratch)
@@ -283,7 +284,7 @@ import Testing
 
     @Test func anUntilGatesProbeIsShownOnTheHostItPolled() throws {
         // The gate itself runs on the controller (localhost); its probe read site-b.
-        let scratch = try RunTests.Scratch()
+        let scratch = try Scratch()
         let file = try scratch.write(
             "until.yaml",
             """
@@ -304,9 +305,9 @@ import Testing
                     timeout: 30s
             """)
         let inventory = try scratch.write("inventory.yaml", Self.inventory)
-        let run = try cli.runbook(scratch, ["run", file, "-i", inventory, "--yes"])
+        let run = try RunbookTestSupport.runbook(scratch, ["run", file, "-i", inventory, "--yes"])
         #expect(run.status == 0, "\(run.stderr)")
-        let out = try cli.runbook(scratch, ["report", try cli.latestRunID(scratch), "--format", "json"])
+        let out = try RunbookTestSupport.runbook(scratch, ["report", try cli.latestRunID(scratch), "--format", "json"])
         let probes = try #require(try json(out.stdout)["probes"] as? [[String: Any]])
         let gate = try #require(probes.first { $0["node"] as? String == "synced" }, "\(probes)")
         #expect(gate["host"] as? String == "site-b", "\(gate)")
@@ -358,7 +359,8 @@ import Testing
         #expect(record.runbookPath == d.file, "journaled absolute: \(record.runbookPath)")
         #expect(record.inventoryPath == d.inventory, "\(record.inventoryPath)")
         #expect(FileManager.default.fileExists(atPath: d.reports + "/\(runID).html"))
-        let approve = try cli.runbook(d.scratch, ["approve", runID, "go", "--by", "alice", "--reason", "timer drill"])
+        let approve = try RunbookTestSupport.runbook(
+            d.scratch, ["approve", runID, "go", "--by", "alice", "--reason", "timer drill"])
         #expect(approve.status == 0, "\(approve.stderr)")
         let resumed = try runProgram(
             cli.binary, ["resume", runID], environment: environment, currentDirectory: URL(fileURLWithPath: "/"))

@@ -8,48 +8,7 @@ import Testing
 @Suite struct RunTests {
     let binary = PackagePaths.runbookExecutable
 
-    /// A scratch directory with its own state directory.
-    struct Scratch {
-        let root: URL
-        var state: String { root.appendingPathComponent("state").path }
-        var work: String { root.appendingPathComponent("work").path }
-
-        init() throws {
-            root = FileManager.default.temporaryDirectory.appendingPathComponent("runbook-run-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(
-                atPath: root.appendingPathComponent("work").path, withIntermediateDirectories: true)
-        }
-
-        func write(_ name: String, _ text: String) throws -> String {
-            let path = root.appendingPathComponent(name).path
-            try text.write(toFile: path, atomically: true, encoding: .utf8)
-            return path
-        }
-
-        func journal() throws -> Journal {
-            try Journal(path: state + "/journal.sqlite", redactor: Redactor(secrets: []))
-        }
-    }
-
-    func runbook(_ scratch: Scratch, _ arguments: [String], extraEnvironment: [String: String] = [:]) throws
-        -> ProcessOutput
-    {
-        try #require(FileManager.default.isExecutableFile(atPath: binary.path), "build the runbook executable first")
-        var environment = ProcessInfo.processInfo.environment
-        environment["RUNBOOK_STATE_DIR"] = scratch.state
-        environment["NO_COLOR"] = "1"
-        for (key, value) in extraEnvironment { environment[key] = value }
-        return try runProgram(binary, arguments, environment: environment)
-    }
-
-    static let inventory = """
-        apiVersion: runbook/v1
-        kind: Inventory
-        metadata: {name: local}
-        defaults: {transport: local}
-        hosts:
-          here: {roles: [site]}
-        """
+    static let inventory = TestDocuments.localInventory()
 
     func latestRunID(_ scratch: Scratch) throws -> String {
         try #require(try scratch.journal().runs(limit: 1).first?.id)
@@ -447,7 +406,7 @@ import Testing
     let binary = PackagePaths.runbookExecutable
 
     @Test func sigtermStopsTheRunJournalsItAndResumeFinishesIt() throws {
-        let scratch = try RunTests.Scratch()
+        let scratch = try Scratch()
         let file = try scratch.write(
             "r.yaml",
             """
@@ -517,7 +476,7 @@ import Testing
     }
 
     @Test func aGateTimeoutCountsFromWhenItWasFirstReachedAcrossAResume() throws {
-        let scratch = try RunTests.Scratch()
+        let scratch = try Scratch()
         let file = try scratch.write(
             "r.yaml",
             """

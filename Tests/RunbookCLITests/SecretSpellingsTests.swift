@@ -33,7 +33,7 @@ import Testing
 
     @Test(arguments: secrets)
     func maskedEverywhere(_ secret: String) throws {
-        let scratch = try RunTests.Scratch()
+        let scratch = try Scratch()
         let fromEnv = secret + "-env"
         let fromParam = secret + "-p"
         let fromInventory = secret + "-inv"
@@ -64,27 +64,18 @@ import Testing
             """)
         let inventory = try scratch.write(
             "i.yaml",
-            """
-            apiVersion: runbook/v1
-            kind: Inventory
-            metadata: {name: local}
-            defaults: {transport: local}
-            hosts:
-              here: {roles: [site]}
-            vars:
-              c: \(Self.yamlQuoted(fromInventory))
-            """)
+            TestDocuments.localInventory(vars: ["c: \(Self.yamlQuoted(fromInventory))"]))
         let events = scratch.root.appendingPathComponent("events.jsonl").path
         let planFile = scratch.root.appendingPathComponent("saved.plan").path
         let env = ["DR_A": fromEnv]
         let runTests = RunTests()
         var outputs: [(String, String)] = []
-        let plan = try runTests.runbook(
+        let plan = try RunbookTestSupport.runbook(
             scratch, ["plan", file, "-i", inventory, "-p", "b=\(fromParam)"], extraEnvironment: env)
-        let planJSON = try runTests.runbook(
+        let planJSON = try RunbookTestSupport.runbook(
             scratch, ["plan", file, "-i", inventory, "-p", "b=\(fromParam)", "--format", "json", "-o", planFile],
             extraEnvironment: env)
-        let run = try runTests.runbook(
+        let run = try RunbookTestSupport.runbook(
             scratch, ["run", file, "-i", inventory, "-p", "b=\(fromParam)", "--yes", "--events", events],
             extraEnvironment: env)
         #expect(run.status == 1, "\(run.stderr)")
@@ -96,10 +87,10 @@ import Testing
             ("run", run.stdout + run.stderr),
         ]
         for format in ["text", "json", "junit"] {
-            let show = try runTests.runbook(scratch, ["show", runID, "--format", format])
+            let show = try RunbookTestSupport.runbook(scratch, ["show", runID, "--format", format])
             outputs.append(("show \(format)", show.stdout + show.stderr))
         }
-        let status = try runTests.runbook(scratch, ["status", runID])
+        let status = try RunbookTestSupport.runbook(scratch, ["status", runID])
         outputs.append(("status", status.stdout + status.stderr))
         outputs.append(("events", try String(contentsOfFile: events, encoding: .utf8)))
         outputs.append(("saved plan", (try? String(contentsOfFile: planFile, encoding: .utf8)) ?? ""))
@@ -142,7 +133,7 @@ import Testing
     /// key `e***it`...) and the stored events and attempts no longer decoded. Masking applies to
     /// values: every document still decodes, and no value holds a secret.
     @Test func aShortSecretMasksValuesNotKeysOrStructure() throws {
-        let scratch = try RunTests.Scratch()
+        let scratch = try Scratch()
         let file = try scratch.write(
             "r.yaml",
             """
@@ -169,31 +160,24 @@ import Testing
             """)
         let inventory = try scratch.write(
             "i.yaml",
-            """
-            apiVersion: runbook/v1
-            kind: Inventory
-            metadata: {name: local}
-            defaults: {transport: local}
-            hosts:
-              here: {roles: [site]}
-            """)
+            TestDocuments.localInventory())
         let events = scratch.root.appendingPathComponent("events.jsonl").path
         let runTests = RunTests()
-        let run = try runTests.runbook(
+        let run = try RunbookTestSupport.runbook(
             scratch, ["run", file, "-i", inventory, "-p", "one=x", "-p", "word=exit", "--yes", "--events", events])
         #expect(run.status == 0, "\(run.stderr)")
         let runID = try runTests.latestRunID(scratch)
         var documents: [(String, String)] = []
-        let show = try runTests.runbook(scratch, ["show", runID, "--format", "json"])
+        let show = try RunbookTestSupport.runbook(scratch, ["show", runID, "--format", "json"])
         #expect(show.status == 0, "show: \(show.stderr)")
         documents.append(("show json", show.stdout))
-        let report = try runTests.runbook(scratch, ["report", runID, "--format", "json"])
+        let report = try RunbookTestSupport.runbook(scratch, ["report", runID, "--format", "json"])
         #expect(report.status == 0, "report: \(report.stderr)")
         documents.append(("report json", report.stdout))
         for line in try String(contentsOfFile: events, encoding: .utf8).split(separator: "\n") {
             documents.append(("events line", String(line)))
         }
-        let status = try runTests.runbook(scratch, ["status", runID])
+        let status = try RunbookTestSupport.runbook(scratch, ["status", runID])
         #expect(status.status == 0, "status: \(status.stderr)")
         #expect(!status.stdout.contains("decod"), "status: \(status.stdout)")
         #expect(status.stdout.contains("use"), "status: \(status.stdout)")

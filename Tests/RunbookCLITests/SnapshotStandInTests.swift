@@ -10,47 +10,15 @@ import Testing
 /// have no device-mapper: no real snapshot can be taken). The stand-in replays the captured and
 /// reconstructed outputs and keeps what was created, so each test can check what is left.
 @Suite struct SnapshotStandInTests {
-    let binary = PackagePaths.runbookExecutable
     let standIn = PackagePaths.root.appendingPathComponent("Tests/RunbookGlusterTests/Fixtures/stand-in").path
 
-    struct Scratch {
-        let root: String
-        var state: String { root + "/state" }
-        var standIn: String { root + "/stand-in" }
-        var mounts: String { root + "/mnt" }
-
-        init() throws {
-            root = FileManager.default.temporaryDirectory.path + "/runbook-snapshot-\(UUID().uuidString.prefix(8))"
-            for dir in [root, root + "/stand-in", root + "/mnt"] {
-                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            }
+    /// A scratch directory with the stand-in's state (`stand-in/`) and mounts (`mnt/`).
+    static func scratch() throws -> Scratch {
+        let scratch = try Scratch("snapshot")
+        for dir in [scratch.standIn, scratch.mounts] {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         }
-
-        func fault(_ name: String) throws {
-            try name.write(toFile: standIn + "/fault", atomically: true, encoding: .utf8)
-        }
-
-        /// What the stand-in still holds: snapshots, volumes (clones), whether the session is paused.
-        func left() throws -> (snapshots: [String], volumes: [String], paused: Bool) {
-            let files = FileManager.default
-            let snaps = (try? files.contentsOfDirectory(atPath: standIn + "/snaps")) ?? []
-            let vols = ((try? files.contentsOfDirectory(atPath: standIn + "/vols")) ?? []).filter {
-                !$0.hasSuffix(".read-only")
-            }
-            return (snaps.sorted(), vols.sorted(), files.fileExists(atPath: standIn + "/paused"))
-        }
-
-        /// The stand-in's calls, without `--mode=script --xml`.
-        func calls() throws -> [String] {
-            let text = (try? String(contentsOfFile: standIn + "/calls", encoding: .utf8)) ?? ""
-            return text.split(separator: "\n").map {
-                $0.replacingOccurrences(of: "--mode=script ", with: "").replacingOccurrences(of: "--xml ", with: "")
-            }
-        }
-
-        func journal() throws -> Journal {
-            try Journal(path: state + "/journal.sqlite", redactor: Redactor(secrets: []))
-        }
+        return scratch
     }
 
     /// The drill's snapshot steps and precondition, cut from the shipped runbook (pause and
@@ -98,28 +66,24 @@ import Testing
             - primary_volume: gvprimary
               secondary_volume: gvsecondary
               secondary_host: gfs-b1
-              primary_mount: \(scratch.root)/primary
-              compare_primary_mount: \(scratch.root)/primary
-              compare_secondary_mount: \(scratch.root)/secondary
+              primary_mount: \(scratch.path)/primary
+              compare_primary_mount: \(scratch.path)/primary
+              compare_secondary_mount: \(scratch.path)/secondary
           clone_mount_root: \(scratch.mounts)
           snapshot: true
         """
     }
 
     func run(_ scratch: Scratch, _ extra: [String] = []) throws -> ProcessOutput {
-        try #require(FileManager.default.isExecutableFile(atPath: binary.path), "build the runbook executable first")
-        let runbook = scratch.root + "/drill.yaml"
-        let inventory = scratch.root + "/inventory.yaml"
+        let runbook = scratch.path + "/drill.yaml"
+        let inventory = scratch.path + "/inventory.yaml"
         try runbookText().write(toFile: runbook, atomically: true, encoding: .utf8)
         try self.inventory(scratch).write(toFile: inventory, atomically: true, encoding: .utf8)
-        var environment = ProcessInfo.processInfo.environment
-        environment["RUNBOOK_STATE_DIR"] = scratch.state
-        environment["NO_COLOR"] = "1"
-        environment["STANDIN_STATE"] = scratch.standIn
         // The stand-in's gluster, lvs, findmnt, mount, mountpoint and umount come first.
-        environment["PATH"] = standIn + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
-        let result = try runProgram(
-            binary, ["run", runbook, "-i", inventory, "--yes"] + extra, environment: environment)
+        let path = standIn + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        let result = try RunbookTestSupport.runbook(
+            scratch, ["run", runbook, "-i", inventory, "--yes"] + extra,
+            extraEnvironment: ["STANDIN_STATE": scratch.standIn, "PATH": path])
         print("$ runbook run drill.yaml \(extra.joined(separator: " ")) -> exit \(result.status)")
         return result
     }
@@ -131,7 +95,7 @@ import Testing
     }
 
     @Test func snapshotPathSucceedsAndLeavesNothingBehind() throws {
-        let scratch = try Scratch()
+        let scratch = try Self.scratch()
         let result = try run(scratch)
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         let left = try scratch.left()
@@ -164,7 +128,7 @@ import Testing
         ("no-lvm", "LVM commands not found, snapshot functionality is disabled"),
     ])
     func preconditionRefusesSnapshotWhereItCannotWork(fault: String, says: String) throws {
-        let scratch = try Scratch()
+        let scratch = try Self.scratch()
         try scratch.fault(fault)
         let result = try run(scratch)
         // A per-session precondition leaves its session out (on_item_failure: isolate): the
@@ -184,7 +148,7 @@ import Testing
         ("limit", "reached the effective maximum limit of 256"),
     ])
     func createRefusedByGlusterFailsAndResumesTheSession(fault: String, says: String) throws {
-        let scratch = try Scratch()
+        let scratch = try Self.scratch()
         try scratch.fault(fault)
         let result = try run(scratch)
         #expect(result.status == 1, "\(result.stdout)\n\(result.stderr)")
@@ -196,7 +160,7 @@ import Testing
     }
 
     @Test func cloneExistsInTheMiddleUndoesWhatWasMadeNewestFirst() throws {
-        let scratch = try Scratch()
+        let scratch = try Self.scratch()
         try scratch.fault("clone-exists")
         let result = try run(scratch)
         #expect(result.status == 1, "\(result.stdout)\n\(result.stderr)")
@@ -210,7 +174,7 @@ import Testing
     }
 
     @Test func failingVerificationHookCleansUpInReverseOrder() throws {
-        let scratch = try Scratch()
+        let scratch = try Self.scratch()
         let result = try run(scratch, ["-p", "verify_hook=[\"sh\",\"-c\",\"echo broken >&2; exit 7\"]"])
         #expect(result.status == 1, "\(result.stdout)\n\(result.stderr)")
         let left = try scratch.left()
@@ -242,5 +206,33 @@ import Testing
             states["unmount-clone"] == .pending || states["unmount-clone"] == .skipped
                 || states["unmount-clone"] == nil,
             "\(states)")
+    }
+}
+
+extension Scratch {
+    /// The stand-in's state.
+    fileprivate var standIn: String { path + "/stand-in" }
+    fileprivate var mounts: String { path + "/mnt" }
+
+    fileprivate func fault(_ name: String) throws {
+        try name.write(toFile: standIn + "/fault", atomically: true, encoding: .utf8)
+    }
+
+    /// What the stand-in still holds: snapshots, volumes (clones), whether the session is paused.
+    fileprivate func left() throws -> (snapshots: [String], volumes: [String], paused: Bool) {
+        let files = FileManager.default
+        let snaps = (try? files.contentsOfDirectory(atPath: standIn + "/snaps")) ?? []
+        let vols = ((try? files.contentsOfDirectory(atPath: standIn + "/vols")) ?? []).filter {
+            !$0.hasSuffix(".read-only")
+        }
+        return (snaps.sorted(), vols.sorted(), files.fileExists(atPath: standIn + "/paused"))
+    }
+
+    /// The stand-in's calls, without `--mode=script --xml`.
+    fileprivate func calls() throws -> [String] {
+        let text = (try? String(contentsOfFile: standIn + "/calls", encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").map {
+            $0.replacingOccurrences(of: "--mode=script ", with: "").replacingOccurrences(of: "--xml ", with: "")
+        }
     }
 }

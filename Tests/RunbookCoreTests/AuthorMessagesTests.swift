@@ -5,21 +5,7 @@ import Testing
 /// Messages a new author meets while writing a first runbook (issue 18): each says what to write
 /// instead, at the position that causes it.
 @Suite struct AuthorMessagesTests {
-    func expect(
-        _ text: String, inventory: String? = nil, _ specs: [FindingSpec],
-        sourceLocation: Testing.SourceLocation = #_sourceLocation
-    ) {
-        let marked = MarkedText(text)
-        let problems = mismatches(validate(runbook: marked, inventory: inventory), marked, specs)
-        #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))", sourceLocation: sourceLocation)
-    }
-
-    static let header = """
-        apiVersion: runbook/v1
-        kind: Runbook
-        metadata: {name: t}
-
-        """
+    static let header = TestDocuments.runbookHeader()
 
     @Test func anApprovalWrittenAsAnActionShowsTheGateMappingForm() {
         expect(

@@ -6,15 +6,6 @@ import Testing
 /// Issue 18: what an author writing their own runbook met (defects 2, 6, 7 and 8), each
 /// error marked where it must point.
 @Suite struct AuthoringTests {
-    func expect(
-        _ text: String, inventory: String? = nil, _ specs: [FindingSpec],
-        sourceLocation: Testing.SourceLocation = #_sourceLocation
-    ) {
-        let marked = MarkedText(text)
-        let problems = mismatches(validate(runbook: marked, inventory: inventory), marked, specs)
-        #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))", sourceLocation: sourceLocation)
-    }
-
     func compile(_ text: String, inventory: String = Self.inventory, params: [(name: String, value: String)] = [])
         -> (Plan?, Diagnostics)
     {
@@ -26,12 +17,7 @@ import Testing
         return (Compiler(registry: .builtIn).compile(request, diagnostics: &diagnostics), diagnostics)
     }
 
-    static let header = """
-        apiVersion: runbook/v1
-        kind: Runbook
-        metadata: {name: t}
-
-        """
+    static let header = TestDocuments.runbookHeader()
 
     static let inventory = """
         apiVersion: runbook/v1

@@ -5,21 +5,7 @@ import Testing
 /// Durations and counts outside sane bounds, scripts that would run interpolated values, and
 /// inventory addresses ssh would misread: refused by `validate`, at their positions.
 @Suite struct BoundsValidationTests {
-    func expect(
-        _ text: String, inventory: String? = nil, _ specs: [FindingSpec],
-        sourceLocation: Testing.SourceLocation = #_sourceLocation
-    ) {
-        let marked = MarkedText(text)
-        let problems = mismatches(validate(runbook: marked, inventory: inventory), marked, specs)
-        #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))", sourceLocation: sourceLocation)
-    }
-
-    static let header = """
-        apiVersion: runbook/v1
-        kind: Runbook
-        metadata: {name: t}
-
-        """
+    static let header = TestDocuments.runbookHeader()
 
     @Test func durationsPastThirtyDaysAreRefused() {
         expect(

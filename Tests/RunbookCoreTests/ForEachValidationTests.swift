@@ -4,15 +4,6 @@ import Testing
 
 /// `validate`'s diagnostics for `for_each`: each bad runbook marks where the error must point.
 @Suite struct ForEachValidationTests {
-    func expect(
-        _ text: String, inventory: String? = nil, _ specs: [FindingSpec],
-        sourceLocation: Testing.SourceLocation = #_sourceLocation
-    ) {
-        let marked = MarkedText(text)
-        let problems = mismatches(validate(runbook: marked, inventory: inventory), marked, specs)
-        #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))", sourceLocation: sourceLocation)
-    }
-
     static let header = """
         apiVersion: runbook/v1
         kind: Runbook

@@ -5,14 +5,6 @@ import Testing
 
 /// `objectives:`: what `validate` refuses, at the position, and how a measure compares with its max.
 @Suite struct ObjectiveTests {
-    func expect(
-        _ text: String, _ specs: [FindingSpec], sourceLocation: Testing.SourceLocation = #_sourceLocation
-    ) {
-        let marked = MarkedText(text)
-        let problems = mismatches(validate(runbook: marked), marked, specs)
-        #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))", sourceLocation: sourceLocation)
-    }
-
     static let header = """
         apiVersion: runbook/v1
         kind: Runbook

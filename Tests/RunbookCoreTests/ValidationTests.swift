@@ -5,21 +5,7 @@ import Testing
 /// One test per kind of mistake `validate` reports: each bad runbook marks where the error
 /// must point, and the test checks line, column and message.
 @Suite struct ValidationTests {
-    func expect(
-        _ text: String, inventory: String? = nil, _ specs: [FindingSpec],
-        sourceLocation: Testing.SourceLocation = #_sourceLocation
-    ) {
-        let marked = MarkedText(text)
-        let problems = mismatches(validate(runbook: marked, inventory: inventory), marked, specs)
-        #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))", sourceLocation: sourceLocation)
-    }
-
-    static let header = """
-        apiVersion: runbook/v1
-        kind: Runbook
-        metadata: {name: t}
-
-        """
+    static let header = TestDocuments.runbookHeader()
 
     @Test func cleanRunbookHasNoDiagnostics() {
         expect(

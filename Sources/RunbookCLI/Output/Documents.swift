@@ -47,8 +47,7 @@ struct Documents {
 
     mutating func loadInventory(_ path: String) -> Inventory? {
         guard let text = read(path) else { return nil }
-        return InventoryLoader.load(
-            text: text, file: path, hostKeys: ActionRegistry.standard.hostKeys, diagnostics: &diagnostics)
+        return InventoryLoader.load(text: text, file: path, registry: .standard, diagnostics: &diagnostics)
     }
 
     /// The `kind:` a YAML file declares, if it can be read quickly.

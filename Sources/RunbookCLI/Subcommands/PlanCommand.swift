@@ -74,9 +74,7 @@ extension RunbookCommand {
             var leftOut: [String] = []  // what a run would do with the items whose precondition fails
             if !offline {
                 let state = try StateContext.open(redactor: plan.redactor)
-                let hosts = HostPool(
-                    inventory: plan.inventory, controlDirectory: state.directory.sshControlDirectory,
-                    multiplex: sshMultiplexing)
+                let hosts = HostPool(inventory: plan.inventory, state: state.directory)
                 // On a terminal, what is being probed meanwhile (a slow host leaves nothing blank).
                 let progress =
                     Terminal.stderrIsTTY

@@ -42,7 +42,7 @@ extension RunbookCommand {
                 }
                 let before = documents.diagnostics.errors.count
                 if let inventory = InventoryLoader.load(
-                    text: text, file: file, hostKeys: registry.hostKeys, diagnostics: &documents.diagnostics),
+                    text: text, file: file, registry: registry, diagnostics: &documents.diagnostics),
                     documents.diagnostics.errors.count == before
                 {
                     inventories.append(inventory)

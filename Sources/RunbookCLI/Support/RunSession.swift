@@ -25,9 +25,7 @@ struct RunSession {
         self.runID = runID
         self.outputs = outputs
         state = try StateContext.open(redactor: inputs.plan.redactor)
-        hosts = HostPool(
-            inventory: inputs.plan.inventory, controlDirectory: state.directory.sshControlDirectory,
-            multiplex: sshMultiplexing)
+        hosts = HostPool(inventory: inputs.plan.inventory, state: state.directory)
         reporter = ProgressReporter(
             tty: Terminal.stderrIsTTY, color: Terminal.colorEnabled(forStderr: true), redactor: inputs.plan.redactor,
             heartbeat: heartbeat)

@@ -6,18 +6,34 @@ public enum InventoryLoader {
         "ssh_options", "host_concurrency",
     ]
 
-    /// Loads an inventory; `hostKeys` are the keys the registry's packs declare (`registry.hostKeys`).
-    public static func load(text: String, file: String, hostKeys: [HostKeySpec] = [], diagnostics: inout Diagnostics)
+    /// Loads an inventory; `hostKeys` are the keys the registry's packs declare (`registry.hostKeys`),
+    /// `transports` the transport kinds they register (`registry.transportKinds`).
+    public static func load(
+        text: String, file: String, hostKeys: [HostKeySpec] = [], transports: [TransportKind] = TransportKind.standard,
+        diagnostics: inout Diagnostics
+    )
         -> Inventory?
     {
         guard let root = YAMLParser.parse(text, file: file, diagnostics: &diagnostics) else { return nil }
         var reader = NodeReader()
-        let inventory = load(root: root, file: file, hostKeys: hostKeys, reader: &reader)
+        let inventory = load(root: root, file: file, hostKeys: hostKeys, transports: transports, reader: &reader)
         diagnostics.append(contentsOf: reader.diagnostics)
         return inventory
     }
 
-    static func load(root: YAMLNode, file: String, hostKeys: [HostKeySpec], reader: inout NodeReader) -> Inventory? {
+    /// Loads an inventory with the host keys and transport kinds of `registry`'s packs.
+    public static func load(text: String, file: String, registry: ActionRegistry, diagnostics: inout Diagnostics)
+        -> Inventory?
+    {
+        load(
+            text: text, file: file, hostKeys: registry.hostKeys, transports: registry.transportKinds,
+            diagnostics: &diagnostics)
+    }
+
+    static func load(
+        root: YAMLNode, file: String, hostKeys: [HostKeySpec], transports: [TransportKind] = TransportKind.standard,
+        reader: inout NodeReader
+    ) -> Inventory? {
         let settingKeys = Self.settingKeys + hostKeys.map(\.name)
         let hostKeyNames = settingKeys + ["roles", "description"]
         guard let top = reader.mapping(root, allowed: topLevelKeys, what: "the inventory") else { return nil }
@@ -52,7 +68,10 @@ public enum InventoryLoader {
         }
         if let pair = top["defaults"] {
             inventory.defaults =
-                loadSettings(pair.value, allowed: settingKeys, packKeys: hostKeys, what: "defaults", reader: &reader)
+                loadSettings(
+                    pair.value, allowed: settingKeys, packKeys: hostKeys, transports: transports, what: "defaults",
+                    reader: &reader
+                )
                 .settings
         }
         if let pair = top["hosts"] {
@@ -64,7 +83,8 @@ public enum InventoryLoader {
                             at: hostPair.keyLocation)
                     }
                     let (settings, roles) = loadSettings(
-                        hostPair.value, allowed: hostKeyNames, packKeys: hostKeys, what: "host '\(hostPair.key)'",
+                        hostPair.value, allowed: hostKeyNames, packKeys: hostKeys, transports: transports,
+                        what: "host '\(hostPair.key)'",
                         reader: &reader)
                     inventory.hosts.append(
                         InventoryHost(
@@ -99,7 +119,8 @@ public enum InventoryLoader {
     }
 
     static func loadSettings(
-        _ node: YAMLNode, allowed: [String], packKeys: [HostKeySpec], what: String, reader: inout NodeReader
+        _ node: YAMLNode, allowed: [String], packKeys: [HostKeySpec], transports: [TransportKind], what: String,
+        reader: inout NodeReader
     )
         -> (settings: HostSettings, roles: [Located<String>])
     {
@@ -117,8 +138,17 @@ public enum InventoryLoader {
         if let pair = fields["user"] { settings.user = reader.string(pair.value, what: "user") }
         if let pair = fields["port"] { settings.port = reader.int(pair.value, what: "port", range: 1...65535) }
         if let pair = fields["sudo"] { settings.sudo = reader.bool(pair.value, what: "sudo") }
-        if let pair = fields["transport"] {
-            settings.transport = reader.enumValue(pair.value, what: "transport", as: HostSettings.TransportKind.self)
+        if let pair = fields["transport"], let name = reader.string(pair.value, what: "transport") {
+            // A kind no pack registers is refused here, never run as ssh.
+            let names = transports.map(\.rawValue)
+            if names.contains(name) {
+                settings.transport = TransportKind(name)
+            } else {
+                reader.diagnostics.error(
+                    "transport must be one of \(names.joined(separator: ", ")), got '\(name)'"
+                        + Suggestions.hint(for: name, in: names),
+                    at: pair.value.location)
+            }
         }
         if let pair = fields["connect_timeout"] {
             settings.connectTimeout = reader.duration(pair.value, what: "connect_timeout")

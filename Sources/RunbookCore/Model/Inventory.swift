@@ -42,8 +42,6 @@ public struct Inventory: Sendable {
 
 /// How to reach a host; every field optional so host values override defaults.
 public struct HostSettings: Sendable, Hashable, Codable {
-    public enum TransportKind: String, Sendable, Hashable, Codable, CaseIterable { case ssh, local }
-
     public var address: String?
     public var user: String?
     public var port: Int?

@@ -106,26 +106,33 @@ public struct ActionRegistry: Sendable {
     public private(set) var order: [String] = []
     /// Host settings the packs read (e.g. `gluster`: the CLI's path), validated by the loader.
     public private(set) var hostKeys: [HostKeySpec] = []
+    /// The transports the packs bring, by kind name.
+    public private(set) var transports: [TransportKind: any TransportFactory] = [:]
+    /// The transport kinds in the order the packs registered them (the loader lists them so).
+    public private(set) var transportKinds: [TransportKind] = []
 
     public init() {}
 
+    /// The registry of `packs`, registered in turn (a later pack's type or key replaces an earlier one's).
+    public init(packs: [any Pack]) {
+        for pack in packs { register(pack) }
+    }
+
     /// The built-in types: `shell`, `command`, `ssh.key`, `ssh.reachable`, `tree.replay`, `tree.diff`,
-    /// and the `approval`/`until` gates; and the `python3` host key the tree types read.
-    public static var builtIn: ActionRegistry {
-        var registry = ActionRegistry()
-        registry.register(ShellAction())
-        registry.register(CommandProbe())
-        registry.register(SSHKeyProbe())
-        registry.register(SSHReachableProbe())
-        registry.register(TreeReplayAction())
-        registry.register(TreeDiffProbe())
-        registry.register(ApprovalGate())
-        registry.register(UntilGate())
-        registry.register(
-            hostKey: HostKeySpec(
-                TreeReplayAction.pythonKey, .string,
-                "path of Python 3 on the host, for tree.replay and tree.diff (default /usr/bin/python3)"))
-        return registry
+    /// and the `approval`/`until` gates; and the `python3` host key the tree types read (``CorePack``).
+    public static var builtIn: ActionRegistry { ActionRegistry(packs: [CorePack()]) }
+
+    /// Adds a pack's types, host keys and transports.
+    public mutating func register(_ pack: any Pack) {
+        for type in pack.types { register(type) }
+        for key in pack.hostKeys { register(hostKey: key) }
+        for transport in pack.transports { register(transport: transport) }
+    }
+
+    /// Adds a transport under its kind name.
+    public mutating func register(transport: any TransportFactory) {
+        if transports[transport.kind] == nil { transportKinds.append(transport.kind) }
+        transports[transport.kind] = transport
     }
 
     public mutating func register(_ type: any ActionType) {

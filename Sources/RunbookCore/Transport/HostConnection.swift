@@ -1,17 +1,9 @@
 /// How to reach one inventory host.
 public struct HostConnection: Sendable, Hashable, Codable {
-    /// How commands reach the host.
-    public enum Kind: String, Sendable, Codable {
-        /// Run on this machine, without ssh.
-        case local
-        /// Run through the system OpenSSH client.
-        case ssh
-    }
-
     /// Inventory name, used in messages.
     public var name: String
-    /// How commands reach the host.
-    public var kind: Kind
+    /// How commands reach the host: the kind name of a transport a pack registers.
+    public var kind: TransportKind
     /// Address for ssh (host name or IP); `nil` means use ``name``.
     public var address: String?
     /// Remote login user; `nil` leaves it to ssh (current user or ssh_config).
@@ -30,7 +22,7 @@ public struct HostConnection: Sendable, Hashable, Codable {
     /// Creates a host connection description.
     public init(
         name: String,
-        kind: Kind = .ssh,
+        kind: TransportKind = .ssh,
         address: String? = nil,
         user: String? = nil,
         port: Int? = nil,
@@ -66,7 +58,7 @@ public struct HostConnection: Sendable, Hashable, Codable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.name = try c.decode(String.self, forKey: .name)
-        self.kind = try c.decodeIfPresent(Kind.self, forKey: .kind) ?? .ssh
+        self.kind = try c.decodeIfPresent(TransportKind.self, forKey: .kind) ?? .ssh
         self.address = try c.decodeIfPresent(String.self, forKey: .address)
         self.user = try c.decodeIfPresent(String.self, forKey: .user)
         self.port = try c.decodeIfPresent(Int.self, forKey: .port)
@@ -75,4 +67,35 @@ public struct HostConnection: Sendable, Hashable, Codable {
         self.identityFile = try c.decodeIfPresent(String.self, forKey: .identityFile)
         self.sshOptions = try c.decodeIfPresent([String].self, forKey: .sshOptions) ?? []
     }
+}
+
+/// The name of a transport, as an inventory's `transport:` says it (`ssh`, `local`, or one a pack
+/// registers with a ``TransportFactory``). Any name can be written; the loader accepts only the
+/// kinds of the registry it is given.
+public struct TransportKind: RawRepresentable, Sendable, Hashable, Codable, ExpressibleByStringLiteral,
+    CustomStringConvertible
+{
+    public var rawValue: String
+
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(_ name: String) { self.rawValue = name }
+    public init(stringLiteral value: String) { self.rawValue = value }
+
+    public init(from decoder: any Decoder) throws {
+        rawValue = try decoder.singleValueContainer().decode(String.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+
+    public var description: String { rawValue }
+
+    /// The default for an inventory host (the format's default).
+    public static let ssh: TransportKind = "ssh"
+    /// This machine: `localhost`, and the default for a host named in no inventory.
+    public static let local: TransportKind = "local"
+    /// The kinds an inventory may name when no registry says otherwise (the built-in transports).
+    public static let standard: [TransportKind] = [.ssh, .local]
 }

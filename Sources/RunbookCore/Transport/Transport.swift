@@ -16,6 +16,14 @@ public protocol Transport: Sendable {
     func checkConnection() async -> ConnectionCheck
     /// Closes multiplexed connections (ssh -O exit).
     func close() async
+    /// When commands share one connection that the first must set up (ssh's ControlMaster), the
+    /// name of that connection: transports with the same key share it, and the host pool lets
+    /// one `true` set it up before commands use it. `nil` (the default): no such connection.
+    var sharedConnectionKey: String? { get }
+}
+
+extension Transport {
+    public var sharedConnectionKey: String? { nil }
 }
 
 /// The outcome of ``Transport/checkConnection()``.

@@ -5,8 +5,10 @@ import RunbookCore
 /// once on each, and the choice of host for `any(role)` targets.
 public actor HostPool {
     let inventory: Inventory
-    let controlDirectory: String
-    let multiplex: Bool
+    /// The transports of the registry's packs, by kind name.
+    let transportFactories: [TransportKind: any TransportFactory]
+    let transportKinds: [TransportKind]
+    let context: TransportContext
     let defaultHostConcurrency: Int
     private var transports: [String: any Transport] = [:]
     private var slots: [String: Int] = [:]
@@ -18,13 +20,15 @@ public actor HostPool {
     /// For tests: replace how a host's transport is made.
     let factory: (@Sendable (HostConnection) -> any Transport)?
 
+    /// A pool reaching each host through the transport of its kind among `registry`'s packs.
     public init(
-        inventory: Inventory, controlDirectory: String, multiplex: Bool = true, hostConcurrency: Int = 4,
+        inventory: Inventory, registry: ActionRegistry, context: TransportContext, hostConcurrency: Int = 4,
         factory: (@Sendable (HostConnection) -> any Transport)? = nil
     ) {
         self.inventory = inventory
-        self.controlDirectory = controlDirectory
-        self.multiplex = multiplex
+        self.transportFactories = registry.transports
+        self.transportKinds = registry.transportKinds
+        self.context = context
         self.defaultHostConcurrency = hostConcurrency
         self.factory = factory
     }
@@ -32,8 +36,7 @@ public actor HostPool {
     /// How to reach an inventory host (or this machine, for `localhost`).
     public nonisolated func connection(for host: String) -> HostConnection {
         let settings = inventory.settings(for: host)
-        let kind: HostConnection.Kind =
-            (settings.transport ?? (host == "localhost" ? .local : .ssh)) == .local ? .local : .ssh
+        let kind = settings.transport ?? (host == "localhost" ? .local : .ssh)
         return HostConnection(
             name: host, kind: kind, address: settings.address, user: settings.user, port: settings.port,
             connectTimeout: settings.connectTimeout ?? 10, sudo: settings.sudo ?? false,
@@ -45,7 +48,8 @@ public actor HostPool {
         let connection = connection(for: host)
         let transport =
             factory?(connection)
-            ?? makeTransport(for: connection, controlDirectory: controlDirectory, multiplex: multiplex)
+            ?? transportFactories[connection.kind]?.makeTransport(for: connection, context: context)
+            ?? UnknownTransport(host: connection, known: transportKinds)
         transports[host] = transport
         return transport
     }
@@ -80,7 +84,8 @@ public actor HostPool {
         return (nil, errors)
     }
 
-    /// Makes sure a multiplexed ssh host has its master connection before commands share it.
+    /// Makes sure a host whose commands share one connection (a multiplexed ssh host: its
+    /// transport's `sharedConnectionKey`) has it before commands share it.
     ///
     /// Commands that start together on a host without a master (or on hosts with the same
     /// address, port and user, which share one control socket) each open a connection of their
@@ -90,16 +95,16 @@ public actor HostPool {
     /// connect, they all fail with its message (once, not once per waiting command), and the
     /// next command tries again; any other outcome of `true` leaves the command to say it.
     private func firstContact(_ host: String, _ transport: any Transport) async throws {
-        guard let ssh = transport as? SSHTransport, ssh.multiplex else { return }
-        let key = ssh.controlKey
+        guard let key = transport.sharedConnectionKey else { return }
         let task: Task<String?, Never>
         if let running = firstContacts[key] {
             task = running
         } else {
             task = Task {
                 do {
-                    _ = try await ssh.run(
-                        CommandSpec(argv: ["true"]), timeout: max(1, ssh.host.connectTimeout) + 10, outputLimit: 4096)
+                    _ = try await transport.run(
+                        CommandSpec(argv: ["true"]), timeout: max(1, transport.host.connectTimeout) + 10,
+                        outputLimit: 4096)
                     return nil
                 } catch let error as TransportError where error.kind == .unreachable {
                     return error.message

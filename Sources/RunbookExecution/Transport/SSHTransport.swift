@@ -110,6 +110,9 @@ public struct SSHTransport: Transport {
     /// user share one master connection.
     var controlKey: String { "\(host.user ?? "")@\(host.effectiveAddress):\(host.port.map(String.init) ?? "")" }
 
+    /// The control socket's key when multiplexing (commands share its master connection).
+    public var sharedConnectionKey: String? { multiplex ? controlKey : nil }
+
     /// The command text proper: ``CommandSpec/shellText``, under `sudo -n -- sh -c` when the host uses sudo.
     public func commandText(for command: CommandSpec) -> String {
         let text = command.shellText

@@ -18,12 +18,7 @@ struct Harness {
           b2: {roles: [site, secondary]}
         """
 
-    static let header = """
-        apiVersion: runbook/v1
-        kind: Runbook
-        metadata: {name: mem}
-
-        """
+    static let header = TestDocuments.runbookHeader(name: "mem")
 
     let plan: Plan
     let journal: InMemoryJournal
@@ -40,7 +35,11 @@ struct Harness {
         self.compiler = Compiler(registry: registry)
         var diagnostics = Diagnostics()
         let runbook = RunbookLoader.load(text: Self.header + body, file: "r.yaml", diagnostics: &diagnostics)
-        let inventory = InventoryLoader.load(text: inventory, file: "i.yaml", diagnostics: &diagnostics)
+        // A registry that brings transports (a test pack's) validates the inventory's kinds against them.
+        let inventory =
+            registry.transportKinds.isEmpty
+            ? InventoryLoader.load(text: inventory, file: "i.yaml", diagnostics: &diagnostics)
+            : InventoryLoader.load(text: inventory, file: "i.yaml", registry: registry, diagnostics: &diagnostics)
         let compiled = try #require(
             runbook.flatMap { runbook in
                 inventory.flatMap { inventory in

@@ -7,6 +7,8 @@ import Testing
 /// The host pool over a real loopback sshd: commands that start together share one connection.
 @Suite(.enabled(if: LoopbackSSHD.isAvailable, Comment(rawValue: LoopbackSSHD.skipReason)))
 struct HostPoolTests {
+    static let transports = ActionRegistry(packs: [StandardTransports()])
+
     /// `count` inventory hosts that all reach `port` on 127.0.0.1 as root (one control socket).
     static func inventory(_ server: LoopbackSSHD, port: Int? = nil, count: Int) throws -> Inventory {
         let host = server.host
@@ -27,7 +29,8 @@ struct HostPoolTests {
     @Test func commandsStartingTogetherOnAFreshHostShareOneConnection() async throws {
         try await LoopbackSSHD.withServer { server in
             let pool = HostPool(
-                inventory: try Self.inventory(server, count: 8), controlDirectory: server.controlDirectory + "-pool")
+                inventory: try Self.inventory(server, count: 8), registry: Self.transports,
+                context: TransportContext(controlDirectory: server.controlDirectory + "-pool"))
             let ports = try await withThrowingTaskGroup(of: String.self) { group in
                 for n in 1...8 {
                     group.addTask {
@@ -51,7 +54,8 @@ struct HostPoolTests {
         try await LoopbackSSHD.withServer { server in
             #expect(!LoopbackSSHD.canConnect(port: 1))
             let pool = HostPool(
-                inventory: try Self.inventory(server, port: 1, count: 4), controlDirectory: server.controlDirectory)
+                inventory: try Self.inventory(server, port: 1, count: 4), registry: Self.transports,
+                context: TransportContext(controlDirectory: server.controlDirectory))
             let errors = await withTaskGroup(of: String.self) { group in
                 for n in 1...4 {
                     group.addTask {

@@ -258,12 +258,15 @@ struct LocalTransportTests {
         #expect(check.error == nil)
     }
 
-    @Test("makeTransport picks the implementation from the host kind")
-    func factory() {
-        let local = makeTransport(for: .local(name: "here"), controlDirectory: "/tmp/x")
+    @Test("the standard transports pick the implementation from the host kind")
+    func factory() throws {
+        let registry = ActionRegistry(packs: [StandardTransports()])
+        let context = TransportContext(controlDirectory: "/tmp/x")
+        let local = try #require(registry.transports[.local]).makeTransport(for: .local(name: "here"), context: context)
         #expect(local is LocalTransport)
         #expect(local.host.name == "here")
-        let ssh = makeTransport(for: HostConnection(name: "db1"), controlDirectory: "/tmp/x")
+        let db1 = HostConnection(name: "db1")
+        let ssh = try #require(registry.transports[db1.kind]).makeTransport(for: db1, context: context)
         #expect(ssh is SSHTransport)
     }
 }
