@@ -49,7 +49,7 @@ import Testing
     }
 
     struct Setup {
-        let scratch: RunTests.Scratch
+        let scratch: Scratch
         let file: String
         let inventory: String
 
@@ -61,13 +61,13 @@ import Testing
 
     /// The first run, with `look` printing `a`: it stops at `pick` (without `go`) or at `boom`.
     func firstRun(go: Bool) throws -> (setup: Setup, runID: String) {
-        let scratch = try RunTests.Scratch()
+        let scratch = try Scratch()
         let setup = Setup(
             scratch: scratch, file: try scratch.write("r.yaml", Self.runbook(scratch.work)),
             inventory: try scratch.write("i.yaml", RunTests.inventory))
         try setup.write("site", "a\n")
         if go { try setup.write("go", "") }
-        let first = try run.runbook(scratch, ["run", setup.file, "-i", setup.inventory, "--yes"])
+        let first = try RunbookTestSupport.runbook(scratch, ["run", setup.file, "-i", setup.inventory, "--yes"])
         #expect(first.status == 1, "\(first.stdout)\(first.stderr)")
         #expect(setup.exists("dir/a") && !setup.exists("dir/b"), "\(first.stdout)\(first.stderr)")
         return (setup, try run.latestRunID(scratch))
@@ -75,7 +75,7 @@ import Testing
 
     /// `runbook rollback RUN` undoes everything (`pick`'s `a` first, or `prep`'s `rmdir` fails).
     func rollsBackEverything(_ setup: Setup, _ runID: String) throws {
-        let rollback = try run.runbook(setup.scratch, ["rollback", runID, "--yes"])
+        let rollback = try RunbookTestSupport.runbook(setup.scratch, ["rollback", runID, "--yes"])
         #expect(rollback.status == 0, "\(rollback.stdout)\(rollback.stderr)")
         #expect(!setup.exists("dir"), "\(rollback.stdout)\(rollback.stderr)")
         #expect(try pick(setup, runID)?.state == .undone)
@@ -92,7 +92,7 @@ import Testing
         let (setup, runID) = try firstRun(go: false)
         try setup.write("site", "b\n")
         try setup.write("go", "")
-        let resumed = try run.runbook(setup.scratch, ["resume", runID, "--yes"])
+        let resumed = try RunbookTestSupport.runbook(setup.scratch, ["resume", runID, "--yes"])
         let said = resumed.stdout + resumed.stderr
         #expect(resumed.status != 0, "\(said)")
         #expect(!setup.exists("dir/b"), "the other alternative was applied on top: \(said)")
@@ -108,7 +108,7 @@ import Testing
     @Test func aRollbackAfterTheProbeChangedUndoesTheAlternativeApplied() throws {
         let (setup, runID) = try firstRun(go: true)
         try setup.write("site", "b\n")
-        let resumed = try run.runbook(setup.scratch, ["resume", runID, "--yes"])
+        let resumed = try RunbookTestSupport.runbook(setup.scratch, ["resume", runID, "--yes"])
         let said = resumed.stdout + resumed.stderr
         #expect(resumed.status != 0, "\(said)")
         #expect(
@@ -116,12 +116,12 @@ import Testing
         let look = try setup.scratch.journal().steps(runID: runID).first { $0.nodeID == "look" }
         #expect(look?.outputsJSON?.contains("\"b") == true, "the resume journaled look's new output: \(look as Any)")
 
-        let show = try run.runbook(setup.scratch, ["show", runID])
+        let show = try RunbookTestSupport.runbook(setup.scratch, ["show", runID])
         #expect(show.stdout.contains("took alternative 1"), "\(show.stdout)")
-        let status = try run.runbook(setup.scratch, ["status", runID])
+        let status = try RunbookTestSupport.runbook(setup.scratch, ["status", runID])
         #expect(status.stdout.contains("took alternative 1"), "\(status.stdout)")
 
-        let dry = try run.runbook(setup.scratch, ["rollback", runID, "--dry-run"])
+        let dry = try RunbookTestSupport.runbook(setup.scratch, ["rollback", runID, "--dry-run"])
         #expect(dry.stdout.contains("rm -f \(setup.scratch.work)/dir/a"), "\(dry.stdout)")
         #expect(!dry.stdout.contains("/dir/b"), "\(dry.stdout)")
         try rollsBackEverything(setup, runID)
