@@ -71,6 +71,7 @@ let package = Package(
                 "RunbookExecution", "RunbookCore", "RunbookTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
+            resources: [.copy("Fixtures")],
             swiftSettings: strict),
         .testTarget(
             name: "RunbookGlusterTests",

@@ -84,7 +84,7 @@ final class ProgressReporter: RunObserver, Sendable {
         case .stepSkipped(let e):
             write(paint("-", "90") + " \(step)\(host): skipped — \(e.reason)")
         case .gateWaiting(let e):
-            if e.gate == "approval" {
+            if e.gate == .approval {
                 write(paint("⏸", "35") + " gate \(step): \(e.prompt ?? "") — answer: \(e.answerWith ?? "")")
             } else {
                 write(paint("⏸", "35") + " gate \(step): waiting until its condition holds")

@@ -84,7 +84,7 @@ struct Rehearsal {
     static func load(_ report: RunReport, journal: Journal?, notice: Verdict? = nil) -> Rehearsal {
         let plan = RunReport.plan(report.run)
         let gates = RunReport.planGates(report.run) ?? [:]
-        let approvalGates = Set(gates.filter { $0.value.type == "approval" }.map(\.key))
+        let approvalGates = Set(gates.filter { $0.value.type == .approval }.map(\.key))
         let end = report.endOfWork
         let waited = ObjectiveMeasurer.waited(steps: report.steps, approvalGates: approvalGates, end: end)
         let objectives = measurements(report.events)
@@ -240,7 +240,7 @@ struct Rehearsal {
         }
         for step in report.steps {
             guard let node = nodes[step.nodeID],
-                node.kind == .probe || (node.kind == .gate && node.gate?.type == "until")
+                node.kind == .probe || (node.kind == .gate && node.gate?.type == .until)
             else { continue }
             let outputs = ValueJSON.decode(step.outputsJSON).sorted { $0.key < $1.key }.flatMap {
                 observedLines($0.key, $0.value)
@@ -316,7 +316,7 @@ struct Rehearsal {
             let gates = RunReport.planGates(other) ?? [:]
             let end = other.finishedAt ?? max(other.updatedAt, other.startedAt)
             let waited = ObjectiveMeasurer.waited(
-                steps: steps, approvalGates: Set(gates.filter { $0.value.type == "approval" }.map(\.key)), end: end)
+                steps: steps, approvalGates: Set(gates.filter { $0.value.type == .approval }.map(\.key)), end: end)
             let machine = max(0, end.timeIntervalSince(other.startedAt) - waited)
             return point(
                 other, objectives: objectives, machine: machine, verdict: verdict(other, objectives: objectives).kind)

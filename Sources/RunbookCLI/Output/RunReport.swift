@@ -38,7 +38,7 @@ struct RunReport {
 
     /// What the stored plan says about one gate.
     struct PlanGate {
-        var type: String
+        var type: Gate.Kind.Name
         var prompt: String?
         /// Who may answer it; empty when anyone may (or the plan does not say).
         var approvers: [String]
@@ -55,7 +55,7 @@ struct RunReport {
         var gates: [String: PlanGate] = [:]
         for node in plan.steps where node.kind == .gate {
             gates[node.id] = PlanGate(
-                type: node.gate?.type ?? "approval", prompt: node.gate?.prompt, approvers: node.gate?.approvers ?? [])
+                type: node.gate?.type ?? .approval, prompt: node.gate?.prompt, approvers: node.gate?.approvers ?? [])
         }
         return gates
     }

@@ -54,7 +54,7 @@ extension RunbookCommand {
         static func detail(_ descriptor: ActionDescriptor) -> String {
             var out = "\(descriptor.name) (\(descriptor.kind.rawValue))\n  \(descriptor.summary)\n"
             if descriptor.kind == .gate {
-                let form = descriptor.name == "until" ? Gate.untilForm : Gate.approvalForm
+                let form = Gate.Kind.Name(rawValue: descriptor.name) == .until ? Gate.untilForm : Gate.approvalForm
                 out += "\nsettings (directly under `gate: {\(descriptor.name): {...}}`, not in `with`; \(form)):\n"
             } else {
                 out += "\nparameters (in `with`):\n"

@@ -126,8 +126,8 @@ extension RunbookCommand {
                         if let prompt = Self.resolvedPrompt(of: step.nodeID, in: events) ?? gate.prompt {
                             title += ": \(prompt)"
                         }
-                        if gate.type != "approval" {
-                            title += " (\(gate.type) gate: it also ends by itself when its condition holds)"
+                        if gate.type != .approval {
+                            title += " (\(gate.type.rawValue) gate: it also ends by itself when its condition holds)"
                         }
                     }
                     if let reached = step.firstReachedAt ?? step.startedAt {

@@ -5,7 +5,7 @@ public struct ApprovalGate: ActionType {
     public init() {}
 
     public let descriptor = ActionDescriptor(
-        name: "approval", kind: .gate,
+        name: Gate.Kind.Name.approval.rawValue, kind: .gate,
         summary:
             "Wait for a person: an answer at the terminal, `--approve GATE`, or `runbook approve RUN GATE`. Unattended, the run parks (exit 4) instead of hanging.",
         parameters: [

@@ -5,7 +5,7 @@ public struct UntilGate: ActionType {
     public init() {}
 
     public let descriptor = ActionDescriptor(
-        name: "until", kind: .gate,
+        name: Gate.Kind.Name.until.rawValue, kind: .gate,
         summary: "Poll a probe every `every` until `condition` holds, printing each observation.",
         parameters: [
             ParameterSpec("probe", .string, required: true, "the probe type to poll"),

@@ -404,7 +404,7 @@ public struct RunbookChecker {
             return nil
         }
         if type.descriptor.kind == .gate {
-            let form = name.value == "until" ? Gate.untilForm : Gate.approvalForm
+            let form = Gate.Kind.Name(rawValue: name.value) == .until ? Gate.untilForm : Gate.approvalForm
             diagnostics.error(
                 "'\(name.value)' is a gate, not \(expected == .action ? "an" : "a") \(expected.rawValue): write the step as \(form) (`runbook actions \(name.value)` lists its settings)",
                 at: name.location)
@@ -808,7 +808,7 @@ public struct RunbookChecker {
             return registry[name.value]?.descriptor.outputs.map(\.name) ?? ["*"]
         case .gate(let gate):
             switch gate.kind {
-            case .approval: return registry["approval"]?.descriptor.outputs.map(\.name) ?? []
+            case .approval: return registry[Gate.Kind.Name.approval.rawValue]?.descriptor.outputs.map(\.name) ?? []
             case .until(let until): return registry[until.probe.value]?.descriptor.outputs.map(\.name) ?? ["*"]
             }
         case .choose(let alternatives):

@@ -370,7 +370,7 @@ public enum RunbookLoader {
                     + "\(Gate.approvalForm) or \(Gate.untilForm)", at: node.location)
             return nil
         }
-        let known = ["approval", "until"]
+        let known = Gate.Kind.Name.allCases.map(\.rawValue)
         let pair = pairs[0]
         if pairs.count > 1 {
             reader.diagnostics.error("a gate has exactly one type (approval or until)", at: pairs[1].keyLocation)

@@ -73,17 +73,26 @@ public struct Gate: Sendable {
     public enum Kind: Sendable {
         case approval(ApprovalGateSpec)
         case until(UntilGateSpec)
+
+        /// Which kind, without its settings.
+        public var name: Name {
+            switch self {
+            case .approval: return .approval
+            case .until: return .until
+            }
+        }
+
+        /// A gate's kind by name: what a plan, an event and a report carry. Its raw value is
+        /// the name a runbook writes (`gate: {approval: ...}`) and every document prints.
+        public enum Name: String, Sendable, Hashable, Codable, CaseIterable {
+            case approval, until
+        }
     }
 
     public var kind: Kind
     public var location: SourceLocation
 
-    public var typeName: String {
-        switch kind {
-        case .approval: return "approval"
-        case .until: return "until"
-        }
-    }
+    public var typeName: String { kind.name.rawValue }
 }
 
 /// An approval gate: a person answers.

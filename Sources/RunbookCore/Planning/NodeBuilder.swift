@@ -95,9 +95,9 @@ struct NodeBuilder {
         }
         var result: [PlanNode] = []
         for item in items {
-            let base = item.map { "\(step.id)[\($0.key)]" } ?? step.id
+            let base = NodeID(stepID: step.id, itemKey: item?.key).text
             for host in hosts {
-                let id = fanOut ? "\(base)@\(host)" : base
+                let id = NodeID(stepID: step.id, itemKey: item?.key, host: fanOut ? host : nil).text
                 if let node = instance(of: step, id: id, host: host, candidates: candidates, item: item) {
                     result.append(node)
                 }
@@ -146,7 +146,7 @@ struct NodeBuilder {
             node.typeName = gate.typeName
             node.gate = resolveGate(gate, step: step, host: host, context: context)
             node.effect = .unknown(
-                gate.typeName == "approval" ? "waits for approval" : "waits until the condition holds")
+                gate.kind.name == .approval ? "waits for approval" : "waits until the condition holds")
             if case .until(let until) = gate.kind, let probe = registry[until.probe.value] {
                 // The polled probe's arguments and commands, so the executor can run it.
                 let probeHost = RenderHost(
@@ -387,7 +387,7 @@ struct NodeBuilder {
                 }
             }
             return GatePlan(
-                type: "approval", prompt: prompt ?? "Continue past '\(step.id)'?", approvers: approval.approvers,
+                type: .approval, prompt: prompt ?? "Continue past '\(step.id)'?", approvers: approval.approvers,
                 timeout: gateTimeout(approval.timeout, approval.timeoutExpression, stepID: step.id, context: context),
                 onTimeout: approval.onTimeout)
         case .until(let until):
@@ -398,7 +398,7 @@ struct NodeBuilder {
                 probeHost = first
             }
             return GatePlan(
-                type: "until", prompt: nil, approvers: [],
+                type: .until, prompt: nil, approvers: [],
                 timeout: gateTimeout(until.timeout, until.timeoutExpression, stepID: step.id, context: context),
                 onTimeout: until.onTimeout,
                 probe: until.probe.value, condition: until.condition.source, every: until.every, probeHost: probeHost)

@@ -334,13 +334,13 @@ extension GatePlan: Codable {
         try container.encodeIfPresent(probeHost, forKey: .probeHost)
         try container.encodeIfPresent(prompt, forKey: .prompt)
         try container.encodeIfPresent(timeout, forKey: .timeout)
-        try container.encode(type, forKey: .type)
+        try container.encode(type.rawValue, forKey: .type)
     }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.init(
-            type: try container.decodeIfPresent(String.self, forKey: .type) ?? "approval",
+            type: try container.decodeIfPresent(Gate.Kind.Name.self, forKey: .type) ?? .approval,
             prompt: try container.decodeIfPresent(String.self, forKey: .prompt),
             approvers: try container.decodeIfPresent([String].self, forKey: .approvers) ?? [],
             timeout: try container.decodeIfPresent(Double.self, forKey: .timeout),

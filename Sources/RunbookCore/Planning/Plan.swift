@@ -189,7 +189,7 @@ public struct ConditionReport: Sendable, Hashable {
 
 /// A gate's settings, resolved.
 public struct GatePlan: Sendable, Hashable {
-    public var type: String
+    public var type: Gate.Kind.Name
     public var prompt: String?
     public var approvers: [String]
     public var timeout: Double?

@@ -184,7 +184,7 @@ public struct PlanTextRenderer {
             out.append(indent + "when: \(when.source)  [\(when.values.joined(separator: ", "))]")
         }
         if let gate = node.gate {
-            if gate.type == "approval" {
+            if gate.type == .approval {
                 out.append(indent + "prompt: \(gate.prompt ?? "")")
                 var settings: [String] = []
                 if !gate.approvers.isEmpty { settings.append("approvers: \(gate.approvers.joined(separator: ", "))") }

@@ -185,34 +185,7 @@ final class JSONStreamWriter {
     func writeString(_ value: String, masked: Bool = true) {
         var text = redactor.isEmpty || !masked ? value : redactor.redact(value)
         buffer.append(UInt8(ascii: "\""))
-        text.withUTF8 { bytes in
-            var start = 0
-            for index in 0..<bytes.count {
-                let byte = bytes[index]
-                guard byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 else { continue }
-                if start < index { buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index])) }
-                start = index + 1
-                buffer.append(UInt8(ascii: "\\"))
-                switch byte {
-                case UInt8(ascii: "\""): buffer.append(UInt8(ascii: "\""))
-                case UInt8(ascii: "\\"): buffer.append(UInt8(ascii: "\\"))
-                case UInt8(ascii: "\n"): buffer.append(UInt8(ascii: "n"))
-                case UInt8(ascii: "\r"): buffer.append(UInt8(ascii: "r"))
-                case UInt8(ascii: "\t"): buffer.append(UInt8(ascii: "t"))
-                case 0x08: buffer.append(UInt8(ascii: "b"))
-                case 0x0C: buffer.append(UInt8(ascii: "f"))
-                default:
-                    // Other control characters as \u00XX.
-                    let hex = Array("0123456789abcdef".utf8)
-                    buffer.append(contentsOf: "u00".utf8)
-                    buffer.append(hex[Int(byte >> 4)])
-                    buffer.append(hex[Int(byte & 0xF)])
-                }
-            }
-            if start < bytes.count {
-                buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<bytes.count]))
-            }
-        }
+        text.withUTF8 { bytes in JSONString.appendCanonical(utf8: bytes, to: &buffer) }
         buffer.append(UInt8(ascii: "\""))
     }
 

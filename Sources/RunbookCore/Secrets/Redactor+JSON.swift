@@ -56,7 +56,7 @@ extension Redactor {
                     out.append(contentsOf: literal)
                 } else {
                     out.append(UInt8(ascii: "\""))
-                    out.append(contentsOf: Self.jsonEscaped(masked, controlShortcuts: true, asciiOnly: false).utf8)
+                    out.append(contentsOf: JSONString.escaped(masked).utf8)
                     out.append(UInt8(ascii: "\""))
                 }
             }

@@ -43,9 +43,9 @@ public struct Redactor: Sendable {
             result.append(String(shell.dropFirst().dropLast()))
         }
         for json in [
-            jsonEscaped(secret, controlShortcuts: false, asciiOnly: false),
-            jsonEscaped(secret, controlShortcuts: true, asciiOnly: false),
-            jsonEscaped(secret, controlShortcuts: true, asciiOnly: true),
+            JSONString.escaped(secret, style: JSONString.Style(controlShortcuts: false, asciiOnly: false)),
+            JSONString.escaped(secret),
+            JSONString.escaped(secret, style: JSONString.Style(controlShortcuts: true, asciiOnly: true)),
         ] {
             result.append(json)
             result.append(json.split(separator: "/", omittingEmptySubsequences: false).joined(separator: "\\/"))
@@ -59,41 +59,6 @@ public struct Redactor: Sendable {
             }
         }
         return result.filter { !$0.isEmpty }
-    }
-
-    /// The inside of a JSON string literal holding `text`.
-    static func jsonEscaped(_ text: String, controlShortcuts: Bool, asciiOnly: Bool) -> String {
-        var out = ""
-        func unicodeEscape(_ value: UInt32) {
-            let hex = String(value, radix: 16)
-            out += "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
-        }
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}" where controlShortcuts: out += "\\b"
-            case "\u{0C}" where controlShortcuts: out += "\\f"
-            default:
-                if scalar.value < 0x20 {
-                    unicodeEscape(scalar.value)
-                } else if asciiOnly, scalar.value > 0x7E {
-                    if scalar.value > 0xFFFF {
-                        let v = scalar.value - 0x10000
-                        unicodeEscape(0xD800 + (v >> 10))
-                        unicodeEscape(0xDC00 + (v & 0x3FF))
-                    } else {
-                        unicodeEscape(scalar.value)
-                    }
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out
     }
 
     /// `text` with XML's five special characters escaped.

@@ -11,7 +11,7 @@ extension Executor {
         }
         let firstReached = previous?.firstReachedAt ?? Date()
         let answerWith =
-            gate.type == "approval" ? "runbook approve \(runID) \(node.gateName) --by NAME --reason TEXT" : nil
+            gate.type == .approval ? "runbook approve \(runID) \(node.gateName) --by NAME --reason TEXT" : nil
         let waiting = RunEvent.gateWaiting(
             .init(
                 step: node.id, host: host, gate: gate.type, firstReached: firstReached, prompt: gate.prompt,
@@ -25,7 +25,7 @@ extension Executor {
         record(batch, what: "gate \(node.id)")
         tell(waiting)
 
-        if compiler.registry[gate.type]?.descriptor.gate == .poll {
+        if compiler.registry[gate.type.rawValue]?.descriptor.gate == .poll {
             return await runUntil(node, gate: gate, host: host, firstReached: firstReached)
         }
         return await runApproval(node, gate: gate, host: host, firstReached: firstReached)

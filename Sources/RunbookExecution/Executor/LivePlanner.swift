@@ -131,7 +131,7 @@ public struct LivePlanner: Sendable {
         // A gate with nothing behind it that would change needs no answer (the run passes it
         // the same way: `Executor.nothingBehind`). A step left out is not done: the run still
         // asks; and a gate whose later steps are all skipped is said to be so, not "done".
-        for (i, node) in nodes.enumerated() where node.kind == .gate && node.gate?.type == "approval" {
+        for (i, node) in nodes.enumerated() where node.kind == .gate && node.gate?.type == .approval {
             let behind = Self.descendants(of: node.id, in: nodes)
             let actions = behind.filter { $0.kind == .action || $0.kind == .choose }
             let allDone =

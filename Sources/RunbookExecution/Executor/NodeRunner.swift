@@ -158,10 +158,7 @@ public struct NodeRunner: Sendable {
     /// The item key of a `for_each` instance's node id (`rpo[gv0]@gfs-a1` -> `gv0`), nil for a
     /// step without `for_each` (keys never hold `]`).
     static func itemKey(nodeID: String, stepID: String) -> String? {
-        guard nodeID.hasPrefix(stepID + "[") else { return nil }
-        let rest = nodeID.dropFirst(stepID.count + 1)
-        guard let close = rest.firstIndex(of: "]") else { return nil }
-        return String(rest[..<close])
+        NodeID(parsing: nodeID, stepID: stepID)?.itemKey
     }
 }
 

@@ -92,7 +92,7 @@ public enum ObjectiveMeasurer {
 
     /// The approval gates of a plan, by node id.
     public static func approvalGates(_ plan: Plan) -> Set<String> {
-        Set(plan.nodes.filter { $0.kind == .gate && $0.gate?.type == "approval" }.map(\.id))
+        Set(plan.nodes.filter { $0.kind == .gate && $0.gate?.type == .approval }.map(\.id))
     }
 
     /// What a measure reads: the plan's names, the done steps' outputs, and `run.*`.

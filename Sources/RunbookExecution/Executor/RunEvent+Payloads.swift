@@ -1,4 +1,5 @@
 import Foundation
+import RunbookCore
 
 /// What every event's payload is: flat, `Codable`, with the step and host it concerns.
 ///
@@ -182,8 +183,8 @@ extension RunEvent {
     public struct GateWaiting: RunEventPayload {
         public var step: String?
         public var host: String?
-        /// The gate type: `approval` or `until`.
-        public var gate: String
+        /// The gate's kind: `approval` or `until`.
+        public var gate: Gate.Kind.Name
         public var firstReached: Date
         public var prompt: String?
         /// The `runbook approve` command that answers an approval gate.
@@ -196,7 +197,7 @@ extension RunEvent {
         }
 
         public init(
-            step: String, host: String, gate: String, firstReached: Date, prompt: String? = nil,
+            step: String, host: String, gate: Gate.Kind.Name, firstReached: Date, prompt: String? = nil,
             answerWith: String? = nil
         ) {
             self.step = step

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import RunbookCore
 
 #if canImport(Glibc)
     import Glibc
@@ -99,7 +100,8 @@ public enum JournalTimestamp: Sendable {
 ///
 /// `hash = hex(SHA-256(prevHash + "\n" + canonicalText))`, where `canonicalText` is the JSON array
 /// `[runID, seq, ts, type, step, host, payloadJSON]` written without spaces, strings escaped as
-/// Python's `json.dumps(..., ensure_ascii=False, separators=(",", ":"))` does, `ts` formatted by
+/// Python's `json.dumps(..., ensure_ascii=False, separators=(",", ":"))` does (`JSONString`'s
+/// canonical spelling, whose bytes are fixed for this reason), `ts` formatted by
 /// `JournalTimestamp.format`, and a missing step or host written as `null`. The first event's
 /// `prevHash` is `genesisHash` (64 zeros). The format is meant to be re-checkable by other tools.
 public enum EventChain: Sendable {
@@ -117,13 +119,13 @@ public enum EventChain: Sendable {
         payloadJSON: String
     ) -> String {
         var out = "["
-        out += JSONText.quote(runID) + ","
+        out += JSONString.quoted(runID) + ","
         out += String(seq) + ","
-        out += JSONText.quote(ts) + ","
-        out += JSONText.quote(type) + ","
-        out += (step.map(JSONText.quote) ?? "null") + ","
-        out += (host.map(JSONText.quote) ?? "null") + ","
-        out += JSONText.quote(payloadJSON)
+        out += JSONString.quoted(ts) + ","
+        out += JSONString.quoted(type) + ","
+        out += (step.map { JSONString.quoted($0) } ?? "null") + ","
+        out += (host.map { JSONString.quoted($0) } ?? "null") + ","
+        out += JSONString.quoted(payloadJSON)
         out += "]"
         return out
     }
@@ -156,7 +158,7 @@ public enum EventChain: Sendable {
         var out = "{"
         for (index, key) in keys.enumerated() {
             if index > 0 { out += "," }
-            out += JSONText.quote(key) + ":" + JSONText.quote(payload[key] ?? "")
+            out += JSONString.quoted(key) + ":" + JSONString.quoted(payload[key] ?? "")
         }
         out += "}"
         return out
@@ -246,32 +248,5 @@ public enum ChainBreakReason: Sendable, Equatable, CustomStringConvertible {
         case .unreadable(let why):
             return "event unreadable: \(why)"
         }
-    }
-}
-
-/// Minimal JSON string quoting compatible with Python's `json.dumps(ensure_ascii=False)`.
-enum JSONText {
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
-        return out
     }
 }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import GRDB
+import RunbookCore
 
 /// The digests that cover the journal rows a resume or a rollback acts on: a run's row, its
 /// steps, attempts and approvals.
@@ -84,7 +85,7 @@ enum RowDigest {
             case .null: text += "null"
             case .int64(let int): text += String(int)
             case .double(let double): text += String(double)
-            case .string(let string): text += JSONText.quote(string)
+            case .string(let string): text += JSONString.quoted(string)
             case .blob(let data): text += "x'" + EventChain.hexString(data) + "'"
             }
         }

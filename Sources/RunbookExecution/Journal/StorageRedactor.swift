@@ -32,7 +32,7 @@ struct StorageRedactor: Sendable {
 
     /// The secret as it would appear inside a JSON string, with and without `\/` escaping.
     static func jsonSpellings(of secret: String) -> [String] {
-        let quoted = JSONText.quote(secret)
+        let quoted = JSONString.quoted(secret)
         let inner = String(quoted.dropFirst().dropLast())
         let slashEscaped = inner.replacingOccurrences(of: "/", with: "\\/")
         return [inner, slashEscaped]

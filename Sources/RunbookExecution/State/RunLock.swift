@@ -1,4 +1,5 @@
 import Foundation
+import RunbookCore
 import Synchronization
 
 #if canImport(Glibc)
@@ -49,11 +50,11 @@ public struct LockHolder: Codable, Sendable, Equatable, CustomStringConvertible 
 
     static func encode(_ holder: LockHolder) -> Data {
         var text = "{"
-        text += "\"runID\":" + JSONText.quote(holder.runID) + ","
-        text += "\"hostname\":" + JSONText.quote(holder.hostname) + ","
+        text += "\"runID\":" + JSONString.quoted(holder.runID) + ","
+        text += "\"hostname\":" + JSONString.quoted(holder.hostname) + ","
         text += "\"pid\":" + String(holder.pid) + ","
-        text += "\"startedAt\":" + JSONText.quote(JournalTimestamp.format(holder.startedAt))
-        if let runbook = holder.runbook { text += ",\"runbook\":" + JSONText.quote(runbook) }
+        text += "\"startedAt\":" + JSONString.quoted(JournalTimestamp.format(holder.startedAt))
+        if let runbook = holder.runbook { text += ",\"runbook\":" + JSONString.quoted(runbook) }
         text += "}\n"
         return Data(text.utf8)
     }

@@ -65,13 +65,13 @@ import Testing
         (
             .gateWaiting(
                 .init(
-                    step: "g", host: "localhost", gate: "approval", firstReached: reached, prompt: "Go?",
+                    step: "g", host: "localhost", gate: .approval, firstReached: reached, prompt: "Go?",
                     answerWith: "runbook approve R g --by NAME --reason TEXT")), "gate.waiting", "g", "localhost",
             #"{"answer_with":"runbook approve R g --by NAME --reason TEXT","first_reached":"2026-11-25T09:15:02.250Z","#
                 + #""gate":"approval","prompt":"Go?"}"#
         ),
         (
-            .gateWaiting(.init(step: "g", host: "h", gate: "until", firstReached: reached)), "gate.waiting", "g", "h",
+            .gateWaiting(.init(step: "g", host: "h", gate: .until, firstReached: reached)), "gate.waiting", "g", "h",
             #"{"first_reached":"2026-11-25T09:15:02.250Z","gate":"until"}"#
         ),
         (
