@@ -11,7 +11,7 @@ public enum GlusterPack {
             GeoRepConfigAction(), GeoRepCheckpointAction(),
             VolumeOptionAction(.set), VolumeOptionAction(.reset), VolumeStateAction(.start), VolumeStateAction(.stop),
             VolumeHealthProbe(), GeoRepStatusProbe(), PeersProbe(), VolumeOptionsProbe(), VolumeEmptyProbe(),
-            VolumeListProbe(),
+            VolumeListProbe(), MetaVolumeProbe(),
             GlusterfindSessionAction(),
             GlusterfindChangesAction(),
             GlusterfindPostAction(),
