@@ -204,6 +204,26 @@ import Testing
         #expect(!lines.contains("~ . ") && lines.contains("~ d (mtime)"), "\(rootless.outputs)")
     }
 
+    /// Issue 17: geo-rep under changelog does not carry a directory's mtime (the drill's content
+    /// check was failing on `~ DIR (mtime)` for every directory whose entries changed).
+    @Test func dirMtimeFalseComparesFilesMtimesButNoDirectorys() async throws {
+        if let missing = Tree.missing {
+            Issue.record("skipped: \(missing)")
+            return
+        }
+        let s = try Scratch()
+        try s.write("d/f", "f\n")
+        try s.age()
+        try s.copyBaseline()
+        try s.age(s.target, to: Date(timeIntervalSinceNow: -7200))
+        let node = try Tree.diffNode(s, with: ", dir_mtime: false")
+        #expect(node.commands[0].command.argv.contains("--no-dir-mtime"))
+        let dirless = try await Tree.diff(s, with: ", dir_mtime: false")
+        let lines = dirless.outputs["lines"]?.renderedForText ?? ""
+        #expect(!lines.contains("~ . ") && !lines.contains("~ d (mtime)"), "\(dirless.outputs)")
+        #expect(lines.contains("~ d/f (mtime)"), "a file's mtime is still compared: \(dirless.outputs)")
+    }
+
     @Test func failsWithTheProgramsMessage() async throws {
         if let missing = Tree.missing {
             Issue.record("skipped: \(missing)")

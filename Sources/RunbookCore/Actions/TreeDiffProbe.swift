@@ -38,6 +38,10 @@ public struct TreeDiffProbe: ActionType {
             ParameterSpec(
                 "root_mtime", .bool,
                 "compare the two roots' own mtimes (default true; a geo-rep secondary's root keeps its own mtime)"),
+            ParameterSpec(
+                "dir_mtime", .bool,
+                "compare directories' mtimes (default true; geo-rep with change_detector changelog does not carry them: a directory gets the time the secondary applied its entries)"
+            ),
         ],
         outputs: [
             OutputSpec("differences", "int", "entries that differ (each entry under a one-sided directory counts)"),
@@ -83,6 +87,7 @@ public struct TreeDiffProbe: ActionType {
         if let list = arguments.string("checksum_list") { argv.append("--list=\(list)") }
         if arguments.bool("require_mounts") == true { argv.append("--mounts") }
         if arguments.bool("root_mtime") == false { argv.append("--no-root-mtime") }
+        if arguments.bool("dir_mtime") == false { argv.append("--no-dir-mtime") }
         argv += ["--", arguments.string("source") ?? "", arguments.string("target") ?? ""]
         return [PlannedCommand(.probe, on: host.name, CommandSpec(argv: argv))]
     }

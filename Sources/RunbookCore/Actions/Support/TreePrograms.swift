@@ -300,7 +300,7 @@ public enum TreePrograms {
         """##
 
     /// `tree.diff`: `SOURCE TARGET [--limit N] [--ignore NAME]... [--checksum none|all|listed]
-    /// [--path P]... [--list FILE]... [--mounts] [--no-root-mtime]`.
+    /// [--path P]... [--list FILE]... [--mounts] [--no-root-mtime] [--no-dir-mtime]`.
     ///
     /// Walks both trees together, directory by directory (memory grows with a directory's width and
     /// the tree's depth, not its size), comparing each entry by `lstat`: its type; for files the size;
@@ -325,6 +325,7 @@ public enum TreePrograms {
             parser.add_argument("--list", action="append", default=[])
             parser.add_argument("--mounts", action="store_true")
             parser.add_argument("--no-root-mtime", action="store_true")
+            parser.add_argument("--no-dir-mtime", action="store_true")
             options = parser.parse_args()
             trees = roots([options.source, options.target], options.mounts)
             ignore = set(map(os.fsencode, options.ignore))
@@ -390,7 +391,7 @@ public enum TreePrograms {
                     for side, info in ((0, a), (1, b)):
                         if ka == "file" and info.st_nlink > 1:
                             links[side].setdefault((info.st_dev, info.st_ino), []).append(path)
-                if not path and options.no_root_mtime:
+                if (not path and options.no_root_mtime) or (ka == kb == "dir" and options.no_dir_mtime):
                     what = [w for w in what if w != "mtime"]
                 if what:
                     note("~", path or b".", ", ".join(what))
