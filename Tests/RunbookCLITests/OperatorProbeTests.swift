@@ -97,34 +97,8 @@ extension RunTests {
         #expect(probing.lowerBound < warning.lowerBound)
     }
 
-    /// Runs `tmux` on a server of its own (its socket named for this test).
-    struct Tmux {
-        let socket = "runbook-test-\(UUID().uuidString.prefix(8))"
-
-        @discardableResult
-        func run(_ arguments: [String]) throws -> ProcessOutput {
-            try runProgram(URL(fileURLWithPath: "/usr/bin/tmux"), ["-L", socket] + arguments)
-        }
-
-        var screen: String { (try? run(["capture-pane", "-p", "-J", "-S", "-500", "-t", "t"]).stdout) ?? "" }
-
-        /// Waits (at most `seconds`) until the screen shows `text`; the screen then.
-        func waitFor(_ text: String, seconds: Double = 60) -> (found: Bool, screen: String) {
-            let deadline = Date().addingTimeInterval(seconds)
-            var last = ""
-            while Date() < deadline {
-                last = screen
-                if last.contains(text) { return (true, last) }
-                Thread.sleep(forTimeInterval: 0.1)
-            }
-            return (false, last)
-        }
-
-        func kill() { _ = try? run(["kill-server"]) }
-    }
-
     @Test func aYesTypedWhileTheHostsAreProbedDoesNotConfirm() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else {
+        guard TerminalSession.available else {
             Issue.record("tmux is not installed")
             return
         }
@@ -132,29 +106,29 @@ extension RunTests {
         defer { try? FileManager.default.removeItem(at: scratch.root) }
         let (inventory, path, _) = try Self.deadHostInventory(scratch)
         let file = try Self.threeStepRunbook(scratch, probeSeconds: 3)
-        let command = [
-            "env", "RUNBOOK_STATE_DIR=\(scratch.state)", "NO_COLOR=1", "PATH=\(path)", "RUNBOOK_SSH_MULTIPLEX=0",
-            binary.path, "run", file, "-i", inventory,
-        ].map(ShellQuoting.quote).joined(separator: " ")
-        let tmux = Tmux()
-        defer { tmux.kill() }
-        try tmux.run(["new-session", "-d", "-s", "t", "-x", "200", "-y", "60", "\(command); echo EXIT=$?; sleep 120"])
+        let terminal = try TerminalSession(
+            [binary.path, "run", file, "-i", inventory],
+            environment: [
+                "RUNBOOK_STATE_DIR": scratch.state, "NO_COLOR": "1", "PATH": path, "RUNBOOK_SSH_MULTIPLEX": "0",
+            ],
+            width: 200, height: 60)
+        defer { terminal.close() }
 
         // While the slow check runs (3 s), type yes.
-        let probing = tmux.waitFor("probing what each step would change")
-        #expect(probing.found, "\(probing.screen)")
-        #expect(!probing.screen.contains("(yes/no)"))
-        try tmux.run(["send-keys", "-t", "t", "yes", "Enter"])
+        #expect(terminal.waitFor("probing what each step would change", seconds: 60), "\(terminal.screen)")
+        #expect(!terminal.screen.contains("(yes/no)"))
+        terminal.type("yes")
 
-        let asked = tmux.waitFor("(yes/no)")
-        #expect(asked.found, "\(asked.screen)")
-        #expect(asked.screen.contains("1 host is UNREACHABLE; its steps will fail"), "\(asked.screen)")
-        #expect(asked.screen.contains("  dead: ssh: connect to host 192.0.2.1 port 22: Connection refused"))
+        #expect(terminal.waitFor("(yes/no)", seconds: 60), "\(terminal.screen)")
+        let asked = terminal.screen
+        #expect(asked.contains("1 host is UNREACHABLE; its steps will fail"), "\(asked)")
+        #expect(asked.contains("  dead: ssh: connect to host 192.0.2.1 port 22: Connection refused"))
         // The early yes was discarded: the question waits for this answer.
-        try tmux.run(["send-keys", "-t", "t", "no", "Enter"])
-        let ended = tmux.waitFor("EXIT=")
-        #expect(ended.screen.contains("runbook: not run: nothing was changed."), "\(ended.screen)")
-        #expect(ended.screen.contains("EXIT=1"), "\(ended.screen)")
+        terminal.type("no")
+        #expect(terminal.waitFor("EXITED=", seconds: 60), "\(terminal.screen)")
+        let ended = terminal.screen
+        #expect(ended.contains("runbook: not run: nothing was changed."), "\(ended)")
+        #expect(ended.contains("EXITED=1"), "\(ended)")
         #expect(!FileManager.default.fileExists(atPath: scratch.work + "/one-here"))
     }
 }

@@ -292,19 +292,22 @@ struct TerminalSession {
     static let tmux = "/usr/bin/tmux"
     static var available: Bool { FileManager.default.isExecutableFile(atPath: tmux) }
 
-    /// Starts `arguments` (with `environment` added) on a 160x50 terminal; it prints `EXITED=N` when done.
-    init(_ arguments: [String], environment: [String: String]) throws {
+    /// Starts `arguments` (with `environment` added) on a `width`x`height` terminal; it prints
+    /// `EXITED=N` when done.
+    init(_ arguments: [String], environment: [String: String], width: Int = 160, height: Int = 50) throws {
         let words = environment.sorted { $0.key < $1.key }.map { ShellQuoting.quote("\($0.key)=\($0.value)") }
         let command =
             "env " + (words + arguments.map(ShellQuoting.quote)).joined(separator: " ") + "; echo EXITED=$?; sleep 60"
         let started = try runProgram(
-            URL(fileURLWithPath: Self.tmux), ["-L", socket, "new-session", "-d", "-x", "160", "-y", "50", command])
+            URL(fileURLWithPath: Self.tmux),
+            ["-L", socket, "new-session", "-d", "-x", "\(width)", "-y", "\(height)", command])
         guard started.status == 0 else { throw CocoaError(.executableLoad) }
     }
 
+    /// The screen and its scrollback, wrapped lines joined.
     var screen: String {
-        (try? runProgram(URL(fileURLWithPath: Self.tmux), ["-L", socket, "capture-pane", "-p", "-S", "-200"]))?.stdout
-            ?? ""
+        (try? runProgram(URL(fileURLWithPath: Self.tmux), ["-L", socket, "capture-pane", "-p", "-J", "-S", "-500"]))?
+            .stdout ?? ""
     }
 
     /// Whether `text` appeared on the screen within `seconds`.
