@@ -151,6 +151,7 @@ extension LabEndToEndTests {
             let status = try sessionStatus()
             return status.contains("Active") && status.contains("Passive")
         }
+        try expectReplicating("after the failback")
     }
 
     @Test func aSplitBrainWriteOnThePrimaryParksTheCommitAndTheApprovalIsJournaled() throws {
@@ -200,6 +201,7 @@ extension LabEndToEndTests {
             let status = try sessionStatus()
             return status.contains("Active") && status.contains("Passive")
         }
+        try expectReplicating("after the failback")
     }
 
     /// Item 4: changelog toggled off and on on the promoted secondary inside the window (what the
