@@ -92,3 +92,29 @@ lab_lock() {   # re-exec the calling script under the lab lock (one lab script a
         RUNBOOK_LAB_LOCKED=1 exec flock -o -w 900 -E 75 "$STATE/lock" bash "$@"
     fi
 }
+
+# restart_proven PRIMARY SECONDARY [TRIES]: stop and start the session PRIMARY -> gfs-b1::SECONDARY,
+# then prove it replicates live: once its Active worker is in Changelog Crawl, a marker written
+# on /mnt/PRIMARY must show on /mnt/SECONDARY within 45 s (existence only: a broken rsync makes it
+# empty). A worker that got no live changelog (GlusterFS' registration race, see README
+# "changelog") is restarted again, up to TRIES starts (default 5). 0 when proven, 1 otherwise.
+restart_proven() {
+    local pv=$1 sv=$2 tries=${3:-5} i k m
+    local gl=(timeout 120 nsenter -t "$(node_pid gfs-a1)" -m -u -n -p -- env PATH="$CLEAN_PATH" gluster --mode=script)
+    for ((i = 1; i <= tries; i++)); do
+        "${gl[@]}" volume geo-replication "$pv" "gfs-b1::$sv" stop force >/dev/null 2>&1 || true
+        "${gl[@]}" volume geo-replication "$pv" "gfs-b1::$sv" start force >/dev/null 2>&1 || true
+        for ((k = 0; k < 60; k++)); do
+            "${gl[@]}" volume geo-replication "$pv" "gfs-b1::$sv" status 2>/dev/null | grep -q "Active *Changelog Crawl" && break
+            sleep 2
+        done
+        mkdir -p "/mnt/$pv/.rbl-health" && m=".rbl-health/p-$(date +%s)-$RANDOM" && : >"/mnt/$pv/$m" || return 1
+        for ((k = 0; k < 45; k++)); do
+            if [ -e "/mnt/$sv/$m" ]; then rm -f "/mnt/$pv/$m"; echo "$pv -> gfs-b1::$sv: restarted, replicating (start $i)"; return 0; fi
+            sleep 1
+        done
+        rm -f "/mnt/$pv/$m"
+        echo "$pv -> gfs-b1::$sv: start $i: no live changelog (the marker did not arrive in 45 s); restarting"
+    done
+    return 1
+}

@@ -19,15 +19,13 @@ CACHE=/var/cache/runbook-lab
 UNPACKED=$CACHE/rsync-$BROKEN_VERSION
 [ "$(id -u)" -eq 0 ] || { echo "rsync.sh: must run as root" >&2; exit 1; }
 g() { local n=$1; shift; timeout 120 nsenter -t "$(node_pid "$n")" -m -u -n -p -- env PATH="$CLEAN_PATH" gluster --mode=script "$@"; }
-restart_sessions() {
-    local pair pv sv
+restart_sessions() {   # restart every session and prove each replicates again (lib.sh restart_proven)
+    local pair pv sv rc=0
     for pair in "${LAB_SESSIONS[@]}"; do
         read -r pv sv <<<"$pair"
-        g gfs-a1 volume geo-replication "$pv" "gfs-b1::$sv" stop >/dev/null 2>&1 || true
-        g gfs-a1 volume geo-replication "$pv" "gfs-b1::$sv" start >/dev/null 2>&1 \
-            || g gfs-a1 volume geo-replication "$pv" "gfs-b1::$sv" start force >/dev/null
-        echo "rsync.sh: $pv -> gfs-b1::$sv restarted"
+        restart_proven "$pv" "$sv" | sed 's/^/rsync.sh: /' || { echo "rsync.sh: $pv -> gfs-b1::$sv does not replicate after 5 starts" >&2; rc=1; }
     done
+    return $rc
 }
 case "${1:-}" in
 broken)
