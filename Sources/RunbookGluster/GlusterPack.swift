@@ -17,7 +17,7 @@ public struct GlusterPack: Pack {
             GeoRepConfigAction(), GeoRepCheckpointAction(),
             VolumeOptionAction(.set), VolumeOptionAction(.reset), VolumeStateAction(.start), VolumeStateAction(.stop),
             VolumeHealthProbe(), GeoRepStatusProbe(), PeersProbe(), VolumeOptionsProbe(), VolumeEmptyProbe(),
-            VolumeListProbe(), MetaVolumeProbe(),
+            VolumeListProbe(), MetaVolumeProbe(), PreflightProbe(),
             GlusterfindSessionAction(),
             GlusterfindChangesAction(),
             GlusterfindPostAction(),

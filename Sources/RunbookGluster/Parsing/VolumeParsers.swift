@@ -62,6 +62,13 @@ public struct GlusterVolume: Sendable, Hashable {
     public var bricks: [GlusterBrick]
     /// The options set on it explicitly (defaults are not listed), in order.
     public var options: [GlusterOption]
+    /// `<replicaCount>` (bricks per replica set, arbiter included; 1 for none), when listed.
+    public var replicaCount: Int?
+    /// `<disperseCount>` (bricks per disperse set; 0 for none), when listed.
+    public var disperseCount: Int?
+    /// `<distCount>` as printed: 10.x sometimes prints a wrong value (glusterfs issue 3662: 3 for
+    /// a 1 x 3 volume) and 11.x prints the number of subvolumes. Read ``subvolumeCount`` instead.
+    public var distCount: Int?
 
     /// Whether it is started.
     public var isStarted: Bool { status == "Started" }
@@ -77,6 +84,17 @@ public struct GlusterVolume: Sendable, Hashable {
         self.bricks = bricks
         self.options = options
     }
+
+    /// The bricks of one subvolume (DHT subvolume: a replica or disperse set, or one brick).
+    public var bricksPerSubvolume: Int {
+        if let disperse = disperseCount, disperse > 1 { return disperse }
+        if let replica = replicaCount, replica > 1 { return replica }
+        return 1
+    }
+
+    /// The number of subvolumes, computed from the brick count and the replica or disperse count
+    /// (never from `distCount`): the number of Active geo-rep workers a session of it has.
+    public var subvolumeCount: Int { max(bricks.count / bricksPerSubvolume, bricks.isEmpty ? 0 : 1) }
 
     /// The option named `name`, or, for a short name like `changelog`, the one option whose last
     /// component it is (`changelog.changelog`). nil when it is not set.
@@ -107,6 +125,14 @@ public struct GlusterBrickStatus: Sendable, Hashable {
     public var pid: Int?
     /// The TCP port; nil when `N/A`.
     public var port: Int?
+    /// `detail`: the brick's filesystem (`<fsName>`), when printed.
+    public var fsName: String?
+    /// `detail`: `<inodeSize>` as printed, a string: 11.x prints the inode size (`512`), 10.x the
+    /// filesystem's name there (glusterfs issue 2936), and it is absent when glusterd could not
+    /// read it (ext4 on 10.3). ``inodeBytes`` is the number when it is one.
+    public var inodeSize: String?
+    /// `inodeSize` as a number of bytes (nil on 10.x, where it is the filesystem's name).
+    public var inodeBytes: Int? { inodeSize.flatMap { Int($0) } }
 
     /// `host:path`.
     public var name: String { "\(host):\(path)" }
@@ -184,9 +210,13 @@ public enum GlusterParse {
                 return GlusterOption(name: optionName, value: option.text("value") ?? "")
             }
             let status = node.text("statusStr") ?? statusName(node.text("status"))
-            return GlusterVolume(
+            var volume = GlusterVolume(
                 name: name, id: node.text("id") ?? "", status: status, type: node.text("typeStr") ?? "",
                 bricks: bricks, options: options)
+            volume.replicaCount = node.text("replicaCount").flatMap { Int($0) }
+            volume.disperseCount = node.text("disperseCount").flatMap { Int($0) }
+            volume.distCount = node.text("distCount").flatMap { Int($0) }
+            return volume
         }
     }
 
@@ -227,8 +257,11 @@ public enum GlusterParse {
                 let port = (row.path("ports")?.text("tcp") ?? row.text("port")).flatMap { Int($0) }.flatMap {
                     $0 > 0 ? $0 : nil
                 }
-                return GlusterBrickStatus(
+                var brick = GlusterBrickStatus(
                     host: host, path: path, peerID: row.text("peerid"), online: status == "1", pid: pid, port: port)
+                brick.fsName = row.text("fsName")
+                brick.inodeSize = row.text("inodeSize")
+                return brick
             }
             return GlusterVolumeStatus(name: name, rows: rows)
         }
