@@ -26,19 +26,18 @@ import Testing
 
     @Test func inodeSizeIsTextOn10AndANumberOn11() throws {
         let ten = try #require(
-            GlusterParse.volumeStatus(Fixture("derived-10.3-volume-status-detail-xfs.xml").output()).first?.bricks.first
+            GlusterParse.brickDetails(Fixture("derived-10.3-volume-status-detail-xfs.xml").output()).first
         )
         #expect(ten.fsName == "xfs")
         #expect(ten.inodeSize == "xfs")
         #expect(ten.inodeBytes == nil)
         let eleven = try #require(
-            GlusterParse.volumeStatus(Fixture("derived-11.1-volume-status-detail-xfs.xml").output()).first?.bricks.first
+            GlusterParse.brickDetails(Fixture("derived-11.1-volume-status-detail-xfs.xml").output()).first
         )
         #expect(eleven.inodeSize == "512")
         #expect(eleven.inodeBytes == 512)
         let ext4 = try #require(
-            GlusterParse.volumeStatus(Fixture("live-10.3-volume-status-mastervol-detail.xml").output()).first?.bricks
-                .first)
+            GlusterParse.brickDetails(Fixture("live-10.3-volume-status-mastervol-detail.xml").output()).first)
         #expect(ext4.fsName == "ext4" && ext4.inodeSize == nil, "10.3 on ext4 prints no inodeSize")
     }
 

@@ -125,14 +125,6 @@ public struct GlusterBrickStatus: Sendable, Hashable {
     public var pid: Int?
     /// The TCP port; nil when `N/A`.
     public var port: Int?
-    /// `detail`: the brick's filesystem (`<fsName>`), when printed.
-    public var fsName: String?
-    /// `detail`: `<inodeSize>` as printed, a string: 11.x prints the inode size (`512`), 10.x the
-    /// filesystem's name there (glusterfs issue 2936), and it is absent when glusterd could not
-    /// read it (ext4 on 10.3). ``inodeBytes`` is the number when it is one.
-    public var inodeSize: String?
-    /// `inodeSize` as a number of bytes (nil on 10.x, where it is the filesystem's name).
-    public var inodeBytes: Int? { inodeSize.flatMap { Int($0) } }
 
     /// `host:path`.
     public var name: String { "\(host):\(path)" }
@@ -257,11 +249,8 @@ public enum GlusterParse {
                 let port = (row.path("ports")?.text("tcp") ?? row.text("port")).flatMap { Int($0) }.flatMap {
                     $0 > 0 ? $0 : nil
                 }
-                var brick = GlusterBrickStatus(
+                return GlusterBrickStatus(
                     host: host, path: path, peerID: row.text("peerid"), online: status == "1", pid: pid, port: port)
-                brick.fsName = row.text("fsName")
-                brick.inodeSize = row.text("inodeSize")
-                return brick
             }
             return GlusterVolumeStatus(name: name, rows: rows)
         }
@@ -308,6 +297,39 @@ public enum GlusterParse {
             return GlusterPeer(
                 uuid: uuid, hostname: hostname, hostnames: names.isEmpty ? [hostname] : names,
                 connected: connected == "1", state: peer.text("stateStr"))
+        }
+    }
+}
+
+/// What `volume status VOL detail --xml` adds to a brick row that differs between versions.
+public struct GlusterBrickDetail: Sendable, Hashable {
+    /// `HOST:PATH`.
+    public var brick: String
+    /// The brick's filesystem (`<fsName>`), when printed.
+    public var fsName: String?
+    /// `<inodeSize>` as printed, a string: 11.x prints the inode size (`512`), 10.x the
+    /// filesystem's name there (glusterfs issue 2936), and it is absent when glusterd could not
+    /// read it (ext4 on 10.3). ``inodeBytes`` is the number when it is one.
+    public var inodeSize: String?
+    /// `inodeSize` as a number of bytes (nil on 10.x, where it is the filesystem's name).
+    public var inodeBytes: Int? { inodeSize.flatMap { Int($0) } }
+}
+
+extension GlusterParse {
+    /// `volume status [VOL] detail --xml`: the detail fields of each brick row, in order.
+    public static func brickDetails(_ output: GlusterOutput) throws -> [GlusterBrickDetail] {
+        let envelope = try GlusterEnvelope.checked(output)
+        guard let volumes = envelope.root.path("volStatus/volumes") else {
+            throw GlusterError(.unparseable, output, "no <volStatus><volumes> in the answer")
+        }
+        return volumes.children("volume").flatMap { volume in
+            volume.children("node").compactMap { row -> GlusterBrickDetail? in
+                guard let host = row.text("hostname"), let path = row.text("path"), path.hasPrefix("/") else {
+                    return nil
+                }
+                return GlusterBrickDetail(
+                    brick: "\(host):\(path)", fsName: row.text("fsName"), inodeSize: row.text("inodeSize"))
+            }
         }
     }
 }
