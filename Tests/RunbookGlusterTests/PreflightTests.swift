@@ -155,8 +155,9 @@ import Testing
     @Test func aLoginThatReachesAShellOrIsRefusedIsNamed() async throws {
         func login(_ node: String) -> [String] {
             [
-                "ssh", "-i", "/var/lib/glusterd/geo-replication/secret.pem", "-o", "BatchMode=yes", "-o",
-                "ConnectTimeout=10", "geoaccount@\(node)", "echo", "runbook-preflight-shell",
+                "ssh", "-oPasswordAuthentication=no", "-oStrictHostKeyChecking=no", "-i",
+                "/var/lib/glusterd/geo-replication/secret.pem", "-oBatchMode=yes", "-oConnectTimeout=10",
+                "geoaccount@\(node)", "echo", "runbook-preflight-shell",
             ]
         }
         // Synthetic: gsyncd as the forced command ignores the request and answers with its own

@@ -20,8 +20,11 @@ public enum KnownBadVersions {
         Entry(
             package: "rsync", version: "=3.5.0+ds1-0+deb12u1", gluster: nil,
             issue: "https://github.com/gluster/glusterfs/issues/4533",
-            why: "geo-rep's rsync copies files as empty and exits 0 (measured in the two-site lab)",
-            fix: "install the previous rsync and hold it (apt-mark hold rsync) until a fixed one is out"),
+            why:
+                "geo-rep's rsync copies files as empty and exits 0, the session stays Active and checkpoints complete (measured in the two-site lab, Examples/lab/README.md)",
+            fix:
+                "apt-get install --allow-downgrades rsync=3.2.7-1+deb12u6, then apt-mark hold rsync until a fixed one is out"
+        ),
         Entry(
             package: "rsync", version: "=3.2.7-0ubuntu0.22.04.3", gluster: nil,
             issue: "https://github.com/gluster/glusterfs/issues/4533",

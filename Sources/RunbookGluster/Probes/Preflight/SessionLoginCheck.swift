@@ -19,9 +19,12 @@ public struct SessionLoginCheck: PreflightCheck {
     static let marker = "runbook-preflight-shell"
     static let defaultKey = "/var/lib/glusterd/geo-replication/secret.pem"
 
+    /// The options gsyncd's own ssh uses (v11.1 `gsyncd.conf.in` `ssh-options`), so the check
+    /// logs in as a worker would, plus no prompt and a bounded connect.
     static func login(key: String, user: String, node: String) -> CommandSpec {
         CommandSpec(argv: [
-            "ssh", "-i", key, "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "\(user)@\(node)", "echo", marker,
+            "ssh", "-oPasswordAuthentication=no", "-oStrictHostKeyChecking=no", "-i", key, "-oBatchMode=yes",
+            "-oConnectTimeout=10", "\(user)@\(node)", "echo", marker,
         ])
     }
 
