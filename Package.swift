@@ -45,6 +45,12 @@ let package = Package(
             name: "RunbookGluster",
             dependencies: ["RunbookCore"],
             swiftSettings: strict),
+        // Reports over `any RunJournal`: the run report (text, JSON, JUnit), the rehearsal report
+        // (HTML, JSON, markdown), the Prometheus metrics file, the per-item lines. Reads only; no GRDB.
+        .target(
+            name: "RunbookReports",
+            dependencies: ["RunbookCore", "RunbookExecution"],
+            swiftSettings: strict),
         // One file per subcommand; everything the executable does, testable in-process.
         .target(
             name: "RunbookCLI",
@@ -52,6 +58,7 @@ let package = Package(
                 "RunbookCore",
                 "RunbookExecution",
                 "RunbookGluster",
+                "RunbookReports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -77,6 +84,10 @@ let package = Package(
             name: "RunbookGlusterTests",
             dependencies: ["RunbookGluster", "RunbookCore", "RunbookExecution", "RunbookTestSupport"],
             resources: [.copy("Fixtures")],
+            swiftSettings: strict),
+        .testTarget(
+            name: "RunbookReportsTests",
+            dependencies: ["RunbookReports", "RunbookCore", "RunbookExecution", "RunbookTestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "RunbookCLITests",

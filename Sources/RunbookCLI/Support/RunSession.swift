@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RunbookCore
 import RunbookExecution
+import RunbookReports
 
 /// What `run`, `resume` and `rollback` share: the state directory, the lock, the connections,
 /// the executor, and how a run's end is journaled and told.
