@@ -45,16 +45,24 @@ public enum TreePrograms {
             # .glusterfs-anonymous-inode-<volume id> directory differs on every volume).
             return name in ignore or any(p.endswith(b"*") and name.startswith(p[:-1]) for p in ignore)
         JOINED = []
+        MAX_PIECES = 8
         def changes(name, ignore=(), found=None):
             # glusterfind 10.3 (main.py write_output) splits a row's path on every comma, its separator
             # of a file's hard links, and writes one line per piece with the row's TYPE (and a RENAME's
             # new path, which it does not split): a name with a comma comes out as consecutive lines of
             # pieces. `found(kind, path)` says whether a joined path is the row's own (it is in the
             # tree the row speaks of); the longest join of consecutive pieces it accepts is one line,
-            # else each piece is a line of its own. Without `found`, only a piece that is no path
+            # else each piece is a line of its own. Joins are tried only when one of the first two
+            # pieces is not found on its own, over at most MAX_PIECES pieces (a name with more commas
+            # stays in pieces: tree.diff shows it). Without `found`, only a piece that is no path
             # (`d/` of `d/,x`) is joined to the next ones.
             with open(name, "rb") as f:
                 data = f.read()
+            known = {}
+            def alone(kind, path):
+                if (kind, path) not in known:
+                    known[(kind, path)] = inside(path) and found(kind, path)
+                return known[(kind, path)]
             rows = []
             for number, line in enumerate(data.split(b"\n"), 1):
                 if not line:
@@ -71,13 +79,14 @@ public enum TreePrograms {
                 while j < len(rows) and rows[j][1] == kind and rows[j][2][1:] == paths[1:]:
                     pieces.append(rows[j][2][0])
                     j += 1
-                take = 1
-                if found is not None:
+                take, pieces = 1, pieces[:MAX_PIECES]
+                if found is not None and len(pieces) > 1 and not all(alone(kind, p) for p in pieces[:2]):
+                    # Joins are tried only where a piece is no path of its own (one look-up per line).
                     for k in range(len(pieces), 1, -1):
                         if inside(b",".join(pieces[:k])) and found(kind, b",".join(pieces[:k])):
                             take = k
                             break
-                elif not inside(pieces[0]):
+                elif found is None and not inside(pieces[0]):
                     take = next((k for k in range(2, len(pieces) + 1) if inside(b",".join(pieces[:k]))), 1)
                 item = [b",".join(pieces[:take])] + paths[1:]
                 if take > 1:
