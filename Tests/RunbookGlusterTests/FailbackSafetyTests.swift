@@ -354,6 +354,16 @@ import Testing
             Int($0.trimmingCharacters(in: .whitespacesAndNewlines))
         }
         #expect(fields.count == 3 && fields[0] * fields[1] < fields[2] / 16, "allocated: \(blocks.out)")
+        let same = try await Tree.diff(s, with: ", sparse: true")
+        #expect(same.outputs["differences"] == .int(0), "\(same.outputs)")
+
+        // Copied without -S, it takes its whole size: tree.diff says so when asked (case 9).
+        try s.remove("sparse", in: s.target)
+        let whole = try Tree.run("/usr/bin/rsync", ["-a", s.path("sparse"), s.path("sparse", in: s.target)])
+        #expect(whole.status == 0, "\(whole.err)")
+        #expect(try await Tree.diff(s).outputs["differences"] == .int(0))
+        let shown = try await Tree.diff(s, with: ", sparse: true")
+        #expect(Self.list(shown.outputs["lines"]) == ["~ sparse (sparse -> allocated)"], "\(shown.outputs)")
     }
 
     /// Case 9: tree.diff compares extended attributes (ACLs included) when asked: a difference the

@@ -39,6 +39,7 @@ public struct TreeCopyAction: ActionType {
             ParameterSpec("root_mtime", .bool, "as tree.diff (default true)"),
             ParameterSpec("dir_mtime", .bool, "as tree.diff (default true)"),
             ParameterSpec("xattrs", .bool, "as tree.diff (default false)"),
+            ParameterSpec("sparse", .bool, "as tree.diff (default false)"),
         ] + TreeArguments.volumeParameters,
         outputs: [
             OutputSpec("differences", "int", "the `+`, `-` and `~` entries found before the copy"),

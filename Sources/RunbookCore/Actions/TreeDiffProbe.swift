@@ -9,7 +9,8 @@ import Foundation
 /// the paths a change list names (`checksum_list`). `+ P` is only in the source (the target lacks
 /// it), `- P` only in the target, `~ P (what)` in both but different; a name with a control
 /// byte or `\` is spelled as rsync spells it (`\#012`). Extended attributes, POSIX ACLs included,
-/// with `xattrs: true`; a symlink's own mtime and allocated blocks are not compared.
+/// with `xattrs: true`; holes on one side only with `sparse: true`; a symlink's own mtime and
+/// allocated blocks otherwise are not compared.
 ///
 /// As a probe it can be a step's `expect` (`outputs.differences == 0`, the default), an `until`
 /// gate's `condition`, and its outputs are the evidence a commit gate's prompt shows.
@@ -46,6 +47,10 @@ public struct TreeDiffProbe: ActionType {
                 "xattrs", .bool,
                 "also compare extended attributes, POSIX ACLs included (default false: two more system calls per entry"
                     + " and name; on GlusterFS the mounts need `-o acl` for the ACLs to be seen at all)"),
+            ParameterSpec(
+                "sparse", .bool,
+                "also say when a file has holes on one side only (`~ P (sparse -> allocated)`: copied without"
+                    + " rsync's -S, it takes its whole size; default false)"),
         ] + TreeArguments.volumeParameters,
         outputs: [
             OutputSpec("differences", "int", "entries that differ (each entry under a one-sided directory counts)"),
@@ -93,6 +98,7 @@ public struct TreeDiffProbe: ActionType {
         if arguments.bool("root_mtime") == false { argv.append("--no-root-mtime") }
         if arguments.bool("dir_mtime") == false { argv.append("--no-dir-mtime") }
         if arguments.bool("xattrs") == true { argv.append("--xattrs") }
+        if arguments.bool("sparse") == true { argv.append("--sparse") }
         argv += TreeArguments.volumes(arguments)
         argv += ["--", arguments.string("source") ?? "", arguments.string("target") ?? ""]
         return [PlannedCommand(.probe, on: host.name, CommandSpec(argv: argv))]

@@ -540,8 +540,9 @@ public enum TreePrograms {
     /// the permission bits (not for symlinks); owner and group; the mtime to the second (rsync's
     /// default comparison); a symlink's target; and, when asked, a file's content (byte for byte,
     /// when the sizes are equal). Hard links are compared as the groups of names sharing an inode
-    /// in each tree; with `--xattrs`, extended attributes (POSIX ACLs included). Not compared: a
-    /// symlink's own mtime, allocated blocks. With `--write FILE`, every `+` and `~` path (not only
+    /// in each tree; with `--xattrs`, extended attributes (POSIX ACLs included); with `--sparse`,
+    /// whether a file has holes (allocated bytes short of its size by more than 64 KiB) on one
+    /// side only. Not compared: a symlink's own mtime, allocated blocks otherwise. With `--write FILE`, every `+` and `~` path (not only
     /// the first N) goes to FILE, NUL-separated, for tree.copy. The root counts as `.`. Prints one
     /// JSON line: counts, the first N differences as `+ PATH` (only in the source), `- PATH` (only in
     /// the target), `~ PATH (what differs)`, and the seconds it took.
@@ -562,6 +563,7 @@ public enum TreePrograms {
             parser.add_argument("--no-root-mtime", action="store_true")
             parser.add_argument("--no-dir-mtime", action="store_true")
             parser.add_argument("--xattrs", action="store_true")
+            parser.add_argument("--sparse", action="store_true")
             parser.add_argument("--source-volume")
             parser.add_argument("--target-volume")
             parser.add_argument("--mount-table", default="/proc/mounts")
@@ -588,6 +590,9 @@ public enum TreePrograms {
                 if differing is not None and sign != "-":
                     # What a copy from the source would change: every `+` and `~` entry, never a `-` one.
                     differing.write((path or b".") + b"\0")
+            def sparse(info):
+                # Holes: fewer bytes allocated than the size, by more than a block's rounding.
+                return info.st_blocks * 512 + 65536 < info.st_size
             def xattrs(side, path):
                 # Extended attributes, ACLs included (system.posix_acl_access, _default), by name.
                 at = trees[side] + b"/" + path if path else trees[side]
@@ -644,6 +649,8 @@ public enum TreePrograms {
                         for name in sorted(set(x) | set(y)):
                             if x.get(name) != y.get(name):
                                 what.append("acl" if name.startswith("system.posix_acl_") else "xattr %s" % name)
+                    if options.sparse and ka == "file" and sparse(a) != sparse(b):
+                        what.append("sparse -> allocated" if sparse(a) else "allocated -> sparse")
                     if ka == "file" and a.st_size == b.st_size and (options.checksum == "all" or path in listed):
                         found["compared"] += 1
                         if not same_content(path):
