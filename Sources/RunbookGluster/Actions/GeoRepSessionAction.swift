@@ -184,7 +184,7 @@ public struct GeoRepSessionAction: ActionType, ReprobingAction {
         let states = workers.map(\.state)
         let pair = "\(primary) → \(secondary)"
         let seen = Self.describe(status, pair: pair)
-        let running = states.contains { $0.isStarted }
+        let running = states.contains { $0.isRunning }
         let paused = states.contains(.paused)
         var observed = Observed(
             existed: status.exists, statuses: workers.map(\.status), running: running, paused: paused)
