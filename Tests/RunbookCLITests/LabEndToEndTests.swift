@@ -434,7 +434,11 @@ struct LabEndToEndTests {
             let approve = try runbook(
                 failbackState, ["approve", parked, "differences[\(primaryVolume)]", "--by", "lab", "--reason", reason])
             #expect(approve.status == 0, "\(approve.stderr)")
-            back = try timed("resume after the approval") { try runbook(failbackState, ["resume", parked]) }
+            // The approval copies what only B has or changed (`copy-differences`) and diffs again;
+            // A's own file is still a difference, accepted at the second gate.
+            back = try timed("resume after the approval") {
+                try runbook(failbackState, ["resume", parked, "--approve", "accept-differences[\(primaryVolume)]"])
+            }
         }
         #expect(back.status == 0, "\(back.stdout.suffix(3000))\(back.stderr)")
         if unsynced { #expect(read("\(primaryMount)/\(late)") == "written on A just before it froze\n") }
