@@ -45,12 +45,24 @@ let package = Package(
             name: "RunbookGluster",
             dependencies: ["RunbookCore"],
             swiftSettings: strict),
-        // One file per subcommand; everything the executable does, testable in-process.
+        // The run's lifecycle: start, resume, rollback, approve, status over an environment (packs,
+        // transports, `any RunJournal`, the run-lock coordination, observers, end-of-run sinks).
+        // Prints nothing; the CLI is one front end of it.
+        .target(
+            name: "RunbookRuntime",
+            dependencies: [
+                "RunbookCore",
+                "RunbookExecution",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict),
+        // One file per subcommand: parse, call the run controller, render, exit code.
         .target(
             name: "RunbookCLI",
             dependencies: [
                 "RunbookCore",
                 "RunbookExecution",
+                "RunbookRuntime",
                 "RunbookGluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -81,7 +93,7 @@ let package = Package(
         .testTarget(
             name: "RunbookCLITests",
             dependencies: [
-                "RunbookCLI", "RunbookCore", "RunbookExecution", "RunbookTestSupport",
+                "RunbookCLI", "RunbookCore", "RunbookExecution", "RunbookRuntime", "RunbookTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             exclude: ["Fixtures"],  // runbooks the lab tests run by path

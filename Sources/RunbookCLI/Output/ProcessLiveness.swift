@@ -1,5 +1,6 @@
 import Foundation
 import RunbookExecution
+import RunbookRuntime
 
 // MARK: - The process driving a run
 
@@ -10,15 +11,14 @@ enum ProcessLiveness: Equatable {
     /// It ran on another machine: its pid means nothing here.
     case otherHost(String)
 
-    /// The run's lock tells first: a lock file that still names the run but that nobody holds
-    /// means its process died (its pid may since belong to another process); without one, the
-    /// pid does.
+    /// As the run-lock coordination sees it (`LocalLockCoordination.driver`): the lock file
+    /// first, then the pid.
     static func of(_ run: RunRecord, lockDirectory: String? = defaultLockDirectory) -> ProcessLiveness {
-        let here = RunLock.currentHostname()
-        guard run.hostname == here else { return .otherHost(run.hostname) }
-        if let lockDirectory, RunLock.isHeld(directory: lockDirectory, runID: run.id) == false { return .gone }
-        return LockHolder(runID: run.id, hostname: run.hostname, pid: run.pid, startedAt: run.startedAt).processExists
-            ? .alive : .gone
+        switch LocalLockCoordination.driver(of: run, lockDirectory: lockDirectory) {
+        case .alive: return .alive
+        case .gone: return .gone
+        case .otherHost(let host): return .otherHost(host)
+        }
     }
 
     static var defaultLockDirectory: String? {
