@@ -150,9 +150,10 @@ public struct RunController: Sendable {
         start.events = [.runStarted(started)] + live.preconditions.map(precondition)
         try journal.commit(start)
         for event in start.events { session.observers.record(event, runID: runID) }
-        let executor = makeExecutor(session, options: options, planHash: planHash)
+        // The very plan value shown: the live planner's (what it left out stays out).
+        let executor = makeExecutor(session, options: options, planHash: planHash, plan: live.plan)
         let outcome = await execute(executor, session)
-        return await finish(outcome, session)
+        return await finish(outcome, session, plan: live.plan)
     }
 
     // MARK: - resume
@@ -330,9 +331,11 @@ public struct RunController: Sendable {
         for sink in environment.sinks { sink.runNotStarted(run, journal: journal) }
     }
 
-    func makeExecutor(_ session: Session, options: ExecutionOptions, planHash: String) -> Executor {
+    func makeExecutor(_ session: Session, options: ExecutionOptions, planHash: String, plan: Plan? = nil)
+        -> Executor
+    {
         Executor(
-            plan: session.documents.plan, runID: session.runID, planHash: planHash, journal: journal,
+            plan: plan ?? session.documents.plan, runID: session.runID, planHash: planHash, journal: journal,
             hosts: session.hosts, compiler: Compiler(registry: environment.registry), options: options,
             observer: session.observers, stop: session.stop,
             prompter: options.interactive ? environment.prompter : nil)
@@ -363,7 +366,7 @@ public struct RunController: Sendable {
     }
 
     /// Journals how the run ended (with its objectives), tells the front end and the sinks.
-    func finish(_ outcome: RunOutcome, _ session: Session) async -> RunEnd {
+    func finish(_ outcome: RunOutcome, _ session: Session, plan: Plan? = nil) async -> RunEnd {
         // A parked or interrupted run keeps the inventory's claim when this process ends.
         session.claim?.keep(runKeepsClaim(outcome.status))
         ending(session)
@@ -382,7 +385,7 @@ public struct RunController: Sendable {
         commit(batch, session)
         let end = RunEnd(
             runID: session.runID, outcome: outcome, exitCode: exitCode,
-            missed: outcome == .succeeded ? missed : [], plan: session.documents.plan)
+            missed: outcome == .succeeded ? missed : [], plan: plan ?? session.documents.plan)
         environment.ended(end)
         for sink in environment.sinks { sink.runEnded(runID: session.runID, journal: journal) }
         withExtendedLifetime(session.claim) {}
