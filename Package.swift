@@ -91,6 +91,10 @@ let package = Package(
             resources: [.copy("Fixtures")],
             swiftSettings: strict),
         .testTarget(
+            name: "RunbookRuntimeTests",
+            dependencies: ["RunbookRuntime", "RunbookCore", "RunbookExecution", "RunbookTestSupport"],
+            swiftSettings: strict),
+        .testTarget(
             name: "RunbookCLITests",
             dependencies: [
                 "RunbookCLI", "RunbookCore", "RunbookExecution", "RunbookRuntime", "RunbookTestSupport",
