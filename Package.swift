@@ -56,6 +56,12 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict),
+        // Reports over `any RunJournal`: the run report (text, JSON, JUnit), the rehearsal report
+        // (HTML, JSON, markdown), the Prometheus metrics file, the per-item lines. Reads only; no GRDB.
+        .target(
+            name: "RunbookReports",
+            dependencies: ["RunbookCore", "RunbookExecution"],
+            swiftSettings: strict),
         // One file per subcommand: parse, call the run controller, render, exit code.
         .target(
             name: "RunbookCLI",
@@ -64,6 +70,7 @@ let package = Package(
                 "RunbookExecution",
                 "RunbookRuntime",
                 "RunbookGluster",
+                "RunbookReports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -93,6 +100,10 @@ let package = Package(
         .testTarget(
             name: "RunbookRuntimeTests",
             dependencies: ["RunbookRuntime", "RunbookCore", "RunbookExecution", "RunbookTestSupport"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "RunbookReportsTests",
+            dependencies: ["RunbookReports", "RunbookCore", "RunbookExecution", "RunbookTestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "RunbookCLITests",

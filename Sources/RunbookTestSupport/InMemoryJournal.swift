@@ -241,3 +241,41 @@ public final class InMemoryJournal: RunJournal, Sendable {
         state.attempts[index].commandsJSON = RanCommand.json(end.commands)
     }
 }
+
+// MARK: - Reads for the reports (RunbookReports)
+
+extension InMemoryJournal {
+    /// Up to `limit` runs, newest first (by start time, then id), as `Journal.runs(limit:)`.
+    public func runs(limit: Int) throws -> [RunRecord] {
+        let runs = state.withLock { Array($0.runs.values) }
+        return Array(runs.sorted { ($0.startedAt, $0.id) > ($1.startedAt, $1.id) }.prefix(max(0, limit)))
+    }
+
+    /// The run's event chain checked as `Journal.verifyChain(runID:)` checks it (sequence, hashes,
+    /// links, the recorded head); there are no row digests in memory.
+    public func verifyChain(runID: String) throws -> ChainVerification {
+        let (known, events, head) = state.withLock {
+            ($0.runs[runID] != nil, $0.events[runID] ?? [], $0.chainHeads[runID])
+        }
+        guard known else { throw JournalError.runNotFound(runID) }
+        var previous = EventChain.genesisHash
+        for (index, event) in events.enumerated() {
+            guard event.seq == index + 1 else { return .broken(seq: index + 1, reason: .missing(foundSeq: event.seq)) }
+            let computed = EventChain.expectedHash(of: event)
+            guard computed == event.hash else {
+                return .broken(seq: event.seq, reason: .hashMismatch(stored: event.hash, computed: computed))
+            }
+            guard event.prevHash == previous else {
+                return .broken(seq: event.seq, reason: .prevHashMismatch(stored: event.prevHash, expected: previous))
+            }
+            previous = event.hash
+        }
+        let recorded = head ?? (0, EventChain.genesisHash)
+        guard recorded.seq == events.count, recorded.hash == previous else {
+            return .broken(
+                seq: min(recorded.seq + 1, max(events.count, 1)),
+                reason: .headMismatch(recordedLastSeq: recorded.seq, recordedHash: recorded.hash))
+        }
+        return .ok(eventCount: events.count)
+    }
+}

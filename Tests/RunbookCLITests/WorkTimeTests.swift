@@ -1,5 +1,6 @@
 import Foundation
 import RunbookExecution
+import RunbookReports
 import Testing
 
 @testable import RunbookCLI

@@ -1,6 +1,7 @@
 import Foundation
 import RunbookCore
 import RunbookExecution
+import RunbookReports
 import Synchronization
 
 /// Shows a run as it happens: on a terminal, coloured lines and a heartbeat of what is still

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RunbookCore
 import RunbookExecution
+import RunbookReports
 
 extension RunbookCommand {
     /// `runbook history [--limit N] [--runbook NAME]`.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RunbookCore
 import RunbookExecution
+import RunbookReports
 
 extension RunbookCommand {
     /// `runbook report RUN [--format html|json|junit|markdown] [-o FILE]`.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RunbookCore
 import RunbookExecution
+import RunbookReports
 
 extension RunbookCommand {
     /// `runbook show RUN [--format text|json|junit]`.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RunbookCore
 import RunbookExecution
+import RunbookReports
 
 /// What the shell completion offers (`runbook --generate-completion-script bash`): files for
 /// runbooks and inventories, run ids (newest first, and `last`) for RUN, and a run's gates for

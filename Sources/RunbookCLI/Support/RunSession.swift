@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RunbookCore
 import RunbookExecution
+import RunbookReports
 import RunbookRuntime
 
 /// What `run`, `resume` and `rollback` give the run controller and how they show what it returns:
@@ -44,7 +45,7 @@ struct RunSession {
             RunEnvironment(
                 registry: .standard, connect: { HostPool(inventory: $0, state: directory) }, journal: state.journal,
                 coordination: LocalLockCoordination(directory: directory.lockDirectory), observers: observers,
-                sinks: outputs.isEmpty ? [] : [RunOutputsSink(outputs: outputs, journal: state.journal)],
+                sinks: outputs.isEmpty ? [] : [RunOutputsSink(outputs: outputs)],
                 notices: Self.show, ended: end.render,
                 prompter: Terminal.stdinIsTTY && Terminal.stderrIsTTY ? Prompter() : nil))
     }
@@ -232,19 +233,18 @@ extension RunSession {
     }
 }
 
-/// Today's report and metrics writers (`--report-dir`, `--metrics`) as an end-of-run sink.
+/// Today's report and metrics writers (`--report-dir`, `--metrics`) as an end-of-run sink, over
+/// the journal the controller writes.
 struct RunOutputsSink: RunSink {
     var outputs: RunOutputs
-    /// The SQLite journal the reports read (the one the controller writes).
-    var journal: Journal
 
-    func runEnded(runID: String, journal _: any RunJournal) {
+    func runEnded(runID: String, journal: any RunJournal) {
         outputs.write(runID: runID, journal: journal)
     }
 
     /// The report and metrics of a run that could not start (exit 5): nothing of it is journaled,
     /// so the report says why, with the trend of the runs before it.
-    func runNotStarted(_ run: NotStartedRun, journal _: any RunJournal) {
+    func runNotStarted(_ run: NotStartedRun, journal: any RunJournal) {
         outputs.write(
             Rehearsal.notStarted(
                 runID: run.runID, runbook: run.runbook, runbookPath: run.runbookPath, inventory: run.inventory,

@@ -1,8 +1,8 @@
 import Foundation
 
 /// What the executor, gates, rollback and the `run`/`resume`/`rollback` commands read from the
-/// journal and write to it. `Journal` (SQLite) is the real one; `RunbookTestSupport` has an
-/// in-memory one for in-process tests.
+/// journal and write to it, and what the reports (`RunbookReports`) read. `Journal` (SQLite) is the
+/// real one; `RunbookTestSupport` has an in-memory one for in-process tests.
 ///
 /// Writes are batches: every call of ``commit(_:)`` is one transaction, durable (synced) when it
 /// returns, and applies all of its batch or none of it. So a caller decides what must be durable
@@ -33,6 +33,14 @@ public protocol RunJournal: AnyObject, Sendable {
     func approval(runID: String, gate: String) throws -> ApprovalRecord?
     /// The events of a run, by sequence number.
     func events(runID: String) throws -> [EventRecord]
+
+    // MARK: Reads for the reports (RunbookReports)
+
+    /// Up to `limit` runs, newest first (by start time, then id): a rehearsal report's trend.
+    func runs(limit: Int) throws -> [RunRecord]
+    /// Re-checks a run's event chain (see `Journal.verifyChain(runID:)`); throws
+    /// `JournalError.runNotFound` for an unknown run.
+    func verifyChain(runID: String) throws -> ChainVerification
 
     /// Applies `batch` in one synced transaction: all of it, or (when it throws) none of it.
     @discardableResult

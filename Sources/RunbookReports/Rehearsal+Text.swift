@@ -6,8 +6,8 @@ import RunbookExecution
 
 /// The rehearsal report as one JSON object, keys sorted (`"version": 1`); times ISO-8601 UTC,
 /// durations in seconds.
-enum RehearsalJSON {
-    static func render(_ r: Rehearsal) -> String {
+public enum RehearsalJSON {
+    public static func render(_ r: Rehearsal) -> String {
         let object: [String: Any] = [
             "version": 1,
             "run": RunReportJSON.run(r.run, now: r.report.now),
@@ -71,7 +71,7 @@ enum RehearsalJSON {
 
 /// The rehearsal report as Markdown (for a ticket or a wiki page): the same sections as the HTML,
 /// the timeline as a table.
-enum RehearsalMarkdown {
+public enum RehearsalMarkdown {
     static func cell(_ text: String) -> String {
         text.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
     }
@@ -82,7 +82,7 @@ enum RehearsalMarkdown {
         return out
     }
 
-    static func render(_ r: Rehearsal) -> String {
+    public static func render(_ r: Rehearsal) -> String {
         let run = r.run
         var out = "# \(r.verdict.title): \(run.runbookName) on \(run.inventoryName)\n\n"
         out += "\(r.verdict.detail)\n\n"

@@ -7,81 +7,81 @@ import RunbookExecution
 // earlier runs of the same runbook, inventory and mode. Built from the journal alone; the
 // renderers are in Rehearsal+HTML, Rehearsal+Markdown and Rehearsal+JSON.
 
-struct Rehearsal {
-    var report: RunReport
-    var verdict: Verdict
-    var objectives: [RunEvent.ObjectiveMeasured]
+public struct Rehearsal {
+    public var report: RunReport
+    public var verdict: Verdict
+    public var objectives: [RunEvent.ObjectiveMeasured]
     /// From start to the end of work, and the part of it spent waiting for people at approval gates.
-    var elapsed: TimeInterval
-    var waited: TimeInterval
-    var timeline: [Bar]
-    var probes: [Probe]
+    public var elapsed: TimeInterval
+    public var waited: TimeInterval
+    public var timeline: [Bar]
+    public var probes: [Probe]
     /// Earlier runs of the same runbook, inventory and mode, oldest first, this one last.
-    var trend: [TrendPoint]
+    public var trend: [TrendPoint]
 
-    var run: RunRecord { report.run }
-    var machine: TimeInterval { max(0, elapsed - waited) }
+    public var run: RunRecord { report.run }
+    public var machine: TimeInterval { max(0, elapsed - waited) }
 
     /// What the run proved, in one word and one line.
-    struct Verdict: Equatable {
-        enum Kind: String {
+    public struct Verdict: Equatable {
+        public enum Kind: String {
             case passed, objectiveMissed, failed, preconditionFailed, locked, parked, interrupted, running
         }
-        var kind: Kind
-        var title: String
-        var detail: String
+        public var kind: Kind
+        public var title: String
+        public var detail: String
 
-        var passed: Bool { kind == .passed }
+        public var passed: Bool { kind == .passed }
     }
 
     /// One step instance on the timeline.
-    struct Bar {
-        enum Kind: String { case machine, waiting }
-        var node: String
-        var host: String
-        var state: StepState
+    public struct Bar {
+        public enum Kind: String { case machine, waiting }
+        public var node: String
+        public var host: String
+        public var state: StepState
         /// `ReportText.outcome`: a failed step rolled back since is `failed, undone`.
-        var outcome: String
+        public var outcome: String
         /// The step failed (rolled back since or not): drawn red.
-        var failed: Bool
-        var start: Date
-        var end: Date
+        public var failed: Bool
+        public var start: Date
+        public var end: Date
         /// When it was at work: its attempts (a step re-verified on resume has two spans, the
         /// time parked between them is not its own); a gate's whole span.
-        var segments: [(start: Date, end: Date)]
+        public var segments: [(start: Date, end: Date)]
         /// An approval gate's span is people's time (`waiting`); everything else is machine time.
-        var kind: Kind
+        public var kind: Kind
 
-        var busy: TimeInterval { segments.reduce(0) { $0 + $1.end.timeIntervalSince($1.start) } }
+        public var busy: TimeInterval { segments.reduce(0) { $0 + $1.end.timeIntervalSince($1.start) } }
     }
 
-    struct Probe {
-        var node: String
-        var host: String
-        var type: String
-        var state: String
-        var expect: String?
+    public struct Probe {
+        public var node: String
+        public var host: String
+        public var type: String
+        public var state: String
+        public var expect: String?
         /// `name = value` per output, or the precondition's summary.
-        var observed: [String]
+        public var observed: [String]
     }
 
-    struct TrendPoint {
-        var runID: String
-        var startedAt: Date
-        var verdict: Verdict.Kind
-        var exitCode: Int?
+    public struct TrendPoint {
+        public var runID: String
+        public var startedAt: Date
+        public var verdict: Verdict.Kind
+        public var exitCode: Int?
         /// The `rto` objective's measured seconds, or the machine time when there is none.
-        var rto: Double?
-        var rtoIsMachineTime: Bool
-        var rpo: Double?
+        public var rto: Double?
+        public var rtoIsMachineTime: Bool
+        public var rpo: Double?
     }
 
     // MARK: Loading
 
     /// How many earlier runs the trend looks at (the newest of the same runbook, inventory and mode).
-    static let trendLimit = 20
+    public static let trendLimit = 20
 
-    static func load(_ report: RunReport, journal: Journal?, notice: Verdict? = nil) -> Rehearsal {
+    public static func load(_ report: RunReport, journal: (any RunJournal)?, notice: Verdict? = nil) -> Rehearsal {
         let plan = RunReport.plan(report.run)
         let gates = RunReport.planGates(report.run) ?? [:]
         let approvalGates = Set(gates.filter { $0.value.type == .approval }.map(\.key))
@@ -105,7 +105,7 @@ struct Rehearsal {
         return rehearsal
     }
 
-    static func measurements(_ events: [EventRecord]) -> [RunEvent.ObjectiveMeasured] {
+    public static func measurements(_ events: [EventRecord]) -> [RunEvent.ObjectiveMeasured] {
         // A resumed run that ended twice (failed, then resumed to the end) keeps the last measurement.
         var byName: [String: RunEvent.ObjectiveMeasured] = [:]
         var order: [String] = []
@@ -117,7 +117,7 @@ struct Rehearsal {
         return order.compactMap { byName[$0] }
     }
 
-    static func verdict(
+    public static func verdict(
         _ run: RunRecord, objectives: [RunEvent.ObjectiveMeasured], steps: [StepRecord] = [],
         preconditionFailures: [String] = [], deadlines: [GateDeadline] = [], now: Date = Date()
     ) -> Verdict {
@@ -169,7 +169,7 @@ struct Rehearsal {
     /// A precondition's failure as the verdict gives it: where and the runbook's message, up to
     /// the ` (expect: ...; observed: ...)` a failed expectation goes on with (every output of the
     /// probe), which the Probes section shows whole; anything else cut after 400 characters.
-    static func brief(_ failure: String) -> String {
+    public static func brief(_ failure: String) -> String {
         if let cut = failure.range(of: " (expect: ") {
             // The probe's own summary follows the observations: `...); TYPE on HOST: SUMMARY`.
             let pattern = try? NSRegularExpression(pattern: #"\); [a-z][a-z0-9_.]* on [^ :]+: "#)
@@ -182,7 +182,7 @@ struct Rehearsal {
         return failure.count <= 400 ? failure : String(failure.prefix(400)) + "… (whole under Probes)"
     }
 
-    static func timeline(_ report: RunReport, approvalGates: Set<String>) -> [Bar] {
+    public static func timeline(_ report: RunReport, approvalGates: Set<String>) -> [Bar] {
         var bars: [Bar] = []
         let attempts = Dictionary(grouping: report.attempts, by: \.nodeID)
         for step in report.steps {
@@ -214,7 +214,7 @@ struct Rehearsal {
         return bars.sorted { ($0.host, $0.start, $0.node) < ($1.host, $1.start, $1.node) }
     }
 
-    static func probes(_ report: RunReport, plan: PlanDocument?) -> [Probe] {
+    public static func probes(_ report: RunReport, plan: PlanDocument?) -> [Probe] {
         var nodes: [String: PlanNode] = [:]
         for node in (plan?.preconditions ?? []) + (plan?.steps ?? []) { nodes[node.id] = node }
         var result: [Probe] = []
@@ -258,7 +258,7 @@ struct Rehearsal {
     /// One output as people read it: `key = value`; a list of records (a status probe's
     /// `workers`) one line per element, `key[0]: field=value, ...` without its null fields;
     /// fractions to the millisecond.
-    static func observedLines(_ key: String, _ value: Value) -> [String] {
+    public static func observedLines(_ key: String, _ value: Value) -> [String] {
         if case .list(let items) = value, !items.isEmpty,
             items.allSatisfy({ if case .map = $0 { return true } else { return false } })
         {
@@ -267,7 +267,7 @@ struct Rehearsal {
         return ["\(key) = \(observedText(value))"]
     }
 
-    static func observedText(_ value: Value) -> String {
+    public static func observedText(_ value: Value) -> String {
         switch value {
         case .double(let number) where number.isFinite && number != number.rounded():
             var text = String(format: "%.3f", number)
@@ -283,11 +283,11 @@ struct Rehearsal {
     }
 
     /// This run as a point of a trend.
-    var point: TrendPoint {
+    public var point: TrendPoint {
         Self.point(run, objectives: objectives, machine: machine, verdict: verdict.kind)
     }
 
-    static func point(
+    public static func point(
         _ run: RunRecord, objectives: [RunEvent.ObjectiveMeasured], machine: Double?, verdict: Verdict.Kind
     )
         -> TrendPoint
@@ -302,7 +302,7 @@ struct Rehearsal {
     }
 
     /// The earlier runs of the same runbook, inventory and mode, oldest first.
-    static func trend(of run: RunRecord, in journal: Journal) -> [TrendPoint] {
+    public static func trend(of run: RunRecord, in journal: any RunJournal) -> [TrendPoint] {
         guard let runs = try? journal.runs(limit: 500) else { return [] }
         let earlier = runs.filter {
             $0.id != run.id && $0.runbookName == run.runbookName && $0.inventoryName == run.inventoryName
@@ -327,9 +327,9 @@ struct Rehearsal {
 extension Rehearsal {
     /// A report for a run that could not start at all (its lock was held): no journaled run, so
     /// the record is made up from what is known, and the trend comes from the journal.
-    static func notStarted(
+    public static func notStarted(
         runID: String, runbook: String, runbookPath: String, inventory: String, inventoryPath: String, mode: String,
-        why: String, exitCode: Int, journal: Journal?
+        why: String, exitCode: Int, journal: (any RunJournal)?
     ) -> Rehearsal {
         let now = Date()
         var record = RunRecord(

@@ -6,18 +6,18 @@ import RunbookExecution
 
 // MARK: - Text formatting
 
-enum ReportText {
+public enum ReportText {
     /// `2026-11-25T09:15:02Z` (UTC, second precision).
-    static func timestamp(_ date: Date) -> String {
+    public static func timestamp(_ date: Date) -> String {
         String(JournalTimestamp.format(date).prefix(19)) + "Z"
     }
 
-    static func timestamp(_ date: Date?) -> String {
+    public static func timestamp(_ date: Date?) -> String {
         date.map(timestamp) ?? "-"
     }
 
     /// `0.4s`, `12s`, `4m05s`, `1h02m03s`, `3d04h`.
-    static func duration(_ seconds: TimeInterval) -> String {
+    public static func duration(_ seconds: TimeInterval) -> String {
         let value = max(0, seconds)
         if value < 10 {
             let tenths = Int((value * 10).rounded(.down))
@@ -34,7 +34,7 @@ enum ReportText {
     }
 
     /// The first non-empty line of `text`, trimmed.
-    static func firstLine(_ text: String?) -> String? {
+    public static func firstLine(_ text: String?) -> String? {
         guard let text else { return nil }
         return text.split(whereSeparator: \.isNewline)
             .map { $0.trimmingCharacters(in: .whitespaces) }
@@ -42,7 +42,7 @@ enum ReportText {
     }
 
     /// Up to `count` non-empty lines of `text`, and how many more there were.
-    static func firstLines(_ text: String, _ count: Int) -> (lines: [String], more: Int) {
+    public static func firstLines(_ text: String, _ count: Int) -> (lines: [String], more: Int) {
         let lines = text.split(whereSeparator: \.isNewline).map(String.init).filter {
             !$0.trimmingCharacters(in: .whitespaces).isEmpty
         }
@@ -50,13 +50,13 @@ enum ReportText {
     }
 
     /// The failure of a step that failed, rolled back since or not (the record keeps it).
-    static func failure(_ step: StepRecord) -> String? {
+    public static func failure(_ step: StepRecord) -> String? {
         Rollback.stepFailure(step)
     }
 
     /// A step's outcome for people: its state, except that a step that failed stays a failure,
     /// with its rollback beside it (`failed, undone`, `failed, undo failed`).
-    static func outcome(_ step: StepRecord) -> String {
+    public static func outcome(_ step: StepRecord) -> String {
         guard step.state != .failed, failure(step) != nil else { return step.state.rawValue }
         switch step.state {
         case .undone: return "failed, undone"
@@ -66,17 +66,17 @@ enum ReportText {
     }
 
     /// `symbol(_:)` of a step's outcome: a failed step rolled back since is still `✗`.
-    static func symbol(of step: StepRecord) -> String {
+    public static func symbol(of step: StepRecord) -> String {
         failure(step) != nil ? symbol(StepState.failed) : symbol(step.state)
     }
 
     /// `color(_:)` of a step's outcome.
-    static func color(of step: StepRecord) -> String? {
+    public static func color(of step: StepRecord) -> String? {
         failure(step) != nil ? color(StepState.failed) : color(step.state)
     }
 
     /// One character per step state.
-    static func symbol(_ state: StepState) -> String {
+    public static func symbol(_ state: StepState) -> String {
         switch state {
         case .pending: return "·"
         case .running: return "▶"
@@ -93,7 +93,7 @@ enum ReportText {
     }
 
     /// ANSI colour for a step state, or nil for none.
-    static func color(_ state: StepState) -> String? {
+    public static func color(_ state: StepState) -> String? {
         switch state {
         case .succeeded, .alreadyDone, .undone: return "32"
         case .failed, .undoFailed: return "31"
@@ -102,7 +102,7 @@ enum ReportText {
         }
     }
 
-    static func color(_ status: RunStatus) -> String? {
+    public static func color(_ status: RunStatus) -> String? {
         switch status {
         case .succeeded, .rolledBack: return "32"
         case .failed, .rollbackFailed, .interrupted: return "31"
@@ -110,18 +110,18 @@ enum ReportText {
         }
     }
 
-    static func paint(_ text: String, _ code: String?, enabled: Bool) -> String {
+    public static func paint(_ text: String, _ code: String?, enabled: Bool) -> String {
         guard enabled, let code else { return text }
         return "\u{1B}[\(code)m\(text)\u{1B}[0m"
     }
 
     /// `text` padded with spaces to `width` characters.
-    static func pad(_ text: String, _ width: Int) -> String {
+    public static func pad(_ text: String, _ width: Int) -> String {
         text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
     }
 
     /// Rows as aligned columns separated by two spaces (the last column is not padded).
-    static func table(_ rows: [[String]], indent: String = "") -> String {
+    public static func table(_ rows: [[String]], indent: String = "") -> String {
         guard let columns = rows.map(\.count).max(), columns > 0 else { return "" }
         var widths = [Int](repeating: 0, count: columns)
         for row in rows {
@@ -140,7 +140,7 @@ enum ReportText {
     }
 
     /// How long a run took, or has been going.
-    static func runDuration(_ run: RunRecord, now: Date) -> String {
+    public static func runDuration(_ run: RunRecord, now: Date) -> String {
         if let finished = run.finishedAt { return duration(finished.timeIntervalSince(run.startedAt)) }
         if run.status == .running { return duration(now.timeIntervalSince(run.startedAt)) + " so far" }
         return "-"
@@ -149,12 +149,12 @@ enum ReportText {
     /// A step's state as shown: `not run` for one still pending once its run has ended
     /// (succeeded, failed, rolled back): it never ran. The journal keeps `pending`, so a `resume`
     /// of a failed run still runs it.
-    static func state(_ step: StepRecord, of run: RunStatus) -> String {
+    public static func state(_ step: StepRecord, of run: RunStatus) -> String {
         step.state == .pending && ended(run) ? "not run" : outcome(step)
     }
 
     /// Whether a run has ended: not running, parked or interrupted (waiting to go on).
-    static func ended(_ status: RunStatus) -> Bool {
+    public static func ended(_ status: RunStatus) -> Bool {
         switch status {
         case .succeeded, .failed, .rolledBack, .rollbackFailed: return true
         case .running, .parked, .interrupted: return false
@@ -162,14 +162,14 @@ enum ReportText {
     }
 
     /// `parked (exit 4)`.
-    static func status(_ run: RunRecord) -> String {
+    public static func status(_ run: RunRecord) -> String {
         run.exitCode.map { "\(run.status.rawValue) (exit \($0))" } ?? run.status.rawValue
     }
 
     /// How long a step took (`12s`), or how long it has been going (`elapsed 4m05s`); nil if not started.
     /// `idle`: when the run was parked or stopped (`idleIntervals`), left out of a step's time
     /// (one re-verified after a resume spans them), not of a gate's (how long it waited).
-    static func stepTime(_ step: StepRecord, now: Date, idle: [(start: Date, end: Date)] = []) -> String? {
+    public static func stepTime(_ step: StepRecord, now: Date, idle: [(start: Date, end: Date)] = []) -> String? {
         let start = step.startedAt ?? step.firstReachedAt
         guard let start else { return nil }
         if let finished = step.finishedAt {
@@ -183,7 +183,9 @@ enum ReportText {
     }
 
     /// From `start` to `end`, less the idle time in between unless the step is a gate.
-    static func stepSeconds(_ step: StepRecord, start: Date, end: Date, idle: [(start: Date, end: Date)]) -> Double {
+    public static func stepSeconds(_ step: StepRecord, start: Date, end: Date, idle: [(start: Date, end: Date)])
+        -> Double
+    {
         var seconds = end.timeIntervalSince(start)
         guard step.firstReachedAt == nil else { return seconds }
         for span in idle {
@@ -195,7 +197,7 @@ enum ReportText {
 
     /// When the run's process was not at work: from each `run.parked` or `run.finished` to the
     /// `run.resumed` after it.
-    static func idleIntervals(_ events: [EventRecord]) -> [(start: Date, end: Date)] {
+    public static func idleIntervals(_ events: [EventRecord]) -> [(start: Date, end: Date)] {
         var spans: [(start: Date, end: Date)] = []
         var since: Date?
         for event in events.sorted(by: { $0.seq < $1.seq }) {
@@ -211,7 +213,7 @@ enum ReportText {
     }
 
     /// `state = Sync in Progress` for a step whose outputs have a `state` or `status` field.
-    static func outputState(_ outputsJSON: String?) -> [String] {
+    public static func outputState(_ outputsJSON: String?) -> [String] {
         guard let outputsJSON,
             let object = try? JSONSerialization.jsonObject(with: Data(outputsJSON.utf8)) as? [String: Any]
         else { return [] }
@@ -232,16 +234,16 @@ enum ReportText {
     }
 
     /// The command that answers a waiting gate.
-    static func approveCommand(runID: String, gate: String) -> String {
+    public static func approveCommand(runID: String, gate: String) -> String {
         "runbook approve \(ShellQuoting.quote(runID)) \(ShellQuoting.quote(gate)) --by NAME --reason TEXT"
     }
 }
 
 // MARK: - Detailed text (`show`)
 
-enum RunReportText {
+public enum RunReportText {
     /// `event chain: 42 events, intact` or `event chain BROKEN at event 17: ...`.
-    static func chainLine(_ chain: ChainVerification) -> String {
+    public static func chainLine(_ chain: ChainVerification) -> String {
         switch chain {
         case .ok(let count):
             return "event chain: \(count) event\(count == 1 ? "" : "s"), intact"
@@ -253,7 +255,7 @@ enum RunReportText {
     }
 
     /// `apply #1 of sync@site-b: failed (exit 23), 2026-11-25T09:15:04Z, took 1.2s`.
-    static func attemptLine(_ attempt: AttemptRecord) -> String {
+    public static func attemptLine(_ attempt: AttemptRecord) -> String {
         var line = "\(attempt.phase.rawValue) #\(attempt.number) of \(attempt.nodeID): "
         if let outcome = attempt.outcome {
             line += outcome
@@ -268,7 +270,7 @@ enum RunReportText {
         return line
     }
 
-    static func render(_ report: RunReport, color: Bool) -> String {
+    public static func render(_ report: RunReport, color: Bool) -> String {
         let run = report.run
         var out = header(run, now: report.now, color: color, events: report.events)
         out += "plan hash:  \(run.planHash)\n"
@@ -335,7 +337,7 @@ enum RunReportText {
     /// The seconds the run's process was at work: from each `run.started` or `run.resumed` to
     /// the `run.finished` or `run.parked` after it (to `now` while it runs); nil when the run was
     /// never resumed and is not parked now (its wall time is its work time then).
-    static func workSeconds(_ events: [EventRecord], now: Date, parkedNow: Bool = false) -> Double? {
+    public static func workSeconds(_ events: [EventRecord], now: Date, parkedNow: Bool = false) -> Double? {
         guard events.contains(where: { $0.type == "run.started" || $0.type == "run.resumed" }),
             parkedNow || events.contains(where: { $0.type == "run.resumed" })
         else { return nil }
@@ -355,7 +357,7 @@ enum RunReportText {
     }
 
     /// `events`: the run's, to tell its work time from its wall time (empty: wall time only).
-    static func header(_ run: RunRecord, now: Date, color: Bool, events: [EventRecord] = []) -> String {
+    public static func header(_ run: RunRecord, now: Date, color: Bool, events: [EventRecord] = []) -> String {
         var out = "run:        \(run.id)\n"
         out += "runbook:    \(run.runbookName) (\(run.runbookPath))\n"
         out += "inventory:  \(run.inventoryName) (\(run.inventoryPath))\n"

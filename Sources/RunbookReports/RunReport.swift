@@ -6,17 +6,17 @@ import RunbookExecution
 // RunReport+Text, RunReport+JSON and RunReport+JUnit.
 
 /// Everything the journal holds about one run.
-struct RunReport {
-    var run: RunRecord
-    var steps: [StepRecord]
-    var attempts: [AttemptRecord]
-    var approvals: [ApprovalRecord]
-    var events: [EventRecord]
-    var chain: ChainVerification
+public struct RunReport {
+    public var run: RunRecord
+    public var steps: [StepRecord]
+    public var attempts: [AttemptRecord]
+    public var approvals: [ApprovalRecord]
+    public var events: [EventRecord]
+    public var chain: ChainVerification
     /// When the report was made (for the elapsed time of unfinished things).
-    var now: Date
+    public var now: Date
 
-    static func load(_ run: RunRecord, from journal: Journal, now: Date = Date()) throws -> RunReport {
+    public static func load(_ run: RunRecord, from journal: any RunJournal, now: Date = Date()) throws -> RunReport {
         RunReport(
             run: run,
             steps: try journal.steps(runID: run.id),
@@ -29,7 +29,7 @@ struct RunReport {
 
     /// Where the run's work ends for the time of unfinished steps: when it finished, now while it
     /// runs, or its last update when it stopped without finishing (parked, interrupted).
-    var endOfWork: Date {
+    public var endOfWork: Date {
         if let finished = run.finishedAt { return finished }
         return run.status == .running ? now : max(run.updatedAt, run.startedAt)
     }
@@ -37,20 +37,20 @@ struct RunReport {
     // MARK: Plan facts
 
     /// What the stored plan says about one gate.
-    struct PlanGate {
-        var type: Gate.Kind.Name
-        var prompt: String?
+    public struct PlanGate {
+        public var type: Gate.Kind.Name
+        public var prompt: String?
         /// Who may answer it; empty when anyone may (or the plan does not say).
-        var approvers: [String]
+        public var approvers: [String]
     }
 
     /// The plan journaled with the run (`PlanDocument`), or nil when it holds none that can be read.
-    static func plan(_ run: RunRecord) -> PlanDocument? {
+    public static func plan(_ run: RunRecord) -> PlanDocument? {
         try? PlanDocument.decode(run.planJSON)
     }
 
     /// The gate steps of the run's plan, by node id; nil when the journal holds no readable plan.
-    static func planGates(_ run: RunRecord) -> [String: PlanGate]? {
+    public static func planGates(_ run: RunRecord) -> [String: PlanGate]? {
         guard let plan = plan(run) else { return nil }
         var gates: [String: PlanGate] = [:]
         for node in plan.steps where node.kind == .gate {
@@ -63,7 +63,7 @@ struct RunReport {
     /// The node ids of the run that are gates: from the plan when it says (`planGates(run)`, read
     /// once by the caller: a large plan takes a while to read), otherwise every step without a host
     /// (gate node ids are plain step ids) plus any step that is waiting.
-    static func gateNodeIDs(planGates: [String: PlanGate]?, steps: [StepRecord]) -> [String] {
+    public static func gateNodeIDs(planGates: [String: PlanGate]?, steps: [StepRecord]) -> [String] {
         if let gates = planGates {
             return steps.map(\.nodeID).filter { gates[$0] != nil }
         }

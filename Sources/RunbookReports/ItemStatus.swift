@@ -4,12 +4,12 @@ import RunbookExecution
 
 /// Where each item of a run's `for_each` steps stands (one line per item, e.g. per geo-rep
 /// session): for the closing summary and `runbook status`.
-enum ItemStatus {
+public enum ItemStatus {
     /// One line per item, in the order of its list; empty when the plan has no `for_each`.
     ///
     /// - Parameter failures: the error of each instance that failed, by node id (from the
     ///   `step.finished` events: a rollback clears the step record's error).
-    static func lines(_ steps: [StepRecord], nodes: [PlanNode], failures: [String: String] = [:]) -> [String] {
+    public static func lines(_ steps: [StepRecord], nodes: [PlanNode], failures: [String: String] = [:]) -> [String] {
         let records = Dictionary(steps.map { ($0.nodeID, $0) }, uniquingKeysWith: { $1 })
         var order: [String] = []
         var keys: [String: String] = [:]
@@ -64,7 +64,7 @@ enum ItemStatus {
     }
 
     /// The block `status` and the summary print: a title and the lines, or "" without items.
-    static func block(_ steps: [StepRecord], nodes: [PlanNode], events: [EventRecord] = []) -> String {
+    public static func block(_ steps: [StepRecord], nodes: [PlanNode], events: [EventRecord] = []) -> String {
         var failures: [String: String] = [:]
         for record in events where record.type == "step.finished" {
             if case .stepFinished(let finished)? = record.event, finished.state == .failed, let step = finished.step {

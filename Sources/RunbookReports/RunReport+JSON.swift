@@ -3,11 +3,11 @@ import RunbookExecution
 
 // MARK: - JSON
 
-enum RunReportJSON {
+public enum RunReportJSON {
     /// `show --format json`: version 2, keys snake_case as in the plan JSON and the `--events`
     /// stream (version 1 had them camelCase: `exitCode`, now `exit_code`). The rehearsal report's
     /// JSON (`report --format json`, version 1) keeps its camelCase keys.
-    static func render(_ report: RunReport) -> String {
+    public static func render(_ report: RunReport) -> String {
         let object: [String: Any] = [
             "version": 2,
             "run": run(report.run, now: report.now),

@@ -1,7 +1,7 @@
 import RunbookCore
 import Testing
 
-@testable import RunbookCLI
+@testable import RunbookReports
 
 /// How the rehearsal report writes what it observed, so it reads well (found by looking at a lab
 /// drill's report in Chromium: a status probe's `workers` was one JSON blob, fractions had 14

@@ -7,8 +7,8 @@ import RunbookExecution
 /// The rehearsal report as one self-contained HTML file: inline CSS and SVG, no script, no
 /// network, no external font; one column that fits a phone, tables and the timeline scroll
 /// sideways when they must.
-enum RehearsalHTML {
-    static func render(_ r: Rehearsal) -> String {
+public enum RehearsalHTML {
+    public static func render(_ r: Rehearsal) -> String {
         var out = """
             <!DOCTYPE html>
             <html lang="en">

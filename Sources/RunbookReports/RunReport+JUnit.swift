@@ -3,7 +3,7 @@ import RunbookExecution
 
 // MARK: - JUnit XML
 
-enum RunReportJUnit {
+public enum RunReportJUnit {
     /// Escapes text for an XML attribute or element; drops characters XML 1.0 cannot carry.
     static func escape(_ text: String) -> String {
         var out = ""
@@ -63,7 +63,7 @@ enum RunReportJUnit {
 
     /// - Parameter objectives: measured objectives, one testcase each (`runbook report`); a missed
     ///   or unmeasured one is a failure.
-    static func render(_ report: RunReport, objectives: [RunEvent.ObjectiveMeasured] = []) -> String {
+    public static func render(_ report: RunReport, objectives: [RunEvent.ObjectiveMeasured] = []) -> String {
         let run = report.run
         let suiteTime = report.endOfWork.timeIntervalSince(run.startedAt)
         var failures = 0
