@@ -11,13 +11,13 @@ public struct GlusterPack: Pack {
     /// Every type of the pack: each one value that declares, renders and carries out its steps.
     public static var types: [any ActionType] {
         [
-            KeysCreateAction(),
+            KeysCreateAction(), SSHKeyGenerateAction(), PemKeysAction(), MountbrokerAction(),
             GeoRepSessionAction(.create), GeoRepSessionAction(.start), GeoRepSessionAction(.stop),
             GeoRepSessionAction(.pause), GeoRepSessionAction(.resume), GeoRepSessionAction(.delete),
             GeoRepConfigAction(), GeoRepCheckpointAction(),
             VolumeOptionAction(.set), VolumeOptionAction(.reset), VolumeStateAction(.start), VolumeStateAction(.stop),
             VolumeHealthProbe(), GeoRepStatusProbe(), PeersProbe(), VolumeOptionsProbe(), VolumeEmptyProbe(),
-            VolumeListProbe(), MetaVolumeProbe(),
+            VolumeListProbe(), MetaVolumeProbe(), PreflightProbe(),
             GlusterfindSessionAction(),
             GlusterfindChangesAction(),
             GlusterfindPostAction(),

@@ -62,6 +62,13 @@ public struct GlusterVolume: Sendable, Hashable {
     public var bricks: [GlusterBrick]
     /// The options set on it explicitly (defaults are not listed), in order.
     public var options: [GlusterOption]
+    /// `<replicaCount>` (bricks per replica set, arbiter included; 1 for none), when listed.
+    public var replicaCount: Int?
+    /// `<disperseCount>` (bricks per disperse set; 0 for none), when listed.
+    public var disperseCount: Int?
+    /// `<distCount>` as printed: 10.x sometimes prints a wrong value (glusterfs issue 3662: 3 for
+    /// a 1 x 3 volume) and 11.x prints the number of subvolumes. Read ``subvolumeCount`` instead.
+    public var distCount: Int?
 
     /// Whether it is started.
     public var isStarted: Bool { status == "Started" }
@@ -77,6 +84,17 @@ public struct GlusterVolume: Sendable, Hashable {
         self.bricks = bricks
         self.options = options
     }
+
+    /// The bricks of one subvolume (DHT subvolume: a replica or disperse set, or one brick).
+    public var bricksPerSubvolume: Int {
+        if let disperse = disperseCount, disperse > 1 { return disperse }
+        if let replica = replicaCount, replica > 1 { return replica }
+        return 1
+    }
+
+    /// The number of subvolumes, computed from the brick count and the replica or disperse count
+    /// (never from `distCount`): the number of Active geo-rep workers a session of it has.
+    public var subvolumeCount: Int { max(bricks.count / bricksPerSubvolume, bricks.isEmpty ? 0 : 1) }
 
     /// The option named `name`, or, for a short name like `changelog`, the one option whose last
     /// component it is (`changelog.changelog`). nil when it is not set.
@@ -184,9 +202,13 @@ public enum GlusterParse {
                 return GlusterOption(name: optionName, value: option.text("value") ?? "")
             }
             let status = node.text("statusStr") ?? statusName(node.text("status"))
-            return GlusterVolume(
+            var volume = GlusterVolume(
                 name: name, id: node.text("id") ?? "", status: status, type: node.text("typeStr") ?? "",
                 bricks: bricks, options: options)
+            volume.replicaCount = node.text("replicaCount").flatMap { Int($0) }
+            volume.disperseCount = node.text("disperseCount").flatMap { Int($0) }
+            volume.distCount = node.text("distCount").flatMap { Int($0) }
+            return volume
         }
     }
 
@@ -275,6 +297,39 @@ public enum GlusterParse {
             return GlusterPeer(
                 uuid: uuid, hostname: hostname, hostnames: names.isEmpty ? [hostname] : names,
                 connected: connected == "1", state: peer.text("stateStr"))
+        }
+    }
+}
+
+/// What `volume status VOL detail --xml` adds to a brick row that differs between versions.
+public struct GlusterBrickDetail: Sendable, Hashable {
+    /// `HOST:PATH`.
+    public var brick: String
+    /// The brick's filesystem (`<fsName>`), when printed.
+    public var fsName: String?
+    /// `<inodeSize>` as printed, a string: 11.x prints the inode size (`512`), 10.x the
+    /// filesystem's name there (glusterfs issue 2936), and it is absent when glusterd could not
+    /// read it (ext4 on 10.3). ``inodeBytes`` is the number when it is one.
+    public var inodeSize: String?
+    /// `inodeSize` as a number of bytes (nil on 10.x, where it is the filesystem's name).
+    public var inodeBytes: Int? { inodeSize.flatMap { Int($0) } }
+}
+
+extension GlusterParse {
+    /// `volume status [VOL] detail --xml`: the detail fields of each brick row, in order.
+    public static func brickDetails(_ output: GlusterOutput) throws -> [GlusterBrickDetail] {
+        let envelope = try GlusterEnvelope.checked(output)
+        guard let volumes = envelope.root.path("volStatus/volumes") else {
+            throw GlusterError(.unparseable, output, "no <volStatus><volumes> in the answer")
+        }
+        return volumes.children("volume").flatMap { volume in
+            volume.children("node").compactMap { row -> GlusterBrickDetail? in
+                guard let host = row.text("hostname"), let path = row.text("path"), path.hasPrefix("/") else {
+                    return nil
+                }
+                return GlusterBrickDetail(
+                    brick: "\(host):\(path)", fsName: row.text("fsName"), inodeSize: row.text("inodeSize"))
+            }
         }
     }
 }
