@@ -45,18 +45,30 @@ let package = Package(
             name: "RunbookGluster",
             dependencies: ["RunbookCore"],
             swiftSettings: strict),
+        // The run's lifecycle: start, resume, rollback, approve, status over an environment (packs,
+        // transports, `any RunJournal`, the run-lock coordination, observers, end-of-run sinks).
+        // Prints nothing; the CLI is one front end of it.
+        .target(
+            name: "RunbookRuntime",
+            dependencies: [
+                "RunbookCore",
+                "RunbookExecution",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict),
         // Reports over `any RunJournal`: the run report (text, JSON, JUnit), the rehearsal report
         // (HTML, JSON, markdown), the Prometheus metrics file, the per-item lines. Reads only; no GRDB.
         .target(
             name: "RunbookReports",
             dependencies: ["RunbookCore", "RunbookExecution"],
             swiftSettings: strict),
-        // One file per subcommand; everything the executable does, testable in-process.
+        // One file per subcommand: parse, call the run controller, render, exit code.
         .target(
             name: "RunbookCLI",
             dependencies: [
                 "RunbookCore",
                 "RunbookExecution",
+                "RunbookRuntime",
                 "RunbookGluster",
                 "RunbookReports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -86,13 +98,17 @@ let package = Package(
             resources: [.copy("Fixtures")],
             swiftSettings: strict),
         .testTarget(
+            name: "RunbookRuntimeTests",
+            dependencies: ["RunbookRuntime", "RunbookCore", "RunbookExecution", "RunbookTestSupport"],
+            swiftSettings: strict),
+        .testTarget(
             name: "RunbookReportsTests",
             dependencies: ["RunbookReports", "RunbookCore", "RunbookExecution", "RunbookTestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "RunbookCLITests",
             dependencies: [
-                "RunbookCLI", "RunbookCore", "RunbookExecution", "RunbookTestSupport",
+                "RunbookCLI", "RunbookCore", "RunbookExecution", "RunbookRuntime", "RunbookTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             exclude: ["Fixtures"],  // runbooks the lab tests run by path

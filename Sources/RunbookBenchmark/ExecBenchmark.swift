@@ -164,6 +164,7 @@ enum ExecBenchmark {
             let (seconds, cpu, _) = try time("/bin/sh", ["-c", script])
             loop.add(wall: seconds, cpu: cpu)
         }
+        let allocations = try allocationsPerStep(binary, dir: dir)
         let perStep = (many.wall - one.wall) / 199 * 1000
         let loopPerStep = loop.wall / 200 * 1000
         let perChanged = Double(commits - oneCommits) / 199
@@ -174,12 +175,99 @@ enum ExecBenchmark {
             "| each further step | \(String(format: "%.2f ms", perStep)) |"
                 + " \(String(format: "%.2f ms", loopPerStep)) per loop command |"
                 + " \(String(format: "%.2f ms", perStep - loopPerStep)) over the loop (target < 3 ms) |",
+            allocations.map {
+                "| heap allocations per further step | \($0.perStep) | | a run of \($0.steps) steps:"
+                    + " \($0.many), of 1 step: \($0.one) |"
+            } ?? "| heap allocations per step | skipped | | needs cc and glibc (an LD_PRELOAD malloc counter) |",
             commits == 0
                 ? "| synced journal commits | n/a | | this runbook's journal has no commit counter |"
                 : "| synced journal commits, 200 steps | \(commits) | |"
                     + " \(String(format: "%.2f", Double(commits) / 200)) per step;"
                     + " \(String(format: "%.2f", perChanged)) per changed step, \(oneCommits - 2) per run |",
         ]
+    }
+
+    /// A malloc counter preloaded into `runbook`: every allocation call (malloc, calloc, realloc,
+    /// the aligned ones) counted, the count appended as `PID COUNT` to `$RUNBOOK_MALLOC_COUNT_FILE`
+    /// at exit. It takes itself out of `LD_PRELOAD` at start, so the commands a run starts are not
+    /// counted. (valgrind 3.19's memcheck cannot read this toolchain's binaries: it gives up on the
+    /// debug info, or crashes on the stripped binary.)
+    static let mallocCounter = """
+        #include <stddef.h>
+        #include <stdio.h>
+        #include <stdlib.h>
+        #include <unistd.h>
+        extern void *__libc_malloc(size_t);
+        extern void *__libc_calloc(size_t, size_t);
+        extern void *__libc_realloc(void *, size_t);
+        extern void *__libc_memalign(size_t, size_t);
+        static long count;
+        #define COUNT __atomic_fetch_add(&count, 1, __ATOMIC_RELAXED)
+        void *malloc(size_t n) { COUNT; return __libc_malloc(n); }
+        void *calloc(size_t a, size_t b) { COUNT; return __libc_calloc(a, b); }
+        void *realloc(void *p, size_t n) { COUNT; return __libc_realloc(p, n); }
+        void *memalign(size_t a, size_t n) { COUNT; return __libc_memalign(a, n); }
+        void *aligned_alloc(size_t a, size_t n) { COUNT; return __libc_memalign(a, n); }
+        int posix_memalign(void **p, size_t a, size_t n) {
+            COUNT;
+            void *r = __libc_memalign(a, n);
+            if (!r) return 12;
+            *p = r;
+            return 0;
+        }
+        __attribute__((constructor)) static void start(void) { unsetenv("LD_PRELOAD"); }
+        __attribute__((destructor)) static void report(void) {
+            const char *file = getenv("RUNBOOK_MALLOC_COUNT_FILE");
+            FILE *out = file ? fopen(file, "a") : NULL;
+            if (!out) return;
+            fprintf(out, "%d %ld\\n", (int)getpid(), __atomic_load_n(&count, __ATOMIC_RELAXED));
+            fclose(out);
+        }
+
+        """
+
+    /// Heap allocations of the `runbook` process itself (not of the commands it starts) per further
+    /// step: the count of the 200-step run less that of the 1-step run, over 199. Nil without `cc`.
+    static func allocationsPerStep(_ binary: String, dir: String) throws -> (
+        perStep: Int, steps: Int, many: Int, one: Int
+    )? {
+        let compilers = ["/usr/bin/cc", "/usr/local/bin/cc", "/usr/bin/gcc", "/usr/bin/clang"]
+        guard let cc = compilers.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            return nil
+        }
+        try mallocCounter.write(toFile: dir + "/count.c", atomically: true, encoding: .utf8)
+        let built = try runProgram(
+            URL(fileURLWithPath: cc), ["-O2", "-shared", "-fPIC", "-o", dir + "/count.so", dir + "/count.c"])
+        guard built.status == 0 else {
+            print("cannot build the malloc counter:\n\(built.stderr)")
+            return nil
+        }
+        func count(steps: Int) throws -> Int? {
+            let file = dir + "/r\(steps).yaml"
+            let state = dir + "/state-\(steps)"  // its journal exists: the timed runs made it
+            let counts = dir + "/count-\(steps).txt"
+            try? FileManager.default.removeItem(atPath: counts)
+            let (_, _, output) = try time(
+                binary, ["run", file, "-i", dir + "/i.yaml", "--yes"],
+                environment: [
+                    "RUNBOOK_STATE_DIR": state, "LD_PRELOAD": dir + "/count.so", "RUNBOOK_MALLOC_COUNT_FILE": counts,
+                ])
+            let lines = (try? String(contentsOfFile: counts, encoding: .utf8)) ?? ""
+            // One line, the runbook process's (the counter is not inherited by its commands).
+            guard output.status == 0,
+                let value = lines.split(separator: "\n").compactMap({
+                    $0.split(separator: " ").last.flatMap { Int($0) }
+                })
+                .max()
+            else {
+                // Where LD_PRELOAD or glibc's __libc_malloc is not there (macOS, musl): no count.
+                print("the malloc counter did not count the \(steps)-step run:\n\(output.stderr.suffix(2000))")
+                return nil
+            }
+            return value
+        }
+        guard let many = try count(steps: 200), let one = try count(steps: 1) else { return nil }
+        return ((many - one) / 199, 200, many, one)
     }
 
     // MARK: - SSH

@@ -115,6 +115,27 @@ public final class InMemoryJournal: RunJournal, Sendable {
         }
     }
 
+    @discardableResult
+    public func commit(runID: String, nodeID: String, _ make: (RunRecord?, StepRecord?) throws -> JournalBatch)
+        throws -> JournalCommit
+    {
+        let now = clock()
+        return try state.withLock { state in
+            let stored = state.steps[runID]?.first { $0.nodeID == nodeID }
+            let batch = try make(state.runs[runID], stored)
+            if state.failCommits > 0 {
+                state.failCommits -= 1
+                throw Refused()
+            }
+            var copy = state
+            let result = try Self.apply(batch, to: &copy, now: now)
+            copy.commits += 1
+            copy.batches.append(Self.shape(batch))
+            state = copy
+            return result
+        }
+    }
+
     static func shape(_ batch: JournalBatch) -> [String] {
         var shape: [String] = []
         for write in batch.attempts {

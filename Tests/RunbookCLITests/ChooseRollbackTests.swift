@@ -1,8 +1,11 @@
 import Foundation
 import RunbookCore
 import RunbookExecution
+import RunbookRuntime
 import RunbookTestSupport
 import Testing
+
+@testable import RunbookCLI
 
 /// Issue 18, defect 1: a `choose` decided at run time (its `when` reads a probe's output) is
 /// undone like any step: the plan's rollback order and `rollback --dry-run` list it, the
@@ -72,36 +75,40 @@ import Testing
         #expect(order.contains("3. prep"), "\(plan.stdout)")
     }
 
-    @Test func theAutomaticRollbackUndoesTheAlternativeTaken() throws {
+    /// In-process through the run controller (the rollback is the subject, not the process).
+    @Test func theAutomaticRollbackUndoesTheAlternativeTaken() async throws {
         let scratch = try Scratch()
         let file = try scratch.write("r.yaml", Self.runbook(scratch.work, policy: "rollback"))
         let inventory = try scratch.write("i.yaml", RunTests.inventory)
-        let result = try RunbookTestSupport.runbook(scratch, ["run", file, "-i", inventory, "--yes"])
-        #expect(result.status == 1, "\(result.stderr)")
-        #expect(files(scratch) == (false, false), "\(result.stderr)")
-        let runID = try run.latestRunID(scratch)
+        let end = try await InProcessRun(scratch).start(file, inventory: inventory)
+        #expect(end.exitCode == 1, "\(end.outcome)")
+        #expect(files(scratch) == (false, false), "\(end.outcome)")
+        let runID = end.runID
         let steps = try scratch.journal().steps(runID: runID)
         #expect(steps.first { $0.nodeID == "pick" }?.state == .undone, "\(steps.map { "\($0.nodeID)=\($0.state)" })")
         #expect(steps.first { $0.nodeID == "prep" }?.state == .undone, "\(steps.map { "\($0.nodeID)=\($0.state)" })")
         #expect(try scratch.journal().run(id: runID)?.status == .rolledBack)
     }
 
-    @Test func rollbackDryRunListsItAndRunbookRollbackUndoesIt() throws {
+    /// In-process through the run controller (the rollback is the subject, not the process).
+    @Test func rollbackDryRunListsItAndRunbookRollbackUndoesIt() async throws {
         let scratch = try Scratch()
         let file = try scratch.write("r.yaml", Self.runbook(scratch.work, policy: "stop"))
         let inventory = try scratch.write("i.yaml", RunTests.inventory)
-        let result = try RunbookTestSupport.runbook(scratch, ["run", file, "-i", inventory, "--yes"])
-        #expect(result.status == 1, "\(result.stderr)")
+        let run = try InProcessRun(scratch)
+        let end = try await run.start(file, inventory: inventory)
+        #expect(end.exitCode == 1, "\(end.outcome)")
         #expect(files(scratch) == (true, true))
-        let runID = try run.latestRunID(scratch)
-        let dry = try RunbookTestSupport.runbook(scratch, ["rollback", runID, "--dry-run"])
-        #expect(dry.status == 0, "\(dry.stderr)")
-        #expect(dry.stdout.contains("pick"), "\(dry.stdout)")
-        #expect(dry.stdout.contains("rm -f \(scratch.work)/dir/a"), "\(dry.stdout)")
+        let dry = try await run.rollback(end.runID, dryRun: true)
+        #expect(dry.result == nil)
+        let listing = RunbookCommand.RollbackCommand.listing(
+            runID: end.runID, dry.listed.entries, stoppedAt: dry.listed.stoppedAt)
+        #expect(listing.contains("pick"), "\(listing)")
+        #expect(listing.contains("rm -f \(scratch.work)/dir/a"), "\(listing)")
         #expect(files(scratch) == (true, true))
-        let rollback = try RunbookTestSupport.runbook(scratch, ["rollback", runID, "--yes"])
-        #expect(rollback.status == 0, "\(rollback.stdout)\(rollback.stderr)")
-        #expect(files(scratch) == (false, false), "\(rollback.stdout)\(rollback.stderr)")
+        let rollback = try await run.rollback(end.runID)
+        #expect(rollback.result?.failed.isEmpty == true, "\(String(describing: rollback.result))")
+        #expect(files(scratch) == (false, false), "\(String(describing: rollback.result))")
     }
 
     /// Killed while `pick`'s undo runs, then `runbook rollback RUN` (or `resume`) finishes it.

@@ -51,6 +51,25 @@ import Testing
             ])
     }
 
+    @Test func duplicateKeysInALargeMappingPointAtTheSecondOccurrence() {
+        // A mapping of 12 keys or more is looked up through an index the parser fills as it
+        // goes (a small one is scanned): a duplicate is found either way, before and after a
+        // key added since the index was last filled.
+        let env = (1...14).map { "V\($0): x" }.joined(separator: ", ")
+        expect(
+            Self.header + """
+                steps:
+                  - id: a
+                    action: shell
+                    with: {run: [x], env: {\(env), 1️⃣V2: y, V15: z, 2️⃣V15: w}}
+                    undo: {action: shell, with: {run: [u]}}
+                """,
+            [
+                FindingSpec("1️⃣", "duplicate key 'V2'"),
+                FindingSpec("2️⃣", "duplicate key 'V15'"),
+            ])
+    }
+
     @Test func duplicateKeysPointAtTheSecondOccurrence() {
         expect(
             Self.header + """

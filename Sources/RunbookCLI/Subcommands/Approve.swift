@@ -3,6 +3,7 @@ import Foundation
 import RunbookCore
 import RunbookExecution
 import RunbookReports
+import RunbookRuntime
 
 extension RunbookCommand {
     /// `runbook approve RUN GATE [--by NAME] [--reason TEXT] [--reject]`.
@@ -51,9 +52,6 @@ extension RunbookCommand {
             }
         }
 
-        /// Why the decision cannot be recorded, found inside the write transaction.
-        struct Refusal: Error { var message: String }
-
         mutating func run() throws {
             let access = try JournalAccess.open(writable: true)
             let record = try access.resolveRun(runID)
@@ -63,98 +61,64 @@ extension RunbookCommand {
                 try journal.approval(runID: record.id, gate: gate)
             }
             let approver = by?.trimmingCharacters(in: .whitespaces) ?? defaultApprover()
-            if let message = Self.refusal(run: record, gate: gate, steps: steps)
-                ?? Self.notAnApprover(approver, run: record, gate: gate, explicit: by != nil)
-            {
-                throw reportFailure(message)
-            }
-
             let decision: ApprovalDecision = reject ? .rejected : .approved
             let why = reason ?? (reject ? "rejected with runbook approve --reject" : "approved with runbook approve")
-            let gateID = gate
-            let stored: (ApprovalRecord, EventRecord, RunRecord, StepState)
+            let controller = RunController(
+                RunEnvironment(
+                    registry: .standard, connect: { HostPool(inventory: $0, state: access.state) }, journal: journal,
+                    coordination: LocalLockCoordination(directory: access.state.lockDirectory)))
+            let recorded: ApprovalRecorded
             do {
-                stored = try journal.write { tx in
-                    // Check again inside the transaction: the run may have moved on since we looked.
-                    guard let current = try tx.run(id: record.id) else {
-                        throw Refusal(
-                            message:
-                                "run \(record.id) disappeared from the journal \(access.journalPath) while approving")
-                    }
-                    let currentStep = try tx.step(runID: record.id, nodeID: gateID)
-                    let currentSteps = steps.compactMap { $0.nodeID == gateID ? currentStep : $0 }
-                    if let message = Self.refusal(run: current, gate: gateID, steps: currentSteps) {
-                        throw Refusal(message: message)
-                    }
-                    let approval = ApprovalRecord(
-                        runID: current.id, gate: gateID, by: approver, reason: why,
-                        planHash: current.planHash, at: Date(), decision: decision)
-                    try tx.recordApproval(approval)
-                    let event = try tx.append(
-                        .approval(
-                            .init(
-                                step: gateID, decision: decision, by: approver, reason: why,
-                                planHash: current.planHash, via: "runbook approve")),
-                        runID: current.id)
-                    return (approval, event, current, currentStep?.state ?? .pending)
-                }
-            } catch let refusal as Refusal {
-                throw reportFailure(refusal.message)
+                recorded = try controller.approve(
+                    record, gate: gate, steps: steps, decision: decision, by: approver, reason: why,
+                    via: "runbook approve")
+            } catch let refusal as ApprovalRefusal {
+                throw reportFailure(Self.message(refusal, explicit: by != nil, journalPath: access.journalPath))
             } catch {
                 throw reportFailure(
                     "cannot record the decision in the journal \(access.journalPath): \(error); nothing was recorded, try again"
                 )
             }
-            let (approval, event, current, gateState) = stored
             Terminal.write(
                 Self.confirmation(
-                    approval: approval, event: event, run: current, gateState: gateState, previous: previous))
+                    approval: recorded.approval, event: recorded.event, run: recorded.run,
+                    gateState: recorded.gateState, previous: previous))
         }
 
-        /// Why `gate` of `run` cannot be answered, or nil if it can.
-        static func refusal(run: RunRecord, gate: String, steps: [StepRecord]) -> String? {
-            switch run.status {
-            case .succeeded:
+        /// Why the decision cannot be recorded, as the operator reads it.
+        static func message(_ refusal: ApprovalRefusal, explicit: Bool, journalPath: String) -> String {
+            switch refusal {
+            case .runSucceeded(let run):
                 return
                     "run \(run.id) has already succeeded\(run.finishedAt.map { " (at \(ReportText.timestamp($0)))" } ?? ""): there is no gate left to answer; `runbook show \(run.id)` has its record"
-            case .rolledBack:
+            case .runRolledBack(let run):
                 return
                     "run \(run.id) was rolled back\(run.finishedAt.map { " (at \(ReportText.timestamp($0)))" } ?? ""): it will not continue, so its gates cannot be answered; start a new run with `runbook run \(ShellQuoting.quote(run.runbookPath)) -i \(ShellQuoting.quote(run.inventoryPath))\(SuggestedCommand.inputs(of: run))`"
-            default:
-                break
-            }
-            let planGates = RunReport.planGates(run)
-            let gates = RunReport.gateNodeIDs(planGates: planGates, steps: steps)
-            let gateList = gates.isEmpty ? "its plan has no gates" : "its gates: \(gates.joined(separator: ", "))"
-            guard let step = steps.first(where: { $0.nodeID == gate }) else {
+            case .noSuchGate(let run, let gate, let gates):
                 return
-                    "run \(run.id) has no gate '\(gate)'\(Suggestions.hint(for: gate, in: gates)); \(gateList); `runbook status \(run.id)` shows which are waiting"
-            }
-            if let planGates, planGates[gate] == nil {
+                    "run \(run.id) has no gate '\(gate)'\(Suggestions.hint(for: gate, in: gates)); \(gateList(gates)); `runbook status \(run.id)` shows which are waiting"
+            case .notAGate(let run, let gate, let gates):
                 return
-                    "'\(gate)' is a step of run \(run.id) but not a gate, so it cannot be approved\(Suggestions.hint(for: gate, in: gates)); \(gateList)"
-            }
-            switch step.state {
-            case .waiting, .pending:
-                return nil
-            default:
+                    "'\(gate)' is a step of run \(run.id) but not a gate, so it cannot be approved\(Suggestions.hint(for: gate, in: gates)); \(gateList(gates))"
+            case .notWaiting(let run, let gate, let state, let error):
                 var message =
-                    "gate '\(gate)' of run \(run.id) is \(step.state.rawValue), not waiting or pending: only a gate that has not been passed can be answered"
-                if let error = ReportText.firstLine(step.error) { message += " (its error: \(error))" }
+                    "gate '\(gate)' of run \(run.id) is \(state.rawValue), not waiting or pending: only a gate that has not been passed can be answered"
+                if let error = ReportText.firstLine(error) { message += " (its error: \(error))" }
                 message += "; `runbook show \(run.id)` has its history"
                 return message
+            case .notAnApprover(let run, let gate, let approver, let approvers):
+                let who =
+                    explicit
+                    ? "'\(approver)' (--by)" : "'\(approver)' (from $SUDO_USER/$USER; --by names someone else)"
+                return
+                    "\(who) is not among the approvers of gate '\(gate)' of run \(run.id) (\(approvers.joined(separator: ", "))): the run would ignore the decision; have one of them answer it"
+            case .runDisappeared(let runID):
+                return "run \(runID) disappeared from the journal \(journalPath) while approving"
             }
         }
 
-        /// Why `approver` may not answer `gate` (the plan names its approvers), or nil.
-        static func notAnApprover(_ approver: String, run: RunRecord, gate: String, explicit: Bool) -> String? {
-            guard let approvers = RunReport.planGates(run)?[gate]?.approvers, !approvers.isEmpty,
-                !approvers.contains(approver)
-            else { return nil }
-            let who =
-                explicit ? "'\(approver)' (--by)" : "'\(approver)' (from $SUDO_USER/$USER; --by names someone else)"
-            return
-                "\(who) is not among the approvers of gate '\(gate)' of run \(run.id) (\(approvers.joined(separator: ", "))): the run would ignore the decision; have one of them answer it"
+        static func gateList(_ gates: [String]) -> String {
+            gates.isEmpty ? "its plan has no gates" : "its gates: \(gates.joined(separator: ", "))"
         }
 
         static func confirmation(

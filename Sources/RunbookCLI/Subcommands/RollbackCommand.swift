@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RunbookCore
 import RunbookExecution
+import RunbookRuntime
 
 extension RunbookCommand {
     /// `runbook rollback RUN [--dry-run] [--past-commit] [--yes]`.
@@ -50,42 +51,36 @@ extension RunbookCommand {
             let record = try lookup.intactRun(prefix: run, for: "roll back")
             let runID = record.id
             let inputs = try RunSession.reload(record, extraParams: extra)
-            var session = try RunSession(inputs: inputs, runID: runID, events: events)
-            if !dryRun { try session.acquireLock() }
-            let executor = session.makeExecutor(
-                options: ExecutionOptions(), planHash: record.planHash, plan: inputs.plan)
-            let rollback = Rollback(executor: executor)
-            let (entries, stoppedAt) = rollback.entries(pastCommit: pastCommit)
-
-            Terminal.write(inputs.plan.redactor.redact(Self.listing(runID: runID, entries, stoppedAt: stoppedAt)))
-            if dryRun {
+            let session = try RunSession(inputs: inputs, runID: runID, events: events)
+            let (dryRun, pastCommit, yes) = (self.dryRun, self.pastCommit, self.yes)
+            let outcome: Rollback.Result?
+            do {
+                outcome = try await session.controller.rollback(
+                    record, documents: session.documents, pastCommit: pastCommit, dryRun: dryRun,
+                    confirm: { preview in
+                        Terminal.write(
+                            inputs.plan.redactor.redact(
+                                Self.listing(runID: runID, preview.entries, stoppedAt: preview.stoppedAt)))
+                        if dryRun { return false }
+                        guard preview.undoable else { return true }
+                        // Undoing a run that succeeded, past its commit point, is a failover taken
+                        // back: the operator types its id.
+                        let succeeded = record.status == .succeeded && pastCommit
+                        let count = preview.entries.count
+                        return try Confirmation.ask(
+                            succeeded
+                                ? "Run \(runID) SUCCEEDED; this undoes it past its commit point."
+                                : "Roll back run \(runID) (\(count) step\(count == 1 ? "" : "s") above)?",
+                            answer: succeeded ? .typed(runID) : .yesOrNo, yes: yes,
+                            unattended: "pass --yes to roll back run \(runID) unattended")
+                    })
+            } catch let refusal as RunRefusal {
+                throw RunSession.exit(for: refusal, notDone: "not rolled back")
+            }
+            guard let result = outcome else {
                 Terminal.writeError("runbook: dry run: nothing was changed.\n")
                 return
             }
-            if entries.contains(where: \.undoable) {
-                // Undoing a run that succeeded, past its commit point, is a failover taken back:
-                // the operator types its id.
-                let succeeded = record.status == .succeeded && pastCommit
-                let go = try Confirmation.ask(
-                    succeeded
-                        ? "Run \(runID) SUCCEEDED; this undoes it past its commit point."
-                        : "Roll back run \(runID) (\(entries.count) step\(entries.count == 1 ? "" : "s") above)?",
-                    answer: succeeded ? .typed(runID) : .yesOrNo, yes: yes,
-                    unattended: "pass --yes to roll back run \(runID) unattended")
-                guard go else {
-                    Terminal.writeError("runbook: not rolled back: nothing was changed.\n")
-                    throw RunbookExit.failed
-                }
-            }
-            let result = await rollback.run(pastCommit: pastCommit, dryRun: false, reason: "runbook rollback")
-            await session.hosts.closeAll()
-            session.reporter.stop()
-            let status: RunStatus = result.failed.isEmpty ? .rolledBack : .rollbackFailed
-            let exitCode = result.failed.isEmpty ? 0 : Int(RunbookExit.rollbackIncomplete.rawValue)
-            try session.state.journal.write { tx in
-                try tx.updateRun(id: runID, status: status, exitCode: exitCode, finishedAt: Date())
-            }
-            session.lock?.keep(false)
             if !result.failed.isEmpty {
                 Terminal.writeError(
                     inputs.plan.redactor.redact(

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RunbookCore
 import RunbookExecution
+import RunbookRuntime
 
 /// Options `run` and `resume` share.
 struct ExecutionFlags: ParsableArguments {
@@ -108,76 +109,47 @@ extension RunbookCommand {
             let runID = RunID.generate(now: Date())
             let inputs = try RunInputs.load(
                 runbook: runbookFile, inventory: inventory, mode: mode, params: parsed, runID: runID)
-            var session = try RunSession(
+            let session = try RunSession(
                 inputs: inputs, runID: runID, events: flags.events, outputs: flags.outputs, heartbeat: flags.heartbeat)
-            try session.acquireLock()
-
-            // The dry run for real, shown before anything changes.
-            let live = await LivePlanner(
-                hosts: session.hosts, compiler: Compiler(registry: .standard),
-                progress: ProgressReporter.probeProgress(
-                    tty: Terminal.stderrIsTTY, color: Terminal.colorEnabled(forStderr: true))
-            ).run(inputs.plan)
-            // With `--events -`, stdout carries the events alone (for `jq`): the plan goes to stderr.
-            if flags.events == "-" {
-                Terminal.writeError(
-                    PlanTextRenderer(plan: live.plan, color: Terminal.colorEnabled(forStderr: true)).render())
-            } else {
-                Terminal.write(
-                    PlanTextRenderer(plan: live.plan, color: Terminal.colorEnabled(forStderr: false)).render())
+            let events = flags.events
+            let end: RunEnd
+            do {
+                end = try await session.controller.start(
+                    session.documents, runID: runID, options: flags.options(),
+                    probeProgress: ProgressReporter.probeProgress(
+                        tty: Terminal.stderrIsTTY, color: Terminal.colorEnabled(forStderr: true)),
+                    shown: { shown in
+                        // The dry run for real, shown before anything changes. With `--events -`,
+                        // stdout carries the events alone (for `jq`): the plan goes to stderr.
+                        if events == "-" {
+                            Terminal.writeError(
+                                PlanTextRenderer(plan: shown.plan, color: Terminal.colorEnabled(forStderr: true))
+                                    .render())
+                        } else {
+                            Terminal.write(
+                                PlanTextRenderer(plan: shown.plan, color: Terminal.colorEnabled(forStderr: false))
+                                    .render())
+                        }
+                        if let saved { try refuseDrift(saved, inputs: inputs, shown: shown, runbookFile: runbookFile) }
+                    },
+                    confirm: { try confirm(runID: runID, unreachable: $0.plan.unreachableHosts) })
+            } catch let refusal as RunRefusal {
+                throw RunSession.exit(for: refusal, notDone: "not run")
             }
-            let planHash = inputs.planHash(facts: live.facts)
-            if let saved {
-                let drift = saved.drift(against: inputs, facts: live.facts, planHash: planHash)
-                if !drift.isEmpty {
-                    Terminal.writeError(
-                        "runbook: error: the saved plan \(file) no longer matches the world; nothing was run. What changed:\n"
-                            + drift.map { "  - \($0)" }.joined(separator: "\n")
-                            + "\nMake a new plan with `runbook plan \(ShellQuoting.quote(runbookFile)) -i \(ShellQuoting.quote(inventory))\(SuggestedCommand.inputs(mode: inputs.plan.mode, params: inputs.plan.params)) -o \(ShellQuoting.quote(file))`.\n"
-                    )
-                    throw RunbookExit.failed
-                }
-            }
-
-            let record = RunRecord(
-                id: runID, runbookName: session.runbookName, runbookPath: RunInputs.absolute(runbookFile),
-                inventoryName: session.inventoryName,
-                inventoryPath: RunInputs.absolute(inventory), mode: inputs.plan.mode, paramsJSON: inputs.paramsJSON(),
-                planHash: planHash,
-                planJSON: inputs.journalPlanJSON(), pid: getpid(), hostname: RunLock.currentHostname(),
-                startedAt: Date())
-            func precondition(_ result: LivePlanner.PreconditionResult) -> RunEvent {
-                let payload = RunEvent.Precondition(step: result.nodeID, host: result.host, summary: result.summary)
-                return result.passed ? .preconditionPassed(payload) : .preconditionFailed(payload)
-            }
-            // The run, its start and its preconditions' results: one commit.
-            var start = JournalBatch(runID: runID)
-            start.newRun = record
-            // A failed precondition of one for_each item leaves that item out (on_item_failure: isolate).
-            if live.preconditions.contains(where: { !$0.passed && inputs.plan.preconditionFailureStopsRun($0.nodeID) })
-            {
-                start.events = live.preconditions.map(precondition)
-                try session.state.journal.commit(start)
-                for event in start.events { session.observers.record(event, runID: runID) }
-                let why = live.preconditions.filter { !$0.passed }.map { "  \($0.nodeID) on \($0.host): \($0.summary)" }
-                    .joined(separator: "\n")
-                throw ExitCode(await session.finish(.preconditionFailed(why)))
-            }
-            guard try confirm(runID: runID, unreachable: live.plan.unreachableHosts) else {
-                Terminal.writeError("runbook: not run: nothing was changed.\n")
-                throw RunbookExit.failed
-            }
-
-            let started = RunEvent.RunStarted(
-                runbook: session.runbookName, inventory: session.inventoryName, mode: inputs.plan.mode,
-                planHash: planHash)
-            start.events = [.runStarted(started)] + live.preconditions.map(precondition)
-            try session.state.journal.commit(start)
-            for event in start.events { session.observers.record(event, runID: runID) }
-            let executor = session.makeExecutor(options: flags.options(), planHash: planHash, plan: inputs.plan)
-            let outcome = await session.execute(executor)
-            let code = await session.finish(outcome)
+            let code = RunSession.exitCode(of: end)
             if code != 0 { throw ExitCode(code) }
+        }
+
+        /// A saved plan runs only if the world is as it was planned.
+        func refuseDrift(_ saved: SavedPlan, inputs: RunInputs, shown: ShownPlan, runbookFile: String) throws {
+            let drift = saved.drift(against: inputs, facts: shown.live.facts, planHash: shown.planHash)
+            guard !drift.isEmpty else { return }
+            Terminal.writeError(
+                "runbook: error: the saved plan \(file) no longer matches the world; nothing was run. What changed:\n"
+                    + drift.map { "  - \($0)" }.joined(separator: "\n")
+                    + "\nMake a new plan with `runbook plan \(ShellQuoting.quote(runbookFile)) -i \(ShellQuoting.quote(inventory))\(SuggestedCommand.inputs(mode: inputs.plan.mode, params: inputs.plan.params)) -o \(ShellQuoting.quote(file))`.\n"
+            )
+            throw RunbookExit.failed
         }
 
         func confirm(runID: String, unreachable: [String: String]) throws -> Bool {

@@ -3,6 +3,7 @@ import Foundation
 import RunbookCore
 import RunbookExecution
 import RunbookReports
+import RunbookRuntime
 
 extension RunbookCommand {
     /// `runbook status [RUN]`.
@@ -39,16 +40,18 @@ extension RunbookCommand {
             }
             let record = try access.resolveRun(runID)
             let journal = try access.requireJournal(for: record.id)
-            let steps = try access.reading("the steps of run \(record.id)") { try journal.steps(runID: record.id) }
-            // The events are needed for a plan with for_each items (what failed before a rollback)
-            // and for a waiting gate (its prompt as the run resolved it, with earlier steps' outputs).
-            let plan = RunReport.plan(record)
-            // ... and for the work time apart from the time parked (the header).
-            let events = (try? journal.events(runID: record.id)) ?? []
+            let controller = RunController(
+                RunEnvironment(
+                    registry: .standard, connect: { HostPool(inventory: $0, state: access.state) }, journal: journal,
+                    coordination: LocalLockCoordination(directory: access.state.lockDirectory)))
+            guard
+                let snapshot = try access.reading(
+                    "the steps of run \(record.id)", { try controller.status(runID: record.id) })
+            else { throw reportFailure("run \(record.id) disappeared from the journal \(access.journalPath)") }
             Terminal.write(
                 Self.render(
-                    record, steps: steps, now: Date(), color: Terminal.colorEnabled(forStderr: false), plan: plan,
-                    events: events))
+                    snapshot.run, steps: snapshot.steps, now: Date(), color: Terminal.colorEnabled(forStderr: false),
+                    plan: snapshot.plan, events: snapshot.events))
         }
 
         static func render(

@@ -1,7 +1,7 @@
-import Crypto
 import Foundation
 import RunbookCore
 import RunbookExecution
+import RunbookRuntime
 
 /// A runbook and inventory read from disk and compiled: what `plan`, `run` and `resume` start from.
 struct RunInputs {
@@ -39,39 +39,22 @@ struct RunInputs {
             inventoryText: documents.printer.sources[inventoryPath] ?? "", plan: plan, documents: documents)
     }
 
-    static func sha256(_ text: String) -> String { PlanHash.hex(SHA256.hash(data: Data(text.utf8))) }
-
-    /// A path as given, made absolute against the working directory, for the journal: `resume`
-    /// reads the runbook and inventory again from wherever it is started, and a timer runs the
-    /// drill from its unit's WorkingDirectory with a relative path.
-    static func absolute(_ path: String) -> String {
-        path.hasPrefix("/") ? path : URL(fileURLWithPath: path).standardizedFileURL.path
+    /// What the run controller journals and runs.
+    var runDocuments: RunDocuments {
+        RunDocuments(
+            runbookPath: runbookPath, runbookText: runbookText, inventoryPath: inventoryPath,
+            inventoryText: inventoryText, plan: plan)
     }
 
-    func planHash(facts: [String: String]) -> String {
-        PlanHash.compute(
-            runbookText: runbookText, inventoryText: inventoryText, mode: plan.mode, params: plan.params, facts: facts)
-    }
+    static func sha256(_ text: String) -> String { RunDocuments.sha256(text) }
+
+    /// A path as given, made absolute against the working directory (``RunDocuments/absolute(_:)``).
+    static func absolute(_ path: String) -> String { RunDocuments.absolute(path) }
+
+    func planHash(facts: [String: String]) -> String { runDocuments.planHash(facts: facts) }
 
     /// The SHA-256 of the runbook and inventory text, as saved and journaled plans record them.
-    var documentInputs: PlanDocument.Inputs {
-        PlanDocument.Inputs(runbookSHA256: Self.sha256(runbookText), inventorySHA256: Self.sha256(inventoryText))
-    }
-
-    /// What the journal keeps to resume the run: the plan document with the hashes of its inputs
-    /// (secret params as `***`: resume reads them again from their environment).
-    func journalPlanJSON() -> String {
-        var document = PlanDocument(plan: plan)
-        document.inputs = documentInputs
-        return String(decoding: document.encoded(redactor: plan.redactor, pretty: false), as: UTF8.self)
-    }
-
-    func paramsJSON() -> String {
-        var params: [String: String] = [:]
-        for param in plan.params { params[param.name] = param.display }
-        let data = (try? JSONSerialization.data(withJSONObject: params, options: [.sortedKeys])) ?? Data()
-        return String(decoding: data, as: UTF8.self)
-    }
+    var documentInputs: PlanDocument.Inputs { runDocuments.documentInputs }
 }
 
 /// The state directory and its journal, opened for a command.

@@ -3,20 +3,18 @@ import Foundation
 import RunbookCore
 import RunbookExecution
 import RunbookReports
+import RunbookRuntime
 
-/// What `run`, `resume` and `rollback` share: the state directory, the lock, the connections,
-/// the executor, and how a run's end is journaled and told.
+/// What `run`, `resume` and `rollback` give the run controller and how they show what it returns:
+/// the state directory's journal and lock file, the standard packs' transports, the progress
+/// reporter and `--events`, the report and metrics (`--report-dir`, `--metrics`) as end-of-run
+/// sinks; the controller's notices, refusals and ends as the terminal shows them.
 struct RunSession {
     var inputs: RunInputs
     var runID: String
     var state: StateContext
-    var hosts: HostPool
     var reporter: ProgressReporter
-    var observers: ObserverList
-    var lock: RunLock?
-    let stop = StopController()
-    /// The report and metrics written when the run ends (`--report-dir`, `--metrics`).
-    var outputs = RunOutputs()
+    var controller: RunController
 
     init(
         inputs: RunInputs, runID: String, events: String?, outputs: RunOutputs = RunOutputs(),
@@ -24,151 +22,126 @@ struct RunSession {
     ) throws {
         self.inputs = inputs
         self.runID = runID
-        self.outputs = outputs
-        state = try StateContext.open(redactor: inputs.plan.redactor)
-        hosts = HostPool(inventory: inputs.plan.inventory, state: state.directory)
+        let state = try StateContext.open(redactor: inputs.plan.redactor)
+        self.state = state
         reporter = ProgressReporter(
             tty: Terminal.stderrIsTTY, color: Terminal.colorEnabled(forStderr: true), redactor: inputs.plan.redactor,
             heartbeat: heartbeat)
-        var list: [any RunObserver] = [reporter]
+        var observers: [any RunObserver] = [reporter]
         if let events {
             do {
-                list.append(
+                observers.append(
                     try JSONLinesEventWriter(path: events, redactor: inputs.plan.redactor, items: inputs.plan.itemKeys))
             } catch {
                 Terminal.writeError("runbook: error: \(error)\n")
                 throw RunbookExit.usage
             }
         }
-        observers = ObserverList(list)
+        let directory = state.directory
+        let end = EndRenderer(
+            journal: state.journal, plan: inputs.plan, runbookPath: inputs.runbookPath,
+            inventoryPath: inputs.inventoryPath)
+        controller = RunController(
+            RunEnvironment(
+                registry: .standard, connect: { HostPool(inventory: $0, state: directory) }, journal: state.journal,
+                coordination: LocalLockCoordination(directory: directory.lockDirectory), observers: observers,
+                sinks: outputs.isEmpty ? [] : [RunOutputsSink(outputs: outputs)],
+                notices: Self.show, ended: end.render,
+                prompter: Terminal.stdinIsTTY && Terminal.stderrIsTTY ? Prompter() : nil))
     }
 
-    /// How long a run waits for commands a killed run left running before giving up (exit 5).
-    static let leftoverWaitSeconds: Double = 30
+    /// The documents the controller journals and runs.
+    var documents: RunDocuments { inputs.runDocuments }
 
-    var runbookName: String { inputs.plan.runbook.name.value }
-    var inventoryName: String { inputs.plan.inventory.name.value }
-
-    /// Whether a run keeps the inventory's lock after its process ended: it parked or was
-    /// interrupted, and only its resume (or rollback) may go on.
-    static func keepsLock(_ status: RunStatus?) -> Bool {
-        status == .parked || status == .interrupted
+    /// What the controller says while it works.
+    @Sendable static func show(_ notice: RunNotice) {
+        switch notice {
+        case .tookOverLock(let previous):
+            Terminal.writeError(
+                "runbook: warning: took over the lock of run \(previous.runID) (pid \(previous.pid) on \(previous.hostname), started \(JournalTimestamp.format(previous.startedAt))): that process is gone\n"
+            )
+        case .waitingForLeftovers(let runID, let left, let seconds):
+            Terminal.writeError(
+                "runbook: waiting (at most \(Int(seconds)) s) for commands run \(runID) left running:\n"
+                    + left.map { "  \($0)" }.joined(separator: "\n") + "\n")
+        case .notJournaled(let events, let error):
+            Terminal.writeError("runbook: warning: could not journal \(events): \(error)\n")
+        case .stopping(let signal):
+            Terminal.writeError(
+                "\nrunbook: received \(SignalTrap.name(signal)): stopping after running commands (Ctrl-C again does the same)\n"
+            )
+        case .finishingRollback(let runID):
+            Terminal.writeError(
+                "runbook: run \(runID) was being rolled back when it stopped: finishing the rollback.\n")
+        }
     }
 
-    /// One run at a time per inventory (site pair), a parked or interrupted one included: exit 5
-    /// naming the holder.
-    mutating func acquireLock() throws {
-        do {
-            let journal = state.journal
-            let lock = try RunLock.acquire(
-                directory: state.directory.lockDirectory, runbook: runbookName, inventory: inventoryName, runID: runID,
-                stillHeld: { Self.keepsLock((try? journal.run(id: $0.runID))?.status) })
-            if let previous = lock.tookOverFrom, previous.runID == runID,
-                Self.keepsLock((try? journal.run(id: runID))?.status)
-            {
-                // This run's own lock, kept while it was parked or interrupted: it keeps it until it ends.
-                lock.keep(true)
-            } else if let previous = lock.tookOverFrom {
-                Terminal.writeError(
-                    "runbook: warning: took over the lock of run \(previous.runID) (pid \(previous.pid) on \(previous.hostname), started \(JournalTimestamp.format(previous.startedAt))): that process is gone\n"
-                )
-                // The command it was running when it died may still be running (each command has
-                // its own session): probing before it ends would see "not done" and apply twice.
-                if !((try? state.journal.inFlightAttempts(runID: previous.runID)) ?? []).isEmpty {
-                    let left = LeftoverCommands.waitForExit(runID: previous.runID, timeout: Self.leftoverWaitSeconds) {
-                        left in
-                        Terminal.writeError(
-                            "runbook: waiting (at most \(Int(Self.leftoverWaitSeconds)) s) for commands run \(previous.runID) left running:\n"
-                                + left.map { "  \($0)" }.joined(separator: "\n") + "\n")
-                    }
-                    if !left.isEmpty {
-                        lock.release()
-                        reportNotStarted(
-                            why: "commands of run \(previous.runID) are still running: "
-                                + left.map { "\($0)" }.joined(separator: "; "))
-                        Terminal.writeError(
-                            "runbook: error: commands of run \(previous.runID) are still running; nothing was done:\n"
-                                + left.map { "  \($0)" }.joined(separator: "\n")
-                                + "\nWait for them to finish (or kill them), then try again.\n")
-                        throw RunbookExit.locked
-                    }
-                }
-            }
-            self.lock = lock
-            LeftoverCommands.mark(runID: runID)
-        } catch let held as LockHeldError {
+    /// Shows why the controller did not start or go on, and returns the exit code to throw
+    /// (`cancelled`: `notDone`, e.g. "not run", is said).
+    static func exit(for refusal: RunRefusal, notDone: String) -> ExitCode {
+        switch refusal {
+        case .locked(let held):
             let holder = held.holder?.runID ?? "RUN"
             Terminal.writeError(
                 held.kept
                     ? "runbook: error: \(held)\nOne run at a time per inventory: continue that run with `runbook resume \(holder)`, or undo it with `runbook rollback \(holder)` (`runbook status \(holder)` shows where it stopped).\n"
                     : "runbook: error: \(held)\nWait for it to finish, or look at it with `runbook status \(holder)`; once it parks or stops, `runbook resume \(holder)` continues it and `runbook rollback \(holder)` undoes it.\n"
             )
-            reportNotStarted(why: "\(held)")
-            throw RunbookExit.locked
-        }
-    }
-
-    func makeExecutor(options: ExecutionOptions, planHash: String, plan: Plan) -> Executor {
-        Executor(
-            plan: plan, runID: runID, planHash: planHash, journal: state.journal, hosts: hosts,
-            compiler: Compiler(registry: .standard), options: options, observer: observers, stop: stop,
-            prompter: options.interactive ? Prompter() : nil)
-    }
-
-    /// Commits a batch of the run (a warning if the journal refuses), then shows its events.
-    func commit(_ batch: JournalBatch) {
-        do {
-            try state.journal.commit(batch)
-        } catch {
-            let what = batch.events.map(\.type).joined(separator: ", ")
-            Terminal.writeError("runbook: warning: could not journal \(what): \(error)\n")
-        }
-        for event in batch.events { observers.record(event, runID: runID) }
-    }
-
-    /// Runs the executor with SIGINT/SIGTERM trapped, then journals and prints the end.
-    func execute(_ executor: Executor) async -> RunOutcome {
-        let trap = SignalTrap(controller: stop) { signal in
+            return RunbookExit.locked
+        case .leftoversRunning(let runID, let left):
             Terminal.writeError(
-                "\nrunbook: received \(SignalTrap.name(signal)): stopping after running commands (Ctrl-C again does the same)\n"
+                "runbook: error: commands of run \(runID) are still running; nothing was done:\n"
+                    + left.map { "  \($0)" }.joined(separator: "\n")
+                    + "\nWait for them to finish (or kill them), then try again.\n")
+            return RunbookExit.locked
+        case .cancelled:
+            Terminal.writeError("runbook: \(notDone): nothing was changed.\n")
+            return RunbookExit.failed
+        case .alreadySucceeded(let record):
+            Terminal.writeError("runbook: run \(record.id) already finished successfully: nothing to resume.\n")
+            return ExitCode.success
+        case .rolledBack(let record):
+            Terminal.writeError(
+                "runbook: error: run \(record.id) was rolled back; start a new run with `runbook run \(ShellQuoting.quote(record.runbookPath)) -i \(ShellQuoting.quote(record.inventoryPath))\(SuggestedCommand.inputs(of: record))`.\n"
             )
+            return RunbookExit.failed
         }
-        let outcome = await executor.run()
-        trap.remove()
-        return outcome
     }
 
-    /// Journals how the run ended, prints the summary and what to do next; returns the exit code.
-    func finish(_ outcome: RunOutcome) async -> Int32 {
-        // A parked or interrupted run keeps the inventory's lock when this process ends.
-        lock?.keep(Self.keepsLock(outcome.status))
-        reporter.stop()
-        await hosts.closeAll()
-        let finished: Date? = outcome.status == .parked ? nil : Date()
-        let measured = measureObjectives(outcome, end: finished ?? Date())
-        let missed = measured.filter { $0.met != true }
-        let exitCode =
-            outcome == .succeeded && !missed.isEmpty ? RunbookExit.objectiveMissed.rawValue : outcome.exitCode
-        var batch = JournalBatch(runID: runID)
-        batch.runStatus = RunStatusChange(status: outcome.status, exitCode: Int(exitCode), finishedAt: finished)
-        let ended = RunEvent.RunEnded(status: outcome.status, exitCode: exitCode)
-        batch.events =
-            measured.map { .objectiveMeasured($0) } + [
-                outcome.status == .parked ? .runParked(ended) : .runFinished(ended)
-            ]
-        commit(batch)
-        let steps = (try? state.journal.steps(runID: runID)) ?? []
-        let redactor = inputs.plan.redactor
-        let idle = ReportText.idleIntervals((try? state.journal.events(runID: runID)) ?? [])
+    /// After the sinks: an objective missed by a run that succeeded. Returns the exit code.
+    static func exitCode(of end: RunEnd) -> Int32 {
+        if !end.missed.isEmpty {
+            Terminal.writeError(
+                end.plan.redactor.redact(
+                    "run \(end.runID) MISSED \(end.missed.count == 1 ? "an objective" : "\(end.missed.count) objectives") (exit \(end.exitCode)):\n"
+                        + end.missed.map { "  \($0.summary)" }.joined(separator: "\n")
+                        + "\nSee `runbook report \(end.runID)` for what took the time.\n"))
+        }
+        return end.exitCode
+    }
+}
+
+/// The end of a run as the terminal shows it: the summary table, the items, what happened and
+/// what to do next.
+struct EndRenderer: Sendable {
+    var journal: Journal
+    var plan: Plan
+    var runbookPath: String
+    var inventoryPath: String
+
+    func render(_ end: RunEnd) {
+        let runID = end.runID
+        let outcome = end.outcome
+        let steps = (try? journal.steps(runID: runID)) ?? []
+        let redactor = plan.redactor
+        let idle = ReportText.idleIntervals((try? journal.events(runID: runID)) ?? [])
         Terminal.writeError("\n" + redactor.redact(summaryTable(steps, color: false, run: outcome.status, idle: idle)))
         let items =
-            inputs.plan.itemKeys.isEmpty
-            ? ""
-            : ItemStatus.block(
-                steps, nodes: inputs.plan.nodes, events: (try? state.journal.events(runID: runID)) ?? [])
+            plan.itemKeys.isEmpty
+            ? "" : ItemStatus.block(steps, nodes: plan.nodes, events: (try? journal.events(runID: runID)) ?? [])
         if !items.isEmpty { Terminal.writeError("\n" + redactor.redact(items)) }
         let message: String
-        let secrets = SuggestedCommand.secrets(inputs.plan.params)
+        let secrets = SuggestedCommand.secrets(plan.params)
         let resume = "runbook resume \(runID)\(secrets)"
         let rollback = "runbook rollback \(runID)\(secrets)"
         switch outcome {
@@ -183,7 +156,7 @@ struct RunSession {
             let gate = gates.first ?? "GATE"
             message =
                 "run \(runID) is parked at gate \(gates.joined(separator: ", ")): nobody could answer it here.\n"
-                + GateDeadline.waiting(steps, nodes: inputs.plan.nodes).map {
+                + GateDeadline.waiting(steps, nodes: plan.nodes).map {
                     "gate \($0.gate) \($0.describe(now: Date()))\n"
                 }.joined()
                 + "Approve with `runbook approve \(runID) \(ShellQuoting.quote(gate)) --by NAME --reason TEXT`, then `\(resume)` (or `\(resume) --approve \(ShellQuoting.quote(gate))`)."
@@ -192,58 +165,17 @@ struct RunSession {
                 "run \(runID) was interrupted (\(SignalTrap.name(signal))); everything is journaled. Continue with `\(resume)`."
         case .rolledBack(let why):
             message =
-                "run \(runID) FAILED and was rolled back:\n\(why)\nSee `runbook show \(runID)`; once the cause is fixed, start a new run with `runbook run \(ShellQuoting.quote(inputs.runbookPath)) -i \(ShellQuoting.quote(inputs.inventoryPath))\(SuggestedCommand.inputs(mode: inputs.plan.mode, params: inputs.plan.params))`."
+                "run \(runID) FAILED and was rolled back:\n\(why)\nSee `runbook show \(runID)`; once the cause is fixed, start a new run with `runbook run \(ShellQuoting.quote(runbookPath)) -i \(ShellQuoting.quote(inventoryPath))\(SuggestedCommand.inputs(mode: plan.mode, params: plan.params))`."
         case .rollbackFailed(let why):
             message =
                 "run \(runID) FAILED and its ROLLBACK INCOMPLETE (exit \(RunbookExit.rollbackIncomplete.rawValue)):\n\(why)\nInspect the hosts, then `\(rollback)` again (undone steps are skipped)."
         }
         Terminal.writeError(redactor.redact(message) + "\n")
-        outputs.write(runID: runID, journal: state.journal)
-        if outcome == .succeeded, !missed.isEmpty {
-            Terminal.writeError(
-                redactor.redact(
-                    "run \(runID) MISSED \(missed.count == 1 ? "an objective" : "\(missed.count) objectives") (exit \(exitCode)):\n"
-                        + missed.map { "  \($0.summary)" }.joined(separator: "\n")
-                        + "\nSee `runbook report \(runID)` for what took the time.\n"))
-        }
-        return exitCode
     }
+}
 
-    /// The report and metrics of a run that could not start (exit 5): nothing of it is journaled,
-    /// so the report says why, with the trend of the runs before it.
-    func reportNotStarted(why: String) {
-        guard !outputs.isEmpty else { return }
-        let rehearsal = Rehearsal.notStarted(
-            runID: runID, runbook: runbookName, runbookPath: RunInputs.absolute(inputs.plan.runbook.file),
-            inventory: inventoryName,
-            inventoryPath: RunInputs.absolute(inputs.plan.inventory.file), mode: inputs.plan.mode, why: why,
-            exitCode: Int(RunbookExit.locked.rawValue), journal: state.journal)
-        outputs.write(rehearsal)
-    }
-
-    /// The runbook's objectives measured from the journal, once the run has ended (not while it
-    /// is parked or interrupted: it has not ended).
-    func measureObjectives(_ outcome: RunOutcome, end: Date) -> [RunEvent.ObjectiveMeasured] {
-        switch outcome {
-        case .parked, .interrupted: return []
-        default: break
-        }
-        guard !inputs.plan.runbook.objectives.isEmpty else { return [] }
-        guard outcome == .succeeded else {
-            // A run that did not get to its end recovered nothing: its times prove nothing.
-            return inputs.plan.runbook.objectives.map {
-                RunEvent.ObjectiveMeasured(
-                    ObjectiveMeasurement(
-                        name: $0.name, max: $0.max.value, measure: $0.measure.source, measured: nil, met: nil,
-                        excess: nil, note: "not measured: the run \(outcome.status.rawValue) before its end"))
-            }
-        }
-        guard let record = try? state.journal.run(id: runID), let steps = try? state.journal.steps(runID: runID)
-        else { return [] }
-        return ObjectiveMeasurer.measure(
-            plan: inputs.plan, runID: runID, steps: steps, startedAt: record.startedAt, end: end
-        ).map(RunEvent.ObjectiveMeasured.init)
-    }
+extension ProgressReporter: RunEndingObserver {
+    func runEnding() { stop() }
 }
 
 /// The plan `run` and `resume` journal and compare: hashes of the inputs and non-secret params.
@@ -298,5 +230,25 @@ extension RunSession {
             throw RunbookExit.failed
         }
         return inputs
+    }
+}
+
+/// Today's report and metrics writers (`--report-dir`, `--metrics`) as an end-of-run sink, over
+/// the journal the controller writes.
+struct RunOutputsSink: RunSink {
+    var outputs: RunOutputs
+
+    func runEnded(runID: String, journal: any RunJournal) {
+        outputs.write(runID: runID, journal: journal)
+    }
+
+    /// The report and metrics of a run that could not start (exit 5): nothing of it is journaled,
+    /// so the report says why, with the trend of the runs before it.
+    func runNotStarted(_ run: NotStartedRun, journal: any RunJournal) {
+        outputs.write(
+            Rehearsal.notStarted(
+                runID: run.runID, runbook: run.runbook, runbookPath: run.runbookPath, inventory: run.inventory,
+                inventoryPath: run.inventoryPath, mode: run.mode, why: run.why, exitCode: run.exitCode,
+                journal: journal))
     }
 }

@@ -10,7 +10,7 @@ extension RunbookChecker {
     func checkValues(_ runbook: Runbook, diagnostics: inout Diagnostics) {
         let context = staticContext(runbook)
         var evaluation = StaticEvaluation(registry: registry, context: context)
-        for step in runbook.allSteps {
+        for step in runbook.everyStep {
             // The list and its keys, as far as they are known (the inventory's vars, the params'
             // defaults): what `plan` would refuse is refused here, at the for_each or the key.
             var items: [PlanItem]?
@@ -33,7 +33,7 @@ extension RunbookChecker {
                 param.defaultValue.flatMap { compiler.coerceNode($0, to: param.type) } ?? Self.standIn(for: param.type)
         }
         var steps: [String: Value] = [:]
-        for step in runbook.allSteps {
+        for step in runbook.everyStep {
             steps[step.id] = .map(
                 step.forEach == nil
                     ? ["outputs": .unknown, "status": .unknown]
@@ -76,19 +76,20 @@ struct StaticEvaluation {
     let registry: ActionRegistry
     let baseContext: EvaluationContext
     /// The element `item` stands for in the step being checked (nil: the step does not iterate).
-    var item: Value?
-    var diagnostics = Diagnostics()
-
-    var context: EvaluationContext {
-        guard let item else { return baseContext }
-        var context = baseContext
-        context.roots["item"] = item
-        return context
+    var item: Value? {
+        didSet {
+            context = baseContext
+            if let item { context.roots["item"] = item }
+        }
     }
+    var diagnostics = Diagnostics()
+    /// The base context with `item` (made once per step, not for every value evaluated).
+    private(set) var context: EvaluationContext
 
     init(registry: ActionRegistry, context: EvaluationContext) {
         self.registry = registry
         self.baseContext = context
+        self.context = context
     }
 
     mutating func check(_ step: Step) {

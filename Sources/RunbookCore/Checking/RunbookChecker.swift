@@ -13,7 +13,7 @@ public struct RunbookChecker {
 
     public func check(_ runbook: Runbook) -> Diagnostics {
         var diagnostics = Diagnostics()
-        let all = runbook.allSteps
+        let all = runbook.everyStep
 
         // Unique ids.
         var firstByID: [String: Step] = [:]

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A YAML string value with `${{ EXPR }}` parts.
 ///
 /// Text outside `${{ }}` is literal. `$${{` stands for a literal `${{` (any other `$` is kept
@@ -55,7 +57,7 @@ public struct InterpolatedString: Sendable, Hashable {
             }
             let expression: Expression
             do throws(ExpressionError) {
-                expression = try Expression(parsing: String(chars[first..<last]), columnBase: first)
+                expression = try InterpolatedString.expression(String(chars[first..<last]), columnBase: first)
             } catch {
                 throw error.shifted(by: first)
             }
@@ -70,6 +72,22 @@ public struct InterpolatedString: Sendable, Hashable {
             parts.append(.literal(literal))
         }
         self.parts = parts
+    }
+
+    /// Expressions parsed before, by their text: the strings of a large runbook differ (a part
+    /// number, a volume name) while the expressions in them repeat (`params.workdir`,
+    /// `host.name`). A parsed expression does not depend on where it stands (`columnBase` only
+    /// places the column quoted in a syntax error, and a failed parse is not kept).
+    private static let expressions = Mutex<[String: Expression]>([:])
+
+    private static func expression(_ text: String, columnBase: Int) throws(ExpressionError) -> Expression {
+        if let hit = expressions.withLock({ $0[text] }) { return hit }
+        let parsed = try Expression(parsing: text, columnBase: columnBase)
+        expressions.withLock { entries in
+            if entries.count > 100_000 { entries.removeAll(keepingCapacity: true) }
+            entries[text] = parsed
+        }
+        return parsed
     }
 
     /// The offset of the first `}}` at or after `start` outside quotes; if quotes never close,

@@ -82,9 +82,19 @@ public enum YAMLParser {
         /// The key waiting for its value; `skipValue` when the key was refused.
         var key: (name: String, location: SourceLocation)?
         var skipValue = false
+        /// The keys of `pairs` by name, made only for a large mapping (see `location(ofKey:)`).
         var keys: [String: SourceLocation] = [:]
         /// Nodes in this subtree so far, aliases expanded, itself included.
         var nodes = 1
+
+        /// Where `name` is already a key of this mapping: a scan of a small mapping (almost all
+        /// of them: a dictionary for each was a tenth of composing), a dictionary for a large one,
+        /// filled with the pairs added since it was last asked.
+        mutating func location(ofKey name: String) -> SourceLocation? {
+            if pairs.count < 12 { return pairs.first { $0.key == name }?.keyLocation }
+            for pair in pairs[keys.count...] { keys[pair.key] = pair.keyLocation }
+            return keys[name]
+        }
     }
 
     private static func compose(
@@ -141,14 +151,13 @@ public enum YAMLParser {
                 stack[top].skipValue = false
             }
             guard let key = stack[top].key else { return }
-            if let first = stack[top].keys[key.name] {
+            if let first = stack[top].location(ofKey: key.name) {
                 diagnostics.error(
                     "duplicate key '\(key.name)' (first defined at line \(first.line), column \(first.column)); "
                         + "remove one of them",
                     at: key.location)
                 return
             }
-            stack[top].keys[key.name] = key.location
             stack[top].pairs.append(YAMLNode.Pair(key: key.name, keyLocation: key.location, value: node))
         }
 

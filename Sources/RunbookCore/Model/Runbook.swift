@@ -39,6 +39,9 @@ public struct Runbook: Sendable {
 
     /// Preconditions then steps, in document order.
     public var allSteps: [Step] { preconditions + steps }
+    /// The same steps without copying them into a new array (a `Step` is large: copying 10,000
+    /// of them retains every field of each), for loops that only read them.
+    public var everyStep: FlattenSequence<[[Step]]> { [preconditions, steps].joined() }
 }
 
 /// What happens when a step fails after its retries.

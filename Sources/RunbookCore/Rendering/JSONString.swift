@@ -47,6 +47,27 @@ public enum JSONString: Sendable {
 
     /// Appends the inside of the JSON string literal holding `text` to `out`.
     public static func append(_ text: String, to out: inout String, style: Style = .canonical) {
+        guard style.asciiOnly else {
+            // Only ASCII bytes are ever escaped here, and no byte of a multi-byte UTF-8 sequence is
+            // ASCII: copy the runs between escapes whole (the journal escapes every row it
+            // digests; one scalar at a time was a hot spot of a run's commits).
+            let utf8 = text.utf8
+            var run = utf8.startIndex
+            var index = run
+            while index != utf8.endIndex {
+                let byte = utf8[index]
+                if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\"),
+                    let escape = escape(ascii: byte, style: style)
+                {
+                    if run != index { out += text[run..<index] }
+                    out += escape
+                    run = utf8.index(after: index)
+                }
+                index = utf8.index(after: index)
+            }
+            if run != utf8.endIndex { out += text[run...] }
+            return
+        }
         for scalar in text.unicodeScalars {
             let value = scalar.value
             if value < 0x80, let escape = escape(ascii: UInt8(value), style: style) {

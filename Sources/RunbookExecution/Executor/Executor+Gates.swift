@@ -114,7 +114,7 @@ extension Executor {
     func decide(_ node: PlanNode, gate: GatePlan, host: String, _ approval: ApprovalRecord, isNew: Bool)
         -> NodeOutcome?
     {
-        if !isNew, !gate.approvers.isEmpty, !gate.approvers.contains(approval.by) { return nil }
+        if !isNew, !gate.allows(approval.by) { return nil }
         var batch = JournalBatch(runID: runID)
         if isNew {
             batch.approvals = [approval]
@@ -169,7 +169,7 @@ extension Executor {
         }
         if let deadline, Date() >= deadline { return timedOut(node, gate: gate, host: host) }
         if options.approvals.contains(node.gateName) {
-            if !gate.approvers.isEmpty, !gate.approvers.contains(options.approver) {
+            if !gate.allows(options.approver) {
                 return fail(
                     node, host: host,
                     "--approve \(node.gateName) was given by \(options.approver), who is not among the approvers"

@@ -201,15 +201,12 @@ public final class Executor: Sendable {
         var interruptedBy: Int32?
         var failures: [(String, String, FailurePolicy)] = []
         var parked: [String] = []
-        var stepValues: [String: Value] = [:]
-        var instanceOutputs: [String: [String: Value]] = [:]  // stepID -> outputs of its first instance
         let concurrency = max(1, plan.runbook.concurrency)
 
-        // Outputs of steps done in an earlier attempt feed expressions of the ones still to run.
+        // Outputs of steps done in an earlier attempt feed expressions of the ones still to run
+        // (per item too: `steps.ID` in an item's instance reads ID's instance for that item).
         let done = nodes.compactMap { previous[$0.id] }
-        stepValues = NodeRunner.stepValues(done, onlyDone: true)
-        // The same per item: `steps.ID` in an item's instance reads ID's instance for that item.
-        var itemValues = nodeRunner.itemValues(done, onlyDone: true)
+        var stepValues = StepValues(records: done, runner: nodeRunner, onlyDone: true)
 
         // One item's failure stays with the item (on_item_failure: isolate).
         let isolate = plan.runbook.onItemFailure == .isolate
@@ -301,10 +298,7 @@ public final class Executor: Sendable {
                     running += 1
                     launched.insert(i)
                     let node = nodes[i]
-                    var values = stepValues
-                    if let item = node.item {
-                        for (id, value) in itemValues[item.identity] ?? [:] { values[id] = value }
-                    }
+                    let values = stepValues.values(for: node.item)
                     let before = previous[node.id]
                     let appliedBefore = applied.contains(node.id)
                     group.addTask {
@@ -342,34 +336,10 @@ public final class Executor: Sendable {
                     let node = nodes[i]
                     switch outcome {
                     case .succeeded(_, let outputs):
-                        if instanceOutputs[node.stepID] == nil {
-                            instanceOutputs[node.stepID] = outputs
-                            stepValues[node.stepID] = .map(["outputs": .map(outputs), "status": .string("succeeded")])
-                        }
-                        // `steps.ID.items`: every instance of a for_each step, for the steps
-                        // without for_each (and the objectives) that read them all.
-                        if let item = node.item {
-                            stepValues[node.stepID] = NodeRunner.adding(
-                                instanceOf: item, host: node.host, outputs: outputs, status: "succeeded",
-                                to: stepValues[node.stepID])
-                        }
-                        if let item = node.item, itemValues[item.identity]?[node.stepID] == nil {
-                            itemValues[item.identity, default: [:]][node.stepID] = .map([
-                                "outputs": .map(outputs), "status": .string("succeeded"),
-                            ])
-                        }
+                        stepValues.succeeded(node, outputs: outputs)
                         fallthrough
                     case .skipped:
-                        if case .skipped = outcome, stepValues[node.stepID] == nil {
-                            stepValues[node.stepID] = .map(["outputs": .map([:]), "status": .string("skipped")])
-                        }
-                        if case .skipped = outcome, let item = node.item,
-                            itemValues[item.identity]?[node.stepID] == nil
-                        {
-                            itemValues[item.identity, default: [:]][node.stepID] = .map([
-                                "outputs": .map([:]), "status": .string("skipped"),
-                            ])
-                        }
+                        if case .skipped = outcome { stepValues.skipped(node) }
                         for j in dependents[i] {
                             remaining[j] -= 1
                             if remaining[j] == 0, !skipped.contains(j) { ready.append(j) }

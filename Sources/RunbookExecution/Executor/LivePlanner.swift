@@ -116,7 +116,7 @@ public struct LivePlanner: Sendable {
                 willChange.insert(node.id)
             } else if case .skipped = node.effect {
                 stepValues[node.stepID] =
-                    stepValues[node.stepID] ?? .map(["outputs": .map([:]), "status": .string("skipped")])
+                    stepValues[node.stepID] ?? StepValues.entry(outputs: [:], status: "skipped")
             } else {
                 node.effect = await predict(node, upstream: upstream, stepValues: &stepValues, runner: runner)
                 switch node.effect {
@@ -235,7 +235,7 @@ public struct LivePlanner: Sendable {
             guard let type = runner.type(of: node) else { return .unknown("no implementation for '\(node.typeName)'") }
             do {
                 let observation = try await type.probe(Self.context(runner, node, host: node.host))
-                stepValues[node.stepID] = .map(["outputs": .map(observation.outputs), "status": .string("succeeded")])
+                stepValues[node.stepID] = StepValues.entry(outputs: observation.outputs, status: "succeeded")
                 // Evaluated as the run will (`Executor.expectationFailure`): with params, vars, hosts and mode.
                 if let failure = Self.expectationFailure(
                     node, outputs: observation.outputs, context: runner.plan.context)

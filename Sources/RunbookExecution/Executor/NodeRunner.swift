@@ -99,9 +99,8 @@ public struct NodeRunner: Sendable {
             if onlyDone, record.state != .succeeded, record.state != .alreadyDone { continue }
             if !onlyDone, record.outputsJSON == nil { continue }
             if values[item.identity]?[record.stepID] != nil { continue }
-            values[item.identity, default: [:]][record.stepID] = .map([
-                "outputs": .map(ValueJSON.decode(record.outputsJSON)), "status": .string(record.state.rawValue),
-            ])
+            values[item.identity, default: [:]][record.stepID] = StepValues.entry(
+                outputs: ValueJSON.decode(record.outputsJSON), status: record.state.rawValue)
         }
         return values
     }

@@ -148,22 +148,17 @@ public struct Rollback: Sendable {
     /// before it was kept: the one its conditions choose with those outputs).
     struct UndoValues {
         let executor: Executor
-        let stepValues: [String: Value]
-        let itemValues: [String: [String: Value]]
+        let stepValues: StepValues
 
         init(executor: Executor, records: [StepRecord]) {
             self.executor = executor
-            stepValues = NodeRunner.stepValues(records, onlyDone: false)
-            itemValues = executor.nodeRunner.itemValues(records, onlyDone: false)
+            stepValues = StepValues(records: records, runner: executor.nodeRunner, onlyDone: false)
         }
 
         /// The node resolved on `host` (a `choose` taking `alternative`, when journaled); nil when
         /// it cannot be (or, for a `choose`, when the alternative taken is still not known).
         func resolved(_ planned: PlanNode, host: String, alternative: Int?) -> PlanNode? {
-            var values = stepValues
-            if let item = planned.item {
-                for (id, value) in itemValues[item.identity] ?? [:] { values[id] = value }
-            }
+            let values = stepValues.values(for: planned.item)
             guard
                 case .success(let node) = executor.nodeRunner.resolve(
                     planned, host: host, stepValues: values, runID: executor.runID, alternative: alternative),

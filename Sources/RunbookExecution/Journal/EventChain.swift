@@ -39,10 +39,47 @@ public enum JournalTimestamp: Sendable {
         var t = time_t(seconds)
         var parts = tm()
         gmtime_r(&t, &parts)
-        return pad(Int(parts.tm_year) + 1900, 4) + "-" + pad(Int(parts.tm_mon) + 1, 2) + "-"
-            + pad(Int(parts.tm_mday), 2) + "T" + pad(Int(parts.tm_hour), 2) + ":"
-            + pad(Int(parts.tm_min), 2) + ":" + pad(Int(parts.tm_sec), 2) + "."
-            + pad(Int(millis), 3) + "Z"
+        let year = Int(parts.tm_year) + 1900
+        guard (0...9999).contains(year) else {
+            return pad(year, 4) + "-" + pad(Int(parts.tm_mon) + 1, 2) + "-" + pad(Int(parts.tm_mday), 2) + "T"
+                + pad(Int(parts.tm_hour), 2) + ":" + pad(Int(parts.tm_min), 2) + ":" + pad(Int(parts.tm_sec), 2)
+                + "." + pad(Int(millis), 3) + "Z"
+        }
+        // The same text written digit by digit into one buffer: every journal write formats a few
+        // timestamps, and the padded pieces joined with `+` were a dozen allocations each.
+        return String(unsafeUninitializedCapacity: 24) { buffer in
+            var at = 0
+            func put(_ value: Int, _ width: Int) {
+                var divisor = 1
+                for _ in 1..<width { divisor *= 10 }
+                var rest = value
+                while divisor > 0 {
+                    buffer[at] = UInt8(ascii: "0") + UInt8(rest / divisor)
+                    rest %= divisor
+                    divisor /= 10
+                    at += 1
+                }
+            }
+            func put(_ character: Unicode.Scalar) {
+                buffer[at] = UInt8(character.value)
+                at += 1
+            }
+            put(year, 4)
+            put("-")
+            put(Int(parts.tm_mon) + 1, 2)
+            put("-")
+            put(Int(parts.tm_mday), 2)
+            put("T")
+            put(Int(parts.tm_hour), 2)
+            put(":")
+            put(Int(parts.tm_min), 2)
+            put(":")
+            put(Int(parts.tm_sec), 2)
+            put(".")
+            put(Int(millis), 3)
+            put("Z")
+            return at
+        }
     }
 
     /// `date` as GRDB stores a `Date` (`yyyy-MM-dd HH:mm:ss.SSS`, UTC, rounded to the

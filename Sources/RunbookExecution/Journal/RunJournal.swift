@@ -46,6 +46,13 @@ public protocol RunJournal: AnyObject, Sendable {
     @discardableResult
     func commit(_ batch: JournalBatch) throws -> JournalCommit
 
+    /// Applies the batch `make` builds, inside the transaction, from the run and one of its steps
+    /// as stored then (nil when absent): a decision checked against what is stored when it is
+    /// written (`runbook approve`). What `make` throws leaves nothing written, and is rethrown.
+    @discardableResult
+    func commit(runID: String, nodeID: String, _ make: (RunRecord?, StepRecord?) throws -> JournalBatch) throws
+        -> JournalCommit
+
     /// How many write transactions have been committed to this journal (by any process, for the
     /// SQLite journal): what the benchmark divides by the number of steps.
     func commitCount() throws -> Int
