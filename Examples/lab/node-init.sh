@@ -3,7 +3,7 @@
 #   unshare --mount --net --uts --pid --fork --mount-proc --propagation private \
 #       bash node-init.sh NODE ADDRESS PREFIX NODE_DIR HOSTS_FILE
 # It gives the node its hostname, its own /etc/hosts, /var/lib/glusterd, /run (tmpfs),
-# /var/log/glusterfs, /var/lib/misc, /root/.ssh and /bricks (bind mounts of NODE_DIR/...),
+# /var/log/glusterfs, /var/lib/misc, /root/.ssh, /bricks and /etc/fstab (bind mounts of NODE_DIR/...),
 # waits for up.sh to move the node's end of its veth pair (eth0) in, configures it, and then
 # only reaps orphans (glusterd, bricks, sshd and gsyncd are started by up.sh with nsenter and
 # end up as children of this process). When it exits, every process of the node dies.
@@ -20,6 +20,10 @@ mount --bind "$D/log" /var/log/glusterfs || fail "bind log"
 mount --bind "$D/misc" /var/lib/misc || fail "bind misc"
 mount --bind "$D/ssh" /root/.ssh || fail "bind ssh"
 mount --bind "$D/bricks" /bricks || fail "bind bricks"
+# The shared-storage hook (cluster.enable-shared-storage) mounts the meta volume at
+# /run/gluster/shared_storage (this node's tmpfs) and rewrites /etc/fstab with `mv` from /run: the
+# node's own fstab, so the machine's is never touched.
+mount --bind "$D/fstab" /etc/fstab || fail "bind fstab"
 ip link set lo up || fail "lo up"
 
 # up.sh creates the veth pair with its peer in this namespace, named eth0 (bounded wait).

@@ -14,7 +14,7 @@ public struct GlusterPack: Pack {
             KeysCreateAction(), SSHKeyGenerateAction(), PemKeysAction(), MountbrokerAction(),
             GeoRepSessionAction(.create), GeoRepSessionAction(.start), GeoRepSessionAction(.stop),
             GeoRepSessionAction(.pause), GeoRepSessionAction(.resume), GeoRepSessionAction(.delete),
-            GeoRepConfigAction(), GeoRepCheckpointAction(),
+            GeoRepConfigAction(), GeoRepCheckpointAction(), GeoRepProveAction(),
             VolumeOptionAction(.set), VolumeOptionAction(.reset), VolumeStateAction(.start), VolumeStateAction(.stop),
             VolumeHealthProbe(), GeoRepStatusProbe(), PeersProbe(), VolumeOptionsProbe(), VolumeEmptyProbe(),
             VolumeListProbe(), MetaVolumeProbe(), PreflightProbe(),

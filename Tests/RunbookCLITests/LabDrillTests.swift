@@ -265,9 +265,11 @@ extension LabEndToEndTests {
                 FileManager.default.fileExists(atPath: "\(secondaryMount)/\(name)")
             }
         }
-        // Behind geo-rep's back: on the secondary's brick, not through a mount.
-        let removed = try node("gfs-b1", ["rm", "-f", "/bricks/gvsecondary/\(name)"])
-        #expect(removed.status == 0, "\(removed.stderr)")
+        // Behind geo-rep's back: on both bricks of the secondary's replica 2, not through a mount.
+        for brickNode in ["gfs-b1", "gfs-b2"] {
+            let removed = try node(brickNode, ["rm", "-f", "/bricks/gvsecondary/\(name)"])
+            #expect(removed.status == 0, "\(brickNode): \(removed.stderr)")
+        }
         try waitUntil(30, "\(name) is gone from the secondary mount") {
             !FileManager.default.fileExists(atPath: "\(secondaryMount)/\(name)")
         }
@@ -281,5 +283,56 @@ extension LabEndToEndTests {
         #expect(steps.first { $0.stepID == "content-check" }?.state == .failed)
         #expect(drillMarkers().isEmpty, "the rollback removes the marker: \(drillMarkers())")
         #expect(try option("gfs-b1", secondaryVolume, "features.read-only") == "on")
+    }
+
+    /// Issue 17: what breaks real sites. Debian's rsync security update (3.5.0+ds1-0+deb12u1) makes
+    /// geo-rep's `sync_method rsync` create every file EMPTY on the secondary while rsync exits 0
+    /// and the session reports nothing wrong (GlusterFS issue 4533); the lab pins the working
+    /// 3.2.7. Here the broken binary is bind-mounted over /usr/bin/rsync inside the nodes only
+    /// (`rsync.sh broken`; the machine keeps the pinned one): a 100 kB file written on the primary
+    /// arrives empty, the checkpoint still completes, and the drill fails its content check naming
+    /// the file and its sizes. The file is then deleted (a delete replicates) and the nodes get
+    /// the pinned rsync back.
+    @Test func drillWithTheBrokenRsyncFailsItsContentCheckNamingTheEmptyFile() throws {
+        try healthyLab()
+        // Named to sort first: the failure message shows the first differences.
+        let name = "-rsync-empty-\(UUID().uuidString.prefix(8).lowercased()).bin"
+        let path = "\(primaryMount)/\(name)"
+        let broken = try lab("rsync.sh", ["broken"])
+        try #require(broken.status == 0, "rsync.sh broken: \(broken.stdout)\(broken.stderr)")
+        defer {
+            try? FileManager.default.removeItem(atPath: path)
+            try? waitUntil(90, "\(name) is deleted on the secondary too") {
+                !FileManager.default.fileExists(atPath: "\(secondaryMount)/\(name)")
+            }
+            let pinned = try? lab("rsync.sh", ["pinned"])
+            #expect(pinned?.status == 0, "rsync.sh pinned: \(pinned?.stdout ?? "")\(pinned?.stderr ?? "")")
+        }
+        print(broken.stdout)
+        let data = Data((0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
+        try data.write(to: URL(fileURLWithPath: path))
+        try timed("a 100 kB file reaches the secondary under the broken rsync") {
+            try waitUntil(90, "\(name) exists on the secondary") {
+                FileManager.default.fileExists(atPath: "\(secondaryMount)/\(name)")
+            }
+            Thread.sleep(forTimeInterval: 5)  // its data would follow its entry within the same batch
+        }
+        let size = (try? FileManager.default.attributesOfItem(atPath: "\(secondaryMount)/\(name)")[.size] as? Int) ?? -1
+        print("lab: \(name) on the secondary: \(size) bytes (100000 on the primary)")
+        #expect(size == 0, "the broken rsync leaves the file empty on the secondary")
+
+        let state = try newState()
+        let result = try timed("drill with the broken rsync") {
+            try unattended(state, ["run", drill, "-i", inventory, "--yes"])
+        }
+        let text = result.stdout + result.stderr
+        print(text.suffix(3000))
+        #expect(result.status == 1, "\(text.suffix(3000))")
+        #expect(text.contains("~ \(name) (size 100000 -> 0"), "the failure names the empty file: \(text.suffix(3000))")
+        #expect(text.contains("the secondary differs from the primary although the checkpoint completed"))
+        let steps = try journal(state).steps(runID: try runID(state))
+        #expect(steps.first { $0.stepID == "wait-synced" }?.state == .succeeded, "the checkpoint completed regardless")
+        #expect(steps.first { $0.stepID == "content-check" }?.state == .failed)
+        #expect(drillMarkers().isEmpty, "the rollback removes the marker: \(drillMarkers())")
     }
 }

@@ -146,4 +146,113 @@ extension LabEndToEndTests {
         let index = try #require(try journal(state).steps(runID: try runID(state)).first { $0.nodeID == "index" })
         #expect(index.state == .failed && !index.changed, "\(index.state), changed \(index.changed)")
     }
+
+    // MARK: - Site B (two nodes since issue 17): the failback's list on gvsecondary
+
+    var sessionRunbookB: String {
+        root.appendingPathComponent("Tests/RunbookCLITests/Fixtures/lab-glusterfind-session-b.yaml").path
+    }
+    var changesRunbookB: String {
+        root.appendingPathComponent("Tests/RunbookCLITests/Fixtures/lab-glusterfind-changes-b.yaml").path
+    }
+
+    func secondaryOptions() throws -> [String: String] {
+        var values: [String: String] = [:]
+        for name in glusterfindOptions { values[name] = try option("gfs-b1", secondaryVolume, name) }
+        return values
+    }
+
+    /// gfs-b2 back, site B's pool connected, no session `labfault` on gvsecondary, its options as
+    /// `before`, the list and the replay target removed from gfs-b1.
+    func restoreSiteBAfterGlusterfindFault(_ before: [String: String]) {
+        _ = try? lab("site.sh", ["up", "gfs-b2"])
+        try? waitUntil(90, "gfs-b1 and gfs-b2 see each other Connected") {
+            let one = try gluster("gfs-b1", ["pool", "list"]).stdout
+            let two = try gluster("gfs-b2", ["pool", "list"]).stdout
+            return [one, two].allSatisfy { text in
+                text.split(separator: "\n").dropFirst().allSatisfy { $0.contains("Connected") }
+                    && text.split(separator: "\n").count == 3
+            }
+        }
+        if (try? node("gfs-b1", ["glusterfind", "list"]).stdout.contains(faultSession)) == true {
+            let deleted = try? node("gfs-b1", ["glusterfind", "delete", faultSession, secondaryVolume])
+            print("glusterfind delete \(faultSession) -> \(deleted?.status ?? -1) \(deleted?.stdout ?? "")")
+        }
+        for (name, value) in before.sorted(by: { $0.key < $1.key })
+        where (try? option("gfs-b1", secondaryVolume, name)) != value {
+            let set = try? gluster("gfs-b1", ["volume", "set", secondaryVolume, name, value])
+            print("gluster volume set \(secondaryVolume) \(name) \(value) -> \(set?.status ?? -1)")
+        }
+        _ = try? node("gfs-b1", ["rm", "-rf", faultList, faultList + ".replay", faultTarget])
+    }
+
+    /// Issue 17, item 4: a node of site B down at the failback's `pre`. The list is made on
+    /// gvsecondary (replica 2 on gfs-b1 and gfs-b2) from gfs-b1, as the failback's final-changes
+    /// does; with gfs-b2 taken away (`site.sh down gfs-b2`) the list refuses to be partial
+    /// (`--disable-partial`): the changes step fails naming gfs-b2 and the cause, nothing is
+    /// replayed; with gfs-b2 back, `resume` lists both bricks and replays. The changes reach
+    /// gvsecondary the way a failover window's do not, through the session, which is all the list
+    /// needs: it reads the secondary's changelogs.
+    @Test func aSiteBNodeDownAtPreStopsTheListOfTheSecondaryAndNamesTheNode() throws {
+        try healthyLab()
+        let before = try secondaryOptions()
+        defer { restoreSiteBAfterGlusterfindFault(before) }
+        _ = try node("gfs-b1", ["rm", "-rf", faultList, faultTarget])
+        #expect(try node("gfs-b1", ["mkdir", "-p", faultTarget]).status == 0)
+
+        let created = try newState()
+        let session = try timed("glusterfind session on gvsecondary (gfs-b1, gfs-b2)") {
+            try runbook(created, ["run", sessionRunbookB, "-i", inventory, "--yes"])
+        }
+        try #require(session.status == 0, "\(session.stdout.suffix(2000))\(session.stderr)")
+
+        // Changes on the primary after the session time (one rollover), synced to the secondary by
+        // the session, then one rollover of the secondary's changelog before the pre.
+        let dir = "gfault-b-\(String(UUID().uuidString.prefix(8)).lowercased())"
+        try timed("changes on gvprimary reach gvsecondary, one rollover either side") {
+            Thread.sleep(forTimeInterval: 16)
+            try make("\(primaryMount)/\(dir)", ["one.txt": "one\n", "sub dir/two 2.txt": "two\n"])
+            try waitUntil(90, "the changes reach gvsecondary") {
+                read("\(secondaryMount)/\(dir)/sub dir/two 2.txt") == "two\n"
+            }
+            Thread.sleep(forTimeInterval: 16)
+        }
+
+        let down = try lab("site.sh", ["down", "gfs-b2"])
+        try #require(down.status == 0, "site.sh down gfs-b2: \(down.stderr)")
+        let state = try newState()
+        let failed = try timed("the change list with gfs-b2 down: the changes step fails") {
+            try runbook(state, ["run", changesRunbookB, "-i", inventory, "--yes", "--approve", "commit"])
+        }
+        let run = try runID(state)
+        let output = failed.stdout + failed.stderr
+        print(output.suffix(2500))
+        #expect(failed.status == 1, "\(output.suffix(2000))")
+        #expect(output.contains("changes on gfs-b1: failed"), "the step and its host are named")
+        #expect(output.contains("pre failed on gfs-b2"), "the node is named: \(output.suffix(2000))")
+        #expect(output.contains("No route to host"), "the cause is said: \(output.suffix(2000))")
+        #expect(output.contains("runbook resume"), "what to do next is said")
+        var steps = try journal(state).steps(runID: run)
+        #expect(steps.first { $0.nodeID == "changes" }?.state == .failed)
+        #expect(try journal(state).attempts(runID: run).filter { $0.nodeID == "replay" }.isEmpty, "no replay")
+        #expect(try node("gfs-b1", ["test", "-e", faultList]).status == 1, "glusterfind wrote no list")
+        #expect(try node("gfs-b1", ["ls", "-A", faultTarget]).stdout.isEmpty, "nothing replayed")
+
+        let up = try lab("site.sh", ["up", "gfs-b2"])
+        try #require(up.status == 0, "site.sh up gfs-b2: \(up.stderr)")
+        let resumed = try timed("resume with gfs-b2 back: list and replay") { try runbook(state, ["resume", run]) }
+        #expect(resumed.status == 0, "\(resumed.stdout.suffix(2000))\(resumed.stderr)")
+        steps = try journal(state).steps(runID: run)
+        #expect(steps.first { $0.nodeID == "replay" }?.state == .succeeded)
+        let changes = try outputs(state, run, "changes")
+        print("lab: changes \(changes)")
+        #expect(changes["bricks"] as? Int == 2, "both bricks' status files checked: \(changes)")
+        #expect((changes["new"] as? Int ?? 0) >= 4, "the directory, its subdirectory and two files: \(changes)")
+        let copied = try node("gfs-b1", ["cat", "\(faultTarget)/\(dir)/sub dir/two 2.txt"])
+        #expect(copied.stdout == "two\n", "replayed once the list is whole: \(copied.stderr)")
+        #expect(
+            try journal(state).attempts(runID: run).filter { $0.nodeID == "replay" && $0.phase == .apply }.count == 1,
+            "the replay applied once")
+        try? FileManager.default.removeItem(atPath: "\(primaryMount)/\(dir)")
+    }
 }

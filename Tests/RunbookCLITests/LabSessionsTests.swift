@@ -35,7 +35,7 @@ extension LabEndToEndTests {
         steps.first { $0.stepID == id && ($0.nodeID == "\(id)[\(key)]" || $0.nodeID.hasPrefix("\(id)[\(key)]@")) }
     }
 
-    /// The brick process of a one-brick volume on gfs-b1.
+    /// The process of gfs-b1's brick of a secondary volume (the first of its replica 2, gfs-b1's).
     func brickPID(_ volume: String) throws -> Int32 {
         let info = try gluster("gfs-b1", ["--xml", "volume", "status", volume]).stdout
         return try #require(
@@ -146,6 +146,7 @@ extension LabEndToEndTests {
         try waitUntil(120, "both original sessions run primary -> secondary again") {
             try items.allSatisfy { try running($0.key, $0.secondary) }
         }
+        try expectReplicating("after the failback of both")
     }
 
     @Test func aSessionWhoseSecondaryHasABrickDownIsLeftOutTheOtherFailsOverAndRollbackUndoesOnlyIt() throws {
@@ -156,10 +157,11 @@ extension LabEndToEndTests {
         let pid = try brickPID(secondSecondary)
         _ = try node("gfs-b1", ["kill", "-KILL", "\(pid)"])
         defer {
-            // `start force` restarts the brick; glusterd may refuse while it is busy, so ask again.
+            // `start force` restarts the brick (every brick online: no `<status>0`); glusterd may refuse
+            // while it is busy, so ask again.
             try? waitUntil(120, "\(secondSecondary)'s brick is back") {
-                if try gluster("gfs-b1", ["--xml", "volume", "status", secondSecondary]).stdout.contains(
-                    "<status>1</status>")
+                if try !gluster("gfs-b1", ["--xml", "volume", "status", secondSecondary]).stdout.contains(
+                    "<status>0</status>")
                 {
                     return true
                 }
@@ -252,8 +254,8 @@ extension LabEndToEndTests {
         // 4. The brick back: the second session, never touched, syncs again (Active + Passive).
         try timed("brick back, the second session Active again") {
             try waitUntil(120, "\(secondSecondary)'s brick is back") {
-                if try gluster("gfs-b1", ["--xml", "volume", "status", secondSecondary]).stdout.contains(
-                    "<status>1</status>")
+                if try !gluster("gfs-b1", ["--xml", "volume", "status", secondSecondary]).stdout.contains(
+                    "<status>0</status>")
                 {
                     return true
                 }

@@ -88,6 +88,28 @@ import Testing
         #expect(try await probe.probe(Lab.context(generous, try faultyHost())).outputs["state"] == .string("Faulty"))
     }
 
+    /// Issue 21, case 3: `restart-original` (`gluster.georep.start`) counted a Faulty worker as
+    /// started, so a session whose workers were all Faulty was "done" and the failback succeeded
+    /// while nothing replicated. Faulty is running (the monitor restarts it) but not started.
+    @Test func startDoesNotCountAFaultyWorkerAsStarted() async throws {
+        let node = try Lab.node(
+            "action: gluster.georep.start\nwith: {primary: mastervol, secondary: vm::slavevol, force: true}",
+            inventory: Self.inventory)
+        let status = try Fixture("live-10.3-georep-status.xml").text
+        let host = FakeHost()
+        host.on(
+            "--mode=script --xml \(session) status detail",
+            Lab.ok(status.replacingOccurrences(of: "<status>Active</status>", with: "<status>Faulty</status>")))
+        let type = try #require(ActionRegistry.withGluster[node.typeName])
+        let faulty = try await type.probe(Lab.context(node, host))
+        #expect(!faulty.done, "\(faulty.summary)")
+        #expect(faulty.summary.contains("Faulty"), "\(faulty.summary)")
+        let healthy = FakeHost()
+        healthy.on("--mode=script --xml \(session) status detail", Lab.ok(status))
+        #expect(try await type.probe(Lab.context(node, healthy)).done)
+        #expect(GeoRepWorkerState("Faulty").isRunning && !GeoRepWorkerState("Faulty").isStarted)
+    }
+
     @Test func aFaultyWorkerBesideAnActiveOneIsStillSyncInProgress() throws {
         let status = try GlusterParse.geoRepStatus(try Fixture("live-10.3-georep-status.xml").output())
         guard case .sessions(let sessions) = status, var session = sessions.first, let active = session.workers.first

@@ -25,8 +25,9 @@ import Testing
         #expect(argv[1].prefix(3) == ["/usr/bin/python3", "-c", TreePrograms.itemize])
         #expect(
             Array(argv[1].dropFirst(3)) == [
-                "rsync", "-aHAX", "--from0", "--files-from=/var/tmp/final.txt.replay/copy0", "--ignore-missing-args",
-                "--itemize-changes", "--exclude=/.trashcan", "/mnt/b/", "/mnt/a/",
+                "rsync", "-aHAX", "--sparse", "--inplace", "--from0", "--files-from=/var/tmp/final.txt.replay/copy0",
+                "--exclude-from=/var/tmp/final.txt.replay/exclude0", "--ignore-missing-args", "--itemize-changes",
+                "--exclude=/.trashcan", "/mnt/b/", "/mnt/a/",
             ])
         // No shell anywhere: every command is its own argv.
         #expect(!argv.contains { ["sh", "/bin/sh", "bash"].contains($0[0]) })

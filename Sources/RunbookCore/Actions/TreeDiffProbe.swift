@@ -8,8 +8,9 @@ import Foundation
 /// and hard-link groups; content byte for byte for `checksum: all`, for a list of paths, or for
 /// the paths a change list names (`checksum_list`). `+ P` is only in the source (the target lacks
 /// it), `- P` only in the target, `~ P (what)` in both but different; a name with a control
-/// byte or `\` is spelled as rsync spells it (`\#012`). ACLs, xattrs and a symlink's own mtime are
-/// not compared.
+/// byte or `\` is spelled as rsync spells it (`\#012`). Extended attributes, POSIX ACLs included,
+/// with `xattrs: true`; holes on one side only with `sparse: true`; a symlink's own mtime and
+/// allocated blocks otherwise are not compared.
 ///
 /// As a probe it can be a step's `expect` (`outputs.differences == 0`, the default), an `until`
 /// gate's `condition`, and its outputs are the evidence a commit gate's prompt shows.
@@ -42,7 +43,15 @@ public struct TreeDiffProbe: ActionType {
                 "dir_mtime", .bool,
                 "compare directories' mtimes (default true; geo-rep with change_detector changelog does not carry them: a directory gets the time the secondary applied its entries)"
             ),
-        ],
+            ParameterSpec(
+                "xattrs", .bool,
+                "also compare extended attributes, POSIX ACLs included (default false: two more system calls per entry"
+                    + " and name; on GlusterFS the mounts need `-o acl` for the ACLs to be seen at all)"),
+            ParameterSpec(
+                "sparse", .bool,
+                "also say when a file has holes on one side only (`~ P (sparse -> allocated)`: copied without"
+                    + " rsync's -S, it takes its whole size; default false)"),
+        ] + TreeArguments.volumeParameters,
         outputs: [
             OutputSpec("differences", "int", "entries that differ (each entry under a one-sided directory counts)"),
             OutputSpec("lines", "list", "the first `limit` differences: `+ PATH`, `- PATH`, `~ PATH (what differs)`"),
@@ -88,8 +97,18 @@ public struct TreeDiffProbe: ActionType {
         if arguments.bool("require_mounts") == true { argv.append("--mounts") }
         if arguments.bool("root_mtime") == false { argv.append("--no-root-mtime") }
         if arguments.bool("dir_mtime") == false { argv.append("--no-dir-mtime") }
+        if arguments.bool("xattrs") == true { argv.append("--xattrs") }
+        if arguments.bool("sparse") == true { argv.append("--sparse") }
+        argv += TreeArguments.volumes(arguments)
         argv += ["--", arguments.string("source") ?? "", arguments.string("target") ?? ""]
         return [PlannedCommand(.probe, on: host.name, CommandSpec(argv: argv))]
+    }
+
+    /// The program's argv (the interpreter, the program, its options; not the two trees) for these
+    /// arguments: tree.copy runs the same comparison.
+    static func options(_ arguments: ResolvedArguments, on host: RenderHost) -> [String] {
+        let argv = TreeDiffProbe().commands(for: arguments, on: host)[0].command.argv
+        return Array(argv.dropLast(3))
     }
 
     public func check(_ arguments: ResolvedArguments) -> [String] {

@@ -61,7 +61,13 @@ public struct TreeReplayAction: ActionType {
             ParameterSpec(
                 "require_mounts", .bool,
                 "refuse unless source and target are mount points (an unmounted FUSE mount point is an empty dir)"),
-        ],
+            ParameterSpec(
+                "fenced", .any,
+                "when the target was made read-only for the failback (epoch seconds or a timestamp): an entry of the"
+                    + " target whose ctime is between `since` and this was written there by its own clients during the"
+                    + " window, and is kept, not overwritten nor removed (later changes are the pre-copy's or this"
+                    + " replay's own); without it, every change since `since` counts"),
+        ] + TreeArguments.volumeParameters,
         outputs: [
             OutputSpec("renamed", "int", "renames applied on the target"),
             OutputSpec("renames_skipped", "int", "renames not applied (old name absent, new one present, symlink)"),
@@ -74,7 +80,22 @@ public struct TreeReplayAction: ActionType {
                 "kept_unsynced", "int",
                 "such names kept because the source has nothing with their identity (never synced?)"),
             OutputSpec("unsynced", "list", "the first 20 of those"),
-            OutputSpec("added_unlisted", "int", "names only the source had that no line named: copied"),
+            OutputSpec(
+                "kept_changed", "int",
+                "listed paths whose entry the target changed itself during the window (`since`..`fenced`):"
+                    + " kept, not overwritten nor removed"),
+            OutputSpec("changed", "list", "the first 20 of those"),
+            OutputSpec(
+                "added_unlisted", "int",
+                "names only the source had that no line named and that changed there during the window: copied"),
+            OutputSpec(
+                "left_absent", "int",
+                "names only the source has that no line names and that did not change there during the window"
+                    + " (deleted or renamed on the target): not copied back"),
+            OutputSpec("absent", "list", "the first 20 of those"),
+            OutputSpec(
+                "rejoined", "int",
+                "names with a comma glusterfind had split into several lines (its hard-link separator): joined back"),
             OutputSpec("lines", "map", "lines of the list per type (NEW, MODIFY, RENAME, DELETE)"),
             OutputSpec("copied", "int", "paths in the rsync list (incl. the reconciled directories, hard links)"),
             OutputSpec("dirs", "int", "directories reconciled"),
@@ -117,19 +138,14 @@ public struct TreeReplayAction: ActionType {
         var replay = [python, "-c", TreePrograms.replay, source, target, arguments.string("list") ?? "", work]
         replay += ignore.map { "--ignore=\($0)" }
         replay.append("--identity=\(arguments.string("identity") ?? Self.defaultIdentity)")
-        if let since = arguments["since"], since != .null {
-            // Known only once an earlier step ran (glusterfind.changes' outputs.start): the plan
-            // shows the argument with its `${{ ... }}` text, which the run fills in.
-            if let epoch = Self.epoch(since) {
-                replay.append("--since=\(epoch)")
-            } else if since.renderedForText.contains("${{") {
-                replay.append("--since=\(since.renderedForText)")
-            }
-        }
+        replay += Self.time("since", arguments)
         if arguments.bool("require_mounts") == true { replay.append("--mounts") }
+        replay += Self.time("fenced", arguments)
+        replay += TreeArguments.volumes(arguments)
         let rsync =
             [
-                python, "-c", TreePrograms.itemize, "rsync", "-aHAX", "--from0", "--files-from=\(work)/copy0",
+                python, "-c", TreePrograms.itemize, "rsync", "-aHAX", "--sparse", "--inplace", "--from0",
+                "--files-from=\(work)/copy0", "--exclude-from=\(work)/exclude0",
                 "--ignore-missing-args", "--itemize-changes",
             ] + ignore.map { "--exclude=/\($0)" } + [Self.slashed(source), Self.slashed(target)]
         return [
@@ -138,13 +154,24 @@ public struct TreeReplayAction: ActionType {
         ]
     }
 
-    /// A timestamp, a number or a string of either, as epoch seconds; nil for anything else.
+    /// `--NAME=EPOCH` for a time argument, none when it is absent. Known only once an earlier step
+    /// ran (glusterfind.changes' outputs.start), the plan shows the argument with its `${{ ... }}`
+    /// text, which the run fills in.
+    static func time(_ name: String, _ arguments: ResolvedArguments) -> [String] {
+        guard let value = arguments[name], value != .null else { return [] }
+        if let epoch = Self.epoch(value) { return ["--\(name)=\(epoch)"] }
+        return value.renderedForText.contains("${{") ? ["--\(name)=\(value.renderedForText)"] : []
+    }
+
+    /// A timestamp, a number or a string of either (a command's output: surrounding blanks and
+    /// newlines are dropped), as epoch seconds; nil for anything else.
     static func epoch(_ value: Value) -> Int? {
         switch value {
         case .timestamp(let date): return Int(date.timeIntervalSince1970.rounded(.down))
         case .int(let number): return number
         case .double(let number): return Int(number.rounded(.down))
-        case .string(let text):
+        case .string(let untrimmed):
+            let text = untrimmed.trimmingCharacters(in: .whitespacesAndNewlines)
             if let number = Int(text) { return number }
             return Value.parseTimestamp(text).map { Int($0.timeIntervalSince1970.rounded(.down)) }
         default: return nil
@@ -154,10 +181,14 @@ public struct TreeReplayAction: ActionType {
     public func check(_ arguments: ResolvedArguments) -> [String] {
         var messages = TreeArguments.paths(arguments, ["source", "target", "list", "work"])
         messages += TreeArguments.overlap(arguments) + TreeArguments.ignore(arguments)
-        if let since = arguments["since"], since != .null, !since.renderedForText.contains("${{"),
-            Self.epoch(since) == nil
-        {
-            messages.append("`since` must be a timestamp or epoch seconds (glusterfind.changes' outputs.start)")
+        for name in ["since", "fenced"] {
+            if let value = arguments[name], value != .null, !value.renderedForText.contains("${{"),
+                Self.epoch(value) == nil
+            {
+                messages.append(
+                    "`\(name)` must be a timestamp or epoch seconds"
+                        + (name == "since" ? " (glusterfind.changes' outputs.start)" : ""))
+            }
         }
         return messages
     }
@@ -191,6 +222,9 @@ public struct TreeReplayAction: ActionType {
             "deletes_kept": .int(report.deletesKept), "removed_stale": .int(report.removedStale),
             "kept_recent": .int(report.keptRecent), "kept_unsynced": .int(report.keptUnsynced),
             "unsynced": .list(report.unsynced.map(Value.string)), "added_unlisted": .int(report.addedUnlisted),
+            "kept_changed": .int(report.keptChanged), "changed": .list(report.changed.map(Value.string)),
+            "left_absent": .int(report.leftAbsent), "absent": .list(report.absent.map(Value.string)),
+            "rejoined": .int(report.rejoined),
             "copied": .int(report.copy), "dirs": .int(report.dirs), "lines": .map(report.lines.mapValues { .int($0) }),
             "removed": .list(report.removed.map(Value.string)), "skipped": .list(report.skipped.map(Value.string)),
         ]
@@ -214,6 +248,16 @@ public struct TreeReplayAction: ActionType {
             + " items copied"
         if report.keptRecent > 0 {
             summary += "; \(report.keptRecent) name(s) only the target has were kept: changed there during the window"
+        }
+        if report.keptChanged > 0 {
+            summary +=
+                "; \(report.keptChanged) listed path(s) were kept as the target has them, changed there during the"
+                + " window: \(report.changed.prefix(5).joined(separator: ", ")); tree.diff shows them"
+        }
+        if report.leftAbsent > 0 {
+            summary +=
+                "; \(report.leftAbsent) name(s) only the source has, unchanged there in the window, were not copied"
+                + " back: \(report.absent.prefix(5).joined(separator: ", "))"
         }
         if report.keptUnsynced > 0 {
             summary +=
@@ -245,6 +289,25 @@ enum TreeArguments {
         let a = TreeReplayAction.slashed(source)
         let b = TreeReplayAction.slashed(target)
         return a.hasPrefix(b) || b.hasPrefix(a) ? ["`source` and `target` overlap ('\(source)', '\(target)')"] : []
+    }
+
+    /// The volume each tree must be a mount of (case 11 of issue 21: a wrong mount writes one
+    /// volume's window into another).
+    static let volumeParameters = [
+        ParameterSpec(
+            "source_volume", .string,
+            "refuse unless the source is a GlusterFS FUSE mount of this volume (VOLUME or HOST:/VOLUME; the mount"
+                + " table's entry for the path, /proc/mounts)"),
+        ParameterSpec("target_volume", .string, "the same for the target"),
+        ParameterSpec("mount_table", .string, "the mount table read for those checks (default /proc/mounts)"),
+    ]
+
+    static func volumes(_ arguments: ResolvedArguments) -> [String] {
+        var argv: [String] = []
+        if let volume = arguments.string("source_volume") { argv.append("--source-volume=\(volume)") }
+        if let volume = arguments.string("target_volume") { argv.append("--target-volume=\(volume)") }
+        if !argv.isEmpty, let table = arguments.string("mount_table") { argv.append("--mount-table=\(table)") }
+        return argv
     }
 
     static func ignore(_ arguments: ResolvedArguments) -> [String] {

@@ -54,6 +54,7 @@ public struct CorePack: Pack {
     public var types: [any ActionType] {
         [
             ShellAction(), CommandProbe(), SSHKeyProbe(), SSHReachableProbe(), TreeReplayAction(), TreeDiffProbe(),
+            TreeCopyAction(),
             ApprovalGate(), UntilGate(),
         ]
     }

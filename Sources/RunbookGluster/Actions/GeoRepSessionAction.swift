@@ -67,8 +67,18 @@ public struct GeoRepSessionAction: ActionType, ReprobingAction {
                 name: "gluster.georep.stop", kind: .action,
                 summary:
                     "Stop a geo-replication session (`stop [force]`; force also stops it when primary nodes are unreachable).",
-                parameters: [Self.primary, Self.secondary, force], outputs: [],
-                changes: true, undo: .derived("start the session again (force), only if it was running before"),
+                parameters: [
+                    Self.primary, Self.secondary, force,
+                    ParameterSpec(
+                        "marker_dir", .string,
+                        "the primary volume's mount on the step's host: a rollback that starts the session again"
+                            + " proves it replicates there, as gluster.georep.prove does (a stalled session is restarted)"
+                    ),
+                ], outputs: [],
+                changes: true,
+                undo: .derived(
+                    "start the session again (force), only if it was running before; with marker_dir, prove it"
+                        + " replicates (gluster.georep.prove)"),
                 idempotency: "there is no session, or every worker is Stopped (or Created)")
         case .pause:
             return ActionDescriptor(
@@ -174,7 +184,7 @@ public struct GeoRepSessionAction: ActionType, ReprobingAction {
         let states = workers.map(\.state)
         let pair = "\(primary) → \(secondary)"
         let seen = Self.describe(status, pair: pair)
-        let running = states.contains { $0.isStarted }
+        let running = states.contains { $0.isRunning }
         let paused = states.contains(.paused)
         var observed = Observed(
             existed: status.exists, statuses: workers.map(\.status), running: running, paused: paused)
@@ -298,6 +308,13 @@ public struct GeoRepSessionAction: ActionType, ReprobingAction {
                 return EffectResult(succeeded: true, summary: "session \(pair) already runs")
             }
             last = try await client.change(cli.geoRepVerb(primary, secondary, "start", force: true))
+            if let directory = context.arguments.string("marker_dir"), !directory.isEmpty {
+                var arguments = context.arguments
+                arguments.values["marker_dir"] = .string(directory)
+                return try await GeoRepProveAction.prove(
+                    context, primary: primary, secondary: secondary, marker: GeoRepProveAction.marker(arguments),
+                    notes: ["started (force) again"], last: last)
+            }
             return EffectResult(succeeded: true, summary: "started (force) the session \(pair) again", result: last)
         case .pause:
             guard now.exists, states.contains(.paused) else {

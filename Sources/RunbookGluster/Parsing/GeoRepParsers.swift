@@ -73,8 +73,12 @@ public enum GeoRepWorkerState: String, Sendable, Hashable {
         }
     }
 
-    /// Whether the session's monitor runs this worker (started: Active, Passive, Initializing, Faulty).
-    public var isStarted: Bool { [.active, .passive, .initializing, .faulty].contains(self) }
+    /// Whether the session's monitor runs this worker (Active, Passive, Initializing, Faulty).
+    public var isRunning: Bool { isStarted || self == .faulty }
+    /// Whether the worker is started and can sync (Active, Passive, Initializing). A Faulty worker is
+    /// not: a `start` that finds one is not done (issue 21, case 3: `restart-original` counted a
+    /// Faulty worker as started and succeeded while the session could not replicate).
+    public var isStarted: Bool { [.active, .passive, .initializing].contains(self) }
     /// Whether the worker is not started (Stopped, or Created and never started).
     public var isStopped: Bool { self == .stopped || self == .created }
 }

@@ -1,0 +1,327 @@
+import Foundation
+import RunbookCore
+
+/// `gluster.georep.prove`: the session replicates: a checkpoint is set, a marker file is written
+/// on the primary's mount, and the step waits until every Active worker has completed the
+/// checkpoint. A session whose Active workers sit in Changelog Crawl with LAST_SYNCED frozen for
+/// `stall_after` is stalled: it is restarted (`stop force`, `start force`) and proven again, up
+/// to `restarts` times.
+///
+/// Why a restart: GlusterFS 10.3 (and its master branch) can register a new worker with the
+/// brick's changelog so that it never receives a live changelog: the brick's connector thread
+/// moves the new client to its wait queue after the connection's CONNECT notification has
+/// already moved it to the active list (`changelog_ev_connector` and `changelog_rpc_notify` in
+/// `xlators/features/changelog/src/changelog-ev-handle.c`). The worker then shows Active and
+/// Changelog Crawl, logs no error and ships nothing; a new registration (a restart) recovers it.
+/// Seen on the lab in about a third of the session starts.
+public struct GeoRepProveAction: ActionType {
+    /// Creates the type.
+    public init() {}
+
+    static let markerName = ".runbook-prove"
+
+    public let descriptor = ActionDescriptor(
+        name: "gluster.georep.prove", kind: .action,
+        summary:
+            "Prove the session replicates: with `start`, start it first if it is not running; set a checkpoint, write"
+            + " `MARKER_DIR/.runbook-prove` (the primary volume's mount on the step's host) and wait until every"
+            + " Active worker has completed the checkpoint. A session stalled in Changelog Crawl (LAST_SYNCED frozen"
+            + " for `stall_after`) is restarted (`stop force`, `start force`) and proven again, up to `restarts`"
+            + " times; the marker is removed at the end.",
+        parameters: [
+            GeoRepSessionAction.primary, GeoRepSessionAction.secondary,
+            ParameterSpec(
+                "marker_dir", .string, required: true,
+                "a directory on the step's host where the primary volume is mounted (the marker is written there)"),
+            ParameterSpec(
+                "start", .bool, "start the session first when no worker is running (default false: it must run)"),
+            ParameterSpec(
+                "stall_after", .duration,
+                "Changelog Crawl with LAST_SYNCED unchanged this long after the marker is a stall (default 60s;"
+                    + " the brick rolls its changelog over every 15 s)"),
+            ParameterSpec("restarts", .int, "restarts allowed for a stalled session (default 2)"),
+            ParameterSpec(
+                "timeout", .duration,
+                "give up after this long in all (default 10m; a history or hybrid crawl still catching up is not a"
+                    + " stall, only slow)"),
+            ParameterSpec("every", .duration, "seconds between status reads (default 3s)"),
+            ParameterSpec(
+                "faulty_grace", .duration,
+                "when given: every worker Faulty this long ends the step without a proof (outputs.replicating"
+                    + " false), for a session the run does not depend on; without it the step waits for `timeout`"),
+        ],
+        outputs: [
+            OutputSpec("restarts", "int", "how many times the session was restarted"),
+            OutputSpec("seconds", "double", "from the first checkpoint to its completion"),
+            OutputSpec("active", "int", "Active workers that completed the checkpoint"),
+            OutputSpec("replicating", "bool", "true when proven; false only after `faulty_grace`"),
+        ],
+        changes: true,
+        undo: .derived("with `start`: stop the session (force) if this step started it; the restarts are not undone"),
+        idempotency: "never: it proves the session replicates now, each time it runs")
+
+    public func commands(for arguments: ResolvedArguments, on host: RenderHost) -> [PlannedCommand] {
+        let cli = GlusterCLI(host: host)
+        let primary = arguments.string("primary") ?? ""
+        let secondary = arguments.string("secondary") ?? ""
+        let marker = Self.marker(arguments)
+        return [
+            PlannedCommand(.probe, on: host.name, cli.geoRepStatus(primary, secondary)),
+            PlannedCommand(.apply, on: host.name, cli.geoRepVerb(primary, secondary, "start", force: true)),
+            PlannedCommand(.apply, on: host.name, cli.geoRepConfigSet(primary, secondary, "checkpoint", "now")),
+            PlannedCommand(.apply, on: host.name, CommandSpec(argv: ["touch", marker])),
+            PlannedCommand(.apply, on: host.name, cli.geoRepVerb(primary, secondary, "stop", force: true)),
+            PlannedCommand(.apply, on: host.name, CommandSpec(argv: ["rm", "-f", marker])),
+        ]
+    }
+
+    static func marker(_ arguments: ResolvedArguments) -> String {
+        let directory = arguments.string("marker_dir") ?? ""
+        return (directory.hasSuffix("/") ? String(directory.dropLast()) : directory) + "/" + markerName
+    }
+
+    public func check(_ arguments: ResolvedArguments) -> [String] {
+        var messages = ArgumentChecks.session(arguments)
+        if let directory = arguments.string("marker_dir"), !ArgumentChecks.isUnknown(directory),
+            !directory.hasPrefix("/")
+        {
+            messages.append("`marker_dir` '\(directory)' is not an absolute path (the primary volume's mount)")
+        }
+        if let restarts = arguments.int("restarts"), restarts < 0 {
+            messages.append("`restarts` \(restarts) is negative")
+        }
+        return messages
+    }
+
+    static func seconds(_ arguments: ResolvedArguments, _ name: String, default value: Double) -> Double {
+        if case .duration(let seconds)? = arguments[name] { return seconds }
+        if case .int(let number)? = arguments[name] { return Double(number) }
+        return value
+    }
+
+    struct Observed: Codable, Sendable {
+        var running: Bool
+    }
+
+    public func probe(_ context: ActionContext) async throws -> Observation {
+        let primary = try context.required("primary")
+        let secondary = try context.required("secondary")
+        let status = try await GlusterClient(context).geoRepStatus(primary, secondary)
+        let running = status.workers.contains { $0.state.isStarted }
+        let pair = "\(primary) → \(secondary)"
+        return Observation(
+            done: false,
+            summary: GeoRepSessionAction.describe(status, pair: pair)
+                + "; proven by a checkpoint and a marker each run",
+            undoState: UndoJSON.encode(Observed(running: running)))
+    }
+
+    /// What one status read says about the proof.
+    enum Reading: Equatable {
+        case completed(active: Int)
+        /// Active workers in Changelog Crawl; the newest LAST_SYNCED among them.
+        case live(lastSynced: Date?)
+        /// Initializing, History or Hybrid Crawl, or no Active worker yet: not a stall.
+        case catchingUp(String)
+        case faulty(String, all: Bool)
+    }
+
+    /// `previous`: the newest checkpoint time the workers showed before this one was set (the
+    /// cluster's clock, not the controller's: only a checkpoint newer than it counts).
+    static func read(_ status: GeoRepStatus, after previous: Date?) -> Reading {
+        let workers = status.workers
+        if let faulty = workers.first(where: { $0.state == .faulty }) {
+            let all = workers.allSatisfy { $0.state == .faulty }
+            return .faulty("\(faulty.primaryNode):\(faulty.primaryBrick) is Faulty", all: all)
+        }
+        let active = workers.filter { $0.state == .active }
+        if !active.isEmpty,
+            active.allSatisfy({
+                $0.checkpointCompleted == true
+                    && ($0.checkpointTime.map { time in previous.map { time > $0 } ?? true } ?? false)
+            })
+        {
+            return .completed(active: active.count)
+        }
+        if active.isEmpty {
+            let states = Set(workers.map(\.status)).sorted().joined(separator: ", ")
+            return .catchingUp("no Active worker yet (\(states.isEmpty ? "no workers" : states))")
+        }
+        if active.allSatisfy({ $0.crawlStatus.lowercased().contains("changelog crawl") }) {
+            return .live(lastSynced: active.compactMap(\.lastSynced).max())
+        }
+        let crawls = Set(active.map(\.crawlStatus)).sorted().joined(separator: ", ")
+        return .catchingUp("Active workers in \(crawls)")
+    }
+
+    public func apply(_ context: ActionContext, observation: Observation) async throws -> EffectResult {
+        let primary = try context.required("primary")
+        let secondary = try context.required("secondary")
+        let client = GlusterClient(context)
+        var notes: [String] = []
+        var last: CommandResult?
+        if context.flag("start") {
+            let status = try await client.geoRepStatus(primary, secondary)
+            if !status.workers.contains(where: { $0.state.isStarted }) {
+                last = try await client.change(client.cli.geoRepVerb(primary, secondary, "start", force: true))
+                notes.append("started")
+            }
+        }
+        return try await Self.prove(
+            context, primary: primary, secondary: secondary, marker: Self.marker(context.arguments), notes: notes,
+            last: last)
+    }
+
+    /// The proof: checkpoint, marker, wait; restart a stalled session. Also run by the undo of
+    /// `gluster.georep.stop` with `marker_dir` (a rollback that starts a session proves it).
+    static func prove(
+        _ context: ActionContext, primary: String, secondary: String, marker: String, notes: [String],
+        last: CommandResult?
+    ) async throws -> EffectResult {
+        let client = GlusterClient(context)
+        let cli = client.cli
+        var notes = notes
+        var last = last
+        let stallAfter = seconds(context.arguments, "stall_after", default: 60)
+        let every = seconds(context.arguments, "every", default: 3)
+        let total = seconds(context.arguments, "timeout", default: 600)
+        let allowed = context.arguments.int("restarts") ?? 2
+        let grace: Double?
+        if case .duration(let seconds)? = context.arguments["faulty_grace"] { grace = seconds } else { grace = nil }
+        let pair = "\(primary) → \(secondary)"
+        let began = Date()
+        var restarts = 0
+        var allFaultySince: Date?
+        var seen = ""
+
+        /// nil: go on; a result: the step ends with it.
+        func tick(_ reading: Reading, _ now: Date) async throws -> EffectResult? {
+            if case .faulty(let what, let all) = reading {
+                allFaultySince = all ? (allFaultySince ?? now) : nil
+                if let grace, let since = allFaultySince, now.timeIntervalSince(since) >= grace {
+                    try await Self.checked(context, CommandSpec(argv: ["rm", "-f", marker]), "remove \(marker)")
+                    return EffectResult(
+                        succeeded: true,
+                        summary: "session \(pair): every worker Faulty for \(Int(grace))s (\(what)): not proven;"
+                            + " the run goes on without it (faulty_grace)",
+                        outputs: ["restarts": .int(restarts), "replicating": .bool(false)], result: last)
+                }
+            } else {
+                allFaultySince = nil
+            }
+            if now.timeIntervalSince(began) >= total {
+                return EffectResult(
+                    succeeded: false,
+                    summary: "session \(pair) did not complete a checkpoint in \(Int(total))s (\(seen));"
+                        + " restarted \(restarts) time\(restarts == 1 ? "" : "s"). Read the gsyncd.log of the Active"
+                        + " workers (/var/log/glusterfs/geo-replication/\(primary)_*/) on the primary nodes, then"
+                        + " resume",
+                    outputs: ["restarts": .int(restarts), "replicating": .bool(false)], result: last)
+            }
+            return nil
+        }
+
+        while true {
+            // Wait until every Active worker crawls the live changelog: a checkpoint completed by a
+            // history crawl would prove nothing about the live one.
+            var previous: Date?
+            while true {
+                let status = try await client.geoRepStatus(primary, secondary)
+                let reading = Self.read(status, after: nil)
+                let now = Date()
+                if case .catchingUp(let what) = reading {
+                    seen = what
+                } else if case .faulty(let what, _) = reading {
+                    seen = what
+                } else {
+                    previous = status.workers.compactMap(\.checkpointTime).max()
+                    break
+                }
+                if let result = try await tick(reading, now) { return result }
+                try await Task.sleep(for: .seconds(every))
+            }
+            last = try await client.change(cli.geoRepConfigSet(primary, secondary, "checkpoint", "now"))
+            try await Self.checked(context, CommandSpec(argv: ["touch", marker]), "write the marker \(marker)")
+            let written = Date()
+            var frozen: (since: Date, lastSynced: Date?)?
+            var stalled = false
+            while !stalled {
+                let reading = Self.read(try await client.geoRepStatus(primary, secondary), after: previous)
+                let now = Date()
+                switch reading {
+                case .completed(let active):
+                    try await Self.checked(context, CommandSpec(argv: ["rm", "-f", marker]), "remove \(marker)")
+                    let seconds = (now.timeIntervalSince(written) * 10).rounded() / 10
+                    notes.append("replicates: checkpoint completed by \(active) Active worker\(active == 1 ? "" : "s")")
+                    return EffectResult(
+                        succeeded: true,
+                        summary: "session \(pair) \(notes.joined(separator: ", ")) \(seconds)s after the marker"
+                            + (restarts > 0
+                                ? " (restarted \(restarts) time\(restarts == 1 ? "" : "s") when stalled)" : ""),
+                        outputs: [
+                            "restarts": .int(restarts), "seconds": .double(seconds), "active": .int(active),
+                            "replicating": .bool(true),
+                        ],
+                        result: last)
+                case .faulty(let what, _), .catchingUp(let what):
+                    seen = what
+                    frozen = nil
+                case .live(let lastSynced):
+                    seen =
+                        "Changelog Crawl, LAST_SYNCED \(lastSynced.map { Value.timestamp($0).renderedForText } ?? "N/A")"
+                    if frozen == nil || frozen?.lastSynced != lastSynced {
+                        frozen = (max(now, written), lastSynced)
+                    } else if let since = frozen?.since, now.timeIntervalSince(since) >= stallAfter {
+                        stalled = true
+                        continue
+                    }
+                }
+                if let result = try await tick(reading, now) { return result }
+                try await Task.sleep(for: .seconds(every))
+            }
+            guard restarts < allowed else {
+                return EffectResult(
+                    succeeded: false,
+                    summary: "session \(pair) is stalled: \(seen) for \(Int(stallAfter))s after the marker"
+                        + " \(marker), and \(restarts) restart\(restarts == 1 ? "" : "s") did not help. The workers"
+                        + " show Active but ship nothing (a worker with no live changelog from its brick). Run `gluster"
+                        + " volume geo-replication \(primary) \(secondary) stop force` and `start force`, or restart"
+                        + " the brick processes of the Active workers, then resume",
+                    outputs: ["restarts": .int(restarts), "replicating": .bool(false)], result: last)
+            }
+            restarts += 1
+            notes.append("restarted after a stall (\(seen) for \(Int(stallAfter))s)")
+            last = try await client.change(cli.geoRepVerb(primary, secondary, "stop", force: true))
+            last = try await client.change(cli.geoRepVerb(primary, secondary, "start", force: true))
+        }
+    }
+
+    static func checked(_ context: ActionContext, _ command: CommandSpec, _ what: String) async throws {
+        let result = try await context.run(command)
+        guard result.exitCode == 0 else {
+            let message = (result.stderr + result.stdout).split(separator: "\n").first.map(String.init) ?? ""
+            throw GlusterArgumentError(
+                message: "step \(context.node.id) on \(context.host): could not \(what): exit"
+                    + " \(result.exitCode.map(String.init) ?? "killed") \(message). Is the primary volume mounted there"
+                    + " (`marker_dir`)?")
+        }
+    }
+
+    public func undo(_ context: ActionContext, undoState: String?) async throws -> EffectResult {
+        let primary = try context.required("primary")
+        let secondary = try context.required("secondary")
+        let before = UndoJSON.decode(Observed.self, undoState)
+        guard context.flag("start"), let before, !before.running else {
+            return EffectResult(succeeded: true, summary: "the session ran before this step: left running")
+        }
+        let client = GlusterClient(context)
+        let now = try await client.geoRepStatus(primary, secondary)
+        guard now.workers.contains(where: { $0.state.isStarted }) else {
+            return EffectResult(succeeded: true, summary: "session \(primary) → \(secondary) is not running")
+        }
+        let result = try await client.change(client.cli.geoRepVerb(primary, secondary, "stop", force: true))
+        return EffectResult(
+            succeeded: true, summary: "stopped (force) the session \(primary) → \(secondary) this step started",
+            result: result)
+    }
+}
