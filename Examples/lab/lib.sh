@@ -115,6 +115,16 @@ restart_proven() {
         done
         rm -f "/mnt/$pv/$m"
         echo "$pv -> gfs-b1::$sv: start $i: no live changelog (the marker did not arrive in 45 s); restarting"
+        if ((i >= 2)); then
+            # A brick whose registrations keep getting nothing: restart its processes too (the
+            # brick's event selection counts start afresh; see README "changelog").
+            "${gl[@]}" volume geo-replication "$pv" "gfs-b1::$sv" stop force >/dev/null 2>&1 || true
+            for k in gfs-a1 gfs-a2; do in_node "$k" pkill -KILL -f "glusterfsd .*--volfile-id $pv[.]" 2>/dev/null || true; done
+            sleep 2
+            "${gl[@]}" volume start "$pv" force >/dev/null 2>&1 || true
+            sleep 8
+            echo "$pv -> gfs-b1::$sv: restarted the bricks of $pv on gfs-a1 and gfs-a2"
+        fi
     done
     return 1
 }
