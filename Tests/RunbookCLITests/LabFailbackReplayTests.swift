@@ -33,12 +33,14 @@ extension LabEndToEndTests {
     /// `rsync -n -aHAX --delete --checksum --itemize-changes` from the secondary's mount to the
     /// primary's (root namespace): the lines it lists (empty: the volumes match). Left out, as the
     /// runbook's replay and diff do: each volume's own `.glusterfs-anonymous-inode-<volume id>`
-    /// directory (its name differs per volume; a client cannot create it: EPERM) and `.trashcan`.
+    /// directory (its name differs per volume; a client cannot create it: EPERM), `.trashcan` and
+    /// `.runbook-prove` (gluster.georep.prove's marker).
     func rsyncDryRun() throws -> [String] {
         let result = try runProgram(
             URL(fileURLWithPath: "/usr/bin/rsync"),
             [
                 "-n", "-aHAX", "--delete", "--checksum", "--itemize-changes", "--exclude=/.trashcan",
+                "--exclude=/.runbook-prove",
                 "--exclude=/.glusterfs-anonymous-inode-*",
                 secondaryMount + "/", primaryMount + "/",
             ])
