@@ -166,6 +166,14 @@ public struct Compiler: Sendable {
         var resolved = builder.instance(
             of: step, id: node.id, host: host ?? node.host, candidates: node.candidates, item: node.item)
         resolved?.needs = node.needs
+        // A step its `when` (or mode) skips runs nothing: what its arguments or a gate's prompt
+        // could not resolve (an output of a step that was itself skipped) is no error then.
+        if builder.diagnostics.hasErrors, let skipped = resolved, case .skipped = skipped.effect,
+            step.modes.map({ $0.map(\.value).contains(plan.mode) == false }) == true
+                || skipped.when?.result == false
+        {
+            return skipped
+        }
         diagnostics.append(contentsOf: builder.diagnostics)
         return builder.diagnostics.hasErrors ? nil : resolved
     }
