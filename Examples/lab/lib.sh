@@ -37,6 +37,10 @@ META_MOUNT=/run/gluster/shared_storage  # the meta volume gluster_shared_storage
 # while rsync exits 0 (GlusterFS issue 4533); bookworm main's 3.2.7-1+deb12u6 works. up.sh pins it
 # the way sites do (apt-get install --allow-downgrades rsync=VERSION; apt-mark hold rsync).
 LAB_RSYNC_VERSION=${LAB_RSYNC_VERSION:-3.2.7-1+deb12u6}
+# The lab's glusterds (and the bricks they start) run with this library preloaded: it works around
+# GlusterFS' changelog registration race (changelog-connect-delay.c; README.md "changelog").
+CHANGELOG_FIX_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/changelog-connect-delay.c
+CHANGELOG_FIX_SO=$VARDIR/changelog-connect-delay.so
 CLEAN_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH="$CLEAN_PATH:$PATH"
 

@@ -112,6 +112,8 @@ command -v nsenter >/dev/null 2>&1 && command -v unshare >/dev/null 2>&1 || need
 # glusterfind (the failback's change list) imports the pyxattr API under /usr/bin/python3; Debian's
 # glusterfs packages do not depend on it (python3-xattr is another library).
 /usr/bin/python3 -c 'import xattr; xattr.list' >/dev/null 2>&1 || need+=(python3-pyxattr)
+# A C compiler for the changelog race workaround (step 7).
+command -v cc >/dev/null 2>&1 && [ -e /usr/include/dlfcn.h ] || need+=(gcc libc6-dev)
 if ((${#need[@]})); then
     ((INSTALL)) || die "missing packages: ${need[*]} (and --no-install given)"
     say "  installing ${need[*]} (log: $LOGDIR/apt.log)"
@@ -275,10 +277,28 @@ reach() { timeout 3 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
 
 # ---------------------------------------------------------------- 7. daemons
 say "step 7/12: glusterd and sshd in every node"
+# GlusterFS 10.3's changelog translator loses a geo-rep worker's registration when the connection's
+# CONNECT notification beats its own connector thread (the worker then gets no live changelog:
+# README.md "changelog"). glusterd and the bricks it starts run with CHANGELOG_FIX_SO preloaded,
+# which holds that notification back 250 ms for the changelog translator's connections only.
+if [ ! -s "$CHANGELOG_FIX_SO" ] || [ "$CHANGELOG_FIX_SRC" -nt "$CHANGELOG_FIX_SO" ]; then
+    say "  cc -shared $CHANGELOG_FIX_SRC -> $CHANGELOG_FIX_SO"
+    cc -O2 -shared -fPIC -o "$CHANGELOG_FIX_SO.tmp" "$CHANGELOG_FIX_SRC" -ldl >"$LOGDIR/cc.log" 2>&1 \
+        || { cat "$LOGDIR/cc.log" >&2; die "cannot build $CHANGELOG_FIX_SO"; }
+    mv "$CHANGELOG_FIX_SO.tmp" "$CHANGELOG_FIX_SO"
+fi
 for n in "${LAB_NODES[@]}"; do
+    gd=$(in_node "$n" pgrep -x glusterd 2>/dev/null | head -1 || true)
+    if [ -n "$gd" ] && ! in_node "$n" grep -qz "^LD_PRELOAD=$CHANGELOG_FIX_SO\$" "/proc/$gd/environ" 2>/dev/null; then
+        # Started by an older up.sh: glusterd restarts the bricks it finds dead when it starts.
+        say "  $n: glusterd runs without $CHANGELOG_FIX_SO: restarting it and its bricks"
+        in_node "$n" pkill -x glusterd >/dev/null 2>&1 || true
+        in_node "$n" pkill -x glusterfsd >/dev/null 2>&1 || true
+        sleep 2
+    fi
     if ! in_node "$n" pgrep -x glusterd >/dev/null 2>&1; then
         say "  $n: starting glusterd (log: $VARDIR/nodes/$n/log/glusterd.log)"
-        in_node "$n" glusterd -p /run/glusterd.pid </dev/null >>"$LOGDIR/$n-glusterd.out" 2>&1 || die "$n: glusterd failed to start"
+        in_node "$n" env LD_PRELOAD="$CHANGELOG_FIX_SO" glusterd -p /run/glusterd.pid </dev/null >>"$LOGDIR/$n-glusterd.out" 2>&1 || die "$n: glusterd failed to start"
     fi
     if ! in_node "$n" pgrep -x sshd >/dev/null 2>&1; then
         say "  $n: starting sshd on ${LAB_ADDR[$n]}:22 (log: $LOGDIR/$n-sshd.log)"
