@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# The lab's health is replication: for every session (LAB_SESSIONS in lib.sh), in parallel,
-#   1. a new marker file (with content) and a second one are written on the primary's mount
-#      (/mnt/PRIMARY, root namespace), and the markers an earlier check left are deleted;
-#   2. once the secondary's mount (/mnt/SECONDARY) shows both new files byte for byte and the old
-#      ones gone, the first is renamed and the second deleted on the primary;
-#   3. until the secondary shows the rename (same content) and the delete.
-# Each wait is bounded (HEALTH_WAIT seconds, 90 by default). The renamed marker stays, in
-# .rbl-health/ at the volume's top (the next check deletes it). Prints one line per session with
-# the seconds each change took; exit 0 when every session replicated all of them, 1 otherwise
-# (naming the session and the change that did not arrive).
+# The lab's health is replication: for every session (LAB_SESSIONS in lib.sh), in parallel, on the
+# primary's mount (/mnt/PRIMARY, root namespace), in .rbl-health/ at the volume's top:
+#   - a new marker file (with content) and a second one are written;
+#   - the markers the last check left (X.r and X.d) are changed: X.r renamed to X.m, X.d deleted,
+#     and whatever else is there (X.m of the check before) deleted;
+#   - until the secondary's mount (/mnt/SECONDARY) shows the new files byte for byte, the rename
+#     (same content) and the deletes.
+# All of it goes in one changelog rollover, so a check takes one rollover plus a sync (the two
+# rollovers of write-then-rename took twice that). Without markers from a last check (a new lab),
+# the new files are renamed and deleted after they arrive, in a second round. Either way the check
+# leaves its own X.r and X.d for the next one.
+# Each wait is bounded (HEALTH_WAIT seconds, 90 by default). Prints one line per session with the
+# seconds it took; exit 0 when every session replicated every change, 1 otherwise (naming the
+# session and the change that did not arrive).
 # Usage: health.sh [--quiet]   (root; the lab up: up.sh runs it as its last step)
 set -uo pipefail
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -25,8 +29,6 @@ until_true() {
 }
 same() { timeout 10 cmp -s "$1" "$2"; }
 gone() { ! timeout 10 stat "$1" >/dev/null 2>&1; }
-shows_new() { same "$1/$3.w" "$2/$3.w" && same "$1/$3.d" "$2/$3.d" && for o in $4; do gone "$2/$o" || return 1; done; }
-shows_moved() { same "$1/$3.r" "$2/$3.r" && gone "$2/$3.w" && gone "$2/$3.d"; }
 
 why() {   # why PRIMARY-DIR SECONDARY-DIR NAME...: what the secondary shows of each marker
     local p=$1 q=$2 name out=(); shift 2
@@ -39,21 +41,50 @@ why() {   # why PRIMARY-DIR SECONDARY-DIR NAME...: what the secondary shows of e
     local IFS=';'; echo "${out[*]}"
 }
 
+shows() {   # shows PRIMARY-DIR SECONDARY-DIR "FILES THAT MUST MATCH" "FILES THAT MUST BE GONE"
+    local f
+    for f in $3; do same "$1/$f" "$2/$f" || return 1; done
+    for f in $4; do gone "$2/$f" || return 1; done
+}
+
 check() {   # check PRIMARY SECONDARY
-    local pm=/mnt/$1/.rbl-health sm=/mnt/$2/.rbl-health id t1 t2 old=()
+    local pm=/mnt/$1/.rbl-health sm=/mnt/$2/.rbl-health id start t1 t2 f r="" d="" rest=()
     id=m-$(date +%s)-$$-$RANDOM
     timeout 20 mkdir -p "$pm" || { echo "$1 -> $2: FAILED: cannot write on the primary's mount /mnt/$1"; return 1; }
-    local f; for f in "$pm"/*; do [ -e "$f" ] && old+=("${f##*/}"); done
-    local start; start=$(date +%s)
+    for f in "$pm"/*; do
+        [ -e "$f" ] || continue
+        f=${f##*/}
+        case "$f" in
+            *.r) [ -z "$r" ] && [ -e "$sm/$f" ] && r=${f%.r} || rest+=("$f") ;;
+            *.d) [ -z "$d" ] && [ -e "$sm/$f" ] && d=${f%.d} || rest+=("$f") ;;
+            *) rest+=("$f") ;;
+        esac
+    done
+    start=$(date +%s)
     head -c 4096 /dev/urandom | base64 >"$pm/$id.w" && echo "$id delete me" >"$pm/$id.d" \
-        && { ((${#old[@]} == 0)) || (cd "$pm" && rm -f -- "${old[@]}"); } \
         || { echo "$1 -> $2: FAILED: cannot write the markers on /mnt/$1"; return 1; }
-    until_true "$LIMIT" shows_new "$pm" "$sm" "$id" "${old[*]}" \
-        || { echo "$1 -> $2: FAILED within ${LIMIT}s: $(why "$pm" "$sm" "$id.w" "$id.d")${old[*]:+ (and the deletion of ${old[*]})}"; return 1; }
+    if [ -n "$r" ] && [ -n "$d" ]; then
+        # One round: the new files, the last check's rename and delete.
+        mv "$pm/$r.r" "$pm/$r.m" && rm -f "$pm/$d.d" && { ((${#rest[@]} == 0)) || (cd "$pm" && rm -f -- "${rest[@]}"); } \
+            || { echo "$1 -> $2: FAILED: rename/delete on /mnt/$1"; return 1; }
+        mv "$pm/$id.w" "$pm/$id.r" || { echo "$1 -> $2: FAILED: rename on /mnt/$1"; return 1; }
+        until_true "$LIMIT" shows "$pm" "$sm" "$id.r $id.d $r.m" "$r.r $d.d ${rest[*]}" \
+            || { echo "$1 -> $2: FAILED within ${LIMIT}s: $(why "$pm" "$sm" "$id.r" "$id.d" "$r.m")$( for f in "$r.r" "$d.d" "${rest[@]}"; do gone "$sm/$f" || printf '; %s not deleted on the secondary' "$f"; done)"; return 1; }
+        t1=$(( $(date +%s) - start ))
+        echo "$1 -> $2: replicates: new files, a rename and deletes in ${t1}s"
+        return 0
+    fi
+    # Two rounds (no markers from a last check on both sides): the new files, then their rename
+    # and a delete.
+    { ((${#rest[@]} == 0)) || (cd "$pm" && rm -f -- "${rest[@]}"); } || { echo "$1 -> $2: FAILED: delete on /mnt/$1"; return 1; }
+    until_true "$LIMIT" shows "$pm" "$sm" "$id.w $id.d" "${rest[*]}" \
+        || { echo "$1 -> $2: FAILED within ${LIMIT}s: $(why "$pm" "$sm" "$id.w" "$id.d")${rest[*]:+ (and the deletion of ${rest[*]})}"; return 1; }
     t1=$(( $(date +%s) - start )); start=$(date +%s)
-    mv "$pm/$id.w" "$pm/$id.r" && rm -f "$pm/$id.d" || { echo "$1 -> $2: FAILED: rename/delete on /mnt/$1"; return 1; }
-    until_true "$LIMIT" shows_moved "$pm" "$sm" "$id" \
-        || { echo "$1 -> $2: FAILED within ${LIMIT}s: the rename $id.w -> $id.r or the delete of $id.d did not reach the secondary: $(why "$pm" "$sm" "$id.r")"; return 1; }
+    local id2=$id-2
+    echo "$id2 delete me next" >"$pm/$id2.d" && mv "$pm/$id.w" "$pm/$id.r" && rm -f "$pm/$id.d" \
+        || { echo "$1 -> $2: FAILED: rename/delete on /mnt/$1"; return 1; }
+    until_true "$LIMIT" shows "$pm" "$sm" "$id.r $id2.d" "$id.w $id.d" \
+        || { echo "$1 -> $2: FAILED within ${LIMIT}s: the rename $id.w -> $id.r or the delete of $id.d did not reach the secondary: $(why "$pm" "$sm" "$id.r" "$id2.d")"; return 1; }
     t2=$(( $(date +%s) - start ))
     echo "$1 -> $2: replicates: new files (and deletes) in ${t1}s, a rename and a delete in ${t2}s"
 }

@@ -37,6 +37,10 @@ META_MOUNT=/run/gluster/shared_storage  # the meta volume gluster_shared_storage
 # while rsync exits 0 (GlusterFS issue 4533); bookworm main's 3.2.7-1+deb12u6 works. up.sh pins it
 # the way sites do (apt-get install --allow-downgrades rsync=VERSION; apt-mark hold rsync).
 LAB_RSYNC_VERSION=${LAB_RSYNC_VERSION:-3.2.7-1+deb12u6}
+# changelog.rollover-time of the lab's four volumes (GlusterFS' default is 15 s). Every checkpoint,
+# the failback's settle, glusterfind's first listable time and health.sh wait for a rollover; the
+# runbooks read the value from the volume, so a site's 15 s makes each of those waits 10 s longer.
+LAB_ROLLOVER=${LAB_ROLLOVER:-5}
 # The lab's glusterds (and the bricks they start) run with this library preloaded: it works around
 # GlusterFS' changelog registration race (changelog-connect-delay.c; README.md "changelog").
 CHANGELOG_FIX_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/changelog-connect-delay.c

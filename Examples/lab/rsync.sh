@@ -5,11 +5,11 @@
 #   broken  downloads rsync BROKEN_VERSION's .deb (apt-get download, once, into /var/cache/runbook-lab),
 #           unpacks it (dpkg -x) and bind-mounts its /usr/bin/rsync over /usr/bin/rsync inside
 #           every node's mount namespace only: the machine, and so the controller, keep the pinned
-#           one; then restarts the sessions' workers so they use it (geo-rep config of a session
-#           restarts it; here: stop + start). Files the sessions copy then arrive EMPTY on the
-#           secondary while rsync exits 0.
-#   pinned  removes the bind mounts (every node runs the machine's pinned rsync again) and restarts
-#           the workers.
+#           one. The running workers start rsync anew for every batch, so the next batch uses it,
+#           as after an unattended upgrade on a site (no session restart). Files the sessions copy
+#           then arrive EMPTY on the secondary while rsync exits 0.
+#   pinned  removes the bind mounts: every node runs the machine's pinned rsync again, from the
+#           next batch on.
 #   status  prints each node's `rsync --version` first line.
 set -euo pipefail
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -18,15 +18,6 @@ BROKEN_VERSION=${BROKEN_VERSION:-3.5.0+ds1-0+deb12u1}
 CACHE=/var/cache/runbook-lab
 UNPACKED=$CACHE/rsync-$BROKEN_VERSION
 [ "$(id -u)" -eq 0 ] || { echo "rsync.sh: must run as root" >&2; exit 1; }
-g() { local n=$1; shift; timeout 120 nsenter -t "$(node_pid "$n")" -m -u -n -p -- env PATH="$CLEAN_PATH" gluster --mode=script "$@"; }
-restart_sessions() {   # restart every session and prove each replicates again (lib.sh restart_proven)
-    local pair pv sv rc=0
-    for pair in "${LAB_SESSIONS[@]}"; do
-        read -r pv sv <<<"$pair"
-        restart_proven "$pv" "$sv" | sed 's/^/rsync.sh: /' || { echo "rsync.sh: $pv -> gfs-b1::$sv does not replicate after 5 starts" >&2; rc=1; }
-    done
-    return $rc
-}
 case "${1:-}" in
 broken)
     if [ ! -x "$UNPACKED/usr/bin/rsync" ]; then
@@ -40,14 +31,12 @@ broken)
         in_node "$n" sh -c "grep -q ' /usr/bin/rsync ' /proc/mounts || mount --bind '$UNPACKED/usr/bin/rsync' /usr/bin/rsync"
         echo "rsync.sh: $n: $(in_node "$n" rsync --version | head -1)"
     done
-    restart_sessions
     ;;
 pinned)
     for n in "${LAB_NODES[@]}"; do
         while in_node "$n" grep -q ' /usr/bin/rsync ' /proc/mounts; do in_node "$n" umount /usr/bin/rsync; done
         echo "rsync.sh: $n: $(in_node "$n" rsync --version | head -1)"
     done
-    restart_sessions
     ;;
 status)
     for n in "${LAB_NODES[@]}"; do echo "$n: $(in_node "$n" rsync --version | head -1)"; done

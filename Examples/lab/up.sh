@@ -407,6 +407,13 @@ for pair in "${LAB_SESSIONS[@]}"; do
     read -r pv sv <<<"$pair"
     ensure_volume gfs-a1 "$pv" "gfs-a1:/bricks/$pv" "gfs-a2:/bricks/$pv"
     ensure_volume gfs-b1 "$sv" "gfs-b1:/bricks/$sv" "gfs-b2:/bricks/$sv"
+    for v in "$pv" "$sv"; do
+        n=gfs-a1; [ "$v" = "$sv" ] && n=gfs-b1
+        if [ "$(vol_opt "$n" "$v" changelog.rollover-time)" != "$LAB_ROLLOVER" ]; then
+            say "  gluster volume set $v changelog.rollover-time $LAB_ROLLOVER (lib.sh LAB_ROLLOVER)"
+            g "$n" volume set "$v" changelog.rollover-time "$LAB_ROLLOVER" >/dev/null || die "volume set $v changelog.rollover-time failed"
+        fi
+    done
     # A failback leaves features.read-only on the original primary; the lab's primaries are writable.
     if [ "$(vol_opt gfs-a1 "$pv" features.read-only)" = on ]; then
         say "  $pv has features.read-only on (left by a failback?): resetting it"

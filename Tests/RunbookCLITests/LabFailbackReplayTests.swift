@@ -234,7 +234,7 @@ extension LabEndToEndTests {
         }
         try #require(over.status == 0, "\(over.stdout.suffix(3000))\(over.stderr)")
         try write("\(secondaryMount)/\(dir)/before-gap.txt", "before the gap\n")
-        Thread.sleep(forTimeInterval: 16)
+        Thread.sleep(forTimeInterval: oneRollover)
         #expect(try gluster("gfs-b1", ["volume", "set", secondaryVolume, "changelog.changelog", "off"]).status == 0)
         try write("\(secondaryMount)/\(dir)/during-gap.txt", "during the gap\n")
         #expect(try gluster("gfs-b1", ["volume", "set", secondaryVolume, "changelog.changelog", "on"]).status == 0)

@@ -74,13 +74,13 @@ extension LabEndToEndTests {
         let index = try outputs(created, try runID(created), "index")
         print("lab: session time \(index["session_time"] ?? "none")")
 
-        // The changes: after the session time (create + one rollover, 15 s here), and one rollover
+        // The changes: after the session time (create + one rollover), and one rollover
         // before the pre, so that a pre that works lists them.
         let dir = "gfault-\(String(UUID().uuidString.prefix(8)).lowercased())"
         try timed("changes on gvprimary, one rollover either side") {
-            Thread.sleep(forTimeInterval: 16)
+            Thread.sleep(forTimeInterval: oneRollover)
             try make("\(primaryMount)/\(dir)", ["one.txt": "one\n", "sub dir/two 2.txt": "two\n"])
-            Thread.sleep(forTimeInterval: 16)
+            Thread.sleep(forTimeInterval: oneRollover)
         }
 
         let down = try lab("site.sh", ["down", "gfs-a2"])
@@ -210,12 +210,12 @@ extension LabEndToEndTests {
         // the session, then one rollover of the secondary's changelog before the pre.
         let dir = "gfault-b-\(String(UUID().uuidString.prefix(8)).lowercased())"
         try timed("changes on gvprimary reach gvsecondary, one rollover either side") {
-            Thread.sleep(forTimeInterval: 16)
+            Thread.sleep(forTimeInterval: oneRollover)
             try make("\(primaryMount)/\(dir)", ["one.txt": "one\n", "sub dir/two 2.txt": "two\n"])
             try waitUntil(90, "the changes reach gvsecondary") {
                 read("\(secondaryMount)/\(dir)/sub dir/two 2.txt") == "two\n"
             }
-            Thread.sleep(forTimeInterval: 16)
+            Thread.sleep(forTimeInterval: oneRollover)
         }
 
         let down = try lab("site.sh", ["down", "gfs-b2"])
