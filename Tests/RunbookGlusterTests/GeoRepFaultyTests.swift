@@ -34,6 +34,21 @@ import Testing
                 == "/var/log/glusterfs/geo-replication/gvsecondary_gfs-a1_gvprimary/gsyncd.log")
     }
 
+    /// A worker that dies, restarts, completes the same history batch (the stime does not move)
+    /// and dies again every ~16 s: that batch is not progress, so Faulty counts from the first
+    /// failure after the batch that last moved the stime on.
+    @Test func aWorkerThatCompletesTheSameBatchBetweenFailuresIsFaultySinceItsFirstFailure() throws {
+        let parsed = GsyncdLog.parse(try Fixture("lab-10.3-gsyncd-reverse-faulty-flapping.log").text)
+        #expect(parsed.faultySince == utc("2026-12-07T05:46:47Z"))
+        #expect(parsed.entryFailed?.contains("'op': 'MKDIR'") == true)
+        // A batch that moves the stime on is progress.
+        let moved = GsyncdLog.parse(
+            try Fixture("lab-10.3-gsyncd-reverse-faulty-flapping.log").text
+                + "[2026-12-07 05:48:20.1] I [primary(worker /b):1451:process] _GPrimary: Batch Completed"
+                + " [{mode=live_changelog}, {stime=(1796622100, 0)}]\n")
+        #expect(moved.faultySince == nil)
+    }
+
     func faultyHost() throws -> FakeHost {
         let host = FakeHost()
         let status = try Fixture("live-10.3-georep-status.xml").text.replacingOccurrences(

@@ -125,6 +125,43 @@ import Testing
         #expect(cluster.ran.filter { $0.hasSuffix("start force") }.count == 1)
     }
 
+    /// A worker that fails on an entry, restarts, crawls its history again and fails again is
+    /// never Faulty for long at a time (the status alternates Faulty / Active History Crawl), but
+    /// it gets nowhere: with faulty_grace the step ends after it, not proven, instead of waiting
+    /// for its timeout.
+    @Test func aSessionThatKeepsGoingFaultyEndsAfterFaultyGraceNotProven() async throws {
+        let polls = Mutex(0)
+        let runner: @Sendable (String, CommandSpec, Double?, Int) async throws -> CommandResult = { _, command, _, _ in
+            guard command.argv.joined(separator: " ").hasSuffix("status detail") else { return Lab.ok() }
+            let faulty = polls.withLock { n in
+                n += 1
+                return n % 2 == 1
+            }
+            return Lab.ok(
+                GeoRepProveTests.status(running: true, checkpoint: "N/A", completed: false, lastSynced: "N/A")
+                    .replacingOccurrences(
+                        of: "<status>Active</status><crawl_status>Changelog Crawl</crawl_status>",
+                        with: faulty
+                            ? "<status>Faulty</status><crawl_status>N/A</crawl_status>"
+                            : "<status>Active</status><crawl_status>History Crawl</crawl_status>"))
+        }
+        let node = try Lab.node(
+            """
+            action: gluster.georep.prove
+            with: {primary: gvprimary, secondary: "gfs-b1::gvsecondary", marker_dir: /mnt/gvprimary/, every: 1s, faulty_grace: 3s, timeout: 30s}
+            """)
+        let type = try #require(ActionRegistry.withGluster[node.typeName])
+        let context = ActionContext(
+            node: node, host: "gfs-a1", settings: Lab.settings("gfs-a1"), phase: .apply, timeout: 60, runner: runner)
+        let result = try await type.apply(context, observation: try await type.probe(context))
+        #expect(result.succeeded, "\(result.summary)")
+        #expect(result.outputs["replicating"] == .bool(false))
+        #expect(
+            result.summary.contains(
+                "Faulty (gfs-a1:/bricks/gvprimary is Faulty) and not back on the live changelog for 3s"))
+        #expect(polls.withLock { $0 } < 10, "ended after the grace, not at the timeout")
+    }
+
     @Test func theRollbackOfAStopWithMarkerDirStartsTheSessionAndProvesIt() async throws {
         let cluster = Cluster(healAfterRestarts: 0)
         cluster.state.withLock { $0.running = false }

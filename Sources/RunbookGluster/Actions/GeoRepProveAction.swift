@@ -191,23 +191,32 @@ public struct GeoRepProveAction: ActionType {
         let pair = "\(primary) → \(secondary)"
         let began = Date()
         var restarts = 0
-        var allFaultySince: Date?
+        // The first Faulty reading since the session last crawled the live changelog. A worker that
+        // fails, restarts, crawls its history again and fails again (a directory it cannot create
+        // on the secondary) is never Faulty for long at a time, but it is not getting anywhere:
+        // only the live changelog (or a completed checkpoint) ends the trouble.
+        var troubledSince: Date?
+        var trouble = ""
         var seen = ""
 
         /// nil: go on; a result: the step ends with it.
         func tick(_ reading: Reading, _ now: Date) async throws -> EffectResult? {
-            if case .faulty(let what, let all) = reading {
-                allFaultySince = all ? (allFaultySince ?? now) : nil
-                if let grace, let since = allFaultySince, now.timeIntervalSince(since) >= grace {
-                    try await Self.checked(context, CommandSpec(argv: ["rm", "-f", marker]), "remove \(marker)")
-                    return EffectResult(
-                        succeeded: true,
-                        summary: "session \(pair): every worker Faulty for \(Int(grace))s (\(what)): not proven;"
-                            + " the run goes on without it (faulty_grace)",
-                        outputs: ["restarts": .int(restarts), "replicating": .bool(false)], result: last)
-                }
-            } else {
-                allFaultySince = nil
+            switch reading {
+            case .faulty(let what, _):
+                troubledSince = troubledSince ?? now
+                trouble = what
+            case .live, .completed:
+                troubledSince = nil
+            case .catchingUp:
+                break
+            }
+            if let grace, let since = troubledSince, now.timeIntervalSince(since) >= grace {
+                try await Self.checked(context, CommandSpec(argv: ["rm", "-f", marker]), "remove \(marker)")
+                return EffectResult(
+                    succeeded: true,
+                    summary: "session \(pair): Faulty (\(trouble)) and not back on the live changelog for"
+                        + " \(Int(grace))s (now: \(seen)): not proven; the run goes on without it (faulty_grace)",
+                    outputs: ["restarts": .int(restarts), "replicating": .bool(false)], result: last)
             }
             if now.timeIntervalSince(began) >= total {
                 return EffectResult(

@@ -15,8 +15,8 @@ public struct GsyncdLog: Sendable, Equatable {
     public var entryFailed: String?
     /// The `'entry'` that line names (e.g. `.gfid/PARENT-GFID/moved-dir`).
     public var errorPath: String?
-    /// The first `Worker Status Change [{status=Faulty}]` after the last `Batch Completed`:
-    /// since then the workers of this node have synced nothing.
+    /// The first `Worker Status Change [{status=Faulty}]` after the last `Batch Completed` that
+    /// moved the stime on: since then the workers of this node have synced nothing new.
     public var faultySince: Date?
 
     /// The log's directory for a session (the user part of `USER@HOST::VOL` is not in the name).
@@ -49,10 +49,17 @@ public struct GsyncdLog: Sendable, Equatable {
         return String(line[line.index(after: close)...]).trimmingCharacters(in: .whitespaces)
     }
 
+    /// The seconds of `{stime=(1796622032, 0)}` in a `Batch Completed` line.
+    static func stime(_ body: String) -> Int? {
+        guard let range = body.range(of: "{stime=(") else { return nil }
+        return Int(body[range.upperBound...].prefix(while: \.isNumber))
+    }
+
     /// Parses the tail of a log (older lines first).
     public static func parse(_ text: String) -> GsyncdLog {
         var log = GsyncdLog()
         var faultyTimes: [Date] = []
+        var lastStime: Int?
         for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
             let body = Self.body(line)
             if body.hasPrefix("E [") {
@@ -65,7 +72,12 @@ public struct GsyncdLog: Sendable, Equatable {
                     }
                 }
             } else if body.contains("Batch Completed") {
-                faultyTimes = []
+                // Progress only when the batch moved the session's stime on: a worker that fails
+                // and restarts completes the same history batch again each time.
+                let stime = Self.stime(body)
+                let again = stime.flatMap { now in lastStime.map { now <= $0 } } ?? false
+                if !again { faultyTimes = [] }
+                if let stime { lastStime = max(lastStime ?? stime, stime) }
             } else if body.contains("Worker Status Change [{status=Faulty}]"), let at = Self.time(line) {
                 faultyTimes.append(at)
             }
