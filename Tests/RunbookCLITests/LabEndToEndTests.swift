@@ -1,8 +1,8 @@
 import Foundation
 import RunbookCore
-import Synchronization
 import RunbookExecution
 import RunbookTestSupport
+import Synchronization
 import Testing
 
 /// The shipped GlusterFS runbooks against the two-site lab (`Examples/lab/up.sh`): site A
