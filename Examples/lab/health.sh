@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # The lab's health is replication: for every session (LAB_SESSIONS in lib.sh), in parallel, on the
 # primary's mount (/mnt/PRIMARY, root namespace), in .rbl-health/ at the volume's top:
-#   - a new marker file (with content) and a second one are written;
-#   - the markers the last check left (X.r and X.d) are changed: X.r renamed to X.m, X.d deleted,
-#     and whatever else is there (X.m of the check before) deleted;
+#   - a new marker file X.w (with content) and a second one X.d are written;
+#   - the last check's W.w (created then, never renamed, on the secondary by now) is renamed to
+#     W.r, and everything else the last check left is deleted;
 #   - until the secondary's mount (/mnt/SECONDARY) shows the new files byte for byte, the rename
 #     (same content) and the deletes.
-# All of it goes in one changelog rollover, so a check takes one rollover plus a sync (the two
-# rollovers of write-then-rename took twice that). Without markers from a last check (a new lab),
-# the new files are renamed and deleted after they arrive, in a second round. Either way the check
-# leaves its own X.r and X.d for the next one.
+# All of it goes in one changelog rollover, so a check takes one rollover plus a sync (write, then
+# rename and delete took two). Without a W.w from a last check (a new lab, a failed check), two
+# rounds: the new files, then their rename and a delete (and a new W.w for the next check).
+# (Only a file created, never renamed, is renamed: on 2026-12-07 a file that was itself the result
+# of a rename and was renamed again sometimes kept its old name on the secondary too.)
 # Each wait is bounded (HEALTH_WAIT seconds, 90 by default). Prints one line per session with the
 # seconds it took; exit 0 when every session replicated every change, 1 otherwise (naming the
 # session and the change that did not arrive).
@@ -48,43 +49,40 @@ shows() {   # shows PRIMARY-DIR SECONDARY-DIR "FILES THAT MUST MATCH" "FILES THA
 }
 
 check() {   # check PRIMARY SECONDARY
-    local pm=/mnt/$1/.rbl-health sm=/mnt/$2/.rbl-health id start t1 t2 f r="" d="" rest=()
+    local pm=/mnt/$1/.rbl-health sm=/mnt/$2/.rbl-health id start t1 t2 f w="" rest=()
     id=m-$(date +%s)-$$-$RANDOM
     timeout 20 mkdir -p "$pm" || { echo "$1 -> $2: FAILED: cannot write on the primary's mount /mnt/$1"; return 1; }
     for f in "$pm"/*; do
         [ -e "$f" ] || continue
         f=${f##*/}
-        case "$f" in
-            *.r) [ -z "$r" ] && [ -e "$sm/$f" ] && r=${f%.r} || rest+=("$f") ;;
-            *.d) [ -z "$d" ] && [ -e "$sm/$f" ] && d=${f%.d} || rest+=("$f") ;;
-            *) rest+=("$f") ;;
-        esac
+        if [ -z "$w" ] && [ "${f%.w}" != "$f" ] && same "$pm/$f" "$sm/$f"; then w=${f%.w}; else rest+=("$f"); fi
     done
     start=$(date +%s)
     head -c 4096 /dev/urandom | base64 >"$pm/$id.w" && echo "$id delete me" >"$pm/$id.d" \
         || { echo "$1 -> $2: FAILED: cannot write the markers on /mnt/$1"; return 1; }
-    if [ -n "$r" ] && [ -n "$d" ]; then
-        # One round: the new files, the last check's rename and delete.
-        mv "$pm/$r.r" "$pm/$r.m" && rm -f "$pm/$d.d" && { ((${#rest[@]} == 0)) || (cd "$pm" && rm -f -- "${rest[@]}"); } \
+    if [ -n "$w" ] && ((${#rest[@]} > 0)); then
+        # One round: the new files, the rename of the last check's X.w (a file created, never
+        # renamed, already on the secondary) and the deletion of everything else it left.
+        mv "$pm/$w.w" "$pm/$w.r" && (cd "$pm" && rm -f -- "${rest[@]}") \
             || { echo "$1 -> $2: FAILED: rename/delete on /mnt/$1"; return 1; }
-        mv "$pm/$id.w" "$pm/$id.r" || { echo "$1 -> $2: FAILED: rename on /mnt/$1"; return 1; }
-        until_true "$LIMIT" shows "$pm" "$sm" "$id.r $id.d $r.m" "$r.r $d.d ${rest[*]}" \
-            || { echo "$1 -> $2: FAILED within ${LIMIT}s: $(why "$pm" "$sm" "$id.r" "$id.d" "$r.m")$( for f in "$r.r" "$d.d" "${rest[@]}"; do gone "$sm/$f" || printf '; %s not deleted on the secondary' "$f"; done)"; return 1; }
+        until_true "$LIMIT" shows "$pm" "$sm" "$id.w $id.d $w.r" "$w.w ${rest[*]}" \
+            || { echo "$1 -> $2: FAILED within ${LIMIT}s: $(why "$pm" "$sm" "$id.w" "$id.d" "$w.r")$( for f in "$w.w" "${rest[@]}"; do gone "$sm/$f" || printf '; %s not deleted on the secondary' "$f"; done)"; return 1; }
         t1=$(( $(date +%s) - start ))
         echo "$1 -> $2: replicates: new files, a rename and deletes in ${t1}s"
         return 0
     fi
-    # Two rounds (no markers from a last check on both sides): the new files, then their rename
-    # and a delete.
-    { ((${#rest[@]} == 0)) || (cd "$pm" && rm -f -- "${rest[@]}"); } || { echo "$1 -> $2: FAILED: delete on /mnt/$1"; return 1; }
-    until_true "$LIMIT" shows "$pm" "$sm" "$id.w $id.d" "${rest[*]}" \
+    # Two rounds (nothing usable from a last check): the new files (and the deletion of whatever
+    # is there), then their rename and a delete, with a new X.w for the next check.
+    { ((${#rest[@]} == 0)) && [ -z "$w" ] || (cd "$pm" && rm -f -- "${rest[@]}" ${w:+"$w.w"}); } \
+        || { echo "$1 -> $2: FAILED: delete on /mnt/$1"; return 1; }
+    until_true "$LIMIT" shows "$pm" "$sm" "$id.w $id.d" "${rest[*]} ${w:+$w.w}" \
         || { echo "$1 -> $2: FAILED within ${LIMIT}s: $(why "$pm" "$sm" "$id.w" "$id.d")${rest[*]:+ (and the deletion of ${rest[*]})}"; return 1; }
     t1=$(( $(date +%s) - start )); start=$(date +%s)
-    local id2=$id-2
-    echo "$id2 delete me next" >"$pm/$id2.d" && mv "$pm/$id.w" "$pm/$id.r" && rm -f "$pm/$id.d" \
+    local next=$id-n
+    head -c 2048 /dev/urandom | base64 >"$pm/$next.w" && mv "$pm/$id.w" "$pm/$id.r" && rm -f "$pm/$id.d" \
         || { echo "$1 -> $2: FAILED: rename/delete on /mnt/$1"; return 1; }
-    until_true "$LIMIT" shows "$pm" "$sm" "$id.r $id2.d" "$id.w $id.d" \
-        || { echo "$1 -> $2: FAILED within ${LIMIT}s: the rename $id.w -> $id.r or the delete of $id.d did not reach the secondary: $(why "$pm" "$sm" "$id.r" "$id2.d")"; return 1; }
+    until_true "$LIMIT" shows "$pm" "$sm" "$id.r $next.w" "$id.w $id.d" \
+        || { echo "$1 -> $2: FAILED within ${LIMIT}s: the rename $id.w -> $id.r or the delete of $id.d did not reach the secondary: $(why "$pm" "$sm" "$id.r" "$next.w")"; return 1; }
     t2=$(( $(date +%s) - start ))
     echo "$1 -> $2: replicates: new files (and deletes) in ${t1}s, a rename and a delete in ${t2}s"
 }
