@@ -17,6 +17,15 @@ struct InProcessRun {
     let state: StateDirectory
     /// Every event the run's observers were told, in order.
     let observed = Observed()
+    /// What the progress reporter printed to standard error (no terminal, no colour, no heartbeat),
+    /// over every call on this value.
+    let printed = Printed()
+
+    final class Printed: Sendable {
+        private let text = Mutex("")
+        func append(_ more: String) { text.withLock { $0 += more } }
+        var all: String { text.withLock { $0 } }
+    }
 
     final class Observed: RunObserver, Sendable {
         private let events = Mutex<[RunEvent]>([])
@@ -36,10 +45,13 @@ struct InProcessRun {
     func controller(redactor: Redactor) throws -> RunController {
         let journal = try Journal(path: state.journalPath, redactor: redactor)
         let state = state
+        let printed = printed
+        let reporter = ProgressReporter(
+            tty: false, color: false, redactor: redactor, heartbeat: 0, output: { printed.append($0) })
         return RunController(
             RunEnvironment(
                 registry: .standard, connect: { HostPool(inventory: $0, state: state) }, journal: journal,
-                coordination: LocalLockCoordination(directory: state.lockDirectory), observers: [observed]))
+                coordination: LocalLockCoordination(directory: state.lockDirectory), observers: [observed, reporter]))
     }
 
     static func options(approve: [String]) -> ExecutionOptions {
