@@ -1,15 +1,19 @@
 import Foundation
 import RunbookCore
 import RunbookExecution
+import RunbookRuntime
 import RunbookTestSupport
 import Testing
+
+@testable import RunbookCLI
 
 /// The alternative a `choose` decided at run time took is journaled when it is decided: a
 /// rollback undoes that one and a resume keeps to it, even when the probe it read says something
 /// else by then (a resume runs the probe again and journals its new outputs). Finding it again
 /// from those outputs undid the wrong alternative, and a resume applied the other one on top.
+/// The runs, resumes and rollbacks are driven in-process through the run controller (they are
+/// the subject, not the process); `show` and `status` are spawned.
 @Suite(.serialized) struct ChooseJournalTests {
-    let run = RunTests()
 
     /// `prep` makes a directory, `look` prints the file `site`, `pick` touches `dir/a` when it
     /// reads `a` and `dir/b` otherwise (failing until the file `go` exists), `boom` (after both,
@@ -50,6 +54,7 @@ import Testing
 
     struct Setup {
         let scratch: Scratch
+        let run: InProcessRun
         let file: String
         let inventory: String
 
@@ -60,24 +65,26 @@ import Testing
     }
 
     /// The first run, with `look` printing `a`: it stops at `pick` (without `go`) or at `boom`.
-    func firstRun(go: Bool) throws -> (setup: Setup, runID: String) {
+    func firstRun(go: Bool) async throws -> (setup: Setup, runID: String) {
         let scratch = try Scratch()
         let setup = Setup(
-            scratch: scratch, file: try scratch.write("r.yaml", Self.runbook(scratch.work)),
+            scratch: scratch, run: try InProcessRun(scratch),
+            file: try scratch.write("r.yaml", Self.runbook(scratch.work)),
             inventory: try scratch.write("i.yaml", RunTests.inventory))
         try setup.write("site", "a\n")
         if go { try setup.write("go", "") }
-        let first = try RunbookTestSupport.runbook(scratch, ["run", setup.file, "-i", setup.inventory, "--yes"])
-        #expect(first.status == 1, "\(first.stdout)\(first.stderr)")
-        #expect(setup.exists("dir/a") && !setup.exists("dir/b"), "\(first.stdout)\(first.stderr)")
-        return (setup, try run.latestRunID(scratch))
+        let first = try await setup.run.start(setup.file, inventory: setup.inventory)
+        #expect(first.exitCode == 1, "\(first.outcome) \(setup.run.printed.all)")
+        #expect(setup.exists("dir/a") && !setup.exists("dir/b"), "\(setup.run.printed.all)")
+        return (setup, first.runID)
     }
 
     /// `runbook rollback RUN` undoes everything (`pick`'s `a` first, or `prep`'s `rmdir` fails).
-    func rollsBackEverything(_ setup: Setup, _ runID: String) throws {
-        let rollback = try RunbookTestSupport.runbook(setup.scratch, ["rollback", runID, "--yes"])
-        #expect(rollback.status == 0, "\(rollback.stdout)\(rollback.stderr)")
-        #expect(!setup.exists("dir"), "\(rollback.stdout)\(rollback.stderr)")
+    func rollsBackEverything(_ setup: Setup, _ runID: String) async throws {
+        // Exit 0: nothing failed to undo (a failed undo exits 7).
+        let rollback = try await setup.run.rollback(runID)
+        #expect(rollback.result?.failed.isEmpty == true, "\(String(describing: rollback.result))")
+        #expect(!setup.exists("dir"), "\(setup.run.printed.all)")
         #expect(try pick(setup, runID)?.state == .undone)
         #expect(try setup.scratch.journal().verifyChain(runID: runID).isOK)
     }
@@ -88,29 +95,29 @@ import Testing
 
     /// `pick` took `a` and failed after touching `dir/a`; `site` now says `b`: the resume does not
     /// touch `dir/b` on top, it says why, and the rollback then undoes `a`.
-    @Test func aResumeAfterTheProbeChangedDoesNotApplyTheOtherAlternative() throws {
-        let (setup, runID) = try firstRun(go: false)
+    @Test func aResumeAfterTheProbeChangedDoesNotApplyTheOtherAlternative() async throws {
+        let (setup, runID) = try await firstRun(go: false)
         try setup.write("site", "b\n")
         try setup.write("go", "")
-        let resumed = try RunbookTestSupport.runbook(setup.scratch, ["resume", runID, "--yes"])
-        let said = resumed.stdout + resumed.stderr
-        #expect(resumed.status != 0, "\(said)")
+        let resumed = try await setup.run.resume(runID)
+        let said = setup.run.printed.all
+        #expect(resumed.exitCode != 0, "\(resumed.outcome) \(said)")
         #expect(!setup.exists("dir/b"), "the other alternative was applied on top: \(said)")
         #expect(
             said.contains("chose alternative 1 when it ran; now alternative 2 would be chosen"), "\(said)")
         #expect(said.contains("steps.look.outputs.stdout == 'a' is false"), "\(said)")
-        try rollsBackEverything(setup, runID)
+        try await rollsBackEverything(setup, runID)
     }
 
     /// `pick` took `a`, `boom` failed; a resume runs `look` again, which now prints `b`: the
     /// re-verify of `pick` says which alternative it took and which would be chosen now, and the
     /// rollback (dry run and real) undoes `a`, the one applied.
-    @Test func aRollbackAfterTheProbeChangedUndoesTheAlternativeApplied() throws {
-        let (setup, runID) = try firstRun(go: true)
+    @Test func aRollbackAfterTheProbeChangedUndoesTheAlternativeApplied() async throws {
+        let (setup, runID) = try await firstRun(go: true)
         try setup.write("site", "b\n")
-        let resumed = try RunbookTestSupport.runbook(setup.scratch, ["resume", runID, "--yes"])
-        let said = resumed.stdout + resumed.stderr
-        #expect(resumed.status != 0, "\(said)")
+        let resumed = try await setup.run.resume(runID)
+        let said = setup.run.printed.all
+        #expect(resumed.exitCode != 0, "\(resumed.outcome) \(said)")
         #expect(
             said.contains("chose alternative 1 when it ran; now alternative 2 would be chosen"), "\(said)")
         let look = try setup.scratch.journal().steps(runID: runID).first { $0.nodeID == "look" }
@@ -121,20 +128,23 @@ import Testing
         let status = try RunbookTestSupport.runbook(setup.scratch, ["status", runID])
         #expect(status.stdout.contains("took alternative 1"), "\(status.stdout)")
 
-        let dry = try RunbookTestSupport.runbook(setup.scratch, ["rollback", runID, "--dry-run"])
-        #expect(dry.stdout.contains("rm -f \(setup.scratch.work)/dir/a"), "\(dry.stdout)")
-        #expect(!dry.stdout.contains("/dir/b"), "\(dry.stdout)")
-        try rollsBackEverything(setup, runID)
+        let dry = try await setup.run.rollback(runID, dryRun: true)
+        #expect(dry.result == nil)
+        let listing = RunbookCommand.RollbackCommand.listing(
+            runID: runID, dry.listed.entries, stoppedAt: dry.listed.stoppedAt)
+        #expect(listing.contains("rm -f \(setup.scratch.work)/dir/a"), "\(listing)")
+        #expect(!listing.contains("/dir/b"), "\(listing)")
+        try await rollsBackEverything(setup, runID)
     }
 
     /// A journal written before the alternative was kept (none recorded): the rollback finds it
     /// again from the journaled outputs, as it did.
-    @Test func withoutARecordTheRollbackFindsTheAlternativeFromTheOutputs() throws {
-        let (setup, runID) = try firstRun(go: true)
+    @Test func withoutARecordTheRollbackFindsTheAlternativeFromTheOutputs() async throws {
+        let (setup, runID) = try await firstRun(go: true)
         var record = try #require(try pick(setup, runID))
         record.chosenAlternative = nil
         try setup.scratch.journal().upsertStep(record)
         #expect(try pick(setup, runID)?.chosenAlternative == nil)
-        try rollsBackEverything(setup, runID)
+        try await rollsBackEverything(setup, runID)
     }
 }

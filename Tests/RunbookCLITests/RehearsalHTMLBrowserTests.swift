@@ -76,12 +76,12 @@ import Testing
         return try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], "\(text)")
     }
 
-    @Test func theReportReadsWellInChromiumOnADesktopAndAPhone() throws {
+    @Test func theReportReadsWellInChromiumOnADesktopAndAPhone() async throws {
         guard let chromium = Self.chromium() else {
             print("skipped: headless Chromium is missing (apt-get install chromium; .ci/run does)")
             return
         }
-        let (d, _, secondID) = try reports.twoRuns()
+        let (d, _, secondID) = try await reports.twoRuns()
         let out = try RunbookTestSupport.runbook(d.scratch, ["report", secondID, "--format", "html"])
         #expect(out.status == 0, "\(out.stderr)")
         let html = out.stdout

@@ -1,11 +1,17 @@
 import Foundation
 import RunbookCore
 import RunbookExecution
+import RunbookRuntime
 import RunbookTestSupport
 import Testing
 
+@testable import RunbookCLI
+
 /// `runbook report` and `run --report-dir/--metrics`, from real runs on local hosts and a real
 /// journal; the HTML is checked in headless Chromium, the metrics with Prometheus's own parser.
+/// The runs, approvals and reports are driven in-process through the run controller and the
+/// report renderers (the process is not the subject), except the run started from its working
+/// directory with relative paths, whose process's working directory is.
 @Suite struct RehearsalReportTests {
     let cli = RunTests()
     static let secret = "s3cr3t-t0ken-4417"
@@ -73,6 +79,16 @@ import Testing
         let inventory: String
         var reports: String { scratch.root.appendingPathComponent("reports").path }
         var metrics: String { scratch.root.appendingPathComponent("metrics/runbook.prom").path }
+        /// Runs with `--report-dir reports --metrics metrics/runbook.prom` and QS_TOKEN set.
+        var run: InProcessRun {
+            get throws {
+                var environment = ProcessInfo.processInfo.environment
+                environment["QS_TOKEN"] = RehearsalReportTests.secret
+                return try InProcessRun(
+                    scratch, outputs: RunOutputs(reportDirectory: reports, metricsPath: metrics),
+                    environment: environment)
+            }
+        }
     }
 
     func drill(rtoMax: String = "10m") throws -> Drill {
@@ -84,12 +100,16 @@ import Testing
             inventory: try scratch.write("inventory.yaml", Self.inventory))
     }
 
-    /// Runs the drill the way the timer does: no terminal, --yes, --report-dir, --metrics.
-    func scheduled(_ d: Drill, _ extra: [String] = []) throws -> ProcessOutput {
-        try RunbookTestSupport.runbook(
-            d.scratch,
-            ["run", d.file, "-i", d.inventory, "--yes", "--report-dir", d.reports, "--metrics", d.metrics] + extra,
-            extraEnvironment: ["QS_TOKEN": Self.secret])
+    /// Runs the drill the way the timer does: no terminal, --yes, --report-dir, --metrics; the
+    /// exit code and what the progress reporter printed.
+    func scheduled(
+        _ d: Drill, approve: [String] = [], params: [(name: String, value: String)] = []
+    ) async throws -> (status: Int32, said: String) {
+        let run = try d.run
+        let status = try await InProcessRun.exitCode {
+            try await run.start(d.file, inventory: d.inventory, approve: approve, params: params)
+        }
+        return (status, run.printed.all)
     }
 
     func clean(_ d: Drill) {
@@ -101,33 +121,29 @@ import Testing
     }
 
     /// Two passing runs, the second parked at its gate then approved by alice and resumed.
-    func twoRuns() throws -> (Drill, first: String, second: String) {
+    func twoRuns() async throws -> (Drill, first: String, second: String) {
         let d = try drill()
-        let first = try scheduled(d, ["--approve", "go"])
-        #expect(first.status == 0, "\(first.stderr)")
+        let first = try await scheduled(d, approve: ["go"])
+        #expect(first.status == 0, "\(first.said)")
         let firstID = try cli.latestRunID(d.scratch)
         clean(d)
-        let parked = try scheduled(d)
-        #expect(parked.status == 4, "\(parked.stderr)")
+        let parked = try await scheduled(d)
+        #expect(parked.status == 4, "\(parked.said)")
         let secondID = try cli.latestRunID(d.scratch)
-        Thread.sleep(forTimeInterval: 1.5)
-        let approve = try RunbookTestSupport.runbook(
-            d.scratch, ["approve", secondID, "go", "--by", "alice", "--reason", "CHG-42 drill window"])
-        #expect(approve.status == 0, "\(approve.stderr)")
-        let resumed = try RunbookTestSupport.runbook(
-            d.scratch, ["resume", secondID, "--report-dir", d.reports, "--metrics", d.metrics],
-            extraEnvironment: ["QS_TOKEN": Self.secret])
-        #expect(resumed.status == 0, "\(resumed.stderr)")
+        try await Task.sleep(for: .seconds(1.5))
+        let run = try d.run
+        try run.approve(secondID, gate: "go", by: "alice", reason: "CHG-42 drill window")
+        let resumed = try await InProcessRun.exitCode { try await run.resume(secondID) }
+        #expect(resumed == 0, "\(run.printed.all)")
         return (d, firstID, secondID)
     }
 
     // MARK: - The report's content
 
-    @Test func jsonReportHasVerdictObjectivesTimelineApprovalsProbesEvidenceAndTrend() throws {
-        let (d, firstID, secondID) = try twoRuns()
-        let out = try RunbookTestSupport.runbook(d.scratch, ["report", secondID, "--format", "json"])
-        #expect(out.status == 0, "\(out.stderr)")
-        let report = try json(out.stdout)
+    @Test func jsonReportHasVerdictObjectivesTimelineApprovalsProbesEvidenceAndTrend() async throws {
+        let (d, firstID, secondID) = try await twoRuns()
+        let out = try d.run.report(secondID, format: .json)
+        let report = try json(out)
         let verdict = try #require(report["verdict"] as? [String: Any])
         #expect(verdict["kind"] as? String == "passed")
         let objectives = try #require(report["objectives"] as? [[String: Any]])
@@ -158,32 +174,32 @@ import Testing
         let trend = try #require(report["trend"] as? [[String: Any]])
         #expect(trend.map { $0["run"] as? String } == [firstID, secondID])
         #expect(trend.allSatisfy { $0["rtoSeconds"] is Double && $0["rpoSeconds"] is Double })
-        #expect(!out.stdout.contains(Self.secret))
+        #expect(!out.contains(Self.secret))
     }
 
-    @Test func markdownAndJUnitCarryTheObjectives() throws {
+    @Test func markdownAndJUnitCarryTheObjectives() async throws {
         let d = try drill(rtoMax: "200ms")
-        let run = try scheduled(d, ["--approve", "go"])
-        #expect(run.status == 6, "\(run.stderr)")
+        let run = try await scheduled(d, approve: ["go"])
+        #expect(run.status == 6, "\(run.said)")
         let runID = try cli.latestRunID(d.scratch)
-        let markdown = try RunbookTestSupport.runbook(d.scratch, ["report", runID, "--format", "markdown"])
-        #expect(markdown.stdout.hasPrefix("# OBJECTIVE MISSED: qs-drill on two-local-sites"), "\(markdown.stdout)")
-        #expect(markdown.stdout.contains("| rto | 200ms |"), "\(markdown.stdout)")
-        #expect(markdown.stdout.contains("**MISSED by "), "\(markdown.stdout)")
+        let markdown = try d.run.report(runID, format: .markdown)
+        #expect(markdown.hasPrefix("# OBJECTIVE MISSED: qs-drill on two-local-sites"), "\(markdown)")
+        #expect(markdown.contains("| rto | 200ms |"), "\(markdown)")
+        #expect(markdown.contains("**MISSED by "), "\(markdown)")
         for section in ["## Objectives", "## Timeline", "## Approvals", "## Probes", "## Evidence", "## Trend"] {
-            #expect(markdown.stdout.contains(section), "\(section)")
+            #expect(markdown.contains(section), "\(section)")
         }
-        let junit = try RunbookTestSupport.runbook(d.scratch, ["report", runID, "--format", "junit"])
-        #expect(junit.stdout.contains("classname=\"qs-drill.objectives\" name=\"rto\""), "\(junit.stdout)")
-        #expect(junit.stdout.contains("type=\"objectiveMissed\""), "\(junit.stdout)")
-        #expect(junit.stdout.contains("tests=\"9\" failures=\"1\""), "7 step instances + 2 objectives: \(junit.stdout)")
-        for text in [markdown.stdout, junit.stdout] { #expect(!text.contains(Self.secret)) }
+        let junit = try d.run.report(runID, format: .junit)
+        #expect(junit.contains("classname=\"qs-drill.objectives\" name=\"rto\""), "\(junit)")
+        #expect(junit.contains("type=\"objectiveMissed\""), "\(junit)")
+        #expect(junit.contains("tests=\"9\" failures=\"1\""), "7 step instances + 2 objectives: \(junit)")
+        for text in [markdown, junit] { #expect(!text.contains(Self.secret)) }
     }
 
-    @Test func aFailedRunsVerdictSaysWhichStepsFailedAndWhy() throws {
+    @Test func aFailedRunsVerdictSaysWhichStepsFailedAndWhy() async throws {
         let d = try drill()
-        let run = try scheduled(d, ["--approve", "go", "-p", "broken=true"])
-        #expect(run.status == 1, "\(run.stderr)")
+        let run = try await scheduled(d, approve: ["go"], params: [("broken", "true")])
+        #expect(run.status == 1, "\(run.said)")
         let runID = try cli.latestRunID(d.scratch)
         let report = try json(String(contentsOfFile: "\(d.reports)/\(runID).json", encoding: .utf8))
         let verdict = try #require(report["verdict"] as? [String: Any])
@@ -203,11 +219,11 @@ import Testing
 
     // MARK: - --report-dir and --metrics whatever the outcome
 
-    @Test func aFailedPreconditionStillWritesItsReportAndMetrics() throws {
+    @Test func aFailedPreconditionStillWritesItsReportAndMetrics() async throws {
         let d = try drill()
         try FileManager.default.removeItem(atPath: d.scratch.work)
-        let run = try scheduled(d)
-        #expect(run.status == 3, "\(run.stderr)")
+        let run = try await scheduled(d)
+        #expect(run.status == 3, "\(run.said)")
         let runID = try cli.latestRunID(d.scratch)
         let report = try json(String(contentsOfFile: "\(d.reports)/\(runID).json", encoding: .utf8))
         let verdict = try #require(report["verdict"] as? [String: Any])
@@ -230,7 +246,7 @@ import Testing
                 "runbook_last_run_exit_code{runbook=\"qs-drill\",inventory=\"two-local-sites\",mode=\"drill\"} 3"))
     }
 
-    @Test func aFailedRunsVerdictNamesThePreconditionThatLeftAnItemOut() throws {
+    @Test func aFailedRunsVerdictNamesThePreconditionThatLeftAnItemOut() async throws {
         // A per-item precondition leaves its item out and the run fails (1, not 3): the verdict
         // says which precondition, where and why, not just "The run failed".
         let scratch = try Scratch()
@@ -268,9 +284,9 @@ import Testing
               sessions: [{name: gv0}, {name: gv1}]
             """)
         let reports = scratch.root.appendingPathComponent("reports").path
-        let run = try RunbookTestSupport.runbook(
-            scratch, ["run", file, "-i", inventory, "--yes", "--report-dir", reports])
-        #expect(run.status == 1, "\(run.stderr)")
+        let inProcess = try InProcessRun(scratch, outputs: RunOutputs(reportDirectory: reports))
+        let run = try await InProcessRun.exitCode { try await inProcess.start(file, inventory: inventory) }
+        #expect(run == 1, "\(inProcess.printed.all)")
         #expect(FileManager.default.fileExists(atPath: scratch.work + "/gv0"), "the other item ran")
         let runID = try cli.latestRunID(scratch)
         let report = try json(String(contentsOfFile: "\(reports)/\(runID).json", encoding: .utf8))
@@ -282,7 +298,7 @@ import Testing
                 == true, "\(verdict)")
     }
 
-    @Test func anUntilGatesProbeIsShownOnTheHostItPolled() throws {
+    @Test func anUntilGatesProbeIsShownOnTheHostItPolled() async throws {
         // The gate itself runs on the controller (localhost); its probe read site-b.
         let scratch = try Scratch()
         let file = try scratch.write(
@@ -305,27 +321,29 @@ import Testing
                     timeout: 30s
             """)
         let inventory = try scratch.write("inventory.yaml", Self.inventory)
-        let run = try RunbookTestSupport.runbook(scratch, ["run", file, "-i", inventory, "--yes"])
-        #expect(run.status == 0, "\(run.stderr)")
-        let out = try RunbookTestSupport.runbook(scratch, ["report", try cli.latestRunID(scratch), "--format", "json"])
-        let probes = try #require(try json(out.stdout)["probes"] as? [[String: Any]])
+        let inProcess = try InProcessRun(scratch)
+        let run = try await InProcessRun.exitCode { try await inProcess.start(file, inventory: inventory) }
+        #expect(run == 0, "\(inProcess.printed.all)")
+        let out = try inProcess.report(try cli.latestRunID(scratch), format: .json)
+        let probes = try #require(try json(out)["probes"] as? [[String: Any]])
         let gate = try #require(probes.first { $0["node"] as? String == "synced" }, "\(probes)")
         #expect(gate["host"] as? String == "site-b", "\(gate)")
     }
 
-    @Test func aRunThatCannotTakeItsLockStillWritesItsReportAndMetrics() throws {
+    @Test func aRunThatCannotTakeItsLockStillWritesItsReportAndMetrics() async throws {
         let d = try drill()
-        let parked = try scheduled(d)
-        #expect(parked.status == 4, "\(parked.stderr)")
+        let parked = try await scheduled(d)
+        #expect(parked.status == 4, "\(parked.said)")
         let holder = try cli.latestRunID(d.scratch)
-        // The parked run holds no lock once it exits; a run that is still going does: hold it
-        // the way a running runbook does, with a live process.
+        // The parked run holds no lock once it ends; a run that is still going does: hold it
+        // the way a running runbook does, with a live process (this one; the lock is a flock,
+        // which a second open file of the same process cannot take either).
         let lockDirectory = d.scratch.state + "/locks"
         let lock = try RunLock.acquire(
             directory: lockDirectory, runbook: "qs-drill", inventory: "two-local-sites", runID: "20261201-000000-beef")
         defer { lock.release() }
-        let locked = try scheduled(d)
-        #expect(locked.status == 5, "\(locked.stderr)")
+        let locked = try await scheduled(d)
+        #expect(locked.status == 5, "\(locked.said)")
         let files = try FileManager.default.contentsOfDirectory(atPath: d.reports).filter { $0.hasSuffix(".json") }
         let lockedReport = try #require(files.first { !$0.hasPrefix(holder) && $0 != "latest.json" })
         let report = try json(String(contentsOfFile: "\(d.reports)/\(lockedReport)", encoding: .utf8))
@@ -367,14 +385,14 @@ import Testing
         #expect(resumed.status == 0, "resumed from /: \(resumed.stderr)")
     }
 
-    @Test func theMetricsFileParsesWithPrometheusParserAndHoldsTheMeasuredRPO() throws {
+    @Test func theMetricsFileParsesWithPrometheusParserAndHoldsTheMeasuredRPO() async throws {
         guard let python = Self.pythonWithPrometheusClient() else {
             print(
                 "skipped: python3 with prometheus_client is missing (apt-get install python3-prometheus-client; .ci/run does)"
             )
             return
         }
-        let (d, _, secondID) = try twoRuns()
+        let (d, _, secondID) = try await twoRuns()
         let attributes = try FileManager.default.attributesOfItem(atPath: d.metrics)
         #expect((attributes[.posixPermissions] as? Int) == 0o644, "node_exporter reads it as another user")
         let leftovers = try FileManager.default.contentsOfDirectory(

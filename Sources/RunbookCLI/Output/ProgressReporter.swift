@@ -12,6 +12,8 @@ final class ProgressReporter: RunObserver, Sendable {
     let tty: Bool
     let color: Bool
     let redactor: Redactor
+    /// Where the lines go: standard error (a test reads them in-process).
+    let output: @Sendable (String) -> Void
     private let running = Mutex<[String: (host: String, since: Date)]>([:])
     private let started = Date()
     private let heartbeat = Mutex<Task<Void, Never>?>(nil)
@@ -20,8 +22,12 @@ final class ProgressReporter: RunObserver, Sendable {
     static func defaultHeartbeat(tty: Bool) -> Double { tty ? 10 : 60 }
 
     /// `heartbeat`: seconds between the lines saying what still runs (nil: the default; 0: none).
-    init(tty: Bool, color: Bool, redactor: Redactor, heartbeat: Double? = nil) {
+    init(
+        tty: Bool, color: Bool, redactor: Redactor, heartbeat: Double? = nil,
+        output: @escaping @Sendable (String) -> Void = { StandardStream.standardError.write($0) }
+    ) {
         self.tty = tty
+        self.output = output
         self.color = color
         self.redactor = redactor
         let every = heartbeat ?? Self.defaultHeartbeat(tty: tty)
@@ -47,7 +53,7 @@ final class ProgressReporter: RunObserver, Sendable {
         } else {
             stamp = JournalTimestamp.format(Date())
         }
-        StandardStream.standardError.write(redactor.redact("\(stamp) \(line)\n"))
+        output(redactor.redact("\(stamp) \(line)\n"))
     }
 
     /// One line naming what has been running for `after` seconds or more, if anything.

@@ -15,7 +15,7 @@ struct RunInputs {
     /// Loads and compiles; prints diagnostics and throws exit 2 when anything is invalid.
     static func load(
         runbook path: String, inventory inventoryPath: String, mode: String?, params: [(name: String, value: String)],
-        runID: String?
+        runID: String?, environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws -> RunInputs {
         var documents = Documents()
         let runbook = documents.loadRunbook(path)
@@ -27,7 +27,7 @@ struct RunInputs {
         }
         let request = Compiler.Request(
             runbook: runbook, inventory: inventory, mode: mode, params: params,
-            environment: ProcessInfo.processInfo.environment, runID: runID)
+            environment: environment, runID: runID)
         guard let plan = Compiler(registry: .standard).compile(request, diagnostics: &documents.diagnostics) else {
             documents.printDiagnostics()
             Terminal.writeError("runbook: \(DiagnosticPrinter.summary(documents.diagnostics)); nothing was run\n")

@@ -199,7 +199,10 @@ struct JournaledPlan {
 
 extension RunSession {
     /// Reloads the runbook and inventory of a journaled run, refusing if they changed since.
-    static func reload(_ record: RunRecord, extraParams: [(name: String, value: String)]) throws -> RunInputs {
+    static func reload(
+        _ record: RunRecord, extraParams: [(name: String, value: String)],
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> RunInputs {
         guard let journaled = JournaledPlan(json: record.planJSON) else {
             Terminal.writeError(
                 "runbook: error: run \(record.id) has no readable plan in the journal; it cannot be resumed\n")
@@ -211,7 +214,7 @@ extension RunSession {
         params.append(contentsOf: extraParams)
         let inputs = try RunInputs.load(
             runbook: record.runbookPath, inventory: record.inventoryPath, mode: journaled.mode, params: params,
-            runID: record.id)
+            runID: record.id, environment: environment)
         var changed: [String] = []
         if RunInputs.sha256(inputs.runbookText) != journaled.runbookSHA {
             changed.append("the runbook \(record.runbookPath)")
