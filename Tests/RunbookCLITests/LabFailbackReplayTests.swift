@@ -56,6 +56,11 @@ extension LabEndToEndTests {
         return try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
     }
 
+    /// A reverse session that keeps going Faulty (a directory renamed in the window: its worker dies
+    /// on the MKDIR, restarts and dies again) is not waited for longer than this: the replay does
+    /// not depend on its pre-copy. The runbook's default, 2 m, is for a site.
+    static let shortGrace = ["-p", "faulty_grace=30s"]
+
     @Test func theFailbackReplaysTheWindowExactlyDeletesRenamesAndADirectoryRenameIncluded() throws {
         try healthyLab()
         let stamp = String(UUID().uuidString.prefix(8)).lowercased()
@@ -114,7 +119,10 @@ extension LabEndToEndTests {
         //    allowed), then the commit's list, replay, verification.
         let back = try newState()
         let result = try timed("failback (pre-copy, list, replay, verify)") {
-            try runbook(back, ["run", failback, "-i", inventory, "--yes", "--approve", "begin", "--approve", "commit"])
+            try runbook(
+                back,
+                ["run", failback, "-i", inventory, "--yes", "--approve", "begin", "--approve", "commit"]
+                    + Self.shortGrace)
         }
         print(result.stdout.suffix(4000))
         #expect(result.status == 0, "\(result.stdout.suffix(3000))\(result.stderr)")
@@ -184,7 +192,10 @@ extension LabEndToEndTests {
 
         let back = try newState()
         let parked = try timed("failback to the differences gate") {
-            try runbook(back, ["run", failback, "-i", inventory, "--yes", "--approve", "begin", "--approve", "commit"])
+            try runbook(
+                back,
+                ["run", failback, "-i", inventory, "--yes", "--approve", "begin", "--approve", "commit"]
+                    + Self.shortGrace)
         }
         #expect(parked.status == 4, "parks at the gate: \(parked.stdout.suffix(3000))\(parked.stderr)")
         let run = try runID(back)
@@ -242,7 +253,10 @@ extension LabEndToEndTests {
 
         let back = try newState()
         let failed = try timed("failback stopped by the partial-history guard") {
-            try runbook(back, ["run", failback, "-i", inventory, "--yes", "--approve", "begin", "--approve", "commit"])
+            try runbook(
+                back,
+                ["run", failback, "-i", inventory, "--yes", "--approve", "begin", "--approve", "commit"]
+                    + Self.shortGrace)
         }
         let output = failed.stdout + failed.stderr
         print(output.suffix(3000))
