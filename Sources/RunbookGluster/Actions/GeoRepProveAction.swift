@@ -128,6 +128,9 @@ public struct GeoRepProveAction: ActionType {
 
     /// `previous`: the newest checkpoint time the workers showed before this one was set (the
     /// cluster's clock, not the controller's: only a checkpoint newer than it counts).
+    /// Seconds between setting the checkpoint and writing the marker (see `apply`).
+    static let markerDelay: Double = 2
+
     static func read(_ status: GeoRepStatus, after previous: Date?) -> Reading {
         let workers = status.workers
         if let faulty = workers.first(where: { $0.state == .faulty }) {
@@ -250,6 +253,12 @@ public struct GeoRepProveAction: ActionType {
                 try await Task.sleep(for: .seconds(every))
             }
             last = try await client.change(cli.geoRepConfigSet(primary, secondary, "checkpoint", "now"))
+            // The checkpoint is the second it was set; a worker completes it once its stime (the
+            // name of the last changelog it shipped, minus one) reaches it. A marker written in
+            // that same second can land in a changelog named after it, and on an idle volume no
+            // later change comes: the checkpoint would never complete. Two seconds later it lands
+            // in a changelog whose stime is past the checkpoint.
+            try await Task.sleep(for: .seconds(Self.markerDelay))
             try await Self.checked(context, CommandSpec(argv: ["touch", marker]), "write the marker \(marker)")
             let written = Date()
             var frozen: (since: Date, lastSynced: Date?)?
