@@ -279,6 +279,34 @@ import Testing
         expectOK(clean)
     }
 
+    /// The lab's fresh-clone CI run of 06:45: at the start of a failover the session's `status
+    /// detail` failed once with nothing but "geo-replication command failed" (glusterd logged
+    /// nothing), and the check left the session out. A read that fails so, or that glusterd
+    /// refuses as busy, is read again after a wait; a check that reads a moment later passes.
+    @Test func aStatusThatFailsWithNoReasonIsReadAgain() async throws {
+        let (_, observation) = try await GlusterdLock.$delays.withValue([0.01, 0.01]) {
+            try await preflight("\(Self.session), check: worker-failures}") {
+                $0.answer(
+                    Self.status,
+                    with: .exit(2, stdout: "geo-replication command failed\n"),
+                    .exit(
+                        1, stderr: "Another transaction is in progress for mastervol. Please try again after some time."
+                    ),
+                    try text("live-10.3-georep-status-detail.xml"))
+            }
+        }
+        expectOK(observation)
+        // Still failing after the last wait: the failure is the finding.
+        let (_, failed) = try await GlusterdLock.$delays.withValue([0.01]) {
+            try await preflight("\(Self.session), check: worker-failures}") {
+                $0.answer(
+                    Self.status, with: .exit(2, stdout: "geo-replication command failed\n"),
+                    .exit(2, stdout: "geo-replication command failed\n"))
+            }
+        }
+        #expect(failed.outputs["passed"] == .bool(false), "\(failed.summary) \(failed.outputs)")
+    }
+
     // MARK: active-workers
 
     @Test func fewerActiveWorkersThanSubvolumes() async throws {

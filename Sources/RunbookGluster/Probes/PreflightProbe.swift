@@ -75,6 +75,20 @@ public struct PreflightProbe: ActionType {
         return check.commands(PreflightInput(arguments, host: host.name), cli: GlusterCLI(host: host))
     }
 
+    /// Runs a check's read, again after a wait while glusterd refuses it as busy or a geo-rep
+    /// `status` fails with no reason (`GlusterdLock`): a check that reads a moment later is not a
+    /// finding.
+    static func read(_ command: PlannedCommand, _ context: ActionContext) async throws -> CommandResult {
+        var result = try await context.run(command)
+        for delay in GlusterdLock.delays {
+            let output = GlusterOutput(command: command.command, host: command.host, result: result)
+            guard GlusterdLock.isBusy(output) || GlusterdLock.isBareStatusFailure(output) else { break }
+            try await Task.sleep(for: .seconds(delay))
+            result = try await context.run(command)
+        }
+        return result
+    }
+
     public func probe(_ context: ActionContext) async throws -> Observation {
         guard let name = context.arguments.string("check"), let check = PreflightCatalogue.check(named: name) else {
             return Observation(done: true, summary: "no such check")
@@ -82,7 +96,7 @@ public struct PreflightProbe: ActionType {
         var answers: [PreflightAnswer] = []
         for command in context.planned(.probe) {
             do {
-                answers.append(PreflightAnswer(command: command, result: try await context.run(command)))
+                answers.append(PreflightAnswer(command: command, result: try await Self.read(command, context)))
             } catch let error as TransportError {
                 answers.append(PreflightAnswer(command: command, result: nil, error: error.description))
             }

@@ -23,6 +23,7 @@ struct GlusterClient: Sendable {
         var tries = 0
         var lockTries = 0
         var peerTries = 0
+        var statusTries = 0
         while true {
             let result = try await context.run(command)
             tries += 1
@@ -56,6 +57,9 @@ struct GlusterClient: Sendable {
                 }
                 delay = GlusterdLock.peerDelays[peerTries]
                 peerTries += 1
+            } else if GlusterdLock.isBareStatusFailure(output), statusTries < GlusterdLock.statusDelays.count {
+                delay = GlusterdLock.statusDelays[statusTries]
+                statusTries += 1
             } else {
                 return (output, result)
             }

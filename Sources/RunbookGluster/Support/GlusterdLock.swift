@@ -43,6 +43,23 @@ public enum GlusterdLock {
         return (String(match.1), String(match.2))
     }
 
+    /// Seconds to wait before each new try of a geo-rep `status` that failed with nothing but
+    /// "geo-replication command failed" (see `isBareStatusFailure`).
+    @TaskLocal public static var statusDelays: [Double] = [1, 2, 4]
+
+    /// A geo-rep `status` (a read) that failed with the CLI's bare "geo-replication command failed"
+    /// and no reason: seen on the lab at the start of a failover, right after the test before had
+    /// restarted the session, with nothing in glusterd's log; the same command a moment later
+    /// works. A read is safe to run again; a change never is retried on this.
+    public static func isBareStatusFailure(_ output: GlusterOutput) -> Bool {
+        let words = output.command.split(separator: " ")
+        guard output.exitCode != 0, words.contains("geo-replication"),
+            words.last == "status" || words.suffix(2) == ["status", "detail"]
+        else { return false }
+        let text = output.combined
+        return text.contains("geo-replication command failed") && !text.contains("<opErrstr>")
+    }
+
     /// Whether a command failed because glusterd was busy with another transaction.
     public static func isBusy(_ output: GlusterOutput) -> Bool {
         guard output.exitCode != 0 || output.stdout.contains("<opRet>-1</opRet>") else { return false }
