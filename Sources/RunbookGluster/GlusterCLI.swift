@@ -73,6 +73,12 @@ public struct GlusterCLI: Sendable, Hashable {
     public func geoRepStatus(_ primary: String, _ secondary: String) -> CommandSpec {
         geoRep(primary, secondary, ["status", "detail"])
     }
+    /// The same `status detail` in text form, run only when the `--xml` form fails with no reason:
+    /// there 10.3 says "No active geo-replication sessions" when there is none
+    /// (`GlusterdLock.isBareStatusFailure`).
+    public func geoRepStatusText(_ primary: String, _ secondary: String) -> CommandSpec {
+        GlusterdLock.textForm(geoRepStatus(primary, secondary))
+    }
     /// `config` get-all, `--xml` before the verb.
     public func geoRepConfigGet(_ primary: String, _ secondary: String) -> CommandSpec {
         geoRep(primary, secondary, ["config"])

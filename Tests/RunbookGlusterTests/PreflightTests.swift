@@ -249,12 +249,15 @@ import Testing
             $0.answer(info, on: "gfs-b1", with: try text("live-10.3-volume-info-all.xml"))
         }
         #expect(
-            node.commands.map(\.host) == ["gfs-a1", "gfs-b1"], "status on the primary, the volume on the secondary")
+            node.commands.map(\.host) == ["gfs-a1", "gfs-b1", "gfs-a1"],
+            "status on the primary, the volume on the secondary, then the status's text form (run only if it fails bare)"
+        )
         try expectFailed(
             running, "secondary-read-only",
             naming: ["gfs-b1: mastervol has features.read-only off (default) while its session runs"])
         let (_, none) = try await preflight(with) {
             $0.answer(Self.status, on: "gfs-a1", with: try text("live-10.3-georep-status-nonexistent-pair.xml"))
+            $0.answer(Self.textStatus, on: "gfs-a1", with: try text("live-10.3-georep-status-nonexistent-pair.txt"))
             $0.answer(info, on: "gfs-b1", with: try text("live-10.3-volume-info-all.xml"))
         }
         expectOK(none)
@@ -265,6 +268,8 @@ import Testing
     static let status = [
         gluster, "--mode=script", "--xml", "volume", "geo-replication", "mastervol", "vm::slavevol", "status", "detail",
     ]
+    /// The same status in text form: where 10.3 says "No active geo-replication sessions".
+    static let textStatus = status.filter { $0 != "--xml" }
     static let info = [gluster, "--mode=script", "--xml", "volume", "info", "mastervol"]
     static let session = "{primary: mastervol, secondary: 'vm::slavevol'"
 
@@ -280,31 +285,43 @@ import Testing
     }
 
     /// The lab's fresh-clone CI run of 06:45: at the start of a failover the session's `status
-    /// detail` failed once with nothing but "geo-replication command failed" (glusterd logged
-    /// nothing), and the check left the session out. A read that fails so, or that glusterd
-    /// refuses as busy, is read again after a wait; a check that reads a moment later passes.
+    /// detail --xml` failed once with nothing but "geo-replication command failed" (glusterd
+    /// logged nothing), and the check left the session out. 10.3 answers a session that does not
+    /// exist the same way; its text form tells them apart ("No active geo-replication sessions").
+    /// A read that fails bare while the text does not say "no session", or that glusterd refuses as
+    /// busy, is read again after a wait; a check that reads a moment later passes.
     @Test func aStatusThatFailsWithNoReasonIsReadAgain() async throws {
+        let bare = ScriptedHosts.Reply.exit(2, stdout: "geo-replication command failed\n")
+        let bareText = ScriptedHosts.Reply.exit(1, stdout: "geo-replication command failed\n")
         let (_, observation) = try await GlusterdLock.$delays.withValue([0.01, 0.01]) {
             try await preflight("\(Self.session), check: worker-failures}") {
                 $0.answer(
-                    Self.status,
-                    with: .exit(2, stdout: "geo-replication command failed\n"),
+                    Self.status, with: bare,
                     .exit(
                         1, stderr: "Another transaction is in progress for mastervol. Please try again after some time."
                     ),
                     try text("live-10.3-georep-status-detail.xml"))
+                $0.answer(Self.textStatus, with: bareText)
             }
         }
         expectOK(observation)
-        // Still failing after the last wait: the failure is the finding.
+        // Still failing after the last wait, and the text form never said "no session": the
+        // failure is the finding, never "no worker has failures".
         let (_, failed) = try await GlusterdLock.$delays.withValue([0.01]) {
             try await preflight("\(Self.session), check: worker-failures}") {
-                $0.answer(
-                    Self.status, with: .exit(2, stdout: "geo-replication command failed\n"),
-                    .exit(2, stdout: "geo-replication command failed\n"))
+                $0.answer(Self.status, with: bare)
+                $0.answer(Self.textStatus, with: bareText)
             }
         }
         #expect(failed.outputs["passed"] == .bool(false), "\(failed.summary) \(failed.outputs)")
+        #expect(failed.summary.contains("could not be read"), "\(failed.summary)")
+        // The text form says there is no session: that is the answer (had it been taken for a
+        // failure, the reads would have gone on and ended in "could not be read").
+        let (_, none) = try await preflight("\(Self.session), check: worker-failures}") {
+            $0.answer(Self.status, with: try text("live-10.3-georep-status-nosession.xml"))
+            $0.answer(Self.textStatus, with: try text("live-10.3-georep-status-nosession.txt"))
+        }
+        expectOK(none)
     }
 
     // MARK: active-workers
@@ -314,7 +331,7 @@ import Testing
             $0.answer(Self.status, with: try text("live-10.3-georep-status-secondary-brick-down.xml"))
             $0.answer(Self.info, with: try text("live-10.3-volume-info-all.xml"))
         }
-        #expect(node.commands.map(\.command.argv) == [Self.status, Self.info])
+        #expect(node.commands.map(\.command.argv) == [Self.status, Self.info, Self.textStatus])
         try expectFailed(
             observation, "active-workers",
             naming: ["0 Active worker(s) for 1 subvolume(s) of mastervol", "vm:/bricks/m1 Initializing..."])

@@ -31,7 +31,7 @@ import Testing
         }
 
         let host = FakeHost()
-        try host.on("--mode=script --xml \(session) status detail", fixture: "live-10.3-georep-status-nosession.xml")
+        try host.onNoSession("\(session) status detail")
         // Before the step: off; after push-pem: on.
         host.on("--mode=script --xml volume get slavevol features.read-only", Self.readOnly("off"), Self.readOnly("on"))
         let action = try #require(ActionRegistry.withGluster[node.typeName])

@@ -45,6 +45,13 @@ final class FakeHost: @unchecked Sendable {
         on(words, try Fixture(name).result)
     }
 
+    /// Answers a geo-rep status (`words` after `--xml`) as 10.3 does for a session that does not
+    /// exist: the `--xml` form fails bare, the text form says "No active geo-replication sessions".
+    func onNoSession(_ words: String, fixture: String = "live-10.3-georep-status-nosession") throws {
+        try on("--mode=script --xml \(words)", fixture: fixture + ".xml")
+        try on("--mode=script \(words)", fixture: fixture + ".txt")
+    }
+
     var ran: [[String]] { lock.withLock { log.map(\.argv) } }
     var hosts: [String] { lock.withLock { log.map(\.host) } }
 

@@ -67,6 +67,7 @@ public struct GeoRepProveAction: ActionType {
         let marker = Self.marker(arguments)
         return [
             PlannedCommand(.probe, on: host.name, cli.geoRepStatus(primary, secondary)),
+            PlannedCommand(.probe, on: host.name, cli.geoRepStatusText(primary, secondary)),
             PlannedCommand(.apply, on: host.name, cli.geoRepVerb(primary, secondary, "start", force: true)),
             PlannedCommand(.apply, on: host.name, cli.geoRepConfigSet(primary, secondary, "checkpoint", "now")),
             PlannedCommand(.apply, on: host.name, CommandSpec(argv: ["touch", marker])),

@@ -126,7 +126,10 @@ public struct GeoRepSessionAction: ActionType, ReprobingAction {
         default:
             apply = cli.geoRepVerb(primary, secondary, verb.rawValue, force: force)
         }
-        var commands = [PlannedCommand(.probe, on: host.name, status)]
+        var commands = [
+            PlannedCommand(.probe, on: host.name, status),
+            PlannedCommand(.probe, on: host.name, cli.geoRepStatusText(primary, secondary)),
+        ]
         if let target = Self.readOnlyHost(arguments, verb) {
             commands.append(
                 PlannedCommand(.probe, on: target, cli.volumeGet(Self.volume(of: secondary), "features.read-only")))

@@ -81,6 +81,7 @@ public struct GeoRepStatusProbe: ActionType {
         let secondary = arguments.string("secondary") ?? ""
         var commands = [
             PlannedCommand(.probe, on: host.name, cli.geoRepStatus(primary, secondary)),
+            PlannedCommand(.probe, on: host.name, cli.geoRepStatusText(primary, secondary)),
             PlannedCommand(.probe, on: host.name, cli.volumeInfo(primary)),
         ]
         for node in Self.nodes(arguments, host: host.name) {

@@ -72,21 +72,41 @@ public struct PreflightProbe: ActionType {
         guard let name = arguments.string("check"), let check = PreflightCatalogue.check(named: name) else {
             return []
         }
-        return check.commands(PreflightInput(arguments, host: host.name), cli: GlusterCLI(host: host))
+        let reads = check.commands(PreflightInput(arguments, host: host.name), cli: GlusterCLI(host: host))
+        // A geo-rep status read's text form, run only when the `--xml` form fails with no reason.
+        let textForms = reads.filter { GlusterdLock.isStatusRead($0.command) }.map {
+            PlannedCommand(.probe, on: $0.host, GlusterdLock.textForm($0.command))
+        }
+        return reads + textForms
     }
 
     /// Runs a check's read, again after a wait while glusterd refuses it as busy or a geo-rep
-    /// `status` fails with no reason (`GlusterdLock`): a check that reads a moment later is not a
-    /// finding.
+    /// `status` fails with no reason and its text form does not say there is no session
+    /// (`GlusterdLock`): a check that reads a moment later is not a finding, and a session that
+    /// does not exist is an answer, not a wait.
     static func read(_ command: PlannedCommand, _ context: ActionContext) async throws -> CommandResult {
         var result = try await context.run(command)
         for delay in GlusterdLock.delays {
             let output = GlusterOutput(command: command.command, host: command.host, result: result)
-            guard GlusterdLock.isBusy(output) || GlusterdLock.isBareStatusFailure(output) else { break }
+            if GlusterdLock.isBareStatusFailure(output) {
+                let none = try await GlusterdLock.noSessionConfirmed(command.command) {
+                    try await context.run(PlannedCommand(command.purpose, on: command.host, $0))
+                }
+                if none { return result }
+            } else if !GlusterdLock.isBusy(output) {
+                return result
+            }
             try await Task.sleep(for: .seconds(delay))
             result = try await context.run(command)
         }
-        return result
+        guard
+            GlusterdLock.isBareStatusFailure(
+                GlusterOutput(command: command.command, host: command.host, result: result))
+        else { return result }
+        let none = try await GlusterdLock.noSessionConfirmed(command.command) {
+            try await context.run(PlannedCommand(command.purpose, on: command.host, $0))
+        }
+        return none ? result : GlusterdLock.unreadable(result)
     }
 
     public func probe(_ context: ActionContext) async throws -> Observation {
@@ -94,7 +114,7 @@ public struct PreflightProbe: ActionType {
             return Observation(done: true, summary: "no such check")
         }
         var answers: [PreflightAnswer] = []
-        for command in context.planned(.probe) {
+        for command in context.planned(.probe) where !GlusterdLock.isStatusTextForm(command.command) {
             do {
                 answers.append(PreflightAnswer(command: command, result: try await Self.read(command, context)))
             } catch let error as TransportError {

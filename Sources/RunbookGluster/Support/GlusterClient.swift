@@ -17,7 +17,9 @@ struct GlusterClient: Sendable {
     /// because a peer holding a brick of the volume is disconnected (`GlusterdLock.downPeer`: right
     /// after a site returns, until glusterd reconnects), it is run again after a growing wait, a
     /// bounded number of times; every try is in the attempt's journaled commands. Still refused
-    /// after the last: an error that says so.
+    /// after the last: an error that says so. A geo-rep status that fails with no reason is asked
+    /// in text form whether there is no session (`GlusterdLock.isBareStatusFailure`), and read
+    /// again after a wait when the text does not say so.
     func run(_ command: CommandSpec) async throws -> (GlusterOutput, CommandResult) {
         var waited = 0.0
         var tries = 0
@@ -57,7 +59,14 @@ struct GlusterClient: Sendable {
                 }
                 delay = GlusterdLock.peerDelays[peerTries]
                 peerTries += 1
-            } else if GlusterdLock.isBareStatusFailure(output), statusTries < GlusterdLock.statusDelays.count {
+            } else if GlusterdLock.isBareStatusFailure(output) {
+                if try await GlusterdLock.noSessionConfirmed(command, run: { try await context.run($0) }) {
+                    return (output, result)
+                }
+                guard statusTries < GlusterdLock.statusDelays.count else {
+                    let marked = GlusterdLock.unreadable(result)
+                    return (GlusterOutput(command: command, host: context.host, result: marked), marked)
+                }
                 delay = GlusterdLock.statusDelays[statusTries]
                 statusTries += 1
             } else {

@@ -44,13 +44,16 @@ public enum GlusterdLock {
     }
 
     /// Seconds to wait before each new try of a geo-rep `status` that failed with nothing but
-    /// "geo-replication command failed" (see `isBareStatusFailure`).
+    /// "geo-replication command failed" while its text form did not say there is no session (see
+    /// `isBareStatusFailure`).
     @TaskLocal public static var statusDelays: [Double] = [1, 2, 4]
 
-    /// A geo-rep `status` (a read) that failed with the CLI's bare "geo-replication command failed"
-    /// and no reason: seen on the lab at the start of a failover, right after the test before had
-    /// restarted the session, with nothing in glusterd's log; the same command a moment later
-    /// works. A read is safe to run again; a change never is retried on this.
+    /// A geo-rep `status --xml` (a read) that failed with the CLI's bare "geo-replication command
+    /// failed" and no reason. On 10.3 that is how `--xml` answers a session that does not exist
+    /// (fixture live-10.3-georep-status-nosession.xml, rc=2); it is also what the lab saw once at
+    /// the start of a failover for a session that did exist (right after the test before had
+    /// restarted it; nothing in glusterd's log; the same read a moment later worked). The text form
+    /// tells the two apart (`noSessionConfirmed`). A change is never run again on this.
     public static func isBareStatusFailure(_ output: GlusterOutput) -> Bool {
         let words = output.command.split(separator: " ")
         guard output.exitCode != 0, words.contains("geo-replication"),
@@ -58,6 +61,49 @@ public enum GlusterdLock {
         else { return false }
         let text = output.combined
         return text.contains("geo-replication command failed") && !text.contains("<opErrstr>")
+            && !text.contains("No active geo-replication sessions")
+    }
+
+    /// Whether a command is a geo-rep `status [detail] --xml` read.
+    public static func isStatusRead(_ command: CommandSpec) -> Bool {
+        command.argv.contains("--xml") && isStatus(command.argv)
+    }
+
+    /// Whether a command is the text form of a geo-rep status read (`textForm`).
+    public static func isStatusTextForm(_ command: CommandSpec) -> Bool {
+        !command.argv.contains("--xml") && isStatus(command.argv)
+    }
+
+    static func isStatus(_ argv: [String]) -> Bool {
+        argv.contains("geo-replication") && (argv.last == "status" || argv.suffix(2) == ["status", "detail"])
+    }
+
+    /// The same status read in text form (without `--xml`): there 10.3 says why it failed, "No
+    /// active geo-replication sessions for V" / "... between P and S" when there is no session.
+    public static func textForm(_ command: CommandSpec) -> CommandSpec {
+        var text = command
+        text.argv.removeAll { $0 == "--xml" }
+        return text
+    }
+
+    /// After a status read failed bare: whether its text form (`run`) says there is no session, so
+    /// the failure is the answer "no session" and is read no more.
+    public static func noSessionConfirmed(
+        _ command: CommandSpec, run: (CommandSpec) async throws -> CommandResult
+    ) async throws -> Bool {
+        let text = try await run(textForm(command))
+        return (text.stdout + text.stderr).contains("No active geo-replication sessions")
+    }
+
+    /// A bare status failure still bare after the last wait, with its text form not saying "no
+    /// session": marked so that nothing reads it as "no session" (the parser's bare-failure rule).
+    public static func unreadable(_ result: CommandResult) -> CommandResult {
+        var marked = result
+        marked.stderr +=
+            (marked.stderr.isEmpty || marked.stderr.hasSuffix("\n") ? "" : "\n")
+            + "runbook: the status failed with no reason on every try and its text form did not say there is no"
+            + " session: it could not be read (is glusterd answering? `gluster volume geo-replication status`)\n"
+        return marked
     }
 
     /// Whether a command failed because glusterd was busy with another transaction.

@@ -17,9 +17,11 @@ public struct WorkerFailuresCheck: PreflightCheck {
     }
 
     public func evaluate(_ answers: [PreflightAnswer], _ input: PreflightInput) -> [PreflightFinding] {
-        // A status that could not be read is a finding, never "no worker has failures".
-        if let failed = answers.first?.failure("read the session status") { return [failed] }
-        guard let answer = answers.first, let result = answer.result else { return [] }
+        // A status that could not be read is a finding, never "no worker has failures"; one that
+        // says there is no session (the read confirmed it) has no worker with failures.
+        guard let answer = answers.first, let result = answer.result else {
+            return answers.first?.failure("read the session status").map { [$0] } ?? []
+        }
         do {
             let status = try GlusterParse.geoRepStatus(
                 GlusterOutput(command: answer.command.command, host: answer.host, result: result))
