@@ -130,7 +130,7 @@ extension LabEndToEndTests {
         #expect(before.readOnly == "on")
         // Something for the content check to compare (a fresh lab's volumes are empty): written
         // before the first checkpoint, so its completion means they are on the secondary. They
-        // stay (a removal under xsync never reaches the secondary, and a later drill would see it).
+        // are left in place (on both sides, as replicated).
         let content = "\(primaryMount)/drill-content-\(UUID().uuidString.prefix(8).lowercased())"
         try FileManager.default.createDirectory(atPath: content, withIntermediateDirectories: true)
         for index in 1...3 {

@@ -52,7 +52,7 @@ extension LabEndToEndTests {
 
         // 1. One planned failover of both sessions.
         let state = try newState()
-        let run = try timed("failover of two sessions (two checkpoints under xsync, in parallel)") {
+        let run = try timed("failover of two sessions (two checkpoints, in parallel)") {
             try runbook(state, ["run", failover, "-i", twoSessions, "--yes", "--approve", "go-ahead"])
         }
         #expect(run.status == 0, "\(run.stdout.suffix(3000))\(run.stderr.suffix(2000))")
@@ -62,7 +62,7 @@ extension LabEndToEndTests {
 
         // The sessions did not wait for each other: each session's checkpoint was set before the
         // other's wait for it ended (sequential items would set the second checkpoint only after
-        // the first wait, 60-120 s under xsync).
+        // the first wait ended).
         let origin = try #require(steps.compactMap(\.startedAt).min())
         func offset(_ date: Date?) -> String {
             date.map { String(format: "%.1f s", $0.timeIntervalSince(origin)) } ?? "-"
