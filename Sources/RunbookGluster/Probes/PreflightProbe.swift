@@ -86,27 +86,21 @@ public struct PreflightProbe: ActionType {
     /// does not exist is an answer, not a wait.
     static func read(_ command: PlannedCommand, _ context: ActionContext) async throws -> CommandResult {
         var result = try await context.run(command)
-        for delay in GlusterdLock.delays {
+        var delays = GlusterdLock.delays[...]
+        while true {
             let output = GlusterOutput(command: command.command, host: command.host, result: result)
-            if GlusterdLock.isBareStatusFailure(output) {
+            let bare = GlusterdLock.isBareStatusFailure(output)
+            if bare {
                 let none = try await GlusterdLock.noSessionConfirmed(command.command) {
                     try await context.run(PlannedCommand(command.purpose, on: command.host, $0))
                 }
                 if none { return result }
-            } else if !GlusterdLock.isBusy(output) {
-                return result
             }
+            guard bare || GlusterdLock.isBusy(output) else { return result }
+            guard let delay = delays.popFirst() else { return bare ? GlusterdLock.unreadable(result) : result }
             try await Task.sleep(for: .seconds(delay))
             result = try await context.run(command)
         }
-        guard
-            GlusterdLock.isBareStatusFailure(
-                GlusterOutput(command: command.command, host: command.host, result: result))
-        else { return result }
-        let none = try await GlusterdLock.noSessionConfirmed(command.command) {
-            try await context.run(PlannedCommand(command.purpose, on: command.host, $0))
-        }
-        return none ? result : GlusterdLock.unreadable(result)
     }
 
     public func probe(_ context: ActionContext) async throws -> Observation {

@@ -55,10 +55,9 @@ public enum GlusterdLock {
     /// restarted it; nothing in glusterd's log; the same read a moment later worked). The text form
     /// tells the two apart (`noSessionConfirmed`). A change is never run again on this.
     public static func isBareStatusFailure(_ output: GlusterOutput) -> Bool {
-        let words = output.command.split(separator: " ")
-        guard output.exitCode != 0, words.contains("geo-replication"),
-            words.last == "status" || words.suffix(2) == ["status", "detail"]
-        else { return false }
+        guard output.exitCode != 0, isStatus(output.command.split(separator: " ").map(String.init)) else {
+            return false
+        }
         let text = output.combined
         return text.contains("geo-replication command failed") && !text.contains("<opErrstr>")
             && !text.contains("No active geo-replication sessions")
