@@ -245,6 +245,13 @@ ip link set "$LAB_BRIDGE" up
 # ---------------------------------------------------------------- 6. nodes
 say "step 6/12: node namespaces"
 [ -e /etc/fstab ] || touch /etc/fstab   # a bind-mount point for the nodes' own fstab
+# A root-namespace mount whose client process is gone (a machine or session restart without
+# down.sh) answers "Transport endpoint is not connected": unmount it lazily before mkdir trips on it.
+for mp in "$PM" "$SM" "$PM2" "$SM2"; do
+    if ! stat "$mp" >/dev/null 2>&1 && awk -v mp="$mp" '$2==mp {f=1} END {exit !f}' /proc/mounts; then
+        say "  $mp: stale mount (its client is gone): umount -l"; umount -l "$mp" || die "cannot unmount $mp"
+    fi
+done
 mkdir -p /bricks "$PM" "$SM" "$PM2" "$SM2" /var/lib/misc /var/log/glusterfs /var/lib/glusterd; [ -d /root/.ssh ] || install -d -m 700 /root/.ssh   # bind-mount points for the nodes
 for n in "${LAB_NODES[@]}"; do
     D=$VARDIR/nodes/$n

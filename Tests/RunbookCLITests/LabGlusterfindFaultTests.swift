@@ -255,4 +255,77 @@ extension LabEndToEndTests {
             "the replay applied once")
         try? FileManager.default.removeItem(atPath: "\(primaryMount)/\(dir)")
     }
+
+    var gatedChangesRunbookB: String {
+        root.appendingPathComponent("Tests/RunbookCLITests/Fixtures/lab-glusterfind-changes-b-gated.yaml").path
+    }
+
+    /// Issue 17, item 4, the second fault: `gfs-b2` frozen (`site.sh freeze gfs-b2`: SIGSTOP, its
+    /// connections hang) during the replay, from the replay's first operation on: the list is made
+    /// with both of gvsecondary's brick nodes, the run parks at a gate before the replay, gfs-b2 is
+    /// frozen, and the run is resumed. gvsecondary is replica 2, so gfs-b1's FUSE client waits
+    /// `network.ping-timeout` (42 s by default) on gfs-b2's brick and then reads from gfs-b1's.
+    /// Seen by hand first (2026-12-07 12:58, gfs-b2 frozen the instant the replay started, 300
+    /// files and 400 MB): the replay succeeded in 86 s and copied every file byte for byte. So the
+    /// run does not fail: it is slower by the ping timeout, the replay is applied once, and what
+    /// it copied is the source's.
+    @Test func gfsB2FrozenDuringTheReplaySlowsItAndEverythingIsCopiedOnce() throws {
+        try healthyLab()
+        let before = try secondaryOptions()
+        var frozen = false
+        defer {
+            if frozen { _ = try? lab("site.sh", ["up", "gfs-b2"]) }
+            restoreSiteBAfterGlusterfindFault(before)
+        }
+        _ = try node("gfs-b1", ["rm", "-rf", faultList, faultTarget])
+        #expect(try node("gfs-b1", ["mkdir", "-p", faultTarget]).status == 0)
+        let created = try newState()
+        let session = try timed("glusterfind session on gvsecondary (gfs-b1, gfs-b2)") {
+            try runbook(created, ["run", sessionRunbookB, "-i", inventory, "--yes"])
+        }
+        try #require(session.status == 0, "\(session.stdout.suffix(2000))\(session.stderr)")
+
+        let dir = "gfreeze-b-\(String(UUID().uuidString.prefix(8)).lowercased())"
+        let big = String(repeating: "0123456789abcdef\n", count: 256 * 1024)  // 4.5 MB
+        try timed("changes on gvprimary reach gvsecondary, one rollover either side") {
+            Thread.sleep(forTimeInterval: oneRollover)
+            try make(
+                "\(primaryMount)/\(dir)", ["one.txt": "one\n", "sub dir/two 2.txt": "two\n", "big.txt": big])
+            try waitUntil(90, "the changes reach gvsecondary") {
+                read("\(secondaryMount)/\(dir)/sub dir/two 2.txt") == "two\n"
+                    && read("\(secondaryMount)/\(dir)/big.txt")?.utf8.count == big.utf8.count
+            }
+            Thread.sleep(forTimeInterval: oneRollover)
+        }
+
+        let state = try newState()
+        let parked = try timed("the list with both nodes, parked before the replay") {
+            try runbook(state, ["run", gatedChangesRunbookB, "-i", inventory, "--yes", "--approve", "commit"])
+        }
+        try #require(parked.status == 4, "parks at replay-go: \(parked.stdout.suffix(2000))\(parked.stderr)")
+        let run = try runID(state)
+        let freeze = try lab("site.sh", ["freeze", "gfs-b2"])
+        try #require(freeze.status == 0, "site.sh freeze gfs-b2: \(freeze.stderr)")
+        frozen = true
+        let resumed = try timed("the replay with gfs-b2 frozen") {
+            try runbook(state, ["resume", run, "--approve", "replay-go"])
+        }
+        print(resumed.stdout.suffix(2500))
+        #expect(resumed.status == 0, "\(resumed.stdout.suffix(2000))\(resumed.stderr)")
+        let steps = try journal(state).steps(runID: run)
+        #expect(steps.first { $0.nodeID == "replay" }?.state == .succeeded)
+        #expect(
+            try journal(state).attempts(runID: run).filter { $0.nodeID == "replay" && $0.phase == .apply }.count == 1,
+            "the replay applied once")
+        // What it copied is the source's, read on gfs-b1 (gfs-b2 is still frozen).
+        #expect(try node("gfs-b1", ["cat", "\(faultTarget)/\(dir)/sub dir/two 2.txt"]).stdout == "two\n")
+        #expect(try node("gfs-b1", ["cat", "\(faultTarget)/\(dir)/one.txt"]).stdout == "one\n")
+        let size = try node("gfs-b1", ["stat", "-c", "%s", "\(faultTarget)/\(dir)/big.txt"]).stdout
+        #expect(size.trimmingCharacters(in: .whitespacesAndNewlines) == "\(big.utf8.count)", "big.txt: \(size)")
+
+        let up = try lab("site.sh", ["up", "gfs-b2"])
+        #expect(up.status == 0, "site.sh up gfs-b2: \(up.stderr)")
+        frozen = up.status != 0
+        try? FileManager.default.removeItem(atPath: "\(primaryMount)/\(dir)")
+    }
 }
