@@ -184,6 +184,30 @@ extension LabEndToEndTests {
             print("gluster volume set \(secondaryVolume) \(name) \(value) -> \(set?.status ?? -1)")
         }
         _ = try? node("gfs-b1", ["rm", "-rf", faultList, faultList + ".replay", faultTarget])
+        waitForSiteBHeals()
+    }
+
+    /// Site B's replicated volumes healed: gfs-b2 back from a freeze or an outage missed what was
+    /// written meanwhile on gfs-b1 (gvsecondary, gvsecondary2, the meta volume). Until the
+    /// self-heal daemon has copied it, a rename or delete the next test's session replays can
+    /// meet the stale entry on gfs-b2. An index heal is asked for at once (the daemon's own crawl
+    /// runs every 10 minutes), then `heal info` must show both bricks with no entry.
+    func waitForSiteBHeals() {
+        let volumes = [secondaryVolume, "gvsecondary2", "gluster_shared_storage"]
+        for volume in volumes { _ = try? gluster("gfs-b1", ["volume", "heal", volume]) }
+        for volume in volumes {
+            do {
+                try timed("\(volume): heal info shows nothing pending") {
+                    try waitUntil(180, "gluster volume heal \(volume) info: no entry on either brick") {
+                        let info = try gluster("gfs-b1", ["volume", "heal", volume, "info"]).stdout
+                        let counts = info.split(separator: "\n").filter { $0.hasPrefix("Number of entries:") }
+                        return counts.count == 2 && counts.allSatisfy { $0.hasSuffix(": 0") }
+                    }
+                }
+            } catch {
+                Issue.record("site B not healed after the fault, the next test would meet stale entries: \(error)")
+            }
+        }
     }
 
     /// Issue 17, item 4: a node of site B down at the failback's `pre`. The list is made on
