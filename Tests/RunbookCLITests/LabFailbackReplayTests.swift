@@ -204,7 +204,13 @@ extension LabEndToEndTests {
         #expect(status.stdout.contains("differences"), "\(status.stdout)")
         #expect(status.stdout.contains("- \(stray)"), "the gate shows the path: \(status.stdout)")
         #expect(read("\(primaryMount)/\(stray)") == "written on the primary during the window\n", "kept, not removed")
-        #expect(try option("gfs-b1", secondaryVolume, "features.read-only") == "off", "nothing after the gate ran")
+        // Issue 21, case 2: the secondary is fenced at the commit, before the final list, so a
+        // write while the run is parked here cannot land in no list and no diff.
+        #expect(try option("gfs-b1", secondaryVolume, "features.read-only") == "on", "fenced since the commit")
+        #expect(throws: (any Error).self, "a write on the secondary while parked at differences is refused") {
+            try write("\(secondaryMount)/\(dir)/parked.txt", "written while parked\n")
+        }
+        #expect(try node("gfs-b1", ["glusterfind", "list"]).stdout.contains("failback"), "nothing posted before the gate")
 
         let reason = "the primary's split-brain file is wanted (ticket DR-12)"
         let approve = try runbook(
@@ -223,6 +229,7 @@ extension LabEndToEndTests {
         #expect(shown.stdout.contains("alice") && shown.stdout.contains(reason), "\(shown.stdout.suffix(3000))")
         #expect(read("\(primaryMount)/\(dir)/window.txt") == "written on the secondary\n")
         #expect(try option("gfs-b1", secondaryVolume, "features.read-only") == "on")
+        #expect(read("\(primaryMount)/\(dir)/parked.txt") == nil && read("\(secondaryMount)/\(dir)/parked.txt") == nil)
         try waitUntil(120, "the original session runs primary -> secondary again") {
             let status = try sessionStatus()
             return status.contains("Active") && status.contains("Passive")

@@ -63,6 +63,39 @@ import Testing
         }
     }
 
+    /// Issue 21, case 10: after the failback's commit, one session's failure (its replay, its
+    /// `differences` gate rejected) must not keep the other sessions from being posted, restarted
+    /// and proven. So nothing a session's `restart-original` or `prove-original` waits for, beyond
+    /// what the commit itself waited for, belongs to another session. (The site's client switch
+    /// back waits for every session, as it must: clients move once for the site.)
+    @Test func afterTheCommitNoSessionWaitsForAnother() throws {
+        let (plan, diagnostics) = Self.compile(
+            "Runbooks/georep-failback.yaml", inventoryText: try Self.exampleInventory(), mode: nil)
+        let compiled = try #require(plan, "\(diagnostics.all)")
+        let byID = Dictionary(uniqueKeysWithValues: compiled.nodes.map { ($0.id, $0) })
+        func ancestors(_ id: String) -> Set<String> {
+            var seen = Set<String>(), stack = byID[id]?.needs ?? []
+            while let next = stack.popLast() {
+                if seen.insert(next).inserted { stack += byID[next]?.needs ?? [] }
+            }
+            return seen
+        }
+        let commit = try #require(compiled.nodes.first { $0.stepID == "commit" })
+        let beforeCommit = ancestors(commit.id).union([commit.id])
+        for step in ["restart-original", "prove-original"] {
+            for node in compiled.nodes where node.stepID == step {
+                let key = try #require(node.item?.key)
+                let others = ancestors(node.id).subtracting(beforeCommit).compactMap { byID[$0] }
+                    .filter { $0.item != nil && $0.item?.key != key }.map(\.id).sorted()
+                #expect(others.isEmpty, "\(node.id) waits after the commit for other sessions' steps: \(others)")
+            }
+        }
+        let switchBack = try #require(compiled.nodes.first { $0.stepID == "switch-back" })
+        #expect(
+            Set(ancestors(switchBack.id).compactMap { byID[$0]?.item?.key }) == ["gv0", "gv1", "gv2"],
+            "the clients switch back once every session is back")
+    }
+
     /// Each session's failback writes its own change list (the default names it after the volume).
     @Test func theFailbackWritesOneChangeListPerSession() throws {
         let (plan, diagnostics) = Self.compile(
