@@ -23,7 +23,12 @@ import Testing
         }
         let state = Mutex(State())
         let healAfterRestarts: Int
-        init(healAfterRestarts: Int) { self.healAfterRestarts = healAfterRestarts }
+        /// The Active worker's FAILURES before the marker is written, and after.
+        let failures: (before: Int, after: Int)
+        init(healAfterRestarts: Int, failures: (before: Int, after: Int) = (0, 0)) {
+            self.healAfterRestarts = healAfterRestarts
+            self.failures = failures
+        }
 
         var ran: [String] { state.withLock { $0.ran } }
 
@@ -49,7 +54,8 @@ import Testing
                     GeoRepProveTests.status(
                         running: state.running, checkpoint: checkpoint,
                         completed: healed && state.markerWritten && state.checkpoints > 0,
-                        lastSynced: healed && state.markerWritten ? "2026-12-07 01:09:30" : "2026-12-07 00:59:00"))
+                        lastSynced: healed && state.markerWritten ? "2026-12-07 01:09:30" : "2026-12-07 00:59:00",
+                        failures: state.markerWritten ? failures.after : failures.before))
             }
         }
 
@@ -59,7 +65,9 @@ import Testing
     }
 
     /// `status detail --xml` of one Active worker (the shape of live-10.3-georep-status-detail-checkpoint.xml).
-    static func status(running: Bool, checkpoint: String, completed: Bool, lastSynced: String) -> String {
+    static func status(
+        running: Bool, checkpoint: String, completed: Bool, lastSynced: String, failures: Int = 0
+    ) -> String {
         """
         <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
         <cliOutput><opRet>0</opRet><opErrno>0</opErrno><opErrstr/><geoRep><volume><name>gvprimary</name><sessions>
@@ -67,7 +75,7 @@ import Testing
         <primary_node>gfs-a1</primary_node><primary_brick>/bricks/gvprimary</primary_brick>
         <secondary_user>root</secondary_user><secondary>gfs-b1::gvsecondary</secondary><secondary_node>gfs-b1</secondary_node>
         <status>\(running ? "Active" : "Stopped")</status><crawl_status>\(running ? "Changelog Crawl" : "N/A")</crawl_status>
-        <entry>0</entry><data>0</data><meta>0</meta><failures>0</failures>
+        <entry>0</entry><data>0</data><meta>0</meta><failures>\(running ? String(failures) : "N/A")</failures>
         <checkpoint_completed>\(completed ? "Yes" : "No")</checkpoint_completed>
         <primary_node_uuid>u</primary_node_uuid><last_synced>\(lastSynced)</last_synced>
         <checkpoint_time>\(checkpoint)</checkpoint_time>
@@ -112,6 +120,53 @@ import Testing
                 "touch /mnt/gvprimary/.runbook-prove",
                 "rm -f /mnt/gvprimary/.runbook-prove",
             ])
+    }
+
+    /// Issue 21, case 3: a checkpoint completes while entries failed (gsyncd counts them in
+    /// FAILURES and goes on): not proven; the step fails naming the worker, the counts and where
+    /// the `ENTRY FAILED` lines are.
+    @Test func aCheckpointCompletedWhileEntriesFailedIsNotAProof() async throws {
+        let cluster = Cluster(healAfterRestarts: 0, failures: (before: 0, after: 2))
+        let result = try await prove(cluster, restarts: 2)
+        #expect(!result.succeeded, "\(result.summary)")
+        #expect(result.outputs["replicating"] == .bool(false))
+        #expect(result.outputs["failures"] == .int(2))
+        #expect(result.summary.contains("counted 2 failed entries while it was proven"), "\(result.summary)")
+        #expect(result.summary.contains("gfs-a1:/bricks/gvprimary FAILURES 0 -> 2"), "\(result.summary)")
+        #expect(result.summary.contains("/var/log/glusterfs/geo-replication/gvprimary_*/"), "\(result.summary)")
+        #expect(cluster.ran.last == "rm -f /mnt/gvprimary/.runbook-prove", "the marker is removed: \(cluster.ran)")
+    }
+
+    /// With faulty_grace (a session the run does not depend on, the failback's pre-copy) the same
+    /// ends the step not proven and the run goes on.
+    @Test func withFaultyGraceEntriesThatFailedEndTheStepNotProven() async throws {
+        let cluster = Cluster(healAfterRestarts: 0, failures: (before: 1, after: 4))
+        let node = try Lab.node(
+            """
+            action: gluster.georep.prove
+            with: {primary: gvprimary, secondary: "gfs-b1::gvsecondary", marker_dir: /mnt/gvprimary, every: 1s, faulty_grace: 30s}
+            """)
+        let type = try #require(ActionRegistry.withGluster[node.typeName])
+        let context = ActionContext(
+            node: node, host: "gfs-a1", settings: Lab.settings("gfs-a1"), phase: .apply, timeout: 30,
+            runner: cluster.runner)
+        let result = try await type.apply(context, observation: try await type.probe(context))
+        #expect(result.succeeded, "\(result.summary)")
+        #expect(result.outputs["replicating"] == .bool(false) && result.outputs["failures"] == .int(3))
+        #expect(result.summary.hasSuffix("not proven; the run goes on without it (faulty_grace)"), "\(result.summary)")
+        #expect(result.summary.contains("FAILURES 1 -> 4"), "\(result.summary)")
+    }
+
+    /// FAILURES is cumulative over the session's life: failures from before the proof that do not
+    /// grow while it runs do not fail it; the summary says they are there.
+    @Test func failuresFromBeforeTheProofAreSaidNotHeldAgainstIt() async throws {
+        let cluster = Cluster(healAfterRestarts: 0, failures: (before: 3, after: 3))
+        let result = try await prove(cluster, restarts: 2)
+        #expect(result.succeeded, "\(result.summary)")
+        #expect(result.outputs["failures"] == .int(0))
+        #expect(
+            result.summary.contains("no entry failed while proven (FAILURES 3 from before: gfs-a1:/bricks/gvprimary FAILURES 3)"),
+            "\(result.summary)")
     }
 
     @Test func aSessionThatStaysStalledFailsNamingItAndWhatToDo() async throws {

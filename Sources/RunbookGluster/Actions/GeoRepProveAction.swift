@@ -14,6 +14,12 @@ import RunbookCore
 /// `xlators/features/changelog/src/changelog-ev-handle.c`). The worker then shows Active and
 /// Changelog Crawl, logs no error and ships nothing; a new registration (a restart) recovers it.
 /// Seen on the lab in about a third of the session starts.
+///
+/// A checkpoint can complete while entries failed: gsyncd logs `ENTRY FAILED` for an entry it
+/// cannot create on the secondary (a gfid mismatch with `gfid-conflict-resolution false`, say),
+/// adds it to the worker's FAILURES and goes on (only a failed MKDIR stops the worker). FAILURES is
+/// cumulative over the session's life (`gsyncdstatus.py` never resets it), so the proof fails when
+/// an Active worker's FAILURES grew while it ran, and only says so when it was already above 0.
 public struct GeoRepProveAction: ActionType {
     /// Creates the type.
     public init() {}
@@ -55,6 +61,9 @@ public struct GeoRepProveAction: ActionType {
             OutputSpec("seconds", "double", "from the first checkpoint to its completion"),
             OutputSpec("active", "int", "Active workers that completed the checkpoint"),
             OutputSpec("replicating", "bool", "true when proven; false only after `faulty_grace`"),
+            OutputSpec(
+                "failures", "int",
+                "entries the Active workers counted as failed (FAILURES) while the step ran: a proof with any fails"),
         ],
         changes: true,
         undo: .derived("with `start`: stop the session (force) if this step started it; the restarts are not undone"),
@@ -202,6 +211,15 @@ public struct GeoRepProveAction: ActionType {
         var troubledSince: Date?
         var trouble = ""
         var seen = ""
+        // Each Active worker's FAILURES the first time the step saw it Active (NODE:BRICK).
+        var failuresAtStart: [String: Int] = [:]
+        func note(_ status: GeoRepStatus) {
+            for worker in status.workers where worker.state == .active {
+                if let failures = worker.failures, failuresAtStart[Self.key(worker)] == nil {
+                    failuresAtStart[Self.key(worker)] = failures
+                }
+            }
+        }
 
         /// nil: go on; a result: the step ends with it.
         func tick(_ reading: Reading, _ now: Date) async throws -> EffectResult? {
@@ -240,6 +258,7 @@ public struct GeoRepProveAction: ActionType {
             var previous: Date?
             while true {
                 let status = try await client.geoRepStatus(primary, secondary)
+                note(status)
                 let reading = Self.read(status, after: nil)
                 let now = Date()
                 if case .catchingUp(let what) = reading {
@@ -265,12 +284,42 @@ public struct GeoRepProveAction: ActionType {
             var frozen: (since: Date, lastSynced: Date?)?
             var stalled = false
             while !stalled {
-                let reading = Self.read(try await client.geoRepStatus(primary, secondary), after: previous)
+                let status = try await client.geoRepStatus(primary, secondary)
+                note(status)
+                let reading = Self.read(status, after: previous)
                 let now = Date()
                 switch reading {
                 case .completed(let active):
                     try await Self.checked(context, CommandSpec(argv: ["rm", "-f", marker]), "remove \(marker)")
                     let seconds = (now.timeIntervalSince(written) * 10).rounded() / 10
+                    let counts = Self.failures(status, since: failuresAtStart)
+                    if counts.grown > 0 {
+                        let what =
+                            "session \(pair) completed the checkpoint, but its Active workers counted"
+                            + " \(counts.grown) failed entr\(counts.grown == 1 ? "y" : "ies") while it was proven"
+                            + " (\(counts.workers.joined(separator: ", "))): entries that did not reach the secondary."
+                            + " Their `ENTRY FAILED` lines are in gsyncd.log on those nodes"
+                            + " (/var/log/glusterfs/geo-replication/\(primary)_*/)"
+                        // With faulty_grace the run does not depend on this session (a pre-copy): not
+                        // proven, and the run goes on, as for a session that stays Faulty.
+                        return EffectResult(
+                            succeeded: grace != nil,
+                            summary: what
+                                + (grace != nil
+                                    ? ": not proven; the run goes on without it (faulty_grace)"
+                                    : "; compare each path on both sites (a gfid mismatch is the same name with another"
+                                        + " gfid on the secondary), fix it, then resume (the proof runs again)"),
+                            outputs: [
+                                "restarts": .int(restarts), "seconds": .double(seconds), "active": .int(active),
+                                "replicating": .bool(false), "failures": .int(counts.grown),
+                            ],
+                            result: last)
+                    }
+                    if counts.earlier > 0 {
+                        notes.append(
+                            "no entry failed while proven (FAILURES \(counts.earlier) from before: \(counts.workers.joined(separator: ", ")))"
+                        )
+                    }
                     notes.append("replicates: checkpoint completed by \(active) Active worker\(active == 1 ? "" : "s")")
                     return EffectResult(
                         succeeded: true,
@@ -279,7 +328,7 @@ public struct GeoRepProveAction: ActionType {
                                 ? " (restarted \(restarts) time\(restarts == 1 ? "" : "s") when stalled)" : ""),
                         outputs: [
                             "restarts": .int(restarts), "seconds": .double(seconds), "active": .int(active),
-                            "replicating": .bool(true),
+                            "replicating": .bool(true), "failures": .int(0),
                         ],
                         result: last)
                 case .faulty(let what, _), .catchingUp(let what):
@@ -313,6 +362,27 @@ public struct GeoRepProveAction: ActionType {
             last = try await client.change(cli.geoRepVerb(primary, secondary, "stop", force: true))
             last = try await client.change(cli.geoRepVerb(primary, secondary, "start", force: true))
         }
+    }
+
+    static func key(_ worker: GeoRepWorker) -> String { "\(worker.primaryNode):\(worker.primaryBrick)" }
+
+    /// The Active workers' FAILURES against what each showed when the step first saw it Active:
+    /// how many grew while the step ran, how many were there before, and each worker that has any
+    /// (`NODE:BRICK FAILURES a -> b`).
+    static func failures(_ status: GeoRepStatus, since start: [String: Int]) -> (
+        grown: Int, earlier: Int, workers: [String]
+    ) {
+        var grown = 0
+        var earlier = 0
+        var workers: [String] = []
+        for worker in status.workers where worker.state == .active {
+            guard let now = worker.failures else { continue }
+            let before = start[key(worker)] ?? now
+            grown += max(0, now - before)
+            earlier += min(before, now)
+            if now > 0 { workers.append("\(key(worker)) FAILURES \(before == now ? "\(now)" : "\(before) -> \(now)")") }
+        }
+        return (grown, earlier, workers)
     }
 
     static func checked(_ context: ActionContext, _ command: CommandSpec, _ what: String) async throws {
