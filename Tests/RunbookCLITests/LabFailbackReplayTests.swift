@@ -210,7 +210,8 @@ extension LabEndToEndTests {
         #expect(throws: (any Error).self, "a write on the secondary while parked at differences is refused") {
             try write("\(secondaryMount)/\(dir)/parked.txt", "written while parked\n")
         }
-        #expect(try node("gfs-b1", ["glusterfind", "list"]).stdout.contains("failback"), "nothing posted before the gate")
+        #expect(
+            try node("gfs-b1", ["glusterfind", "list"]).stdout.contains("failback"), "nothing posted before the gate")
 
         let reason = "the primary's split-brain file is wanted (ticket DR-12)"
         let approve = try runbook(

@@ -165,7 +165,8 @@ import Testing
         #expect(result.succeeded, "\(result.summary)")
         #expect(result.outputs["failures"] == .int(0))
         #expect(
-            result.summary.contains("no entry failed while proven (FAILURES 3 from before: gfs-a1:/bricks/gvprimary FAILURES 3)"),
+            result.summary.contains(
+                "no entry failed while proven (FAILURES 3 from before: gfs-a1:/bricks/gvprimary FAILURES 3)"),
             "\(result.summary)")
     }
 

@@ -74,7 +74,8 @@ import Testing
         let compiled = try #require(plan, "\(diagnostics.all)")
         let byID = Dictionary(uniqueKeysWithValues: compiled.nodes.map { ($0.id, $0) })
         func ancestors(_ id: String) -> Set<String> {
-            var seen = Set<String>(), stack = byID[id]?.needs ?? []
+            var seen = Set<String>()
+            var stack = byID[id]?.needs ?? []
             while let next = stack.popLast() {
                 if seen.insert(next).inserted { stack += byID[next]?.needs ?? [] }
             }
