@@ -57,9 +57,67 @@ import Testing
         try host.on("--mode=script --xml volume info mastervol", fixture: "live-10.3-volume-info-all.xml")
         let now = Int(utc("2026-12-01T12:55:28Z")!.timeIntervalSince1970)
         host.on(
-            "-c date +%s; tail -n 2000 \"$1\" 2>/dev/null || true sh \(log)",
+            "-c \(Self.readLogScript) sh \(log)",
             Lab.ok("\(now)\n" + (try Fixture("lab-10.3-gsyncd-reverse-dir-rename-faulty.log").text)))
         return host
+    }
+
+    /// The command that reads the end of a gsyncd log: the last 60,000 bytes from the first whole
+    /// line, within the 64 KiB the transports capture.
+    static let readLogScript =
+        "date +%s; [ -r \"$1\" ] || exit 0; if [ \"$(wc -c < \"$1\")\" -gt 60000 ]; then tail -c 60000 \"$1\" |"
+        + " tail -n +2; else cat \"$1\"; fi"
+
+    /// A gsyncd log longer than the 64 KiB a command's output is captured to (the transports keep
+    /// the first bytes): an hour of older lines, then the flapping worker. Read by a real shell
+    /// through the local transport with the executor's limit, the status probe finds the recent
+    /// failure and Faulty since its first one, not the old error. Before: `tail -n 2000` printed
+    /// about 150 kB, the capture kept its oldest 64 KiB, and the failback's status gate waited on
+    /// (the lab, 2026-12-07 14:49: `faulty_for` null for 8 minutes, the error an hour old).
+    @Test func aLogLongerThanTheCaptureIsReadFromItsEnd() async throws {
+        let old =
+            "[2026-12-07 04:40:43.66552] E [syncdutils(worker /bricks/gvsecondary):845:errlog] Popen: an old error"
+            + " of another session [{error=255}]\n"
+            + "[2026-12-07 04:41:00.1] I [primary(worker /b):1451:process] _GPrimary: Batch Completed"
+            + " [{mode=history_changelog}, {stime=(1796600000, 0)}]\n"
+        let text =
+            String(repeating: old, count: 100_000 / old.utf8.count + 1)
+            + (try Fixture("lab-10.3-gsyncd-reverse-faulty-flapping.log").text)
+        #expect(text.utf8.count > 100_000)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("gsyncd-\(UUID().uuidString).log")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+
+        let status = try Fixture("live-10.3-georep-status.xml").text.replacingOccurrences(
+            of: "<status>Active</status>", with: "<status>Faulty</status>")
+        let fake = FakeHost()
+        fake.on("--mode=script --xml \(session) status detail", Lab.ok(status))
+        try fake.on("--mode=script --xml volume info mastervol", fixture: "live-10.3-volume-info-all.xml")
+        let runner: @Sendable (String, CommandSpec, Double?, Int) async throws -> CommandResult = {
+            host, command, timeout, limit in
+            guard command.argv.first == "sh" else { return try await fake.runner(host, command, timeout, limit) }
+            var local = command
+            local.argv[local.argv.count - 1] = file.path
+            return try await LocalTransport().run(local, timeout: 10, outputLimit: 64 * 1024)
+        }
+        let node = try Lab.node(
+            "probe: gluster.georep.status\nwith: {primary: mastervol, secondary: vm::slavevol, nodes: [vm]}",
+            inventory: Self.inventory)
+        let probe = try #require(ActionRegistry.withGluster[node.typeName])
+        let observation = try await probe.probe(
+            ActionContext(
+                node: node, host: node.host, settings: Lab.settings(node.host), phase: .probe, timeout: 30,
+                runner: runner))
+        let error = observation.outputs["last_error"]?.renderedForText ?? ""
+        #expect(!error.contains("an old error"), "\(error)")
+        #expect(error.contains("ENTRY FAILED"), "\(error)")
+        guard case .duration(let faulty)? = observation.outputs["faulty_for"] else {
+            Issue.record("no faulty_for: \(observation.outputs)")
+            return
+        }
+        // Since the flapping log's first failure (05:46:47) by this machine's clock.
+        let since = try #require(utc("2026-12-07T05:46:47Z"))
+        #expect(abs(faulty - Date().timeIntervalSince(since)) < 60, "\(faulty)")
     }
 
     /// The lab inventory with the fixture's node `vm` (`nodes` names inventory hosts).
@@ -71,7 +129,7 @@ import Testing
             inventory: Self.inventory)
         #expect(
             node.commands.last?.command.argv == [
-                "sh", "-c", "date +%s; tail -n 2000 \"$1\" 2>/dev/null || true", "sh", log,
+                "sh", "-c", Self.readLogScript, "sh", log,
             ])
         #expect(node.commands.last?.host == "vm")
         let host = try faultyHost()

@@ -97,11 +97,20 @@ public struct GeoRepStatusProbe: ActionType {
         return nodes
     }
 
-    /// The node's clock and the tail of the session's gsyncd log (only when a worker there is Faulty).
+    /// How much of the log's end is read: within the 64 KiB a command's output is captured to
+    /// (the transports keep the FIRST bytes of a longer output, so a tail by lines, 2000 of
+    /// gsyncd's long lines, was cut to its oldest part: a flapping session read as an error of an
+    /// hour before and no `faulty_for`, and the failback's status gate waited on).
+    static let logTailBytes = 60_000
+
+    /// The node's clock and the end of the session's gsyncd log (only when a worker there is
+    /// Faulty): its last `logTailBytes`, from the first whole line.
     static func readLog(primary: String, secondary: String) -> CommandSpec {
         CommandSpec(argv: [
-            "sh", "-c", "date +%s; tail -n 2000 \"$1\" 2>/dev/null || true", "sh",
-            GsyncdLog.path(primary: primary, secondary: secondary),
+            "sh", "-c",
+            "date +%s; [ -r \"$1\" ] || exit 0; if [ \"$(wc -c < \"$1\")\" -gt \(logTailBytes) ]; then tail -c"
+                + " \(logTailBytes) \"$1\" | tail -n +2; else cat \"$1\"; fi",
+            "sh", GsyncdLog.path(primary: primary, secondary: secondary),
         ])
     }
 
@@ -240,7 +249,7 @@ public struct GeoRepStatusProbe: ActionType {
                     log.entryFailed.map { entry in
                         log.lastError.map { $0 == entry ? entry : "\($0) (after: \(entry))" } ?? entry
                     } ?? log.lastError
-                said = line ?? "no error line in the last 2000 lines of its gsyncd log"
+                said = line ?? "no error line in the last 60 kB of its gsyncd log"
                 w["last_error"] = .string(said)
                 w["error_path"] = log.errorPath.map(Value.string) ?? .null
                 if let path = log.errorPath { said += "; path \(path)" }
