@@ -399,6 +399,25 @@ import Testing
         #expect(none.ran.count == 2, "the --xml read and its text form, no wait: \(none.ran)")
     }
 
+    /// An answer cut at the capture limit is never parsed: the error says so, with the command
+    /// and the host, instead of an XML parser's message about a document that ends early.
+    @Test func aStatusCutAtTheOutputLimitIsRefusedSayingSo() async throws {
+        let node = try Lab.node("probe: gluster.georep.status\nwith: {primary: mastervol, secondary: vm::slavevol}")
+        let whole = try Fixture("live-10.3-georep-status-detail-checkpoint-2.xml").text
+        let host = FakeHost()
+        host.on(
+            "--mode=script --xml \(session) status detail",
+            CommandResult(exitCode: 0, stdout: String(whole.prefix(whole.count / 2)), stdoutTruncated: true))
+        do {
+            _ = try await runtime(node).probe(Lab.context(node, host))
+            Issue.record("a cut answer must not be read")
+        } catch {
+            let text = "\(error)"
+            #expect(text.contains("a partial answer is not read"), "\(text)")
+            #expect(text.contains("status detail") && text.contains("gfs-a1"), "\(text)")
+        }
+    }
+
     @Test func peersAndOptionsAndEmpty() async throws {
         let peers = try Lab.node("probe: gluster.peers")
         let host = FakeHost()

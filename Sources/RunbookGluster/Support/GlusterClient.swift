@@ -35,6 +35,15 @@ struct GlusterClient: Sendable {
                     "timed out after \(Int(result.duration.rounded()))s")
             }
             let output = GlusterOutput(command: command, host: context.host, result: result)
+            // A partial answer is never read: a cut XML document fails to parse with a message
+            // about XML, and a cut text reads as something else.
+            if result.stdoutTruncated {
+                throw GlusterError(
+                    .commandFailed, output,
+                    "it printed more than the \(result.stdout.utf8.count / 1024) KiB of output a command's answer is"
+                        + " kept to, and a partial answer is not read; run it on \(context.host) to see it whole, and"
+                        + " report the size (this volume or session is larger than the limit was made for)")
+            }
             let delay: Double
             if GlusterdLock.isBusy(output) {
                 guard lockTries < GlusterdLock.delays.count else {
