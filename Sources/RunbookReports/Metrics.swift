@@ -49,7 +49,8 @@ public enum Metrics {
             "runbook_last_run_duration_seconds", "The last run's wall time, waits at gates included.",
             [("", r.elapsed)])
         metric(
-            "runbook_last_run_waited_seconds", "Time the last run spent waiting for people at approval gates.",
+            "runbook_last_run_waited_seconds",
+            "Time the last run spent waiting for people (its confirmation, approval gates).",
             [("", r.waited)])
         if let rto = point.rto, r.verdict.kind != .locked {
             metric(

@@ -11,7 +11,7 @@ public struct Rehearsal {
     public var report: RunReport
     public var verdict: Verdict
     public var objectives: [RunEvent.ObjectiveMeasured]
-    /// From start to the end of work, and the part of it spent waiting for people at approval gates.
+    /// From start to the end of work, and the part of it spent waiting for people (the plan's confirmation, approval gates).
     public var elapsed: TimeInterval
     public var waited: TimeInterval
     public var timeline: [Bar]
@@ -86,7 +86,9 @@ public struct Rehearsal {
         let gates = RunReport.planGates(report.run) ?? [:]
         let approvalGates = Set(gates.filter { $0.value.type == .approval }.map(\.key))
         let end = report.endOfWork
-        let waited = ObjectiveMeasurer.waited(steps: report.steps, approvalGates: approvalGates, end: end)
+        let waited = ObjectiveMeasurer.waited(
+            steps: report.steps, approvalGates: approvalGates, end: end,
+            confirmation: ObjectiveMeasurer.confirmation(startedAt: report.run.startedAt, events: report.events))
         let objectives = measurements(report.events)
         var rehearsal = Rehearsal(
             report: report,
@@ -316,7 +318,8 @@ public struct Rehearsal {
             let gates = RunReport.planGates(other) ?? [:]
             let end = other.finishedAt ?? max(other.updatedAt, other.startedAt)
             let waited = ObjectiveMeasurer.waited(
-                steps: steps, approvalGates: Set(gates.filter { $0.value.type == .approval }.map(\.key)), end: end)
+                steps: steps, approvalGates: Set(gates.filter { $0.value.type == .approval }.map(\.key)), end: end,
+                confirmation: ObjectiveMeasurer.confirmation(startedAt: other.startedAt, events: events))
             let machine = max(0, end.timeIntervalSince(other.startedAt) - waited)
             return point(
                 other, objectives: objectives, machine: machine, verdict: verdict(other, objectives: objectives).kind)

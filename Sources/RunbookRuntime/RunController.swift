@@ -143,10 +143,15 @@ public struct RunController: Sendable {
                 .joined(separator: "\n")
             return await finish(.preconditionFailed(why), session)
         }
+        let asked = Date()
         guard try confirm(view) else { throw RunRefusal.cancelled }
-
+        // Waiting for the answer is waiting for people (issue 24, item 4): the run.started event
+        // says how long, and `run.waited` counts it.
+        let answeredAfter = (Date().timeIntervalSince(asked) * 1000).rounded() / 1000
         let started = RunEvent.RunStarted(
-            runbook: session.runbook, inventory: session.inventory, mode: plan.mode, planHash: planHash)
+            runbook: session.runbook, inventory: session.inventory, mode: plan.mode, planHash: planHash,
+            confirmedAfter: answeredAfter >= 0.001
+                ? ((Date().timeIntervalSince(record.startedAt) * 1000).rounded() / 1000) : nil)
         start.events = [.runStarted(started)] + live.preconditions.map(precondition)
         try journal.commit(start)
         for event in start.events { session.observers.record(event, runID: runID) }
@@ -412,8 +417,10 @@ public struct RunController: Sendable {
         }
         guard let record = try? journal.run(id: session.runID), let steps = try? journal.steps(runID: session.runID)
         else { return [] }
+        let events = (try? journal.events(runID: session.runID)) ?? []
         return ObjectiveMeasurer.measure(
-            plan: plan, runID: session.runID, steps: steps, startedAt: record.startedAt, end: end
+            plan: plan, runID: session.runID, steps: steps, startedAt: record.startedAt, end: end,
+            confirmation: ObjectiveMeasurer.confirmation(startedAt: record.startedAt, events: events)
         ).map(RunEvent.ObjectiveMeasured.init)
     }
 }

@@ -352,7 +352,7 @@ import Testing
                 # HELP runbook_last_run_duration_seconds The last run's wall time, waits at gates included.
                 # TYPE runbook_last_run_duration_seconds gauge
                 runbook_last_run_duration_seconds\(labels) 90
-                # HELP runbook_last_run_waited_seconds Time the last run spent waiting for people at approval gates.
+                # HELP runbook_last_run_waited_seconds Time the last run spent waiting for people (its confirmation, approval gates).
                 # TYPE runbook_last_run_waited_seconds gauge
                 runbook_last_run_waited_seconds\(labels) 13
 

@@ -91,9 +91,9 @@ import Testing
                 coordination: claims, observers: [observed], sinks: [sink]))
     }
 
-    func documents() throws -> RunDocuments {
+    func documents(_ steps: String = Self.steps) throws -> RunDocuments {
         let registry = ActionRegistry(packs: packs)
-        let runbookText = TestDocuments.runbookHeader(name: "mem") + Self.steps
+        let runbookText = TestDocuments.runbookHeader(name: "mem") + steps
         var diagnostics = Diagnostics()
         let runbook = RunbookLoader.load(text: runbookText, file: "r.yaml", diagnostics: &diagnostics)
         let inventory = InventoryLoader.load(
@@ -133,6 +133,38 @@ import Testing
         #expect(hosts.ran.isEmpty, "\(hosts.ran)")
         #expect(try journal.run(id: "run-1") == nil)
         #expect(sink.told.withLock { $0 } == ["not started run-1 (exit 5): \(held)"])
+    }
+
+    /// Issue 24, item 4: the time the plan's "Run this plan?" waits for its answer is waiting for
+    /// people, not machine time: an answer after 1.5 s to a run of a few milliseconds meets an
+    /// `rto` of 1 s measured as `run.elapsed - run.waited` (before: 1.5 s, missed, exit 6), and
+    /// the rehearsal report counts it as waited.
+    @Test func theWaitForTheConfirmationIsWaitingForPeople() async throws {
+        let steps = """
+            objectives:
+              rto: {max: 1s, measure: run.elapsed - run.waited}
+            steps:
+              - id: change
+                on: a1
+                action: shell
+                with: {run: [do, change], check: [check, change]}
+            """
+        let end = try await controller(Claims()).start(
+            try documents(steps), runID: "run-1", options: Self.options(), shown: { _ in },
+            confirm: { _ in
+                Thread.sleep(forTimeInterval: 1.5)
+                return true
+            })
+        #expect(end.outcome == .succeeded)
+        #expect(end.exitCode == 0, "missed: \(end.missed)")
+        let record = try #require(try journal.run(id: "run-1"))
+        let events = try journal.events(runID: "run-1")
+        let span = try #require(ObjectiveMeasurer.confirmation(startedAt: record.startedAt, events: events))
+        #expect(span.1.timeIntervalSince(span.0) >= 1.4, "\(span)")
+        let waited = ObjectiveMeasurer.waited(
+            steps: try journal.steps(runID: "run-1"), approvalGates: [], end: record.finishedAt ?? Date(),
+            confirmation: span)
+        #expect(waited >= 1.4, "\(waited)")
     }
 
     @Test func aRefusedConfirmationChangesNothingAndJournalsNothing() async throws {

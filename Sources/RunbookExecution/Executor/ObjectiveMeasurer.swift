@@ -66,10 +66,27 @@ extension RunEvent {
 
 /// Measures a runbook's objectives from what the journal holds about a run.
 public enum ObjectiveMeasurer {
-    /// The time spent waiting for people at approval gates: the union of each approval gate's
-    /// span from when it was first reached to when it was answered (or `end`, if it was not).
-    public static func waited(steps: [StepRecord], approvalGates: Set<String>, end: Date) -> Double {
-        var spans: [(Date, Date)] = []
+    /// The wait for the plan's confirmation ("Run this plan?"): from the run's `startedAt` (taken
+    /// when the plan has been shown) for its `run.started` event's `confirmed_after` seconds. Nil
+    /// when nobody was asked (`--yes`), for a run refused before (a precondition), and for runs
+    /// journaled before it was recorded.
+    public static func confirmation(startedAt: Date, events: [EventRecord]) -> (Date, Date)? {
+        for record in events where record.type == "run.started" {
+            guard case .runStarted(let started)? = record.event, let after = started.confirmedAfter, after > 0 else {
+                return nil
+            }
+            return (startedAt, startedAt.addingTimeInterval(after))
+        }
+        return nil
+    }
+
+    /// The time spent waiting for people: the plan's confirmation (`confirmation`) and each
+    /// approval gate's span from when it was first reached to when it was answered (or `end`, if
+    /// it was not), counted once where they overlap.
+    public static func waited(
+        steps: [StepRecord], approvalGates: Set<String>, end: Date, confirmation: (Date, Date)? = nil
+    ) -> Double {
+        var spans: [(Date, Date)] = confirmation.map { [$0] } ?? []
         for step in steps where approvalGates.contains(step.nodeID) {
             guard let from = step.firstReachedAt ?? step.startedAt else { continue }
             let to = step.finishedAt ?? end
@@ -97,7 +114,7 @@ public enum ObjectiveMeasurer {
 
     /// What a measure reads: the plan's names, the done steps' outputs, and `run.*`.
     public static func context(
-        plan: Plan, runID: String, steps: [StepRecord], startedAt: Date, end: Date
+        plan: Plan, runID: String, steps: [StepRecord], startedAt: Date, end: Date, confirmation: (Date, Date)? = nil
     ) -> EvaluationContext {
         var context = plan.context
         if case .map(var values)? = context.roots["steps"] {
@@ -105,7 +122,9 @@ public enum ObjectiveMeasurer {
             context.roots["steps"] = .map(values)
         }
         let elapsed = (end.timeIntervalSince(startedAt) * 1000).rounded() / 1000
-        let waited = (waited(steps: steps, approvalGates: approvalGates(plan), end: end) * 1000).rounded() / 1000
+        let waited =
+            (waited(steps: steps, approvalGates: approvalGates(plan), end: end, confirmation: confirmation) * 1000)
+            .rounded() / 1000
         context.roots["run"] = .map([
             "id": .string(runID), "elapsed": .duration(max(0, elapsed)), "waited": .duration(max(0, waited)),
             "started": .timestamp(startedAt),
@@ -116,11 +135,12 @@ public enum ObjectiveMeasurer {
 
     /// Every objective of the plan's runbook, measured.
     public static func measure(
-        plan: Plan, runID: String, steps: [StepRecord], startedAt: Date, end: Date
+        plan: Plan, runID: String, steps: [StepRecord], startedAt: Date, end: Date, confirmation: (Date, Date)? = nil
     ) -> [ObjectiveMeasurement] {
         let objectives = plan.runbook.objectives
         guard !objectives.isEmpty else { return [] }
-        let context = context(plan: plan, runID: runID, steps: steps, startedAt: startedAt, end: end)
+        let context = context(
+            plan: plan, runID: runID, steps: steps, startedAt: startedAt, end: end, confirmation: confirmation)
         return objectives.map { $0.measured(in: context) }
     }
 }

@@ -22,17 +22,22 @@ extension RunEvent {
         public var inventory: String
         public var mode: String
         public var planHash: String
+        /// Seconds the plan's "Run this plan?" waited for its answer (from the run's `startedAt`);
+        /// absent when nobody was asked (`--yes`) and in runs from before it was recorded.
+        public var confirmedAfter: Double?
 
         enum CodingKeys: String, CodingKey {
             case runbook, inventory, mode
             case planHash = "plan_hash"
+            case confirmedAfter = "confirmed_after"
         }
 
-        public init(runbook: String, inventory: String, mode: String, planHash: String) {
+        public init(runbook: String, inventory: String, mode: String, planHash: String, confirmedAfter: Double? = nil) {
             self.runbook = runbook
             self.inventory = inventory
             self.mode = mode
             self.planHash = planHash
+            self.confirmedAfter = confirmedAfter
         }
     }
 
