@@ -189,7 +189,7 @@ public enum RehearsalHTML {
             "<p class=\"legend\">Every step instance per host, from the run's start (\(e(ReportText.timestamp(start))))."
         out += "<span class=\"sw\" style=\"background:var(--machine)\"></span>machine time"
         out +=
-            "<span class=\"sw\" style=\"background:var(--wait);border:1px solid #b7791f\"></span>waiting for people (approval gates; the total also counts the confirmation of the plan)"
+            "<span class=\"sw\" style=\"background:var(--wait);border:1px solid #b7791f\"></span>waiting for people (the confirmation of the plan, approval gates)"
         out += "<span class=\"sw\" style=\"background:var(--fail)\"></span>failed</p>\n"
         // The same chart twice: for a wide screen, and narrower for a phone (CSS shows one), so
         // its text stays readable without a script.

@@ -212,6 +212,15 @@ public struct Rehearsal {
                     start: segments.map(\.start).min() ?? first, end: segments.map(\.end).max() ?? last,
                     segments: segments, kind: approvalGates.contains(step.nodeID) ? .waiting : .machine))
         }
+        // The plan's confirmation, when somebody was asked: people's time before the first step.
+        if let (asked, answered) = ObjectiveMeasurer.confirmation(
+            startedAt: report.run.startedAt, events: report.events)
+        {
+            bars.append(
+                Bar(
+                    node: "(confirm the plan)", host: "localhost", state: .succeeded, outcome: "answered",
+                    failed: false, start: asked, end: answered, segments: [(asked, answered)], kind: .waiting))
+        }
         // Per host, in the order the steps started.
         return bars.sorted { ($0.host, $0.start, $0.node) < ($1.host, $1.start, $1.node) }
     }

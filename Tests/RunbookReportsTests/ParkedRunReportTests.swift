@@ -322,6 +322,32 @@ import Testing
         #expect(rehearsal.trend.first?.rto == 60, "a passed run without an rto objective: its machine time")
     }
 
+    /// Issue 24, item 4: the second the plan's "Run this plan?" waited for its answer
+    /// (`run.started`'s `confirmed_after`) is waiting for people: in the total and on the timeline,
+    /// before the first step; a run journaled without it reads as before.
+    @Test func theConfirmationsWaitIsPeoplesTimeOnTheTimeline() throws {
+        func rehearsal(confirmedAfter: Double?) throws -> Rehearsal {
+            var batch = Self.parkedBatch()
+            batch.events[0] = .runStarted(
+                .init(
+                    runbook: "georep-failover", inventory: "site-a-to-b", mode: "run", planHash: Self.planHash,
+                    confirmedAfter: confirmedAfter))
+            let journal = InMemoryJournal(now: { Self.at(90) })
+            try journal.commit(batch)
+            let run = try #require(try journal.run(id: Self.parkedID))
+            return Rehearsal.load(try RunReport.load(run, from: journal, now: Self.at(120)), journal: journal)
+        }
+        let asked = try rehearsal(confirmedAfter: 1)
+        let before = try rehearsal(confirmedAfter: nil)
+        #expect(abs(asked.waited - before.waited - 1) < 0.001, "\(asked.waited) vs \(before.waited)")
+        let bar = try #require(asked.timeline.first { $0.node == "(confirm the plan)" })
+        #expect(bar.kind == .waiting && bar.busy == 1 && bar.start == Self.base)
+        #expect(!before.timeline.contains { $0.node == "(confirm the plan)" })
+        #expect(
+            RehearsalMarkdown.render(asked).contains(
+                "| (confirm the plan) | answered | +0s | 1s | waiting for people |"))
+    }
+
     @Test func theRehearsalOfAParkedRunSaysWhereItWaits() throws {
         let (journal, run) = try Self.parkedRun()
         let rehearsal = Rehearsal.load(try RunReport.load(run, from: journal, now: Self.at(120)), journal: journal)
