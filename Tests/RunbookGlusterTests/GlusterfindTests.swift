@@ -194,6 +194,42 @@ final class FakeNodes: Sendable {
         #expect(kept.succeeded && kept.summary.contains("left alone"))
     }
 
+    /// Two sessions' failovers create their glusterfind sessions at the same time; glusterfind's
+    /// own `gluster system:: copy file` then meets the other's transaction and create fails before
+    /// it writes the session (the lab's two-session failover, 2026-12-07 15:40). It is run again
+    /// after the glusterd-lock waits; a failure for another reason is not.
+    @Test func aCreateRefusedByGlusterdsLockIsRunAgain() async throws {
+        let node = try node(sessionStep)
+        let busy = CommandResult(
+            exitCode: 1,
+            stderr: "Failed to distribute ssh keys: b'Another transaction is in progress for N/A. Please try again"
+                + " after some time.\n'\n")
+        let fake = FakeNodes()
+        try fake.on("gfs-b1", Self.cli.list, fixture: "live-10.3-glusterfind-list-empty.txt")
+        fake.on("gfs-b1", Self.status, Self.noSessionDir, Self.statusFiles([("status", 1_796_110_378)]))
+        prerequisitesOK(fake)
+        fake.on(
+            "gfs-b1", Self.cli.create("drsess", "mastervol"), busy, busy,
+            try Fixture("live-10.3-glusterfind-create.txt").result)
+        let action = try type(node)
+        let observation = try await action.probe(context(node, fake))
+        let effect = try await GlusterdLock.$delays.withValue([0.01, 0.01, 0.01]) {
+            try await action.apply(context(node, fake, .apply), observation: observation)
+        }
+        #expect(effect.succeeded, "\(effect.summary)")
+        #expect(fake.summary.filter { $0.hasSuffix("create drsess mastervol") }.count == 3)
+
+        let other = FakeNodes()
+        other.on(
+            "gfs-b1", Self.cli.create("drsess", "mastervol"),
+            CommandResult(exitCode: 1, stderr: "Volume mastervol is not online\n"))
+        let failed = try await GlusterdLock.$delays.withValue([0.01, 0.01]) {
+            try await action.apply(context(node, other, .apply), observation: observation)
+        }
+        #expect(!failed.succeeded)
+        #expect(other.summary.count == 1, "\(other.summary)")
+    }
+
     @Test func sessionThatExistsIsDoneWithItsExactTime() async throws {
         let node = try node(sessionStep)
         let fake = FakeNodes()

@@ -136,8 +136,18 @@ public struct GlusterfindSessionAction: ActionType, ReprobingAction {
         let session = try context.required("session")
         let volume = try context.required("volume")
         let command = GlusterfindCLI(settings: context.settings).create(session, volume)
-        let result = try await context.run(command)
-        let output = GlusterOutput(command: command, host: context.host, result: result)
+        // `glusterfind create` runs `gluster system:: copy file` and `volume set` itself; with
+        // another transaction on the cluster (the failover's other sessions create theirs at the
+        // same time) glusterd refuses, and create fails before it writes the session's status
+        // ("Failed to distribute ssh keys: b'Another transaction is in progress ...'", the lab's
+        // two-session failover): run again after the glusterd-lock waits, as a gluster command is.
+        var result = try await context.run(command)
+        var output = GlusterOutput(command: command, host: context.host, result: result)
+        for delay in GlusterdLock.delays where !result.succeeded && GlusterdLock.isBusy(output) {
+            try await Task.sleep(for: .seconds(delay))
+            result = try await context.run(command)
+            output = GlusterOutput(command: command, host: context.host, result: result)
+        }
         guard result.succeeded else {
             var why = GlusterfindParse.failure(output)
             if output.combined.contains(".keys") {
