@@ -140,14 +140,9 @@ public struct GlusterfindSessionAction: ActionType, ReprobingAction {
         // another transaction on the cluster (the failover's other sessions create theirs at the
         // same time) glusterd refuses, and create fails before it writes the session's status
         // ("Failed to distribute ssh keys: b'Another transaction is in progress ...'", the lab's
-        // two-session failover): run again after the glusterd-lock waits, as a gluster command is.
-        var result = try await context.run(command)
-        var output = GlusterOutput(command: command, host: context.host, result: result)
-        for delay in GlusterdLock.delays where !result.succeeded && GlusterdLock.isBusy(output) {
-            try await Task.sleep(for: .seconds(delay))
-            result = try await context.run(command)
-            output = GlusterOutput(command: command, host: context.host, result: result)
-        }
+        // two-session failover). GlusterClient runs it as it runs a gluster command: again after
+        // the glusterd-lock waits, then an error saying glusterd stayed busy.
+        let (output, result) = try await GlusterClient(context).run(command)
         guard result.succeeded else {
             var why = GlusterfindParse.failure(output)
             if output.combined.contains(".keys") {
