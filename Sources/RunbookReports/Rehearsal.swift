@@ -86,9 +86,9 @@ public struct Rehearsal {
         let gates = RunReport.planGates(report.run) ?? [:]
         let approvalGates = Set(gates.filter { $0.value.type == .approval }.map(\.key))
         let end = report.endOfWork
+        let confirmation = ObjectiveMeasurer.confirmation(startedAt: report.run.startedAt, events: report.events)
         let waited = ObjectiveMeasurer.waited(
-            steps: report.steps, approvalGates: approvalGates, end: end,
-            confirmation: ObjectiveMeasurer.confirmation(startedAt: report.run.startedAt, events: report.events))
+            steps: report.steps, approvalGates: approvalGates, end: end, confirmation: confirmation)
         let objectives = measurements(report.events)
         var rehearsal = Rehearsal(
             report: report,
@@ -102,7 +102,8 @@ public struct Rehearsal {
                     now: report.now),
             objectives: objectives,
             elapsed: max(0, end.timeIntervalSince(report.run.startedAt)), waited: waited,
-            timeline: timeline(report, approvalGates: approvalGates), probes: probes(report, plan: plan), trend: [])
+            timeline: timeline(report, approvalGates: approvalGates, confirmation: confirmation),
+            probes: probes(report, plan: plan), trend: [])
         rehearsal.trend = (journal.map { trend(of: report.run, in: $0) } ?? []) + [rehearsal.point]
         return rehearsal
     }
@@ -184,7 +185,9 @@ public struct Rehearsal {
         return failure.count <= 400 ? failure : String(failure.prefix(400)) + "… (whole under Probes)"
     }
 
-    public static func timeline(_ report: RunReport, approvalGates: Set<String>) -> [Bar] {
+    public static func timeline(
+        _ report: RunReport, approvalGates: Set<String>, confirmation: (Date, Date)? = nil
+    ) -> [Bar] {
         var bars: [Bar] = []
         let attempts = Dictionary(grouping: report.attempts, by: \.nodeID)
         for step in report.steps {
@@ -213,9 +216,7 @@ public struct Rehearsal {
                     segments: segments, kind: approvalGates.contains(step.nodeID) ? .waiting : .machine))
         }
         // The plan's confirmation, when somebody was asked: people's time before the first step.
-        if let (asked, answered) = ObjectiveMeasurer.confirmation(
-            startedAt: report.run.startedAt, events: report.events)
-        {
+        if let (asked, answered) = confirmation {
             bars.append(
                 Bar(
                     node: "(confirm the plan)", host: "localhost", state: .succeeded, outcome: "answered",

@@ -146,12 +146,13 @@ public struct RunController: Sendable {
         let asked = Date()
         guard try confirm(view) else { throw RunRefusal.cancelled }
         // Waiting for the answer is waiting for people (issue 24, item 4): the run.started event
-        // says how long, and `run.waited` counts it.
-        let answeredAfter = (Date().timeIntervalSince(asked) * 1000).rounded() / 1000
+        // says how long after the run's start it came (none when nobody was asked: `--yes`), and
+        // `run.waited` counts it.
+        let answered = Date()
         let started = RunEvent.RunStarted(
             runbook: session.runbook, inventory: session.inventory, mode: plan.mode, planHash: planHash,
-            confirmedAfter: answeredAfter >= 0.001
-                ? ((Date().timeIntervalSince(record.startedAt) * 1000).rounded() / 1000) : nil)
+            confirmedAfter: answered.timeIntervalSince(asked) >= 0.001
+                ? (answered.timeIntervalSince(record.startedAt) * 1000).rounded() / 1000 : nil)
         start.events = [.runStarted(started)] + live.preconditions.map(precondition)
         try journal.commit(start)
         for event in start.events { session.observers.record(event, runID: runID) }
