@@ -187,6 +187,31 @@ extension LabEndToEndTests {
         waitForSiteBHeals()
     }
 
+    /// The site-B fault tests' start: an empty replay target on gfs-b1, the glusterfind session on
+    /// gvsecondary (both brick nodes), then `files` written under a new directory on the primary
+    /// after the session time (one rollover), synced to the secondary by the geo-rep session (each
+    /// with its content), and one rollover of the secondary's changelog before the list. Returns
+    /// the directory's name.
+    func siteBSessionThenChanges(_ prefix: String, _ files: [String: String]) throws -> String {
+        _ = try node("gfs-b1", ["rm", "-rf", faultList, faultTarget])
+        #expect(try node("gfs-b1", ["mkdir", "-p", faultTarget]).status == 0)
+        let created = try newState()
+        let session = try timed("glusterfind session on gvsecondary (gfs-b1, gfs-b2)") {
+            try runbook(created, ["run", sessionRunbookB, "-i", inventory, "--yes"])
+        }
+        try #require(session.status == 0, "\(session.stdout.suffix(2000))\(session.stderr)")
+        let dir = "\(prefix)-\(String(UUID().uuidString.prefix(8)).lowercased())"
+        try timed("changes on gvprimary reach gvsecondary, one rollover either side") {
+            Thread.sleep(forTimeInterval: oneRollover)
+            try make("\(primaryMount)/\(dir)", files)
+            try waitUntil(90, "the changes reach gvsecondary") {
+                files.allSatisfy { name, text in read("\(secondaryMount)/\(dir)/\(name)") == text }
+            }
+            Thread.sleep(forTimeInterval: oneRollover)
+        }
+        return dir
+    }
+
     /// Site B's replicated volumes healed: gfs-b2 back from a freeze or an outage missed what was
     /// written meanwhile on gfs-b1 (gvsecondary, gvsecondary2, the meta volume). Until the
     /// self-heal daemon has copied it, a rename or delete the next test's session replays can
@@ -221,26 +246,7 @@ extension LabEndToEndTests {
         try healthyLab()
         let before = try secondaryOptions()
         defer { restoreSiteBAfterGlusterfindFault(before) }
-        _ = try node("gfs-b1", ["rm", "-rf", faultList, faultTarget])
-        #expect(try node("gfs-b1", ["mkdir", "-p", faultTarget]).status == 0)
-
-        let created = try newState()
-        let session = try timed("glusterfind session on gvsecondary (gfs-b1, gfs-b2)") {
-            try runbook(created, ["run", sessionRunbookB, "-i", inventory, "--yes"])
-        }
-        try #require(session.status == 0, "\(session.stdout.suffix(2000))\(session.stderr)")
-
-        // Changes on the primary after the session time (one rollover), synced to the secondary by
-        // the session, then one rollover of the secondary's changelog before the pre.
-        let dir = "gfault-b-\(String(UUID().uuidString.prefix(8)).lowercased())"
-        try timed("changes on gvprimary reach gvsecondary, one rollover either side") {
-            Thread.sleep(forTimeInterval: oneRollover)
-            try make("\(primaryMount)/\(dir)", ["one.txt": "one\n", "sub dir/two 2.txt": "two\n"])
-            try waitUntil(90, "the changes reach gvsecondary") {
-                read("\(secondaryMount)/\(dir)/sub dir/two 2.txt") == "two\n"
-            }
-            Thread.sleep(forTimeInterval: oneRollover)
-        }
+        let dir = try siteBSessionThenChanges("gfault-b", ["one.txt": "one\n", "sub dir/two 2.txt": "two\n"])
 
         let down = try lab("site.sh", ["down", "gfs-b2"])
         try #require(down.status == 0, "site.sh down gfs-b2: \(down.stderr)")
@@ -301,26 +307,9 @@ extension LabEndToEndTests {
             if frozen { _ = try? lab("site.sh", ["up", "gfs-b2"]) }
             restoreSiteBAfterGlusterfindFault(before)
         }
-        _ = try node("gfs-b1", ["rm", "-rf", faultList, faultTarget])
-        #expect(try node("gfs-b1", ["mkdir", "-p", faultTarget]).status == 0)
-        let created = try newState()
-        let session = try timed("glusterfind session on gvsecondary (gfs-b1, gfs-b2)") {
-            try runbook(created, ["run", sessionRunbookB, "-i", inventory, "--yes"])
-        }
-        try #require(session.status == 0, "\(session.stdout.suffix(2000))\(session.stderr)")
-
-        let dir = "gfreeze-b-\(String(UUID().uuidString.prefix(8)).lowercased())"
         let big = String(repeating: "0123456789abcdef\n", count: 256 * 1024)  // 4.5 MB
-        try timed("changes on gvprimary reach gvsecondary, one rollover either side") {
-            Thread.sleep(forTimeInterval: oneRollover)
-            try make(
-                "\(primaryMount)/\(dir)", ["one.txt": "one\n", "sub dir/two 2.txt": "two\n", "big.txt": big])
-            try waitUntil(90, "the changes reach gvsecondary") {
-                read("\(secondaryMount)/\(dir)/sub dir/two 2.txt") == "two\n"
-                    && read("\(secondaryMount)/\(dir)/big.txt")?.utf8.count == big.utf8.count
-            }
-            Thread.sleep(forTimeInterval: oneRollover)
-        }
+        let dir = try siteBSessionThenChanges(
+            "gfreeze-b", ["one.txt": "one\n", "sub dir/two 2.txt": "two\n", "big.txt": big])
 
         let state = try newState()
         let parked = try timed("the list with both nodes, parked before the replay") {
