@@ -1,8 +1,84 @@
 import Foundation
 import RunbookCore
 
-// The items of `for_each` steps in a run: which ones a precondition left out, and where each stands.
+/// What `on_item_failure: isolate` keeps during a walk: each failed item's first failure, in
+/// the order they failed, and the items left out of the run with why.
+struct ItemLedger {
+    struct Failure {
+        let item: PlanItem
+        let nodeID: String
+        let why: String
+        let policy: FailurePolicy
+    }
+    private(set) var failures: [String: Failure] = [:]
+    private(set) var order: [String] = []
+    var excluded: [String: String] = [:]
+
+    /// An instance of `item` failed (only the item's first failure is kept).
+    mutating func failed(_ item: PlanItem, at nodeID: String, why: String, policy: FailurePolicy) {
+        guard failures[item.identity] == nil else { return }
+        failures[item.identity] = Failure(item: item, nodeID: nodeID, why: why, policy: policy)
+        order.append(item.identity)
+    }
+}
+
+// The items of `for_each` steps in a run: which ones are left out, what a failed item's policy
+// does to it alone, and where each stands.
 extension Executor {
+    /// The items a run leaves out before it starts: those whose precondition failed, and those
+    /// rolled back in an earlier attempt (whose rollback is finished first: it may have been cut
+    /// short). Their steps are not applied again; the other items go on.
+    func itemsLeftOut(resuming: Bool) async -> [String: String] {
+        var excluded =
+            plan.preconditions.contains(where: { $0.item != nil }) ? excludedByPreconditions() : [:]
+        guard resuming else { return excluded }
+        let rollback = Rollback(executor: self)
+        for (identity, item) in rollback.itemsRolledBack().sorted(by: { $0.key < $1.key }) {
+            var note = ""
+            if !rollback.entries(pastCommit: false, item: item).entries.isEmpty {
+                let result = await rollback.run(
+                    pastCommit: false, dryRun: false, reason: "resume: item [\(item.key)] was being rolled back",
+                    item: item)
+                note = result.failed.isEmpty ? "" : "; \(result.failed.count) undo(s) failed again"
+            }
+            excluded[identity] =
+                "item [\(item.key)] left out: it was rolled back in an earlier attempt of this run" + note
+        }
+        return excluded
+    }
+
+    /// The end of a walk in which only items failed (or were left out): each failed item's policy
+    /// applied to it alone (those under `rollback` are rolled back), then one line per item.
+    func finishItems(_ items: ItemLedger, failures: [StepFailure]) async -> RunOutcome {
+        var notes: [String: String] = [:]
+        var rollbackFailed: [String] = []
+        var rolledBack = false
+        for identity in items.order {
+            guard let failed = items.failures[identity], failed.policy == .rollback else { continue }
+            rolledBack = true
+            let result = await Rollback(executor: self).run(
+                pastCommit: false, dryRun: false, reason: "step \(failed.nodeID) failed", item: failed.item)
+            notes[identity] =
+                "rolled back \(result.undone.count) step\(result.undone.count == 1 ? "" : "s")"
+                + (result.stoppedAt.map { ", stopping at commit point \($0)" } ?? "")
+                + (result.failed.isEmpty ? "" : "; \(result.failed.count) undo(s) failed")
+            rollbackFailed.append(contentsOf: result.failed)
+        }
+        var lines = failures.map(\.line)
+        lines.append(
+            "per item (on_item_failure: isolate\(rolledBack ? "; only the failed items were rolled back" : "")):")
+        lines.append(
+            contentsOf: itemSummary(
+                failed: items.failures.mapValues { ($0.nodeID, $0.why) }, excluded: items.excluded, notes: notes
+            ).map { "  " + $0 })
+        let summary = lines.joined(separator: "\n")
+        if !rollbackFailed.isEmpty {
+            return .rollbackFailed(summary + "\n" + Rollback.incomplete(rollbackFailed))
+        }
+        // The run as a whole was not rolled back: the other items stand (resume, or roll back the rest).
+        return .failed(summary)
+    }
+
     /// Items whose precondition failed in this run (journaled as a failed precondition instance
     /// or a `precondition.failed` event), by `PlanItem.identity`, with why: they are left out.
     func excludedByPreconditions() -> [String: String] {

@@ -158,128 +158,65 @@ public final class Executor: Sendable {
     }
 
     /// Runs (or resumes) the steps. Preconditions must already have passed.
+    ///
+    /// The DAG's books (what is ready, one outcome per instance, what will not run and why) are a
+    /// `DAGWalk`; each instance's lifecycle is `executeNode` (Executor+Step); what a failure
+    /// means for the rest is decided here: its dependents skipped (`continue`, or an item's
+    /// step under `on_item_failure: isolate`), its item stopped, or no new starts for the run.
     public func run() async -> RunOutcome {
         let nodes = plan.nodes
-        var index: [String: Int] = [:]
-        for (i, node) in nodes.enumerated() { index[node.id] = i }
-        var dependents = [[Int]](repeating: [], count: nodes.count)
-        var remaining = [Int](repeating: 0, count: nodes.count)
-        for (i, node) in nodes.enumerated() {
-            for need in node.needs {
-                if let j = index[need] {
-                    dependents[j].append(i)
-                    remaining[i] += 1
-                }
-            }
-        }
-        let records = (try? journal.steps(runID: runID)) ?? []
-        let previous = Dictionary(records.map { ($0.nodeID, $0) }, uniquingKeysWith: { $1 })
-        // Only a resume can find steps applied in an earlier attempt (read once, not per step).
-        let applied =
-            previous.isEmpty
-            ? [] : Set(((try? journal.attempts(runID: runID)) ?? []).filter { $0.phase == .apply }.map(\.nodeID))
-        // A step done in an earlier attempt is re-verified on resume only while a step that needs
-        // it is still to run: once every step after it is done, a later step may have undone its
-        // effect on purpose (a failback deletes the reverse session it created), and probing it
-        // again would call that a changed world.
-        func isDone(_ record: StepRecord?) -> Bool { record?.state == .succeeded || record?.state == .alreadyDone }
-        let settled = Set(
-            nodes.indices.filter { i in
-                isDone(previous[nodes[i].id]) && !dependents[i].isEmpty
-                    && dependents[i].allSatisfy { isDone(previous[nodes[$0].id]) }
-            }.map { nodes[$0].id })
+        var walk = DAGWalk(ids: nodes.map(\.id)) { nodes[$0].needs }
+        let earlier = EarlierAttempts(executor: self, nodes: nodes, dependents: walk.dependents)
         // Every instance has a record from the start, so `status` shows what is still to come.
         var pendingBatch = JournalBatch(runID: runID)
-        for node in nodes where previous[node.id] == nil {
+        for node in nodes where earlier.records[node.id] == nil {
             pendingBatch.step(node.id, stepID: node.stepID, host: node.host)
         }
         if !pendingBatch.isEmpty { record(pendingBatch, what: "the pending steps") }
 
-        var ready = (0..<nodes.count).filter { remaining[$0] == 0 }
         var running = 0
         var stopLaunching = false
         var interruptedBy: Int32?
-        var failures: [(String, String, FailurePolicy)] = []
+        var failures: [StepFailure] = []
         var parked: [String] = []
         let concurrency = max(1, plan.runbook.concurrency)
-
         // Outputs of steps done in an earlier attempt feed expressions of the ones still to run
         // (per item too: `steps.ID` in an item's instance reads ID's instance for that item).
-        let done = nodes.compactMap { previous[$0.id] }
-        var stepValues = StepValues(records: done, runner: nodeRunner, onlyDone: true)
-
+        var stepValues = StepValues(
+            records: nodes.compactMap { earlier.records[$0.id] }, runner: nodeRunner, onlyDone: true)
         // One item's failure stays with the item (on_item_failure: isolate).
         let isolate = plan.runbook.onItemFailure == .isolate
-        var failedItems: [String: (item: PlanItem, nodeID: String, why: String, policy: FailurePolicy)] = [:]
-        var failedItemOrder: [String] = []
-        var skipped = Set<Int>()  // instances that will not start (a step they need failed, their item stopped)
-        var launched = Set<Int>()
-        // Items whose precondition failed (this attempt or an earlier one): left out of the run.
-        var excludedItems =
-            isolate && plan.preconditions.contains(where: { $0.item != nil }) ? excludedByPreconditions() : [:]
-        // An item rolled back in an earlier attempt stays rolled back: its rollback is finished
-        // (it may have been cut short) and its steps are not applied again; the others go on.
-        var finishedItemRollbacks: [String: String] = [:]
-        if isolate, !previous.isEmpty {
-            let rollback = Rollback(executor: self)
-            for (identity, item) in rollback.itemsRolledBack().sorted(by: { $0.key < $1.key }) {
-                if !rollback.entries(pastCommit: false, item: item).entries.isEmpty {
-                    let result = await rollback.run(
-                        pastCommit: false, dryRun: false, reason: "resume: item [\(item.key)] was being rolled back",
-                        item: item)
-                    finishedItemRollbacks[identity] =
-                        result.failed.isEmpty ? "" : "; \(result.failed.count) undo(s) failed again"
-                }
-                excludedItems[identity] =
-                    "item [\(item.key)] left out: it was rolled back in an earlier attempt of this run"
-                    + (finishedItemRollbacks[identity] ?? "")
-            }
-        }
+        var items = ItemLedger()
+        if isolate { items.excluded = await itemsLeftOut(resuming: !earlier.records.isEmpty) }
 
-        func skipDependents(of i: Int, because reason: String) {
-            var queue = dependents[i]
-            var seen = Set<Int>()
+        /// Journals and shows instances that will not run.
+        func journalSkipped(_ indices: [Int], what: String) {
             var batch = JournalBatch(runID: runID)
-            while let j = queue.popLast() {
-                guard seen.insert(j).inserted, !launched.contains(j), !skipped.contains(j) else { continue }
-                skipped.insert(j)
+            for j in indices {
                 let node = nodes[j]
+                let reason = walk.skipReason(j) ?? ""
                 batch.step(node.id, stepID: node.stepID, host: node.host) {
                     $0.state = .skipped
                     $0.error = reason
                 }
                 batch.events.append(.stepSkipped(.init(step: node.id, host: node.host, reason: reason)))
-                queue.append(contentsOf: dependents[j])
             }
-            record(batch, what: "the steps after \(nodes[i].id)")
+            guard !batch.isEmpty else { return }
+            record(batch, what: what)
             for event in batch.events { tell(event) }
         }
-
-        /// Skips every instance of `item` that has not started, and what needs them.
+        func skipDependents(of i: Int, because reason: String) {
+            journalSkipped(walk.skipDependents(of: i, because: reason), what: "the steps after \(nodes[i].id)")
+        }
+        /// Skips every instance of the item that has not started, and what needs them.
         func stopItem(_ identity: String, because reason: String) {
-            var batch = JournalBatch(runID: runID)
-            var stopped: [Int] = []
-            for (j, node) in nodes.enumerated()
-            where node.item?.identity == identity && !launched.contains(j) && !skipped.contains(j) {
-                skipped.insert(j)
-                stopped.append(j)
-                // Undone in an earlier attempt: its record says so and stays.
-                if previous[node.id] != nil, let state = (try? journal.step(runID: runID, nodeID: node.id))??.state,
-                    [.undone, .undoing, .undoFailed].contains(state)
-                {
-                    continue
-                }
-                batch.step(node.id, stepID: node.stepID, host: node.host) {
-                    $0.state = .skipped
-                    $0.error = reason
-                }
-                batch.events.append(.stepSkipped(.init(step: node.id, host: node.host, reason: reason)))
+            let stopped = nodes.indices.filter {
+                nodes[$0].item?.identity == identity && walk.skip($0, because: reason)
             }
-            ready.removeAll { skipped.contains($0) }
-            if !batch.isEmpty {
-                record(batch, what: "the steps of an item")
-                for event in batch.events { tell(event) }
-            }
+            // Undone in an earlier attempt: its record says so and stays.
+            journalSkipped(
+                stopped.filter { earlier.records[nodes[$0].id] == nil || !undone(nodes[$0]) },
+                what: "the steps of an item")
             for j in stopped { skipDependents(of: j, because: "needs \(nodes[j].id), which did not run (\(reason))") }
         }
 
@@ -289,33 +226,28 @@ public final class Executor: Sendable {
                 guard let signal = await stop.wait() else { return .idle }
                 return .stopRequested(signal)
             }
-
             func launch() {
-                while !stopLaunching, running < concurrency, !ready.isEmpty {
-                    ready.sort()
-                    let i = ready.removeFirst()
-                    if skipped.contains(i) { continue }
+                while !stopLaunching, running < concurrency, let i = walk.next() {
                     running += 1
-                    launched.insert(i)
                     let node = nodes[i]
                     let values = stepValues.values(for: node.item)
-                    let before = previous[node.id]
-                    let appliedBefore = applied.contains(node.id)
+                    let before = earlier.records[node.id]
+                    let appliedBefore = earlier.applied.contains(node.id)
+                    let settled = earlier.settled.contains(node.id)
                     group.addTask {
                         if Task.isCancelled { return .node(i, .cancelled) }
                         let outcome = await self.executeNode(
-                            node, previous: before, stepValues: values, appliedBefore: appliedBefore,
-                            settled: settled.contains(node.id))
+                            node, previous: before, stepValues: values, appliedBefore: appliedBefore, settled: settled)
                         return .node(i, outcome)
                     }
                 }
             }
 
-            for (identity, reason) in excludedItems.sorted(by: { $0.key < $1.key }) {
+            for (identity, reason) in items.excluded.sorted(by: { $0.key < $1.key }) {
                 stopItem(identity, because: reason)
             }
             launch()
-            while running > 0 || (!ready.isEmpty && !stopLaunching) {
+            while running > 0 || (walk.hasReady && !stopLaunching) {
                 guard let event = await group.next() else { break }
                 switch event {
                 case .idle:
@@ -337,20 +269,15 @@ public final class Executor: Sendable {
                     switch outcome {
                     case .succeeded(_, let outputs):
                         stepValues.succeeded(node, outputs: outputs)
-                        fallthrough
+                        walk.passed(i)
                     case .skipped:
-                        if case .skipped = outcome { stepValues.skipped(node) }
-                        for j in dependents[i] {
-                            remaining[j] -= 1
-                            if remaining[j] == 0, !skipped.contains(j) { ready.append(j) }
-                        }
+                        stepValues.skipped(node)
+                        walk.passed(i)
                     case .failed(let why, let policy):
-                        failures.append((node.id, why, policy))
+                        walk.failed(i)
+                        failures.append(StepFailure(nodeID: node.id, why: why, policy: policy))
                         if isolate, let item = node.item {
-                            if failedItems[item.identity] == nil {
-                                failedItems[item.identity] = (item, node.id, why, policy)
-                                failedItemOrder.append(item.identity)
-                            }
+                            items.failed(item, at: node.id, why: why, policy: policy)
                             skipDependents(of: i, because: "needs \(node.id), which failed")
                             if policy != .continue {
                                 stopItem(item.identity, because: "item [\(item.key)] stopped: \(node.id) failed")
@@ -372,43 +299,17 @@ public final class Executor: Sendable {
         }
 
         if let signal = interruptedBy { return .interrupted(signal) }
-        let wholeRunFailures = failures.filter { !isolate || nodeRunner.node($0.0)?.item == nil }
-        if isolate, wholeRunFailures.isEmpty, !failures.isEmpty || !excludedItems.isEmpty {
-            // Only items failed: each one's policy applied to it alone; roll back those that ask.
-            var notes: [String: String] = [:]
-            var rollbackFailed: [String] = []
-            var rolledBack = false
-            for identity in failedItemOrder {
-                guard let failed = failedItems[identity], failed.policy == .rollback else { continue }
-                rolledBack = true
-                let result = await Rollback(executor: self).run(
-                    pastCommit: false, dryRun: false, reason: "step \(failed.nodeID) failed", item: failed.item)
-                notes[identity] =
-                    "rolled back \(result.undone.count) step\(result.undone.count == 1 ? "" : "s")"
-                    + (result.stoppedAt.map { ", stopping at commit point \($0)" } ?? "")
-                    + (result.failed.isEmpty ? "" : "; \(result.failed.count) undo(s) failed")
-                rollbackFailed.append(contentsOf: result.failed)
-            }
-            var lines = failures.map { "\($0.0): \($0.1)" }
-            lines.append(
-                "per item (on_item_failure: isolate\(rolledBack ? "; only the failed items were rolled back" : "")):")
-            lines.append(
-                contentsOf: itemSummary(
-                    failed: failedItems.mapValues { ($0.nodeID, $0.why) }, excluded: excludedItems, notes: notes
-                ).map { "  " + $0 })
-            let summary = lines.joined(separator: "\n")
-            if !rollbackFailed.isEmpty {
-                return .rollbackFailed(summary + "\n" + Rollback.incomplete(rollbackFailed))
-            }
-            // The run as a whole was not rolled back: the other items stand (resume, or roll back the rest).
-            return .failed(summary)
+        if isolate, !failures.isEmpty || !items.excluded.isEmpty,
+            failures.allSatisfy({ nodeRunner.node($0.nodeID)?.item != nil })
+        {
+            // Only items failed: each one's policy applied to it alone.
+            return await finishItems(items, failures: failures)
         }
         if !failures.isEmpty {
-            let summary = failures.map { "\($0.0): \($0.1)" }.joined(separator: "\n")
-            if failures.contains(where: { $0.2 == .rollback }) {
-                let rollback = Rollback(executor: self)
-                let result = await rollback.run(
-                    pastCommit: false, dryRun: false, reason: "step \(failures[0].0) failed")
+            let summary = failures.map(\.line).joined(separator: "\n")
+            if failures.contains(where: { $0.policy == .rollback }) {
+                let result = await Rollback(executor: self).run(
+                    pastCommit: false, dryRun: false, reason: "step \(failures[0].nodeID) failed")
                 return result.failed.isEmpty
                     ? .rolledBack(summary) : .rollbackFailed(summary + "\n" + Rollback.incomplete(result.failed))
             }
@@ -417,379 +318,55 @@ public final class Executor: Sendable {
         if !parked.isEmpty { return .parked(parked) }
         return .succeeded
     }
+}
 
-    // MARK: - One step instance
-
-    func executeNode(
-        _ planned: PlanNode, previous: StepRecord?, stepValues: [String: Value], appliedBefore: Bool = false,
-        settled: Bool = false
-    ) async -> NodeOutcome {
-        if settled, let previous, previous.state == .succeeded || previous.state == .alreadyDone {
-            let summary = "done in an earlier attempt; every step after it is done too, so it is not re-verified"
-            emit(.stepVerified(.init(step: planned.id, host: previous.host ?? planned.host, summary: summary)))
-            return .succeeded(changed: previous.changed, outputs: ValueJSON.decode(previous.outputsJSON))
-        }
-        // Choose the host of any(role) (the first that answers), then resolve once with what
-        // earlier steps produced.
-        let resolvedNode: PlanNode
-        let host: String
-        switch await nodeRunner.prepare(planned, stepValues: stepValues, runID: runID) {
-        case .failure(let failure):
-            return fail(planned, host: planned.host, failure.message, finishedAt: nil)
-        case .success(let prepared):
-            (resolvedNode, host) = prepared
-        }
-        let node: PlanNode
-        switch keepToTakenAlternative(
-            planned, resolved: resolvedNode, host: host, previous: previous, stepValues: stepValues,
-            appliedBefore: appliedBefore)
-        {
-        case .failure(let failure): return fail(planned, host: host, failure.message)
-        case .success(let kept): node = kept
-        }
-        switch node.effect {
-        case .skipped(let why):
-            skip(node, host: host, why, error: nil, finishedAt: Date())
-            return .skipped(why)
-        case .unknown(let why) where node.kind == .choose && node.choice?.chosen == nil,
-            .unknown(let why) where node.when?.result == nil && node.when != nil:
-            let reason =
-                "\(why), but its values are still unknown (a step it reads was skipped or produced no such output)"
-            skip(node, host: host, reason, error: reason, finishedAt: nil)
-            return .skipped(reason)
-        default:
-            break
-        }
-
-        switch node.kind {
-        case .gate:
-            return await runGate(node, host: host, previous: previous, stepValues: stepValues)
-        case .probe:
-            return await runProbe(node, host: host)
-        case .action, .choose:
-            return await runAction(node, host: host, previous: previous, appliedBefore: appliedBefore)
-        }
+extension Executor {
+    /// Whether the instance's record says it was undone (an item's rollback, in an earlier attempt
+    /// or in this one's start): read now, since that rollback may have just finished.
+    func undone(_ node: PlanNode) -> Bool {
+        guard let state = (try? journal.step(runID: runID, nodeID: node.id))??.state else { return false }
+        return [.undone, .undoing, .undoFailed].contains(state)
     }
+}
 
-    /// A `choose` decided at run time that may have applied its alternative in an earlier attempt
-    /// keeps to the alternative journaled then: when its conditions now pick another one, the step
-    /// fails saying so (applying that one on top would change the world twice); when the values
-    /// they read are unknown now, it is the journaled one that is re-verified.
-    func keepToTakenAlternative(
-        _ planned: PlanNode, resolved node: PlanNode, host: String, previous: StepRecord?,
-        stepValues: [String: Value], appliedBefore: Bool
-    ) -> Result<PlanNode, NodeFailure> {
-        guard planned.undecidedChoice, let previous, let taken = previous.chosenAlternative,
-            let alternatives = node.choice?.alternatives, alternatives.indices.contains(taken),
-            previous.state == .succeeded || previous.state == .alreadyDone || previous.changed || appliedBefore
-        else { return .success(node) }
-        if case .skipped = node.effect, node.choice?.chosen != nil { return .success(node) }  // by mode or when
-        let now = node.choice?.chosen
-        if now == taken { return .success(node) }
-        if now == nil, case .unknown = node.effect {
-            return nodeRunner.resolve(planned, host: host, stepValues: stepValues, runID: runID, alternative: taken)
-        }
-        let what = now.map { "alternative \($0 + 1) would be chosen" } ?? "no alternative would be chosen"
-        let reasons = alternatives.prefix(max(taken, now ?? -1) + 1).compactMap(\.condition).map { report in
-            "\(report.source) is \(report.result.map(String.init) ?? "unknown")"
-                + (report.values.isEmpty ? "" : " (\(report.values.joined(separator: ", ")))")
-        }
-        return .failure(
-            NodeFailure(
-                "chose alternative \(taken + 1) when it ran; now \(what): \(reasons.joined(separator: "; "))."
-                    + " It is not applied on top of the one applied: inspect \(host), then roll back (which undoes"
-                    + " alternative \(taken + 1)), or resume once alternative \(taken + 1) is chosen again"))
-    }
+/// A step instance that failed in this walk, with the policy its step gives.
+struct StepFailure: Sendable {
+    let nodeID: String
+    let why: String
+    let policy: FailurePolicy
 
-    func context(_ node: PlanNode, host: String, phase: PlannedCommand.Purpose, log: CommandLog? = nil)
-        -> ActionContext
-    {
-        nodeRunner.context(node, host: host, phase: phase, timeout: node.timeout, log: log)
-    }
+    var line: String { "\(nodeID): \(why)" }
+}
 
-    /// What a phase ran, for its attempt record.
-    static func ran(_ log: CommandLog) -> [RanCommand] {
-        log.commands.map { RanCommand(host: $0.host, argv: $0.command.argv) }
-    }
+/// What earlier attempts of this run left in the journal, read once per walk.
+struct EarlierAttempts {
+    /// Every instance's record from earlier attempts (empty on a fresh run).
+    let records: [String: StepRecord]
+    /// Instances with an apply attempt in an earlier attempt.
+    let applied: Set<String>
+    /// Instances done earlier whose dependents are all done too: not re-verified.
+    let settled: Set<String>
 
-    // MARK: Actions
-
-    func runAction(_ node: PlanNode, host: String, previous: StepRecord?, appliedBefore: Bool) async -> NodeOutcome {
-        guard let type = nodeRunner.type(of: node) else {
-            return fail(node, host: host, "no implementation for action type '\(node.typeName)' in this build")
-        }
-        let wasDone = previous?.state == .succeeded || previous?.state == .alreadyDone
-        // Only a step with a record from an earlier attempt can have been applied before.
-        let appliedBefore = previous?.changed == true || (previous != nil && appliedBefore)
-        let changesWorld = type.descriptor.changes
-        // What can say "done" again: an action that changes something and whose probe can tell
-        // (a shell step's `check`; a checkpoint changes nothing that could be read back).
-        let hasCheck = changesWorld && type.runsEveryTime(node.arguments) == nil
-        if wasDone, !hasCheck {
-            // Nothing can re-verify it: the journal says done, so it is not run again.
-            let summary = "done in an earlier attempt (no check to re-verify)"
-            emit(.stepVerified(.init(step: node.id, host: host, summary: summary)))
-            return .succeeded(changed: previous?.changed ?? false, outputs: ValueJSON.decode(previous?.outputsJSON))
-        }
-
-        var attempt = previous?.attempts ?? 0
-        let startedAt = Date()
-        // Shown now, journaled with the step's first commit.
-        var unjournaled: [RunEvent] = [.stepStarted(.init(step: node.id, host: host, actionType: node.typeName))]
-        tell(unjournaled[0])
-        var lastError = ""
-        for round in 0...node.retries {
-            if round > 0 {
-                // The retry event was journaled with the failed attempt.
-                do {
-                    try await sleep(seconds: node.retryDelay ?? options.defaultRetryDelay)
-                } catch {
-                    return cancelled(node, host: host)
-                }
-            }
-            attempt += 1
-            var done: [AttemptWrite] = []  // attempts of this round that ran, not journaled yet
-            var probing: AttemptStart?
-            var applyID: Int64?
-            var applied = false
-            var verifying: AttemptStart?
-            func progress(_ change: @escaping (inout StepRecord) -> Void = { _ in }) -> JournalBatch {
-                var batch = JournalBatch(runID: runID)
-                let number = attempt
-                batch.step(node.id, stepID: node.stepID, host: host) {
-                    $0.startedAt = $0.startedAt ?? startedAt
-                    $0.attempts = number
-                    // The alternative a `choose` took, with its first commit (before it applies).
-                    if node.kind == .choose, let chosen = node.choice?.chosen { $0.chosenAlternative = chosen }
-                    change(&$0)
-                }
-                batch.attempts = done
-                batch.events = unjournaled
-                done = []
-                unjournaled = []
-                return batch
-            }
-            do {
-                // Probe: is it already done? (A shell step without `check` has nothing to ask.)
-                let observation: Observation
-                if hasCheck {
-                    let log = CommandLog()
-                    let probeCommands = node.commands.filter { $0.purpose == .probe }
-                    probing = AttemptStart(
-                        nodeID: node.id, phase: .probe, number: attempt,
-                        intent: intent(probeCommands, fallback: "probe \(node.typeName)"))
-                    observation = try await type.probe(context(node, host: host, phase: .probe, log: log))
-                    done.append(.record(probing!, Self.end(observation, log: log)))
-                    probing = nil
-                } else {
-                    observation = try await type.probe(context(node, host: host, phase: .probe))
-                }
-                if observation.done {
-                    let changed = appliedBefore
-                    let state: StepState = changed ? .succeeded : .alreadyDone
-                    let summary = wasDone ? "re-verified: \(observation.summary)" : observation.summary
-                    let outputs = ValueJSON.encode(observation.outputs)
-                    let finished = RunEvent.stepFinished(
-                        .init(step: node.id, host: host, state: state, summary: summary))
-                    var batch = progress {
-                        $0.state = state
-                        $0.changed = changed
-                        $0.error = nil
-                        $0.finishedAt = $0.finishedAt ?? Date()
-                        if $0.outputsJSON == nil { $0.outputsJSON = outputs }
-                    }
-                    batch.steps[0].completes = changed
-                    batch.events.append(finished)
-                    record(batch, what: "step \(node.id)")
-                    tell(finished)
-                    let values =
-                        observation.outputs.isEmpty ? ValueJSON.decode(previous?.outputsJSON) : observation.outputs
-                    return .succeeded(changed: changed, outputs: values)
-                }
-                if wasDone {
-                    return fail(
-                        node, host: host,
-                        "was done in an earlier attempt of this run, but now \(observation.summary): the world changed"
-                            + " since; inspect \(host), then resume again or roll back",
-                        batch: progress())
-                }
-                if Task.isCancelled { return cancelled(node, host: host, batch: progress()) }
-
-                // The intent, with what the probe observed, is durable before apply runs.
-                let applyCommands = node.commands.filter { $0.purpose == .apply }
-                let start = AttemptStart(
-                    nodeID: node.id, phase: .apply, number: attempt,
-                    intent: intent(applyCommands, fallback: "apply \(node.typeName)"))
-                let undoState = observation.undoState
-                let unwritten = (done, unjournaled)
-                var intentBatch = progress {
-                    $0.state = .running
-                    $0.error = nil
-                    if let undoState { $0.observedJSON = undoState }
-                }
-                intentBatch.attempts.append(.begin(start))
-                do {
-                    applyID = try journal.commit(intentBatch).attemptIDs.last
-                } catch {
-                    (done, unjournaled) = unwritten  // nothing was applied; the failure journals them
-                    throw error
-                }
-
-                let applyLog = CommandLog()
-                let effect = try await type.apply(
-                    context(node, host: host, phase: .apply, log: applyLog), observation: observation)
-                applied = true
-                let outcome =
-                    effect.succeeded
-                    ? AttemptOutcome.ok
-                    : (effect.result?.timedOut == true ? AttemptOutcome.timedOut : AttemptOutcome.failed)
-                done.append(.finish(id: applyID!, Self.end(effect, outcome: outcome, log: applyLog)))
-                applyID = nil
-                // Whatever apply did, it may have changed the world: rollback must consider it.
-                // (A crash before the outcome is journaled leaves the apply attempt in flight,
-                // which a resume reads.)
-                if Task.isCancelled {
-                    return cancelled(node, host: host, batch: progress { if changesWorld { $0.changed = true } })
-                }
-                if effect.succeeded {
-                    let verifyCommands = node.commands.filter { $0.purpose == .verify }
-                    var verified = effect
-                    if !verifyCommands.isEmpty {
-                        let verifyLog = CommandLog()
-                        verifying = AttemptStart(
-                            nodeID: node.id, phase: .verify, number: attempt,
-                            intent: intent(verifyCommands, fallback: "verify"))
-                        verified = try await type.verify(context(node, host: host, phase: .verify, log: verifyLog))
-                        let outcome = verified.succeeded ? AttemptOutcome.ok : AttemptOutcome.failed
-                        done.append(.record(verifying!, Self.end(verified, outcome: outcome, log: verifyLog)))
-                        verifying = nil
-                    }
-                    if verified.succeeded {
-                        let outputs = ValueJSON.encode(effect.outputs)
-                        let finished = RunEvent.stepFinished(
-                            .init(step: node.id, host: host, state: .succeeded, summary: effect.summary))
-                        var batch = progress {
-                            $0.state = .succeeded
-                            $0.changed = changesWorld
-                            $0.finishedAt = Date()
-                            $0.outputsJSON = outputs
-                        }
-                        batch.steps[0].completes = true
-                        batch.events.append(finished)
-                        record(batch, what: "step \(node.id)")
-                        tell(finished)
-                        return .succeeded(changed: changesWorld, outputs: effect.outputs)
-                    }
-                    lastError = verified.summary
-                } else {
-                    lastError = effect.summary
-                }
-            } catch {
-                let why = attemptError(error, host: host)
-                let end = Self.end(error, why: why)
-                if let probing { done.append(.record(probing, end)) }
-                if let applyID { done.append(.finish(id: applyID, end)) }
-                if let verifying { done.append(.record(verifying, end)) }
-                guard let why else {
-                    return cancelled(
-                        node, host: host, batch: progress { if applied && changesWorld { $0.changed = true } })
-                }
-                lastError = why
-            }
-            // This attempt failed: journal its outcome with what comes next (a retry, or the end).
-            let batch = progress { if applied && changesWorld { $0.changed = true } }
-            if round == node.retries { return fail(node, host: host, lastError, batch: batch) }
-            let delay = node.retryDelay ?? options.defaultRetryDelay
-            let retry = RunEvent.stepRetry(
-                .init(
-                    step: node.id, host: host, attempt: round + 2, of: node.retries + 1, afterSeconds: delay,
-                    error: lastError))
-            var retryBatch = batch
-            retryBatch.events.append(retry)
-            record(retryBatch, what: "step \(node.id)")
-            tell(retry)
-        }
-        return fail(node, host: host, lastError)
-    }
-
-    /// What a failed attempt says, or nil when it was cancelled (the run is stopping).
-    func attemptError(_ error: any Error, host: String) -> String? {
-        if let transport = error as? TransportError {
-            return transport.kind == .cancelled ? nil : transport.explanation(on: host)
-        }
-        return Task.isCancelled ? nil : "\(error)"
-    }
-
-    // MARK: Probes
-
-    func runProbe(_ node: PlanNode, host: String) async -> NodeOutcome {
-        guard let type = nodeRunner.type(of: node) else {
-            return fail(node, host: host, "no implementation for probe type '\(node.typeName)' in this build")
-        }
-        let startedAt = Date()
-        // Shown now, journaled with the probe's result: a probe changes nothing.
-        var unjournaled: [RunEvent] = [.stepStarted(.init(step: node.id, host: host, actionType: node.typeName))]
-        tell(unjournaled[0])
-        var lastError = ""
-        var done: [AttemptWrite] = []
-        func progress(_ change: @escaping (inout StepRecord) -> Void) -> JournalBatch {
-            var batch = JournalBatch(runID: runID)
-            batch.step(node.id, stepID: node.stepID, host: host) {
-                $0.startedAt = $0.startedAt ?? startedAt
-                change(&$0)
-            }
-            batch.attempts = done
-            batch.events = unjournaled
-            done = []
-            unjournaled = []
-            return batch
-        }
-        for round in 0...node.retries {
-            if round > 0 {
-                do {
-                    try await sleep(seconds: node.retryDelay ?? options.defaultRetryDelay)
-                } catch {
-                    return cancelled(node, host: host, batch: progress { _ in })
-                }
-            }
-            let start = AttemptStart(
-                nodeID: node.id, phase: .probe, number: round + 1,
-                intent: intent(node.commands, fallback: "probe \(node.typeName)"))
-            let log = CommandLog()
-            do {
-                let observation = try await type.probe(context(node, host: host, phase: .probe, log: log))
-                done.append(.record(start, Self.end(observation, outcome: AttemptOutcome.ok, log: log)))
-                if let failure = checkExpectation(node, outputs: observation.outputs) {
-                    // The probe's own summary says it in full (the observed values are cut at 80 characters).
-                    lastError = failure + "; \(node.typeName) on \(host): \(observation.summary)"
-                } else {
-                    let outputs = ValueJSON.encode(observation.outputs)
-                    let finished = RunEvent.stepFinished(
-                        .init(step: node.id, host: host, state: .succeeded, summary: observation.summary))
-                    var batch = progress {
-                        $0.state = .succeeded
-                        $0.finishedAt = Date()
-                        $0.outputsJSON = outputs
-                    }
-                    batch.events.append(finished)
-                    record(batch, what: "step \(node.id)")
-                    tell(finished)
-                    return .succeeded(changed: false, outputs: observation.outputs)
-                }
-            } catch {
-                let why = attemptError(error, host: host)
-                done.append(.record(start, Self.end(error, why: why)))
-                guard let why else { return cancelled(node, host: host, batch: progress { _ in }) }
-                lastError = why
-            }
-            // A failed round is journaled at once, so a probe that waits between retries shows.
-            if round < node.retries { record(progress { $0.state = .running }, what: "step \(node.id)") }
-        }
-        return fail(node, host: host, lastError, batch: progress { _ in })
-    }
-
-    /// nil when the probe's expectation holds, else what failed with the values it read.
-    func checkExpectation(_ node: PlanNode, outputs: [String: Value]) -> String? {
-        LivePlanner.expectationFailure(node, outputs: outputs, context: plan.context)
+    init(executor: Executor, nodes: [PlanNode], dependents: [[Int]]) {
+        let list = (try? executor.journal.steps(runID: executor.runID)) ?? []
+        let records = Dictionary(list.map { ($0.nodeID, $0) }, uniquingKeysWith: { $1 })
+        self.records = records
+        // Only a resume can find steps applied in an earlier attempt (read once, not per step).
+        applied =
+            records.isEmpty
+            ? []
+            : Set(
+                ((try? executor.journal.attempts(runID: executor.runID)) ?? []).filter { $0.phase == .apply }.map(
+                    \.nodeID))
+        // A step done in an earlier attempt is re-verified on resume only while a step that needs
+        // it is still to run: once every step after it is done, a later step may have undone its
+        // effect on purpose (a failback deletes the reverse session it created), and probing it
+        // again would call that a changed world.
+        func isDone(_ record: StepRecord?) -> Bool { record?.state == .succeeded || record?.state == .alreadyDone }
+        settled = Set(
+            nodes.indices.filter { i in
+                isDone(records[nodes[i].id]) && !dependents[i].isEmpty
+                    && dependents[i].allSatisfy { isDone(records[nodes[$0].id]) }
+            }.map { nodes[$0].id })
     }
 }
