@@ -115,27 +115,30 @@ struct ExprEvaluator {
         return ExpressionError(offset: offset, message: "no field '\(name)' in \(context) (\(hint))")
     }
 
-    private func index(_ value: Value, _ key: Value, offset: Int, context: String) throws(ExpressionError) -> Value {
+    /// `context` (the quoted source text) is made only for an error: an index that works needs none.
+    private func index(_ value: Value, _ key: Value, offset: Int, context: @autoclosure () -> String)
+        throws(ExpressionError) -> Value
+    {
         switch (value, key) {
         case (.unknown, _), (_, .unknown):
             return .unknown
         case (.list(let items), .int(let i)):
             guard i >= 0, i < items.count else {
                 let size = items.count == 1 ? "1 element" : "\(items.count) elements"
-                throw ExpressionError(offset: offset, message: "index \(i) out of range for \(context) (\(size))")
+                throw ExpressionError(offset: offset, message: "index \(i) out of range for \(context()) (\(size))")
             }
             return items[i]
         case (.list, _):
             throw ExpressionError.type(offset, "list index must be an int, got \(key.typeName)")
         case (.map(let map), .string(let name)):
             guard let next = map[name] else {
-                throw noField(name, in: map, offset: offset, context: context)
+                throw noField(name, in: map, offset: offset, context: context())
             }
             return next
         case (.map, _):
             throw ExpressionError.type(offset, "map key must be a string, got \(key.typeName)")
         default:
-            throw ExpressionError.type(offset, "cannot index \(context): it is \(value.typeName), not a list or map")
+            throw ExpressionError.type(offset, "cannot index \(context()): it is \(value.typeName), not a list or map")
         }
     }
 

@@ -139,9 +139,18 @@ struct NodeReader {
 
     /// `${{ x }}` -> (" x ", 3) when the whole text is one interpolation.
     static func unwrapInterpolation(_ text: String) -> (text: String, offset: Int)? {
-        guard text.hasPrefix("${{"), text.hasSuffix("}}"), text.count >= 5 else { return nil }
+        guard text.utf8.count >= 5, text.hasPrefix("${{"), text.hasSuffix("}}") else { return nil }
         let inner = text.dropFirst(3).dropLast(2)
-        guard !inner.contains("${{"), !inner.contains("}}") else { return nil }
+        // No `${{` and no `}}` inside, by one pass over the bytes (`contains` with a string
+        // argument is a generic substring search, slow for every value of a large runbook).
+        var last: UInt8 = 0
+        var beforeLast: UInt8 = 0
+        for byte in inner.utf8 {
+            if byte == UInt8(ascii: "}"), last == UInt8(ascii: "}") { return nil }
+            if byte == UInt8(ascii: "{"), last == UInt8(ascii: "{"), beforeLast == UInt8(ascii: "$") { return nil }
+            beforeLast = last
+            last = byte
+        }
         return (String(inner), 3)
     }
 }
