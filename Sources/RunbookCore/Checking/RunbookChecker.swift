@@ -69,6 +69,23 @@ public struct RunbookChecker {
             }
         }
 
+        // The run's budgets over items.
+        let iterates = all.contains { $0.forEach != nil }
+        for (key, budget) in [("max_concurrency", runbook.maxConcurrency), ("max_failed", runbook.maxFailed)] {
+            guard let budget else { continue }
+            if !iterates {
+                diagnostics.error(
+                    "\(key) counts the items of for_each steps, and this runbook has none; remove it "
+                        + "(concurrency limits how many steps run at once)",
+                    at: budget.location)
+            } else if key == "max_failed", runbook.onItemFailure == .wholeRun {
+                diagnostics.error(
+                    "max_failed counts failed items, but on_item_failure: whole_run stops the run at the first "
+                        + "failure; remove max_failed, or use on_item_failure: isolate",
+                    at: budget.location)
+            }
+        }
+
         // Params: defaults and declared names.
         for param in runbook.params {
             if let allowed = param.allowed, let node = param.defaultValue, let text = node.scalar,
@@ -232,6 +249,21 @@ public struct RunbookChecker {
 
     /// `for_each` and `key` go together; the list reads only what is known before the run.
     func checkForEach(_ step: Step, scope: Scope, diagnostics: inout Diagnostics) {
+        for (key, budget) in [("max_concurrency", step.maxConcurrency), ("max_failed", step.maxFailed)] {
+            guard let budget else { continue }
+            if step.forEach == nil {
+                diagnostics.error(
+                    "step '\(step.id)': \(key) counts the items of a for_each, and this step has no for_each; "
+                        + "put it on the for_each step, or at the top of the runbook for the whole run",
+                    at: budget.location)
+            }
+        }
+        if let budget = step.maxFailed, scope.runbook.onItemFailure == .wholeRun {
+            diagnostics.error(
+                "step '\(step.id)': max_failed counts failed items, but on_item_failure: whole_run stops the run at the "
+                    + "first failure; remove max_failed, or use on_item_failure: isolate",
+                at: budget.location)
+        }
         switch (step.forEach, step.key) {
         case (nil, let key?):
             diagnostics.error(

@@ -61,12 +61,19 @@ public struct DAGWalk: Sendable, Equatable {
     public var hasReady: Bool { !ready.isEmpty }
 
     /// The lowest ready vertex, now started; nil when none is ready.
-    public mutating func next() -> Int? {
-        guard !ready.isEmpty else { return nil }
-        let i = ready.removeFirst()
+    public mutating func next() -> Int? { next(where: { _ in true }) }
+
+    /// The lowest ready vertex that `admissible` lets start, now started; nil when none is. The
+    /// others stay ready (a budget holds them back for now, not for good).
+    public mutating func next(where admissible: (Int) -> Bool) -> Int? {
+        guard let position = ready.firstIndex(where: admissible) else { return nil }
+        let i = ready.remove(at: position)
         states[i] = .started
         return i
     }
+
+    /// The vertices ready to start, lowest first.
+    public var readyVertices: [Int] { ready }
 
     /// `i` passed: the vertices that need it and now have every need passed become ready.
     /// Returns those vertices.

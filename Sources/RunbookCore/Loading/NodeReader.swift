@@ -59,6 +59,30 @@ struct NodeReader {
         return value
     }
 
+    /// A `max_concurrency` (at least 1 item) or `max_failed` (0 or more): a whole number of items,
+    /// or a percentage of them written `N%` (1-100%, or 0-100% for `max_failed`).
+    mutating func budget(_ node: YAMLNode, what: String) -> ItemBudget? {
+        let low = what == "max_failed" ? 0 : 1
+        let shape =
+            "\(what) must be a number of items (\(low) to 10000) or a percentage of them (\(low)% to 100%)"
+        guard let text = node.scalar else {
+            diagnostics.error("\(shape), got \(node.kindDescription)", at: node.location)
+            return nil
+        }
+        if text.hasSuffix("%") {
+            guard let percent = Int(text.dropLast()), (low...100).contains(percent) else {
+                diagnostics.error("\(shape), got '\(text)'", at: node.location)
+                return nil
+            }
+            return ItemBudget(.percent(percent), at: node.location)
+        }
+        guard node.isPlainScalar, let count = Int(text), (low...10_000).contains(count) else {
+            diagnostics.error("\(shape), got '\(text)'", at: node.location)
+            return nil
+        }
+        return ItemBudget(.count(count), at: node.location)
+    }
+
     /// Digits with an optional sign: a number, however large.
     static func isWholeNumber(_ text: String) -> Bool {
         let digits = text.first == "-" || text.first == "+" ? text.dropFirst() : Substring(text)

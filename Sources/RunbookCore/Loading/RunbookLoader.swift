@@ -4,16 +4,16 @@
 /// expressions) are checked afterwards by `RunbookChecker`, which has the whole runbook.
 public enum RunbookLoader {
     static let topLevelKeys = [
-        "apiVersion", "kind", "metadata", "modes", "on_failure", "on_item_failure", "concurrency", "params", "roles",
-        "preconditions", "steps", "objectives",
+        "apiVersion", "kind", "metadata", "modes", "on_failure", "on_item_failure", "concurrency", "max_concurrency",
+        "max_failed", "params", "roles", "preconditions", "steps", "objectives",
     ]
     static let stepKeys = [
         "id", "needs", "on", "when", "modes", "action", "probe", "gate", "choose", "with", "check",
         "verify", "undo", "irreversible", "commit", "retries", "retry_delay", "timeout", "on_failure",
-        "expect", "message", "description", "for_each", "key",
+        "expect", "message", "description", "for_each", "key", "max_concurrency", "max_failed",
     ]
     static let alternativeStepKeys = stepKeys.filter {
-        !["id", "needs", "modes", "when", "choose", "for_each", "key"].contains($0)
+        !["id", "needs", "modes", "when", "choose", "for_each", "key", "max_concurrency", "max_failed"].contains($0)
     }
     static let paramKeys = ["type", "default", "enum", "pattern", "secret", "from_env", "description"]
 
@@ -86,6 +86,10 @@ public enum RunbookLoader {
         if let pair = top["concurrency"], let value = reader.int(pair.value, what: "concurrency", range: 1...10_000) {
             runbook.concurrency = value
         }
+        if let pair = top["max_concurrency"] {
+            runbook.maxConcurrency = reader.budget(pair.value, what: "max_concurrency")
+        }
+        if let pair = top["max_failed"] { runbook.maxFailed = reader.budget(pair.value, what: "max_failed") }
         if let pair = top["params"] {
             runbook.params = loadParams(pair.value, reader: &reader)
         }
@@ -319,6 +323,10 @@ public enum RunbookLoader {
         if let pair = fields["expect"] { step.expect = reader.expression(pair.value, what: "expect") }
         if let pair = fields["message"] { step.message = reader.string(pair.value, what: "message") }
         if let pair = fields["for_each"] { step.forEach = reader.expression(pair.value, what: "for_each") }
+        if let pair = fields["max_concurrency"] {
+            step.maxConcurrency = reader.budget(pair.value, what: "max_concurrency")
+        }
+        if let pair = fields["max_failed"] { step.maxFailed = reader.budget(pair.value, what: "max_failed") }
         if let pair = fields["key"] {
             step.keyLocation = pair.value.location
             if let text = pair.value.scalar, text.contains("${{"), NodeReader.unwrapInterpolation(text) == nil {

@@ -10,6 +10,11 @@ public struct Runbook: Sendable {
     /// What a failure of one `for_each` item does to the other items (`on_item_failure`).
     public var onItemFailure: ItemFailurePolicy
     public var concurrency: Int
+    /// How many `for_each` items may change at once across the run (`max_concurrency`): an item
+    /// holds its place from its first instance's start while it has an instance running or ready.
+    public var maxConcurrency: ItemBudget?
+    /// How many `for_each` items may fail before the run stops starting steps (`max_failed`).
+    public var maxFailed: ItemBudget?
     public var params: [ParamSpec]
     public var roles: [RoleSpec]
     public var preconditions: [Step]

@@ -33,6 +33,10 @@ public struct Step: Sendable {
     public var key: LocatedExpression?
     /// Where `key:`'s value is, when written (also when it did not parse, so `key` is nil).
     public var keyLocation: SourceLocation?
+    /// How many of this `for_each` step's items may have an instance running at once.
+    public var maxConcurrency: ItemBudget?
+    /// How many of this `for_each` step's items may fail before the run stops starting steps.
+    public var maxFailed: ItemBudget?
 
     public init(id: String, location: SourceLocation, body: StepBody) {
         self.id = id

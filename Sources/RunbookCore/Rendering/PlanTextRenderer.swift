@@ -37,6 +37,9 @@ public struct PlanTextRenderer {
         out.append(
             "Steps (in order; steps whose needs are done run in parallel, up to \(runbook.concurrency) at once):")
         if let policy = itemPolicyLine { out.append(policy) }
+        // The budgets over items, said up front (what a run will hold back, and when it stops).
+        let rollsBack = plan.nodes.contains { $0.item != nil && $0.onFailure == .rollback }
+        for line in ItemBudgets(plan: plan).lines(onFailureRollsBack: rollsBack) { out.append("  " + line) }
         for group in Self.groupedByItem(plan.nodes) {
             if let header = group.header { out.append(paint(header, "1")) }
             for node in group.nodes { out.append(contentsOf: lines(for: node)) }

@@ -100,6 +100,34 @@ extension Executor {
         return excluded
     }
 
+    /// The end of a walk stopped by a `max_failed`: the run failed as a whole, so a failure whose
+    /// policy is `rollback` rolls the whole run back (as without `for_each`); the summary says
+    /// which budget and where each item stands.
+    func finishOverBudget(_ exceeded: String, items: ItemLedger, failures: [StepFailure]) async -> RunOutcome {
+        var lines = failures.map(\.line)
+        lines.append(exceeded)
+        let rollsBack = failures.contains { $0.policy == .rollback }
+        var result: Rollback.Result?
+        if rollsBack {
+            result = await Rollback(executor: self).run(
+                pastCommit: false, dryRun: false, reason: exceeded)
+        }
+        lines.append("per item (on_item_failure: isolate\(rollsBack ? "; the whole run was rolled back" : "")):")
+        lines.append(
+            contentsOf: itemSummary(
+                failed: items.failures.mapValues { ($0.nodeID, $0.why) }, excluded: items.excluded, notes: [:]
+            ).map { "  " + $0 })
+        let summary = lines.joined(separator: "\n")
+        guard let result else { return .failed(summary) }
+        return result.failed.isEmpty
+            ? .rolledBack(summary) : .rollbackFailed(summary + "\n" + Rollback.incomplete(result.failed))
+    }
+
+    /// An item's key by its identity, for messages.
+    func itemKey(_ identity: String) -> String {
+        plan.nodes.first { $0.item?.identity == identity }?.item.map { "[\($0.key)]" } ?? identity
+    }
+
     /// One line per item of the run, in the order of their lists: what happened to it.
     func itemSummary(failed: [String: (String, String)], excluded: [String: String], notes: [String: String])
         -> [String]

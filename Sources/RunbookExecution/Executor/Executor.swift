@@ -188,6 +188,10 @@ public final class Executor: Sendable {
         let isolate = plan.runbook.onItemFailure == .isolate
         var items = ItemLedger()
         if isolate { items.excluded = await itemsLeftOut(resuming: !earlier.records.isEmpty) }
+        // max_concurrency and max_failed over the items.
+        let budgets = ItemBudgets(plan: plan)
+        var budget = ItemBudgets.Ledger()
+        var budgetExceeded: String?
 
         /// Journals and shows instances that will not run.
         func journalSkipped(_ indices: [Int], what: String) {
@@ -227,9 +231,18 @@ public final class Executor: Sendable {
                 return .stopRequested(signal)
             }
             func launch() {
-                while !stopLaunching, running < concurrency, let i = walk.next() {
+                while !stopLaunching, running < concurrency {
+                    let next: Int?
+                    if budgets.isEmpty {
+                        next = walk.next()
+                    } else {
+                        let changing = budgets.changing(budget, ready: walk.readyVertices.map { nodes[$0] })
+                        next = walk.next { budgets.admits(nodes[$0], budget, changing: changing) }
+                    }
+                    guard let i = next else { break }
                     running += 1
                     let node = nodes[i]
+                    budget.didStart(node)
                     let values = stepValues.values(for: node.item)
                     let before = earlier.records[node.id]
                     let appliedBefore = earlier.applied.contains(node.id)
@@ -266,6 +279,7 @@ public final class Executor: Sendable {
                 case .node(let i, let outcome):
                     running -= 1
                     let node = nodes[i]
+                    budget.didEnd(node)
                     switch outcome {
                     case .succeeded(_, let outputs):
                         stepValues.succeeded(node, outputs: outputs)
@@ -276,6 +290,11 @@ public final class Executor: Sendable {
                     case .failed(let why, let policy):
                         walk.failed(i)
                         failures.append(StepFailure(nodeID: node.id, why: why, policy: policy))
+                        budget.didFail(node)
+                        if budgetExceeded == nil, let why = budgets.exceeded(budget, keys: itemKey) {
+                            budgetExceeded = why
+                            stopLaunching = true
+                        }
                         if isolate, let item = node.item {
                             items.failed(item, at: node.id, why: why, policy: policy)
                             skipDependents(of: i, because: "needs \(node.id), which failed")
@@ -299,6 +318,9 @@ public final class Executor: Sendable {
         }
 
         if let signal = interruptedBy { return .interrupted(signal) }
+        if let exceeded = budgetExceeded {
+            return await finishOverBudget(exceeded, items: items, failures: failures)
+        }
         if isolate, !failures.isEmpty || !items.excluded.isEmpty,
             failures.allSatisfy({ nodeRunner.node($0.nodeID)?.item != nil })
         {

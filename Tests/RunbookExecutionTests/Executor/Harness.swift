@@ -76,6 +76,9 @@ struct Harness {
         await executor(configure).run()
     }
 
+    /// The plan as `runbook plan` shows it (without colour).
+    var planText: String { PlanTextRenderer(plan: plan).render() }
+
     func step(_ nodeID: String) throws -> StepRecord? { try journal.step(runID: runID, nodeID: nodeID) }
 
     func state(_ nodeID: String) throws -> StepState? { try step(nodeID)?.state }
