@@ -265,4 +265,54 @@ extension LabEndToEndTests {
             try waitUntil(180, "the second session runs again") { try running(second, secondSecondary) }
         }
     }
+
+    /// The run's `max_concurrency: 1` over the lab's two sessions (issue 24, item 3): the shipped
+    /// drill with the budget added at its top; the plan says it, and the journal's timestamps
+    /// show each session's whole drill ended before the other's first step started.
+    @Test func withMaxConcurrencyOneTheTwoSessionsDrillOneAfterTheOther() throws {
+        try healthyLab()
+        try #require(FileManager.default.fileExists(atPath: twoSessions), "up.sh writes \(twoSessions)")
+        let state = try newState()
+        let shipped = try String(
+            contentsOf: root.appendingPathComponent("Runbooks/georep-drill.yaml"), encoding: .utf8)
+        try #require(shipped.contains("\nparams:\n"))
+        let drill = URL(fileURLWithPath: state).appendingPathComponent("drill-one-at-a-time.yaml").path
+        try write(drill, shipped.replacingOccurrences(of: "\nparams:\n", with: "\nmax_concurrency: 1\nparams:\n"))
+
+        let plan = try runbook(state, ["plan", drill, "-i", twoSessions, "--offline"])
+        #expect(plan.status == 0, "\(plan.stderr.suffix(2000))")
+        #expect(plan.stdout.contains("(max_concurrency: 1) at most 1 of the 2 items changes at once"))
+
+        let run = try timed("drill of two sessions, one at a time") {
+            try runbook(state, ["run", drill, "-i", twoSessions, "--yes"])
+        }
+        #expect(run.status == 0, "\(run.stdout.suffix(3000))\(run.stderr.suffix(2000))")
+        let steps = try journal(state).steps(runID: try runID(state))
+        let preconditions: Set<String> = [
+            "secondary-bricks-online", "georep-key-accepted", "session-running", "snapshot-possible",
+        ]
+        var spans: [(key: String, start: Date, end: Date, count: Int)] = []
+        for (key, _) in items {
+            let mine = steps.filter { !preconditions.contains($0.stepID) && $0.nodeID.contains("[\(key)]") }
+            let starts = mine.compactMap(\.startedAt)
+            let ends = mine.compactMap(\.finishedAt)
+            let start = try #require(starts.min(), "[\(key)]: no step started: \(mine.map(\.nodeID))")
+            let end = try #require(ends.max(), "[\(key)]: no step finished")
+            spans.append((key, start, end, starts.count))
+        }
+        spans.sort { $0.start < $1.start }
+        let origin = spans[0].start
+        for span in spans {
+            print(
+                "lab max_concurrency 1: [\(span.key)] \(span.count) steps from "
+                    + String(
+                        format: "%.1f s to %.1f s", span.start.timeIntervalSince(origin),
+                        span.end.timeIntervalSince(origin)))
+        }
+        #expect(spans.count == 2 && spans.allSatisfy { $0.count >= 5 })
+        #expect(
+            spans[0].end <= spans[1].start,
+            "[\(spans[1].key)] started \(spans[1].start.timeIntervalSince(origin)) s, before [\(spans[0].key)] ended \(spans[0].end.timeIntervalSince(origin)) s"
+        )
+    }
 }
