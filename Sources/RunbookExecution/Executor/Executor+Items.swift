@@ -115,7 +115,8 @@ extension Executor {
         lines.append("per item (on_item_failure: isolate\(rollsBack ? "; the whole run was rolled back" : "")):")
         lines.append(
             contentsOf: itemSummary(
-                failed: items.failures.mapValues { ($0.nodeID, $0.why) }, excluded: items.excluded, notes: [:]
+                failed: items.failures.mapValues { ($0.nodeID, $0.why) }, excluded: items.excluded, notes: [:],
+                unstarted: "the budget was exceeded first"
             ).map { "  " + $0 })
         let summary = lines.joined(separator: "\n")
         guard let result else { return .failed(summary) }
@@ -129,9 +130,11 @@ extension Executor {
     }
 
     /// One line per item of the run, in the order of their lists: what happened to it.
-    func itemSummary(failed: [String: (String, String)], excluded: [String: String], notes: [String: String])
-        -> [String]
-    {
+    /// `unstarted`: what to say of an item none of whose steps started (why they did not).
+    func itemSummary(
+        failed: [String: (String, String)], excluded: [String: String], notes: [String: String],
+        unstarted: String? = nil
+    ) -> [String] {
         let records = Dictionary(
             ((try? journal.steps(runID: runID)) ?? []).map { ($0.nodeID, $0) }, uniquingKeysWith: { $1 })
         var order: [String] = []
@@ -155,6 +158,9 @@ extension Executor {
                 return "item [\(item.key)]: failed at \(nodeID) (\(why)); \(progress)\(note)"
             }
             if let why = excluded[identity] { return why }
+            if let unstarted, done == 0, nodes.allSatisfy({ records[$0.id]?.startedAt == nil }) {
+                return "item [\(item.key)]: not started (\(unstarted)), \(progress)"
+            }
             return "item [\(item.key)]: \(done == nodes.count ? "done" : "not finished"), \(progress)"
         }
     }

@@ -130,6 +130,7 @@ import Testing
             summary.contains("max_failed: 1 exceeded: 2 of 8 items failed ([s1], [s3]); no further step was started"))
         #expect(summary.contains("item [s1]: failed at switch[s1]"))
         #expect(summary.contains("item [s2]: done"))
+        #expect(summary.contains("item [s7]: not started (the budget was exceeded first), 0 of 3 steps done"))
         // After the second failure nothing started: s4 onwards never ran.
         let commands = hosts.commands()
         #expect(!commands.contains { $0.hasSuffix(" s4") || $0.hasSuffix(" s5") || $0.hasSuffix(" s7") })
