@@ -135,11 +135,14 @@ public struct RunController: Sendable {
         var start = JournalBatch(runID: runID)
         start.newRun = record
         // A failed precondition of one for_each item leaves that item out (on_item_failure: isolate).
-        if live.preconditions.contains(where: { !$0.passed && plan.preconditionFailureStopsRun($0.nodeID) }) {
+        // So does a max_failed that more items' preconditions exceed: nothing starts.
+        if let stop = plan.preconditionsStopRun(failed: live.preconditions.filter { !$0.passed }.map(\.nodeID)) {
             start.events = live.preconditions.map(precondition)
             try journal.commit(start)
             for event in start.events { session.observers.record(event, runID: runID) }
-            let why = live.preconditions.filter { !$0.passed }.map { "  \($0.nodeID) on \($0.host): \($0.summary)" }
+            let why =
+                (live.preconditions.filter { !$0.passed }.map { "  \($0.nodeID) on \($0.host): \($0.summary)" }
+                + (stop.hasPrefix("max_failed") ? ["  " + stop] : []))
                 .joined(separator: "\n")
             return await finish(.preconditionFailed(why), session)
         }

@@ -72,6 +72,7 @@ extension RunbookCommand {
             var facts: [String: String] = [:]
             var preconditionsFailed = false
             var leftOut: [String] = []  // what a run would do with the items whose precondition fails
+            var budgetStop: String?  // why the failed preconditions would refuse the whole run
             if !offline {
                 let state = try StateContext.open(redactor: plan.redactor)
                 let hosts = HostPool(inventory: plan.inventory, state: state.directory)
@@ -85,7 +86,8 @@ extension RunbookCommand {
                 plan = live.plan
                 facts = live.facts
                 preconditionsFailed = live.preconditionsFailed
-                if live.preconditions.allSatisfy({ $0.passed || !plan.preconditionFailureStopsRun($0.nodeID) }) {
+                budgetStop = plan.preconditionsStopRun(failed: live.preconditions.filter { !$0.passed }.map(\.nodeID))
+                if budgetStop == nil {
                     leftOut = live.leftOut.map { key, result in
                         "runbook: item [\(key)] would be left out (on_item_failure: isolate): precondition "
                             + "\(result.nodeID) on \(result.host) fails: \(result.summary); nothing of it would run\n"
@@ -131,6 +133,11 @@ extension RunbookCommand {
                 throw RunbookExit.preconditionFailed
             }
             if preconditionsFailed {
+                if let budgetStop, budgetStop.hasPrefix("max_failed") {
+                    Terminal.writeError(
+                        "runbook: \(budgetStop.replacingOccurrences(of: "nothing was started", with: "nothing would be started"))\n"
+                    )
+                }
                 Terminal.writeError(
                     "runbook: a precondition fails: a run would stop before changing anything (exit 3)\n")
                 throw RunbookExit.preconditionFailed

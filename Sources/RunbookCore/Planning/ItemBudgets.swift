@@ -165,3 +165,29 @@ public struct ItemBudgets: Sendable {
         return nil
     }
 }
+
+extension Plan {
+    /// Whether a failed precondition refuses the whole run: not one of a `for_each` item under
+    /// `on_item_failure: isolate` (that item is left out, the others run).
+    public func preconditionFailureStopsRun(_ nodeID: String) -> Bool {
+        guard runbook.onItemFailure == .isolate else { return true }
+        return preconditions.first { $0.id == nodeID }?.item == nil
+    }
+
+    /// Why these failed preconditions refuse the whole run, or nil when they only leave their
+    /// items out: one that is not an item's, or more items failing their preconditions than the
+    /// run's `max_failed` lets fail (an item left out counts as a failed item: with more broken
+    /// sessions than the budget, nothing is started).
+    public func preconditionsStopRun(failed nodeIDs: [String]) -> String? {
+        if let nodeID = nodeIDs.first(where: preconditionFailureStopsRun) { return "precondition \(nodeID) failed" }
+        let budgets = ItemBudgets(plan: self)
+        guard let (limit, text) = budgets.runFailed else { return nil }
+        var keys: [String] = []
+        for node in preconditions where nodeIDs.contains(node.id) {
+            if let key = node.item?.key, !keys.contains(key) { keys.append(key) }
+        }
+        guard keys.count > limit else { return nil }
+        return "max_failed: \(text) exceeded before anything changed: the preconditions of \(keys.count) of "
+            + "\(budgets.runItems) items failed (\(keys.map { "[\($0)]" }.joined(separator: ", "))); nothing was started"
+    }
+}

@@ -165,12 +165,3 @@ extension Executor {
         }
     }
 }
-
-extension Plan {
-    /// Whether a failed precondition refuses the whole run: not one of a `for_each` item under
-    /// `on_item_failure: isolate` (that item is left out, the others run).
-    public func preconditionFailureStopsRun(_ nodeID: String) -> Bool {
-        guard runbook.onItemFailure == .isolate else { return true }
-        return preconditions.first { $0.id == nodeID }?.item == nil
-    }
-}

@@ -139,8 +139,9 @@ public final class Executor: Sendable {
             results.first { $0.0.id == node.id }?.1.map { (node.id, $0) }
         }
         // An item's failed precondition leaves that item out (on_item_failure: isolate); `run` skips it.
-        if failed.allSatisfy({ !plan.preconditionFailureStopsRun($0.0) }) { return nil }
-        return failed.map(\.1).joined(separator: "\n")
+        guard let stop = plan.preconditionsStopRun(failed: failed.map(\.0)) else { return nil }
+        let lines = failed.map(\.1) + (stop.hasPrefix("max_failed") ? [stop] : [])
+        return lines.joined(separator: "\n")
     }
 
     func runPrecondition(_ node: PlanNode) async -> String? {

@@ -177,4 +177,39 @@ import Testing
         #expect(await harness.run() == .succeeded)
         #expect(hosts.commands().filter { $0.hasPrefix("finish") }.count == 8)
     }
+
+    /// Items whose precondition fails count as failed items: more of them than `max_failed`
+    /// lets fail and nothing starts; within it they are only left out.
+    @Test func moreItemsFailingTheirPreconditionsThanMaxFailedStartsNothing() async throws {
+        let preconditions = """
+            preconditions:
+              - id: session-running
+                for_each: vars.sessions
+                key: item.name
+                probe: command
+                with: {run: [status, "${{ item.name }}"]}
+
+            """
+        for (budget, stops) in [("max_failed: 1\n", true), ("max_failed: 2\n", false)] {
+            let hosts = ScriptedHosts()
+            hosts.answer(["status", "s2"], with: .exit(1, stderr: "Faulty"))
+            hosts.answer(["status", "s6"], with: .exit(1, stderr: "Faulty"))
+            let harness = try Harness(
+                Self.body(budget + preconditions), inventory: Self.inventory, hosts: hosts)
+            let failed = harness.plan.preconditions.filter { $0.id.contains("[s2]") || $0.id.contains("[s6]") }
+            let why = harness.plan.preconditionsStopRun(failed: failed.map(\.id))
+            let report = await harness.executor().runPreconditions()
+            if stops {
+                #expect(
+                    why
+                        == "max_failed: 1 exceeded before anything changed: the preconditions of 2 of 8 items failed ([s2], [s6]); nothing was started"
+                )
+                #expect(
+                    report?.contains("max_failed: 1 exceeded before anything changed") == true, "\(report ?? "nil")")
+            } else {
+                #expect(why == nil)
+                #expect(report == nil, "two items left out, within max_failed: 2")
+            }
+        }
+    }
 }
