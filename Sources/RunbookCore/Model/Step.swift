@@ -1,52 +1,206 @@
 /// One node of the runbook as written: an action, a probe, a gate or a choice.
 public struct Step: Sendable {
-    public var id: String
+    /// The fields, behind one reference: copying a `Step` (every loop over the steps of a large
+    /// runbook copies each one) is one retain instead of one per field. Copied on write.
+    private final class Storage: @unchecked Sendable {
+        var id: String
+        var location: SourceLocation
+        var description: String? = nil
+        var needs: [Located<String>] = []
+        var target: Located<String>? = nil
+        var when: LocatedExpression? = nil
+        var modes: [Located<String>]? = nil
+        var body: StepBody
+        var with: YAMLNode? = nil
+        var check: YAMLNode? = nil
+        var verify: YAMLNode? = nil
+        var undo: UndoSpec? = nil
+        var undoNone: Located<Bool>? = nil
+        var irreversible: Bool = false
+        var irreversibleLocation: SourceLocation? = nil
+        var commit: Bool = false
+        var retries: Int = 0
+        var retryDelay: Double? = nil
+        var timeout: Double? = nil
+        var onFailure: FailurePolicy? = nil
+        var expect: LocatedExpression? = nil
+        var message: String? = nil
+        var isPrecondition: Bool = false
+        var forEach: LocatedExpression? = nil
+        var key: LocatedExpression? = nil
+        var keyLocation: SourceLocation? = nil
+        var maxConcurrency: ItemBudget? = nil
+        var maxFailed: ItemBudget? = nil
+
+        init(id: String, location: SourceLocation, body: StepBody) {
+            self.id = id
+            self.location = location
+            self.body = body
+        }
+
+        init(copying other: Storage) {
+            id = other.id
+            location = other.location
+            description = other.description
+            needs = other.needs
+            target = other.target
+            when = other.when
+            modes = other.modes
+            body = other.body
+            with = other.with
+            check = other.check
+            verify = other.verify
+            undo = other.undo
+            undoNone = other.undoNone
+            irreversible = other.irreversible
+            irreversibleLocation = other.irreversibleLocation
+            commit = other.commit
+            retries = other.retries
+            retryDelay = other.retryDelay
+            timeout = other.timeout
+            onFailure = other.onFailure
+            expect = other.expect
+            message = other.message
+            isPrecondition = other.isPrecondition
+            forEach = other.forEach
+            key = other.key
+            keyLocation = other.keyLocation
+            maxConcurrency = other.maxConcurrency
+            maxFailed = other.maxFailed
+        }
+    }
+
+    private var storage: Storage
+
+    private mutating func unique() -> Storage {
+        if !isKnownUniquelyReferenced(&storage) { storage = Storage(copying: storage) }
+        return storage
+    }
+
+    public var id: String {
+        get { storage.id }
+        set { unique().id = newValue }
+    }
     /// Where the step's `id` value is (or the step itself when it has none).
-    public var location: SourceLocation
-    public var description: String?
-    public var needs: [Located<String>]
-    public var target: Located<String>?
-    public var when: LocatedExpression?
-    public var modes: [Located<String>]?
-    public var body: StepBody
-    public var with: YAMLNode?
-    public var check: YAMLNode?
-    public var verify: YAMLNode?
-    public var undo: UndoSpec?
+    public var location: SourceLocation {
+        get { storage.location }
+        set { unique().location = newValue }
+    }
+    public var description: String? {
+        get { storage.description }
+        set { unique().description = newValue }
+    }
+    public var needs: [Located<String>] {
+        get { storage.needs }
+        set { unique().needs = newValue }
+    }
+    public var target: Located<String>? {
+        get { storage.target }
+        set { unique().target = newValue }
+    }
+    public var when: LocatedExpression? {
+        get { storage.when }
+        set { unique().when = newValue }
+    }
+    public var modes: [Located<String>]? {
+        get { storage.modes }
+        set { unique().modes = newValue }
+    }
+    public var body: StepBody {
+        get { storage.body }
+        set { unique().body = newValue }
+    }
+    public var with: YAMLNode? {
+        get { storage.with }
+        set { unique().with = newValue }
+    }
+    public var check: YAMLNode? {
+        get { storage.check }
+        set { unique().check = newValue }
+    }
+    public var verify: YAMLNode? {
+        get { storage.verify }
+        set { unique().verify = newValue }
+    }
+    public var undo: UndoSpec? {
+        get { storage.undo }
+        set { unique().undo = newValue }
+    }
     /// `undo: none`: the step changes something a rollback must leave as it is (nothing to undo,
     /// e.g. it touches a marker or removes what this run made), said instead of a no-op undo.
-    public var undoNone: Located<Bool>?
-    public var irreversible: Bool
+    public var undoNone: Located<Bool>? {
+        get { storage.undoNone }
+        set { unique().undoNone = newValue }
+    }
+    public var irreversible: Bool {
+        get { storage.irreversible }
+        set { unique().irreversible = newValue }
+    }
     /// Where `irreversible:`'s value is, when written.
-    public var irreversibleLocation: SourceLocation?
-    public var commit: Bool
-    public var retries: Int
-    public var retryDelay: Double?
-    public var timeout: Double?
-    public var onFailure: FailurePolicy?
-    public var expect: LocatedExpression?
-    public var message: String?
-    public var isPrecondition: Bool
+    public var irreversibleLocation: SourceLocation? {
+        get { storage.irreversibleLocation }
+        set { unique().irreversibleLocation = newValue }
+    }
+    public var commit: Bool {
+        get { storage.commit }
+        set { unique().commit = newValue }
+    }
+    public var retries: Int {
+        get { storage.retries }
+        set { unique().retries = newValue }
+    }
+    public var retryDelay: Double? {
+        get { storage.retryDelay }
+        set { unique().retryDelay = newValue }
+    }
+    public var timeout: Double? {
+        get { storage.timeout }
+        set { unique().timeout = newValue }
+    }
+    public var onFailure: FailurePolicy? {
+        get { storage.onFailure }
+        set { unique().onFailure = newValue }
+    }
+    public var expect: LocatedExpression? {
+        get { storage.expect }
+        set { unique().expect = newValue }
+    }
+    public var message: String? {
+        get { storage.message }
+        set { unique().message = newValue }
+    }
+    public var isPrecondition: Bool {
+        get { storage.isPrecondition }
+        set { unique().isPrecondition = newValue }
+    }
     /// `for_each`: the list the step iterates, one instance per element (`item` in expressions).
-    public var forEach: LocatedExpression?
+    public var forEach: LocatedExpression? {
+        get { storage.forEach }
+        set { unique().forEach = newValue }
+    }
     /// `key`: what names each instance of a `for_each` step (`step[KEY]`, `step[KEY]@host`).
-    public var key: LocatedExpression?
+    public var key: LocatedExpression? {
+        get { storage.key }
+        set { unique().key = newValue }
+    }
     /// Where `key:`'s value is, when written (also when it did not parse, so `key` is nil).
-    public var keyLocation: SourceLocation?
+    public var keyLocation: SourceLocation? {
+        get { storage.keyLocation }
+        set { unique().keyLocation = newValue }
+    }
     /// How many of this `for_each` step's items may have an instance running at once.
-    public var maxConcurrency: ItemBudget?
+    public var maxConcurrency: ItemBudget? {
+        get { storage.maxConcurrency }
+        set { unique().maxConcurrency = newValue }
+    }
     /// How many of this `for_each` step's items may fail before the run stops starting steps.
-    public var maxFailed: ItemBudget?
+    public var maxFailed: ItemBudget? {
+        get { storage.maxFailed }
+        set { unique().maxFailed = newValue }
+    }
 
     public init(id: String, location: SourceLocation, body: StepBody) {
-        self.id = id
-        self.location = location
-        self.body = body
-        self.needs = []
-        self.irreversible = false
-        self.commit = false
-        self.retries = 0
-        self.isPrecondition = false
+        storage = Storage(id: id, location: location, body: body)
     }
 }
 
