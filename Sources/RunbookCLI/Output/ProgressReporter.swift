@@ -125,6 +125,12 @@ final class ProgressReporter: RunObserver, Sendable {
             } else {
                 write("rollback finished: undone \(undone)\(stopped)")
             }
+        case .runBudgetExceeded(let e):
+            let wait =
+                e.running == 0
+                ? ""
+                : "; \(e.running) running step\(e.running == 1 ? "" : "s") finish\(e.running == 1 ? "es" : "") first"
+            write(paint("budget exceeded", "31") + ": \(e.summary)\(wait)")
         case .runStopping(let e):
             write(
                 paint("stopping", "33")

@@ -148,18 +148,35 @@ public struct ItemBudgets: Sendable {
         return true
     }
 
-    /// Why the run must start no further step, once a failure went past a `max_failed`.
-    public func exceeded(_ ledger: Ledger, keys: (String) -> String) -> String? {
+    /// A `max_failed` that failures went past.
+    public struct Exceeded: Sendable, Equatable {
+        /// As written: `max_failed: 1`, or `max_failed: 25% of step switch`.
+        public var budget: String
+        /// The failed items' keys (`keys` of `exceeded`), in the order they failed.
+        public var items: [String]
+        /// `max_failed: 1 exceeded: 2 of 8 items failed ([s1], [s3])`.
+        public var summary: String
+    }
+
+    /// The budget the failures so far went past, if any: the run must start no further step.
+    public func exceeded(_ ledger: Ledger, keys: (String) -> String) -> Exceeded? {
         if let (limit, text) = runFailed, ledger.failed.count > limit {
-            return "max_failed: \(text) exceeded: \(ledger.failed.count) of \(runItems) items failed "
-                + "(\(ledger.failed.map(keys).joined(separator: ", "))); no further step was started"
+            let items = ledger.failed.map(keys)
+            return Exceeded(
+                budget: "max_failed: \(text)", items: items,
+                summary: "max_failed: \(text) exceeded: \(items.count) of \(runItems) items failed "
+                    + "(\(items.map { "[\($0)]" }.joined(separator: ", ")))")
         }
         for step in stepFailed.keys.sorted() {
             let (limit, text) = stepFailed[step]!
             let failed = ledger.failedByStep[step] ?? []
             if failed.count > limit {
-                return "max_failed: \(text) of step \(step) exceeded: \(failed.count) of its \(stepItems[step] ?? 0) "
-                    + "items failed at it (\(failed.map(keys).joined(separator: ", "))); no further step was started"
+                let items = failed.map(keys)
+                return Exceeded(
+                    budget: "max_failed: \(text) of step \(step)", items: items,
+                    summary:
+                        "max_failed: \(text) of step \(step) exceeded: \(items.count) of its \(stepItems[step] ?? 0) "
+                        + "items failed at it (\(items.map { "[\($0)]" }.joined(separator: ", ")))")
             }
         }
         return nil

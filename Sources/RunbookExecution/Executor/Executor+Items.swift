@@ -126,7 +126,7 @@ extension Executor {
 
     /// An item's key by its identity, for messages.
     func itemKey(_ identity: String) -> String {
-        plan.nodes.first { $0.item?.identity == identity }?.item.map { "[\($0.key)]" } ?? identity
+        plan.nodes.first { $0.item?.identity == identity }?.item?.key ?? identity
     }
 
     /// One line per item of the run, in the order of their lists: what happened to it.

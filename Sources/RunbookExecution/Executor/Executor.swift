@@ -292,9 +292,15 @@ public final class Executor: Sendable {
                         walk.failed(i)
                         failures.append(StepFailure(nodeID: node.id, why: why, policy: policy))
                         budget.didFail(node)
-                        if budgetExceeded == nil, let why = budgets.exceeded(budget, keys: itemKey) {
-                            budgetExceeded = why
+                        if budgetExceeded == nil, let over = budgets.exceeded(budget, keys: itemKey) {
+                            budgetExceeded = over.summary + "; no further step was started"
                             stopLaunching = true
+                            // Said now: the running steps (a checkpoint's wait, say) may take long.
+                            emit(
+                                .runBudgetExceeded(
+                                    .init(
+                                        budget: over.budget, items: over.items, running: running,
+                                        summary: over.summary + "; no further step starts")))
                         }
                         if isolate, let item = node.item {
                             items.failed(item, at: node.id, why: why, policy: policy)

@@ -52,6 +52,25 @@ extension RunEvent {
         public init(previousStatus: RunStatus) { self.previousStatus = previousStatus }
     }
 
+    /// `run.budget_exceeded`: more items failed than a `max_failed` lets fail; no further step
+    /// starts, the running ones finish.
+    public struct RunBudgetExceeded: RunEventPayload {
+        /// The budget as written, e.g. `max_failed: 1` or `max_failed: 25% of step switch`.
+        public var budget: String
+        /// The failed items' keys, in the order they failed.
+        public var items: [String]
+        /// Instances still running, which finish before the run ends.
+        public var running: Int
+        public var summary: String
+
+        public init(budget: String, items: [String], running: Int, summary: String) {
+            self.budget = budget
+            self.items = items
+            self.running = running
+            self.summary = summary
+        }
+    }
+
     /// `run.stopping`: SIGINT/SIGTERM arrived; no new steps, running commands get a grace period.
     public struct RunStopping: RunEventPayload {
         public var signal: Int32

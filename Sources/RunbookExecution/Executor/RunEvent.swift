@@ -11,6 +11,7 @@ public enum RunEvent: Sendable, Equatable {
     case runStarted(RunStarted)
     case runResumed(RunResumed)
     case runStopping(RunStopping)
+    case runBudgetExceeded(RunBudgetExceeded)
     case runFinished(RunEnded)
     case runParked(RunEnded)
     case preconditionPassed(Precondition)
@@ -36,6 +37,7 @@ public enum RunEvent: Sendable, Equatable {
         case .runStarted: return "run.started"
         case .runResumed: return "run.resumed"
         case .runStopping: return "run.stopping"
+        case .runBudgetExceeded: return "run.budget_exceeded"
         case .runFinished: return "run.finished"
         case .runParked: return "run.parked"
         case .preconditionPassed: return "precondition.passed"
@@ -63,6 +65,7 @@ public enum RunEvent: Sendable, Equatable {
         case .runStarted(let p): return p
         case .runResumed(let p): return p
         case .runStopping(let p): return p
+        case .runBudgetExceeded(let p): return p
         case .runFinished(let p), .runParked(let p): return p
         case .preconditionPassed(let p), .preconditionFailed(let p): return p
         case .stepStarted(let p): return p
@@ -108,6 +111,7 @@ public enum RunEvent: Sendable, Equatable {
         case "run.started": self = .runStarted(try decode(RunStarted.self))
         case "run.resumed": self = .runResumed(try decode(RunResumed.self))
         case "run.stopping": self = .runStopping(try decode(RunStopping.self))
+        case "run.budget_exceeded": self = .runBudgetExceeded(try decode(RunBudgetExceeded.self))
         case "run.finished": self = .runFinished(try decode(RunEnded.self))
         case "run.parked": self = .runParked(try decode(RunEnded.self))
         case "precondition.passed": self = .preconditionPassed(try decode(Precondition.self))

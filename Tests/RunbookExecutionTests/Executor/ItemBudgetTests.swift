@@ -128,6 +128,14 @@ import Testing
         }
         #expect(
             summary.contains("max_failed: 1 exceeded: 2 of 8 items failed ([s1], [s3]); no further step was started"))
+        // Said when it happened, not only at the end (journaled, and shown by the progress).
+        let said = harness.events.all.compactMap { event -> RunEvent.RunBudgetExceeded? in
+            if case .runBudgetExceeded(let payload) = event { return payload }
+            return nil
+        }
+        #expect(said.map(\.items) == [["s1", "s3"]])
+        #expect(said.first?.budget == "max_failed: 1")
+        #expect(try harness.journal.events(runID: harness.runID).contains { $0.type == "run.budget_exceeded" })
         #expect(summary.contains("item [s1]: failed at switch[s1]"))
         #expect(summary.contains("item [s2]: done"))
         #expect(summary.contains("item [s7]: not started (the budget was exceeded first), 0 of 3 steps done"))

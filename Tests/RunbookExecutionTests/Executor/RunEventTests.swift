@@ -113,6 +113,12 @@ import Testing
             #"{"failed":"1","stopped_at":"go","undone":"c,b"}"#
         ),
         (.undoStarted(.init(step: "s", host: "h", undo: "rm x")), "undo.started", "s", "h", #"{"undo":"rm x"}"#),
+        (
+            .runBudgetExceeded(
+                .init(budget: "max_failed: 1", items: ["s1", "s3"], running: 2, summary: "max_failed: 1 exceeded")),
+            "run.budget_exceeded", nil, nil,
+            #"{"budget":"max_failed: 1","items":"s1,s3","running":"2","summary":"max_failed: 1 exceeded"}"#
+        ),
         (.undoFinished(.init(step: "s", host: "h", state: .undone)), "undo.finished", "s", "h", #"{"state":"undone"}"#),
         (
             .undoFinished(.init(step: "s", host: "h", state: .undoFailed, error: "e")), "undo.finished", "s", "h",
@@ -142,7 +148,7 @@ import Testing
 
     @Test func everyEventTypeIsCovered() {
         let types = Set(Self.cases.map(\.1))
-        #expect(types.count == 20)
+        #expect(types.count == 21)
     }
 
     @Test func theStreamKeepsItsFieldNamesAndVersion() throws {
