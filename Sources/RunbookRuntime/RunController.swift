@@ -142,7 +142,7 @@ public struct RunController: Sendable {
             for event in start.events { session.observers.record(event, runID: runID) }
             let why =
                 (live.preconditions.filter { !$0.passed }.map { "  \($0.nodeID) on \($0.host): \($0.summary)" }
-                + (stop.hasPrefix("max_failed") ? ["  " + stop] : []))
+                + (stop.budget.map { ["  \($0); nothing was started"] } ?? []))
                 .joined(separator: "\n")
             return await finish(.preconditionFailed(why), session)
         }

@@ -72,7 +72,7 @@ extension RunbookCommand {
             var facts: [String: String] = [:]
             var preconditionsFailed = false
             var leftOut: [String] = []  // what a run would do with the items whose precondition fails
-            var budgetStop: String?  // why the failed preconditions would refuse the whole run
+            var budgetStop: Plan.PreconditionStop?  // why the failed preconditions would refuse the whole run
             if !offline {
                 let state = try StateContext.open(redactor: plan.redactor)
                 let hosts = HostPool(inventory: plan.inventory, state: state.directory)
@@ -133,9 +133,9 @@ extension RunbookCommand {
                 throw RunbookExit.preconditionFailed
             }
             if preconditionsFailed {
-                if let budgetStop, budgetStop.hasPrefix("max_failed") {
+                if let budget = budgetStop?.budget {
                     Terminal.writeError(
-                        "runbook: \(budgetStop.replacingOccurrences(of: "nothing was started", with: "nothing would be started"))\n"
+                        "runbook: \(budget); nothing would be started\n"
                     )
                 }
                 Terminal.writeError(

@@ -191,12 +191,28 @@ extension Plan {
         return preconditions.first { $0.id == nodeID }?.item == nil
     }
 
+    /// Why failed preconditions refuse the whole run.
+    public enum PreconditionStop: Sendable, Equatable {
+        /// A precondition that is not one item's failed (its id).
+        case precondition(String)
+        /// More items failed their preconditions than the run's `max_failed` lets fail:
+        /// `max_failed: 1 exceeded before anything changed: the preconditions of 2 of 3 items
+        /// failed ([gv0], [gv1])` (callers say what follows: nothing was, or would be, started).
+        case budget(String)
+
+        /// The budget's line, when it is the budget that stops the run.
+        public var budget: String? {
+            if case .budget(let line) = self { return line }
+            return nil
+        }
+    }
+
     /// Why these failed preconditions refuse the whole run, or nil when they only leave their
     /// items out: one that is not an item's, or more items failing their preconditions than the
     /// run's `max_failed` lets fail (an item left out counts as a failed item: with more broken
     /// sessions than the budget, nothing is started).
-    public func preconditionsStopRun(failed nodeIDs: [String]) -> String? {
-        if let nodeID = nodeIDs.first(where: preconditionFailureStopsRun) { return "precondition \(nodeID) failed" }
+    public func preconditionsStopRun(failed nodeIDs: [String]) -> PreconditionStop? {
+        if let nodeID = nodeIDs.first(where: preconditionFailureStopsRun) { return .precondition(nodeID) }
         let budgets = ItemBudgets(plan: self)
         guard let (limit, text) = budgets.runFailed else { return nil }
         var keys: [String] = []
@@ -204,7 +220,8 @@ extension Plan {
             if let key = node.item?.key, !keys.contains(key) { keys.append(key) }
         }
         guard keys.count > limit else { return nil }
-        return "max_failed: \(text) exceeded before anything changed: the preconditions of \(keys.count) of "
-            + "\(budgets.runItems) items failed (\(keys.map { "[\($0)]" }.joined(separator: ", "))); nothing was started"
+        return .budget(
+            "max_failed: \(text) exceeded before anything changed: the preconditions of \(keys.count) of "
+                + "\(budgets.runItems) items failed (\(keys.map { "[\($0)]" }.joined(separator: ", ")))")
     }
 }

@@ -104,24 +104,30 @@ extension Executor {
     /// policy is `rollback` rolls the whole run back (as without `for_each`); the summary says
     /// which budget and where each item stands.
     func finishOverBudget(_ exceeded: String, items: ItemLedger, failures: [StepFailure]) async -> RunOutcome {
-        var lines = failures.map(\.line)
-        lines.append(exceeded)
         let rollsBack = failures.contains { $0.policy == .rollback }
-        var result: Rollback.Result?
-        if rollsBack {
-            result = await Rollback(executor: self).run(
-                pastCommit: false, dryRun: false, reason: exceeded)
+        // Read after the rollback, so each item's line says where it stands then.
+        func summary() -> String {
+            var lines = failures.map(\.line)
+            lines.append(exceeded)
+            lines.append("per item (on_item_failure: isolate\(rollsBack ? "; the whole run was rolled back" : "")):")
+            lines.append(
+                contentsOf: itemSummary(
+                    failed: items.failures.mapValues { ($0.nodeID, $0.why) }, excluded: items.excluded, notes: [:],
+                    unstarted: "the budget was exceeded first"
+                ).map { "  " + $0 })
+            return lines.joined(separator: "\n")
         }
-        lines.append("per item (on_item_failure: isolate\(rollsBack ? "; the whole run was rolled back" : "")):")
-        lines.append(
-            contentsOf: itemSummary(
-                failed: items.failures.mapValues { ($0.nodeID, $0.why) }, excluded: items.excluded, notes: [:],
-                unstarted: "the budget was exceeded first"
-            ).map { "  " + $0 })
-        let summary = lines.joined(separator: "\n")
-        guard let result else { return .failed(summary) }
+        guard rollsBack else { return .failed(summary()) }
+        return await rollBackWholeRun(reason: exceeded, summary: summary)
+    }
+
+    /// The whole run rolled back (never past a commit point) after a failure whose policy asks
+    /// for it; `summary` is read once the rollback is done.
+    func rollBackWholeRun(reason: String, summary: () -> String) async -> RunOutcome {
+        let result = await Rollback(executor: self).run(pastCommit: false, dryRun: false, reason: reason)
+        let text = summary()
         return result.failed.isEmpty
-            ? .rolledBack(summary) : .rollbackFailed(summary + "\n" + Rollback.incomplete(result.failed))
+            ? .rolledBack(text) : .rollbackFailed(text + "\n" + Rollback.incomplete(result.failed))
     }
 
     /// An item's key by its identity, for messages.

@@ -140,7 +140,7 @@ public final class Executor: Sendable {
         }
         // An item's failed precondition leaves that item out (on_item_failure: isolate); `run` skips it.
         guard let stop = plan.preconditionsStopRun(failed: failed.map(\.0)) else { return nil }
-        let lines = failed.map(\.1) + (stop.hasPrefix("max_failed") ? [stop] : [])
+        let lines = failed.map(\.1) + (stop.budget.map { ["\($0); nothing was started"] } ?? [])
         return lines.joined(separator: "\n")
     }
 
@@ -337,10 +337,7 @@ public final class Executor: Sendable {
         if !failures.isEmpty {
             let summary = failures.map(\.line).joined(separator: "\n")
             if failures.contains(where: { $0.policy == .rollback }) {
-                let result = await Rollback(executor: self).run(
-                    pastCommit: false, dryRun: false, reason: "step \(failures[0].nodeID) failed")
-                return result.failed.isEmpty
-                    ? .rolledBack(summary) : .rollbackFailed(summary + "\n" + Rollback.incomplete(result.failed))
+                return await rollBackWholeRun(reason: "step \(failures[0].nodeID) failed") { summary }
             }
             return .failed(summary)
         }
