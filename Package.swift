@@ -110,6 +110,7 @@ let package = Package(
             dependencies: [
                 "RunbookCLI", "RunbookCore", "RunbookExecution", "RunbookRuntime", "RunbookTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             exclude: ["Fixtures"],  // runbooks the lab tests run by path
             swiftSettings: strict),

@@ -87,6 +87,8 @@ public struct RunController: Sendable {
         let documents: RunDocuments
         let hosts: any RunHosts
         let observers: ObserverList
+        /// Tells the documents' notify sinks (nil when they name none).
+        let notifier: Notifier?
         var claim: (any RunClaim)?
         let stop = StopController()
 
@@ -94,7 +96,16 @@ public struct RunController: Sendable {
             self.runID = runID
             self.documents = documents
             self.hosts = environment.connect(documents.plan.inventory)
-            self.observers = ObserverList(environment.observers)
+            let plan = documents.plan
+            let sinks = NotifySink.effective(inventory: plan.inventory.notify, runbook: plan.runbook.notify)
+            self.notifier =
+                sinks.isEmpty
+                ? nil
+                : Notifier(
+                    sinks: sinks, runID: runID, plan: plan, journal: environment.journal,
+                    observers: environment.observers, environment: environment.processEnvironment,
+                    sender: environment.notifySender)
+            self.observers = ObserverList(environment.observers + (notifier.map { [$0] } ?? []))
         }
 
         var runbook: String { documents.plan.runbook.name.value }
@@ -262,6 +273,14 @@ public struct RunController: Sendable {
             status: result.failed.isEmpty ? .rolledBack : .rollbackFailed,
             exitCode: result.failed.isEmpty ? 0 : Int(Self.rollbackIncompleteExitCode), finishedAt: Date())
         try journal.commit(batch)
+        if let notifier = session.notifier {
+            let summary = "runbook rollback of run \(runID)"
+            notifier.runEnded(
+                result.failed.isEmpty
+                    ? .rolledBack(summary) : .rollbackFailed(summary + "\n" + Rollback.incomplete(result.failed)),
+                exitCode: result.failed.isEmpty ? 0 : Self.rollbackIncompleteExitCode, objectives: [])
+            await notifier.drain()
+        }
         session.claim?.keep(false)
         withExtendedLifetime(session.claim) {}
         return result
@@ -392,6 +411,12 @@ public struct RunController: Sendable {
                 outcome.status == .parked ? .runParked(ended) : .runFinished(ended)
             ]
         commit(batch, session)
+        // The sinks hear of the end once it is journaled; the run waits for what is still being
+        // delivered (at most the longest sink timeout), so the report lists every delivery.
+        if let notifier = session.notifier {
+            notifier.runEnded(outcome, exitCode: exitCode, objectives: measured)
+            await notifier.drain()
+        }
         let end = RunEnd(
             runID: session.runID, outcome: outcome, exitCode: exitCode,
             missed: outcome == .succeeded ? missed : [], plan: plan ?? session.documents.plan)

@@ -68,6 +68,10 @@ public struct RunEnvironment: Sendable {
     public var ended: @Sendable (RunEnd) -> Void
     /// Asks a person at a gate (nil: nobody can answer here, the run parks).
     public var prompter: Prompter?
+    /// How notify sinks are reached (the real webhook and command senders unless a test says).
+    public var notifySender: any NotifySending = NotifySenders()
+    /// Where a webhook's `secret_env` is looked up.
+    public var processEnvironment: [String: String] = ProcessInfo.processInfo.environment
 
     public init(
         registry: ActionRegistry, connect: @escaping @Sendable (Inventory) -> any RunHosts, journal: any RunJournal,

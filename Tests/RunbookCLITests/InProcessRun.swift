@@ -60,11 +60,13 @@ struct InProcessRun {
         let printed = printed
         let reporter = ProgressReporter(
             tty: false, color: false, redactor: redactor, heartbeat: 0, output: { printed.append($0) })
-        return RunController(
-            RunEnvironment(
-                registry: .standard, connect: { HostPool(inventory: $0, state: state) }, journal: journal,
-                coordination: LocalLockCoordination(directory: state.lockDirectory), observers: [observed, reporter],
-                sinks: outputs.isEmpty ? [] : [RunOutputsSink(outputs: outputs)]))
+        var environment = RunEnvironment(
+            registry: .standard, connect: { HostPool(inventory: $0, state: state) }, journal: journal,
+            coordination: LocalLockCoordination(directory: state.lockDirectory), observers: [observed, reporter],
+            sinks: outputs.isEmpty ? [] : [RunOutputsSink(outputs: outputs)])
+        // Where a webhook's `secret_env` is read, as `from_env` params are.
+        environment.processEnvironment = self.environment
+        return RunController(environment)
     }
 
     static func options(approve: [String]) -> ExecutionOptions {

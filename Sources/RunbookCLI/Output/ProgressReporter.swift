@@ -138,6 +138,13 @@ final class ProgressReporter: RunObserver, Sendable {
         case .objectiveMeasured(let e):
             let mark = e.met == true ? paint("✓", "32") : paint("✗", "31")
             write(mark + " objective " + e.summary)
+        case .notifySent(let e):
+            write(paint("✉", "90") + " notified \(e.sink) of \(e.event) (\(e.detail))")
+        case .notifyFailed(let e):
+            write(
+                paint("✉ notify \(e.sink) failed", "33")
+                    + " for \(e.event) after \(e.attempts) attempt\(e.attempts == 1 ? "" : "s"): \(e.detail) (the run goes on)"
+            )
         case .runFinished, .runParked, .undoStarted:
             break
         }

@@ -1,6 +1,6 @@
 /// Turns inventory YAML into an `Inventory`, reporting every problem it finds.
 public enum InventoryLoader {
-    static let topLevelKeys = ["apiVersion", "kind", "metadata", "defaults", "hosts", "vars"]
+    static let topLevelKeys = ["apiVersion", "kind", "metadata", "defaults", "hosts", "vars", "notify"]
     static let settingKeys = [
         "address", "user", "port", "sudo", "transport", "connect_timeout", "identity_file",
         "ssh_options", "host_concurrency",
@@ -106,6 +106,7 @@ public enum InventoryLoader {
         } else {
             reader.diagnostics.error("missing required key 'hosts'", at: root.location)
         }
+        if let pair = top["notify"] { inventory.notify = NotifyLoader.load(pair.value, reader: &reader) }
         if let pair = top["vars"] {
             if let pairs = pair.value.pairs {
                 inventory.vars = pairs.filter { !YAMLParser.isDuplicateSentinel($0.key) }

@@ -5,7 +5,7 @@
 public enum RunbookLoader {
     static let topLevelKeys = [
         "apiVersion", "kind", "metadata", "modes", "on_failure", "on_item_failure", "concurrency", "max_concurrency",
-        "max_failed", "params", "roles", "preconditions", "steps", "objectives",
+        "max_failed", "params", "roles", "preconditions", "steps", "objectives", "notify",
     ]
     static let stepKeys = [
         "id", "needs", "on", "when", "modes", "action", "probe", "gate", "choose", "with", "check",
@@ -113,6 +113,7 @@ public enum RunbookLoader {
         } else {
             reader.diagnostics.error("missing required key 'steps'", at: root.location)
         }
+        if let pair = top["notify"] { runbook.notify = NotifyLoader.load(pair.value, reader: &reader) }
         if let pair = top["objectives"] {
             runbook.objectives = loadObjectives(pair.value, reader: &reader)
         }

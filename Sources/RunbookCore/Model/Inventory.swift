@@ -5,6 +5,8 @@ public struct Inventory: Sendable {
     public var defaults: HostSettings
     public var hosts: [InventoryHost]
     public var vars: [YAMLNode.Pair]
+    /// Where runs over this inventory tell people what happened (`notify:`).
+    public var notify: [NotifySink]
     public var location: SourceLocation
 
     public init(file: String, location: SourceLocation) {
@@ -14,6 +16,7 @@ public struct Inventory: Sendable {
         self.defaults = HostSettings()
         self.hosts = []
         self.vars = []
+        self.notify = []
     }
 
     public func host(named name: String) -> InventoryHost? { hosts.first { $0.name == name } }

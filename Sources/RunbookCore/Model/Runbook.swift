@@ -21,6 +21,8 @@ public struct Runbook: Sendable {
     public var steps: [Step]
     /// What a run of it must achieve (`objectives:`), measured when it ends.
     public var objectives: [Objective]
+    /// Sinks of its own (`notify:`): one named like an inventory's sink takes its place.
+    public var notify: [NotifySink]
     public var location: SourceLocation
 
     public init(file: String, location: SourceLocation) {
@@ -37,6 +39,7 @@ public struct Runbook: Sendable {
         self.preconditions = []
         self.steps = []
         self.objectives = []
+        self.notify = []
     }
 
     public func param(named name: String) -> ParamSpec? { params.first { $0.name == name } }

@@ -30,6 +30,8 @@ public enum RunEvent: Sendable, Equatable {
     case undoStarted(UndoStarted)
     case undoFinished(UndoFinished)
     case objectiveMeasured(ObjectiveMeasured)
+    case notifySent(NotifyDelivery)
+    case notifyFailed(NotifyDelivery)
 
     /// The event type as journaled and streamed, e.g. `step.finished`.
     public var type: String {
@@ -56,6 +58,8 @@ public enum RunEvent: Sendable, Equatable {
         case .undoStarted: return "undo.started"
         case .undoFinished: return "undo.finished"
         case .objectiveMeasured: return "objective.measured"
+        case .notifySent: return "notify.sent"
+        case .notifyFailed: return "notify.failed"
         }
     }
 
@@ -82,6 +86,7 @@ public enum RunEvent: Sendable, Equatable {
         case .undoStarted(let p): return p
         case .undoFinished(let p): return p
         case .objectiveMeasured(let p): return p
+        case .notifySent(let p), .notifyFailed(let p): return p
         }
     }
 
@@ -130,6 +135,8 @@ public enum RunEvent: Sendable, Equatable {
         case "undo.started": self = .undoStarted(try decode(UndoStarted.self))
         case "undo.finished": self = .undoFinished(try decode(UndoFinished.self))
         case "objective.measured": self = .objectiveMeasured(try decode(ObjectiveMeasured.self))
+        case "notify.sent": self = .notifySent(try decode(NotifyDelivery.self))
+        case "notify.failed": self = .notifyFailed(try decode(NotifyDelivery.self))
         default: return nil
         }
     }

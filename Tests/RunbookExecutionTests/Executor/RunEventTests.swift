@@ -121,6 +121,24 @@ import Testing
         ),
         (.undoFinished(.init(step: "s", host: "h", state: .undone)), "undo.finished", "s", "h", #"{"state":"undone"}"#),
         (
+            .notifySent(
+                .init(
+                    step: "go-ahead", sink: "ops-chat", event: "gate.waiting", attempts: 1, seconds: 0.25,
+                    detail: "HTTP 200")
+            ),
+            "notify.sent", "go-ahead", nil,
+            #"{"attempts":"1","detail":"HTTP 200","event":"gate.waiting","seconds":"0.25","sink":"ops-chat"}"#
+        ),
+        (
+            .notifyFailed(
+                .init(
+                    step: nil, sink: "pager", event: "run.failed", attempts: 3, seconds: 4.5,
+                    detail:
+                        "attempt 1: connection refused; attempt 2: connection refused; attempt 3: connection refused")),
+            "notify.failed", nil, nil,
+            #"{"attempts":"3","detail":"attempt 1: connection refused; attempt 2: connection refused; attempt 3: connection refused","event":"run.failed","seconds":"4.5","sink":"pager"}"#
+        ),
+        (
             .undoFinished(.init(step: "s", host: "h", state: .undoFailed, error: "e")), "undo.finished", "s", "h",
             #"{"error":"e","state":"undoFailed"}"#
         ),
@@ -148,7 +166,7 @@ import Testing
 
     @Test func everyEventTypeIsCovered() {
         let types = Set(Self.cases.map(\.1))
-        #expect(types.count == 21)
+        #expect(types.count == 23)
     }
 
     @Test func theStreamKeepsItsFieldNamesAndVersion() throws {
