@@ -26,6 +26,7 @@ public enum RehearsalHTML {
         out += objectives(r)
         out += timeline(r)
         out += approvals(r)
+        out += notifications(r)
         out += probes(r)
         out += evidence(r)
         out += trend(r)
@@ -286,6 +287,26 @@ public enum RehearsalHTML {
             )
         }
         return out + table(["gate", "decision", "by", "when", "why"], rows) + "</section>\n"
+    }
+
+    /// The deliveries to notify sinks; nothing when the run had no sink.
+    static func notifications(_ r: Rehearsal) -> String {
+        let notifications = r.report.notifications
+        guard !notifications.isEmpty else { return "" }
+        let rows = notifications.map { n -> (attributes: String, cells: [Cell]) in
+            let d = n.delivery
+            return (
+                "data-sink=\"\(e(d.sink))\" data-sent=\"\(n.sent)\"",
+                [
+                    Cell(e(d.sink)), Cell(e(d.event + (d.step.map { " (\($0))" } ?? ""))),
+                    Cell(n.sent ? "sent" : "NOT SENT", cls: n.sent ? nil : "missed"),
+                    Cell(e(ReportText.timestamp(n.at)), cls: "num"),
+                    Cell("\(d.attempts)", cls: "num"), Cell(e(d.detail)),
+                ]
+            )
+        }
+        return "<h2>Notifications</h2>\n<section id=\"notifications\">"
+            + table(["sink", "event", "delivery", "when", "attempts", "answer"], rows) + "</section>\n"
     }
 
     static func probes(_ r: Rehearsal) -> String {

@@ -15,6 +15,7 @@ public enum RunReportJSON {
             "attempts": report.attempts.map(attempt),
             "approvals": report.approvals.map(approval),
             "events": report.events.map(event),
+            "notifications": report.notifications.map(notification),
             "chain": chain(report.chain, eventCount: report.events.count),
         ]
         let data =
@@ -146,6 +147,15 @@ public enum RunReportJSON {
             "planHash": approval.planHash,
             "at": date(approval.at),
         ]
+    }
+
+    static func notification(_ n: RunReport.Notification) -> [String: Any] {
+        var object: [String: Any] = [
+            "sink": n.delivery.sink, "event": n.delivery.event, "sent": n.sent, "attempts": n.delivery.attempts,
+            "seconds": n.delivery.seconds, "detail": n.delivery.detail, "at": date(n.at),
+        ]
+        object["step"] = n.delivery.step
+        return object
     }
 
     static func event(_ event: EventRecord) -> [String: Any] {

@@ -329,6 +329,14 @@ public enum RunReportText {
             out += "      reason: \(approval.reason)\n"
         }
 
+        let notifications = report.notifications
+        if !notifications.isEmpty {
+            out += "\nnotifications (\(notifications.count)):\n"
+            for notification in notifications {
+                out += "  \(ReportText.timestamp(notification.at)) \(notification.line)\n"
+            }
+        }
+
         out += "\n" + chainLine(report.chain) + "\n"
         return out
     }

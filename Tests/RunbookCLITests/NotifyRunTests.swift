@@ -2,9 +2,12 @@ import Crypto
 import Foundation
 import RunbookCore
 import RunbookExecution
+import RunbookReports
 import RunbookRuntime
 import RunbookTestSupport
 import Testing
+
+@testable import RunbookCLI
 
 /// `notify:` sinks told by real runs on a local host: webhooks received by a real HTTP server on
 /// loopback (Python's `http.server`), commands run for real; every delivery journaled; a sink that
@@ -94,6 +97,7 @@ import Testing
         let runID = end.runID
 
         let requests = server.requests
+        // One sink hears of events in the order they happened.
         #expect(requests.map { $0.json["event"] as? String } == ["gate.waiting", "run.parked"], "\(requests)")
         let waiting = try #require(requests.first)
         #expect(waiting.path == "/hooks/ops")
@@ -145,6 +149,14 @@ import Testing
             ], "\(journaled)")
         #expect(journaled.allSatisfy { $0.2.attempts == 1 })
         #expect(run.printed.all.contains("notified ops-chat of gate.waiting (HTTP 200)"), "\(run.printed.all)")
+        // `show` lists them, and so does the report.
+        let shown = RunReportText.render(
+            try RunReport.load(try #require(try scratch.journal().run(id: runID)), from: try scratch.journal()),
+            color: false)
+        #expect(shown.contains("notifications (3):"), "\(shown)")
+        #expect(shown.contains("ops-chat: gate.waiting (go-ahead) sent in "), "\(shown)")
+        let page = try run.report(runID, format: .html)
+        #expect(page.contains("<section id=\"notifications\">") && page.contains("data-sink=\"recorder\""))
     }
 
     @Test func aSucceededRunCarriesItsMeasuredObjectivesAndAMissedOneIsToldApart() async throws {
@@ -163,12 +175,15 @@ import Testing
         let end = try await InProcessRun(scratch).start(file, inventory: inventory, approve: ["go"])
         #expect(end.exitCode == 6, "rto missed: \(end.outcome)")
         let requests = server.requests
-        #expect(requests.map { $0.json["event"] as? String } == ["objective.missed", "run.succeeded"], "\(requests)")
-        let missed = try #require(requests.first?.json)
+        // Deliveries go at once, each on its own: they may arrive in either order.
+        let byEvent = Dictionary(grouping: requests) { $0.json["event"] as? String ?? "" }
+        #expect(byEvent.keys.sorted() == ["objective.missed", "run.succeeded"], "\(requests)")
+        #expect(byEvent.values.allSatisfy { $0.count == 1 }, "each once: \(requests)")
+        let missed = try #require(byEvent["objective.missed"]?.first?.json)
         let missedObjective = try #require((missed["objectives"] as? [[String: Any]])?.first)
         #expect(missedObjective["name"] as? String == "rto" && missedObjective["met"] as? Bool == false)
         #expect(((missed["text"] as? String) ?? "").contains("objective rto missed: measured "), "\(missed)")
-        let succeeded = try #require(requests.last?.json)
+        let succeeded = try #require(byEvent["run.succeeded"]?.first?.json)
         #expect(succeeded["status"] as? String == "succeeded" && succeeded["exit_code"] as? Int == 6)
         let objectives = try #require(succeeded["objectives"] as? [[String: Any]])
         let byName = Dictionary(uniqueKeysWithValues: objectives.map { ($0["name"] as? String ?? "", $0) })
@@ -307,11 +322,45 @@ import Testing
         #expect(fails.attempts == 2 && fails.detail.contains("attempt 2: HTTP 500"), "\(fails)")
         #expect(server.requests.filter { $0.path == "/fail" }.count == 2, "retried once")
         let missing = try #require(bySink["no-such-program"]?.2)
-        #expect(missing.detail.contains("/nonexistent/notify: no such program"), "\(missing)")
+        #expect(
+            missing.attempts == 1 && missing.detail == "/nonexistent/notify: no such program (in PATH or as a path)",
+            "not retried: \(missing)")
         let unsigned = try #require(bySink["unsigned"]?.2)
         #expect(unsigned.detail.contains("environment variable NOTIFY_UNSET_KEY is not set"), "\(unsigned)")
+        #expect(unsigned.attempts == 0, "nothing was tried: \(unsigned)")
         #expect(!server.requests.contains { $0.path == "/never" }, "never sent unsigned")
         let record = try #require(try scratch.journal().run(id: end.runID))
         #expect(record.status == .succeeded && record.exitCode == 0)
+        let shown = RunReportText.render(try RunReport.load(record, from: try scratch.journal()), color: false)
+        #expect(shown.contains("hangs: run.succeeded NOT SENT after 1 attempt in 3."), "\(shown)")
+        #expect(shown.contains("no answer within 3s (the sink's timeout)"), "\(shown)")
+        #expect(shown.contains("refuses: run.succeeded NOT SENT after 3 attempts in "), "\(shown)")
+    }
+
+    @Test func aSinkThatHangsOnOneEventHoldsTheRunItsTimeoutInTotalNotOncePerEvent() async throws {
+        let scratch = try Scratch()
+        let server = try receiver(scratch)
+        defer { server.stop() }
+        let file = try scratch.write("r.yaml", Self.gated)
+        let inventory = try scratch.write(
+            "i.yaml",
+            Self.inventory(
+                """
+                  - name: hangs
+                    webhook: {url: "\(server.base)/hang"}
+                    events: [gate.waiting, run.parked]
+                    timeout: 3s
+                """))
+        var environment = ProcessInfo.processInfo.environment
+        environment["NOTIFY_TOKEN"] = Self.token
+        let started = Date()
+        let end = try await InProcessRun(scratch, environment: environment).start(file, inventory: inventory)
+        let took = Date().timeIntervalSince(started)
+        #expect(end.exitCode == 4, "\(end.outcome)")
+        // gate.waiting hangs for its 3 s; run.parked, behind it, has what is left of its own 3 s.
+        #expect(took < 3 + 4, "the run took \(took) s; two events, one sink of timeout 3s")
+        let journaled = try deliveries(scratch, end.runID)
+        #expect(journaled.map(\.2.event) == ["gate.waiting", "run.parked"], "\(journaled)")
+        #expect(journaled.allSatisfy { $0.type == "notify.failed" && $0.2.seconds <= 3.5 }, "\(journaled)")
     }
 }

@@ -16,7 +16,13 @@ public final class Notifier: RunObserver, Sendable {
     let journal: any RunJournal
     let observers: ObserverList
     let sender: any NotifySending
-    let deliveries = Mutex<[Task<Void, Never>]>([])
+    /// Every delivery begun and not yet drained, and each sink's newest.
+    let deliveries = Mutex(Deliveries())
+
+    struct Deliveries {
+        var all: [Task<Void, Never>] = []
+        var last: [String: Task<Void, Never>] = [:]
+    }
 
     struct KeyMissing: Error { var why: String }
 
@@ -77,31 +83,43 @@ public final class Notifier: RunObserver, Sendable {
 
     /// Waits for every delivery begun so far (each ends within its sink's timeout).
     public func drain() async {
-        let pending = deliveries.withLock { tasks -> [Task<Void, Never>] in
-            defer { tasks.removeAll() }
-            return tasks
+        let pending = deliveries.withLock { state -> [Task<Void, Never>] in
+            defer { state.all.removeAll() }
+            return state.all
         }
         for task in pending { await task.value }
     }
 
+    /// Each sink hears of events in the order they happened (its deliveries go one after the
+    /// other), every sink at once; a delivery's deadline counts from its event, so one held
+    /// behind a slow delivery gets no more time than its own timeout.
     func send(_ notification: RunNotification) {
         let wanting = sinks.filter { $0.wants(notification.event) }
         guard !wanting.isEmpty else { return }
         let body = notification.json(redactor: redactor)
         let environment = notification.environment(redactor: redactor)
-        let tasks = wanting.map { sink in
-            Task.detached { [self] in await deliver(notification, body: body, environment: environment, to: sink) }
+        let start = Date()
+        deliveries.withLock { state in
+            for sink in wanting {
+                let previous = state.last[sink.name]
+                let task = Task.detached { [self] in
+                    await previous?.value
+                    await deliver(notification, body: body, environment: environment, to: sink, start: start)
+                }
+                state.last[sink.name] = task
+                state.all.append(task)
+            }
         }
-        deliveries.withLock { $0.append(contentsOf: tasks) }
     }
 
-    func deliver(_ notification: RunNotification, body: String, environment: [String: String], to sink: NotifySink)
-        async
-    {
-        let start = Date()
+    func deliver(
+        _ notification: RunNotification, body: String, environment: [String: String], to sink: NotifySink,
+        start: Date
+    ) async {
         let deadline = start.addingTimeInterval(sink.timeout)
         var tries: [String] = []
         var delivered: String?
+        var made = 0
         if case .failure(let missing)? = keys[sink.name] {
             tries.append(missing.why)
         } else {
@@ -109,6 +127,7 @@ public final class Notifier: RunObserver, Sendable {
             for attempt in 1...sink.attempts {
                 let remaining = deadline.timeIntervalSinceNow
                 guard remaining > 0.05 else { break }
+                made = attempt
                 let answer = await firstOf(
                     seconds: remaining,
                     timedOut: .failed("no answer within \(WebhookSender.seconds(sink.timeout)) (the sink's timeout)")
@@ -121,17 +140,24 @@ public final class Notifier: RunObserver, Sendable {
                     delivered = detail
                 case .failed(let why):
                     tries.append(sink.attempts == 1 ? why : "attempt \(attempt): \(why)")
+                case .cannotSend(let why):
+                    tries.append(why)
                 }
                 if delivered != nil || attempt == sink.attempts { break }
+                if case .cannotSend = answer { break }
                 // 0.5 s, 1 s, 2 s, ... between attempts, within the deadline.
                 let pause = min(0.5 * pow(2, Double(attempt - 1)), deadline.timeIntervalSinceNow - 0.1)
                 guard pause > 0 else { break }
                 try? await Task.sleep(for: .milliseconds(Int64(pause * 1000)))
             }
         }
+        if made == 0, tries.isEmpty {
+            tries.append(
+                "not tried: the sink's timeout (\(WebhookSender.seconds(sink.timeout))) passed while an earlier delivery to it was being tried"
+            )
+        }
         let payload = RunEvent.NotifyDelivery(
-            step: notification.step, sink: sink.name, event: notification.event.rawValue,
-            attempts: max(1, tries.count + (delivered == nil ? 0 : 1)),
+            step: notification.step, sink: sink.name, event: notification.event.rawValue, attempts: made,
             seconds: (Date().timeIntervalSince(start) * 1000).rounded() / 1000,
             detail: redactor.redact(delivered ?? tries.joined(separator: "; ")))
         let event: RunEvent = delivered == nil ? .notifyFailed(payload) : .notifySent(payload)

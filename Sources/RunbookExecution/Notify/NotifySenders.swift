@@ -11,6 +11,8 @@ import Synchronization
 public enum NotifyAttempt: Sendable, Equatable {
     case delivered(String)
     case failed(String)
+    /// Failed in a way another attempt cannot mend (no such program): not retried.
+    case cannotSend(String)
 }
 
 /// How a delivery attempt reaches a sink; the real ones are ``WebhookSender`` and
@@ -86,11 +88,12 @@ public enum WebhookSender {
     public static func post(_ body: String, event: String, to url: String, key: String?, timeout: Double) async
         -> NotifyAttempt
     {
-        guard let target = URL(string: url) else { return .failed("'\(url)' is not a URL") }
+        guard let target = URL(string: url) else { return .cannotSend("'\(url)' is not a URL") }
         var request = URLRequest(url: target)
         request.httpMethod = "POST"
         request.httpBody = Data(body.utf8)
-        request.timeoutInterval = max(1, timeout)
+        // The caller's deadline answers first ("no answer within"); this only frees the connection.
+        request.timeoutInterval = max(1, timeout) + 1
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.setValue("runbook", forHTTPHeaderField: "User-Agent")
         request.setValue(event, forHTTPHeaderField: "X-Runbook-Event")
@@ -135,7 +138,7 @@ public enum CommandSender {
         -> NotifyAttempt
     {
         guard let program = argv.first, let executable = resolve(program) else {
-            return .failed("\(argv.first ?? "(none)"): no such program (in PATH or as a path)")
+            return .cannotSend("\(argv.first ?? "(none)"): no such program (in PATH or as a path)")
         }
         do throws(ProcessRunner.Failure) {
             let result = try await ProcessRunner.run(
@@ -149,7 +152,7 @@ public enum CommandSender {
         } catch {
             switch error {
             case .cancelled: return .failed("cancelled")
-            case .launchFailed(let message, _): return .failed(message)
+            case .launchFailed(let message, _): return .cannotSend(message)
             }
         }
     }
