@@ -139,8 +139,18 @@ extension LabEndToEndTests {
         let state = try newState()
         let unit = try String(
             contentsOf: root.appendingPathComponent("Examples/systemd/runbook-drill.service"), encoding: .utf8)
-        let drill = try ScheduledDrill(
-            unit: unit, inventory: inventory, state: state, root: root.path)
+        // The site's inventory with a webhook (a real HTTP server on loopback) told of each
+        // drill's end, signed with a key the unit's environment holds (issue 24).
+        let hooks = try WebhookReceiver(directory: state)
+        defer { hooks.stop() }
+        let notifying = state + "/inventory-notify.yaml"
+        try
+            (String(contentsOfFile: inventory, encoding: .utf8)
+            + "\nnotify:\n  - name: drills\n    webhook: {url: \"\(hooks.base)/drills\", secret_env: DRILL_HOOK_KEY}\n"
+            + "    events: [run.succeeded, run.failed]\n").write(toFile: notifying, atomically: true, encoding: .utf8)
+        var drill = try ScheduledDrill(
+            unit: unit, inventory: notifying, state: state, root: root.path)
+        drill.environment["DRILL_HOOK_KEY"] = "drill-key-0b9d"
         print("drill reports: \(drill.reports), metrics: \(drill.metrics)")
         var runs: [String] = []
         var rpo: Double?
@@ -166,6 +176,21 @@ extension LabEndToEndTests {
                 #expect(outputs["oldest_last_synced"].map { $0 != .null && !$0.renderedForText.isEmpty } == true)
             }
             rpo = lags.max()
+            // The drill's end reached the webhook: run.succeeded with the RTO and RPO as measured.
+            let told = try #require(
+                hooks.requests.first {
+                    $0.json["run"] as? String == run && $0.json["event"] as? String == "run.succeeded"
+                },
+                "drill \(round): no run.succeeded in \(hooks.requests.map(\.body))")
+            let objectives = Dictionary(
+                uniqueKeysWithValues: (told.json["objectives"] as? [[String: Any]] ?? []).map {
+                    ($0["name"] as? String ?? "", $0)
+                })
+            let toldRPO = try #require(objectives["rpo"]?["value"] as? Double, "\(told.body)")
+            #expect(abs(toldRPO - (rpo ?? -1)) < 0.001, "the webhook's RPO \(toldRPO) s, the rpo step's \(rpo ?? -1) s")
+            #expect(objectives["rto"]?["value"] is Double && objectives["rto"]?["met"] as? Bool == true, "\(told.body)")
+            #expect(told.headers["x-runbook-signature"]?.hasPrefix("sha256=") == true)
+            print("drill \(round) webhook: \(told.json["text"] as? String ?? "")")
             let checks = instances(steps, of: "content-check")
             #expect(!checks.isEmpty)
             for check in checks {
@@ -245,6 +270,11 @@ extension LabEndToEndTests {
             text.contains("snapshot-possible[gvprimary]") && text.contains("thinly provisioned"), "\(text.suffix(2000))"
         )
         #expect(text.contains("item [gvprimary] left out"), "\(text.suffix(2000))")
+        #expect(
+            hooks.requests.contains {
+                $0.json["event"] as? String == "run.failed" && $0.json["exit_code"] as? Int == 1
+            },
+            "the refused drill's run.failed: \(hooks.requests.map(\.body))")
         #expect(drillMarkers().isEmpty)
         let latest = try String(contentsOfFile: "\(drill.reports)/latest.html", encoding: .utf8)
         #expect(latest.contains("<strong>FAILED</strong>"), "\(latest.prefix(2000))")

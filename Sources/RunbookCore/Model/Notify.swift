@@ -51,6 +51,18 @@ public struct NotifySink: Sendable, Equatable {
 
     public func wants(_ event: NotifyEvent) -> Bool { events.contains(event) }
 
+    /// Where it goes, as the plan shows it: the program, or the webhook's scheme and host (a
+    /// chat webhook's path is often its secret).
+    public var target: String {
+        switch kind {
+        case .command(let argv): return "command \(argv.first ?? "")"
+        case .webhook(let webhook):
+            let parts = webhook.url.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false)
+            let origin = parts.count >= 3 ? parts[0...2].joined(separator: "/") : webhook.url
+            return "webhook \(origin)/…\(webhook.secretEnv != nil || webhook.secretFile != nil ? " (signed)" : "")"
+        }
+    }
+
     /// The sinks a run uses: the inventory's, with a runbook's sink of the same name in its place
     /// and the runbook's other sinks after them.
     public static func effective(inventory: [NotifySink], runbook: [NotifySink]) -> [NotifySink] {

@@ -25,6 +25,17 @@ public struct PlanTextRenderer {
                 out.append("  \(param.name.padding(to: width)) = \(param.display)  (\(param.source.rawValue))")
             }
         }
+        let sinks = NotifySink.effective(inventory: plan.inventory.notify, runbook: runbook.notify)
+        if !sinks.isEmpty {
+            out.append("")
+            out.append("Notifies (beside the run; a failed delivery changes nothing):")
+            let width = sinks.map(\.name.count).max() ?? 0
+            for sink in sinks {
+                out.append(
+                    "  \(sink.name.padding(to: width))  \(sink.target)  of \(sink.events.map(\.rawValue).joined(separator: ", "))"
+                )
+            }
+        }
         if !plan.preconditions.isEmpty {
             out.append("")
             out.append("Preconditions (all must hold before anything changes; they run in parallel):")
