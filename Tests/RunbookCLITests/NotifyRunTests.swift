@@ -268,6 +268,39 @@ import Testing
         #expect(body.contains(#""status":"rolledBack""#), "\(body)")
     }
 
+    @Test func runbookRollbackOfASucceededRunIsToldAsRolledBack() async throws {
+        let scratch = try Scratch()
+        let recorder = try Self.recorder(scratch)
+        let file = try scratch.write(
+            "r.yaml",
+            TestDocuments.runbookHeader(name: "failover") + """
+                steps:
+                  - id: change
+                    action: shell
+                    with: {run: [echo, changed]}
+                    undo: {action: shell, with: {run: [echo, undone]}}
+                """)
+        let inventory = try scratch.write(
+            "i.yaml",
+            Self.inventory(
+                """
+                  - name: pager
+                    command: [\(recorder.program)]
+                    events: [run.rolled_back, run.succeeded]
+                """))
+        let run = try InProcessRun(scratch)
+        let end = try await run.start(file, inventory: inventory)
+        #expect(end.exitCode == 0, "\(end.outcome)")
+        let rolled = try await run.rollback(end.runID)
+        #expect(rolled.result?.failed.isEmpty == true)
+        let told = try FileManager.default.contentsOfDirectory(atPath: recorder.directory).filter { $0.hasSuffix(".json") }
+        #expect(told.sorted() == ["run.rolled_back.json", "run.succeeded.json"], "\(told)")
+        let body = try String(contentsOfFile: recorder.directory + "/run.rolled_back.json", encoding: .utf8)
+        #expect(body.contains("runbook rollback of run \(end.runID)"), "\(body)")
+        let sent = try deliveries(scratch, end.runID).map { "\($0.type) \($0.2.event)" }
+        #expect(sent == ["notify.sent run.succeeded", "notify.sent run.rolled_back"], "\(sent)")
+    }
+
     @Test func aHangingARefusingAndAFailingSinkNeverChangeTheOutcomeAndHoldTheRunAtMostTheirTimeout() async throws {
         let scratch = try Scratch()
         let server = try receiver(scratch)

@@ -44,8 +44,11 @@ public struct NotifySenders: NotifySending {
     }
 }
 
-/// Resolves with whichever comes first: `work`'s answer, or `timedOut` after `seconds` (the work
-/// is then left to finish on its own, its answer dropped).
+/// Resolves with whichever comes first: `work`'s answer, or `timedOut` after `seconds`. The work
+/// is then left to end on its own (each sender has its own timeout: a command is killed at it, a
+/// request gives up), its answer dropped. It is not cancelled: cancelling an async
+/// `URLSession.data(for:)` of swift-corelibs-foundation while the session fails that request
+/// deadlocks (the task's status lock against the session's queue), which hung a test here.
 func firstOf(seconds: Double, timedOut: NotifyAttempt, _ work: @escaping @Sendable () async -> NotifyAttempt) async
     -> NotifyAttempt
 {
@@ -58,10 +61,9 @@ func firstOf(seconds: Double, timedOut: NotifyAttempt, _ work: @escaping @Sendab
             }
             if first { continuation.resume(returning: answer) }
         }
-        let worker = Task { resume(await work()) }
+        Task { resume(await work()) }
         Task {
             try? await Task.sleep(for: .milliseconds(Int64(max(0, seconds) * 1000)))
-            worker.cancel()
             resume(timedOut)
         }
     }
