@@ -293,7 +293,9 @@ import Testing
         #expect(end.exitCode == 0, "\(end.outcome)")
         let rolled = try await run.rollback(end.runID)
         #expect(rolled.result?.failed.isEmpty == true)
-        let told = try FileManager.default.contentsOfDirectory(atPath: recorder.directory).filter { $0.hasSuffix(".json") }
+        let told = try FileManager.default.contentsOfDirectory(atPath: recorder.directory).filter {
+            $0.hasSuffix(".json")
+        }
         #expect(told.sorted() == ["run.rolled_back.json", "run.succeeded.json"], "\(told)")
         let body = try String(contentsOfFile: recorder.directory + "/run.rolled_back.json", encoding: .utf8)
         #expect(body.contains("runbook rollback of run \(end.runID)"), "\(body)")
