@@ -140,6 +140,8 @@ final class ProgressReporter: RunObserver, Sendable {
             write(mark + " objective " + e.summary)
         case .runFinished, .runParked, .undoStarted:
             break
+        case .approvalRefused(let e):
+            write(paint("✗", "31") + " gate \(step): approval by \(e.by) refused — \(e.reason)")
         }
     }
 

@@ -30,6 +30,7 @@ public enum RunEvent: Sendable, Equatable {
     case undoStarted(UndoStarted)
     case undoFinished(UndoFinished)
     case objectiveMeasured(ObjectiveMeasured)
+    case approvalRefused(ApprovalRefused)
 
     /// The event type as journaled and streamed, e.g. `step.finished`.
     public var type: String {
@@ -56,6 +57,7 @@ public enum RunEvent: Sendable, Equatable {
         case .undoStarted: return "undo.started"
         case .undoFinished: return "undo.finished"
         case .objectiveMeasured: return "objective.measured"
+        case .approvalRefused: return "approval.refused"
         }
     }
 
@@ -82,6 +84,7 @@ public enum RunEvent: Sendable, Equatable {
         case .undoStarted(let p): return p
         case .undoFinished(let p): return p
         case .objectiveMeasured(let p): return p
+        case .approvalRefused(let p): return p
         }
     }
 
@@ -130,6 +133,7 @@ public enum RunEvent: Sendable, Equatable {
         case "undo.started": self = .undoStarted(try decode(UndoStarted.self))
         case "undo.finished": self = .undoFinished(try decode(UndoFinished.self))
         case "objective.measured": self = .objectiveMeasured(try decode(ObjectiveMeasured.self))
+        case "approval.refused": self = .approvalRefused(try decode(ApprovalRefused.self))
         default: return nil
         }
     }
