@@ -273,6 +273,7 @@ public enum RehearsalHTML {
         guard !r.report.approvals.isEmpty else {
             return out + "<p class=\"mute\">No gate was answered in this run.</p></section>\n"
         }
+        let refused = r.report.refusedApprovals
         let rows = r.report.approvals.map { a -> (attributes: String, cells: [Cell]) in
             let waitedFor = r.timeline.first { $0.node == a.gate }.map { ReportText.duration($0.busy) }
             let when =
@@ -281,12 +282,13 @@ public enum RehearsalHTML {
             return (
                 "data-gate=\"\(e(a.gate))\"",
                 [
-                    Cell(e(a.gate)), Cell(e(a.decision.rawValue)), Cell(e(a.by)), Cell(when, cls: "num"),
+                    Cell(e(a.gate)), Cell(e(a.decision.rawValue)), Cell(e(a.by)),
+                    Cell(e(RunReport.signature(a, refused: refused).summary)), Cell(when, cls: "num"),
                     Cell(e(a.reason)),
                 ]
             )
         }
-        return out + table(["gate", "decision", "by", "when", "why"], rows) + "</section>\n"
+        return out + table(["gate", "decision", "by", "signature", "when", "why"], rows) + "</section>\n"
     }
 
     /// The deliveries to notify sinks; nothing when the run had no sink.

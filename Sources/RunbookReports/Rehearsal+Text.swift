@@ -27,7 +27,7 @@ public enum RehearsalJSON {
                     },
                 ] as [String: Any]
             },
-            "approvals": r.report.approvals.map(RunReportJSON.approval),
+            "approvals": r.report.approvals.map { RunReportJSON.approval($0, refused: r.report.refusedApprovals) },
             "probes": r.probes.map { p in
                 [
                     "node": p.node, "host": p.host, "type": p.type, "state": p.state,
@@ -124,9 +124,13 @@ public enum RehearsalMarkdown {
             r.report.approvals.isEmpty
             ? "No gate was answered in this run.\n\n"
             : table(
-                ["gate", "decision", "by", "when", "why"],
+                ["gate", "decision", "by", "signature", "when", "why"],
                 r.report.approvals.map {
-                    [$0.gate, $0.decision.rawValue, $0.by, ReportText.timestamp($0.at), $0.reason]
+                    [
+                        $0.gate, $0.decision.rawValue, $0.by,
+                        RunReport.signature($0, refused: r.report.refusedApprovals).summary,
+                        ReportText.timestamp($0.at), $0.reason,
+                    ]
                 }) + "\n"
         out += "## Probes\n\n"
         out +=

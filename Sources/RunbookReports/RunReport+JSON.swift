@@ -13,7 +13,7 @@ public enum RunReportJSON {
             "run": run(report.run, now: report.now),
             "steps": report.steps.map(step),
             "attempts": report.attempts.map(attempt),
-            "approvals": report.approvals.map(approval),
+            "approvals": report.approvals.map { approval($0, refused: report.refusedApprovals) },
             "events": report.events.map(event),
             "notifications": report.notifications.map(notification),
             "chain": chain(report.chain, eventCount: report.events.count),
@@ -138,15 +138,22 @@ public enum RunReportJSON {
         ]
     }
 
-    static func approval(_ approval: ApprovalRecord) -> [String: Any] {
-        [
+    static func approval(_ approval: ApprovalRecord, refused: [Int64: String] = [:]) -> [String: Any] {
+        let signature = RunReport.signature(approval, refused: refused)
+        var object: [String: Any] = [
             "gate": approval.gate,
             "decision": approval.decision.rawValue,
             "by": approval.by,
             "reason": approval.reason,
             "planHash": approval.planHash,
             "at": date(approval.at),
+            "signed": approval.isSigned,
+            "verification": signature.name,
+            "principal": optional(approval.principal),
+            "fingerprint": optional(approval.fingerprint),
         ]
+        if case .refused(let why) = signature { object["refused"] = why }
+        return object
     }
 
     static func notification(_ n: RunReport.Notification) -> [String: Any] {

@@ -234,8 +234,9 @@ public enum ReportText {
     }
 
     /// The command that answers a waiting gate.
-    public static func approveCommand(runID: String, gate: String) -> String {
-        "runbook approve \(ShellQuoting.quote(runID)) \(ShellQuoting.quote(gate)) --by NAME --reason TEXT"
+    /// With `signed`, the gate takes only signed approvals: the command signs with a key.
+    public static func approveCommand(runID: String, gate: String, signed: Bool = false) -> String {
+        "runbook approve \(ShellQuoting.quote(runID)) \(ShellQuoting.quote(gate)) \(signed ? "--sign KEYFILE" : "--by NAME") --reason TEXT"
     }
 }
 
@@ -322,11 +323,13 @@ public enum RunReportText {
 
         out += "\napprovals (\(report.approvals.count)):\n"
         if report.approvals.isEmpty { out += "  none\n" }
+        let refused = report.refusedApprovals
         for approval in report.approvals {
             let planNote = approval.planHash == run.planHash ? "" : " (a different plan than this run's)"
             out +=
                 "  \(approval.gate): \(approval.decision.rawValue) by \(approval.by) at \(ReportText.timestamp(approval.at)), plan \(String(approval.planHash.prefix(19)))\(planNote)\n"
             out += "      reason: \(approval.reason)\n"
+            out += "      signature: \(RunReport.signature(approval, refused: refused).summary)\n"
         }
 
         let notifications = report.notifications

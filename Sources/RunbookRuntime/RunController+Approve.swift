@@ -18,6 +18,14 @@ public enum ApprovalRefusal: Error, Sendable {
     case notAnApprover(RunRecord, gate: String, approver: String, approvers: [String])
     /// The run is no longer in the journal.
     case runDisappeared(runID: String)
+    /// The gate takes only signed approvals (`allowed_signers`) and this one is unsigned.
+    case signatureRequired(RunRecord, gate: String, allowedSigners: String)
+    /// The signed approval would not count at the gate: the run would refuse it too.
+    case signedRefused(RunRecord, gate: String, SignedApprovalRules.Refusal)
+    /// A signed approval for a gate without `allowed_signers`: nothing to verify it against.
+    case noAllowedSigners(RunRecord, gate: String)
+    /// The approval file's statement cannot be read.
+    case unreadableStatement(String)
 }
 
 /// A decision recorded at a gate.
@@ -39,6 +47,15 @@ public enum ApprovalRules {
         guard let plan = try? PlanDocument.decode(run.planJSON) else { return nil }
         var gates: [String: [String]] = [:]
         for node in plan.steps where node.kind == .gate { gates[node.id] = node.gate?.approvers ?? [] }
+        return gates
+    }
+
+    /// The settings of the gate steps of a journaled run's plan, by node id; nil when the journal
+    /// holds no readable plan.
+    public static func gatePlans(of run: RunRecord) -> [String: GatePlan]? {
+        guard let plan = try? PlanDocument.decode(run.planJSON) else { return nil }
+        var gates: [String: GatePlan] = [:]
+        for node in plan.steps where node.kind == .gate { gates[node.id] = node.gate }
         return gates
     }
 
@@ -86,14 +103,74 @@ extension RunController {
         {
             throw refusal
         }
+        if let signers = ApprovalRules.gatePlans(of: run)?[gate]?.allowedSigners {
+            throw ApprovalRefusal.signatureRequired(run, gate: gate, allowedSigners: signers)
+        }
+        let approval = ApprovalRecord(
+            runID: run.id, gate: gate, by: approver, reason: reason, planHash: run.planHash, at: Date(),
+            decision: decision)
+        return try record(approval, run: run, steps: steps, via: via)
+    }
+
+    /// Records a signed approval (`runbook approve --sign`, `--file`) at a gate of `run`, after
+    /// checking it as the run will: its signature against the gate's allowed signers, and that it
+    /// is for this run, gate and plan, not the launcher's, not a key already counted. The run
+    /// verifies it again before it counts it. Throws ``ApprovalRefusal``, or the journal's error.
+    public func approve(
+        _ run: RunRecord, gate: String, steps: [StepRecord], signed: SignedApproval, via: String,
+        signatures: SSHSignatures = SSHSignatures()
+    ) async throws -> ApprovalRecorded {
+        if let refusal = ApprovalRules.refusal(run: run, gate: gate, steps: steps) { throw refusal }
+        let statement: ApprovalStatement
+        do { statement = try signed.statement() } catch { throw ApprovalRefusal.unreadableStatement(error.message) }
+        let plan = ApprovalRules.gatePlans(of: run)?[gate]
+        var principal: String?
+        var fingerprint: String?
+        if let plan, let signers = plan.allowedSigners {
+            let verification = await signatures.verify(signed, allowedSigners: signers)
+            let rules = SignedApprovalRules.Gate(
+                runID: run.id, gate: gate, planHash: run.planHash, quorum: plan.quorum ?? 1, approvers: plan.approvers,
+                notByLauncher: plan.notByLauncher, launcher: launcher(of: run.id))
+            let candidate = SignedApprovalRules.Candidate(
+                by: "the signer", statement: statement, verification: verification)
+            if let refusal = SignedApprovalRules.refusal(candidate, at: rules) {
+                throw ApprovalRefusal.signedRefused(run, gate: gate, refusal)
+            }
+            if case .verified(let p, let key) = verification {
+                principal = p
+                fingerprint = key
+                let earlier = (try? journal.approvals(runID: run.id)) ?? []
+                if earlier.contains(where: { $0.gate == gate && $0.fingerprint == key && $0.decision == .approved }),
+                    statement.decision == .approve
+                {
+                    throw ApprovalRefusal.signedRefused(run, gate: gate, .duplicated(principal: p, fingerprint: key))
+                }
+            }
+        } else {
+            throw ApprovalRefusal.noAllowedSigners(run, gate: gate)
+        }
+        var approval = ApprovalRecord(
+            runID: run.id, gate: gate, by: principal ?? "unknown signer", reason: statement.reason,
+            planHash: statement.planHash, at: Date(), decision: statement.decision == .approve ? .approved : .rejected)
+        approval.statement = signed.statementText
+        approval.signature = signed.signature
+        approval.principal = principal
+        approval.fingerprint = fingerprint
+        return try record(approval, run: run, steps: steps, via: via)
+    }
+
+    /// Journals `approval` with its `approval` event, checked again inside the write (the run may
+    /// have moved on).
+    func record(_ approval: ApprovalRecord, run: RunRecord, steps: [StepRecord], via: String) throws
+        -> ApprovalRecorded
+    {
+        let gate = approval.gate
         var recorded: (ApprovalRecord, RunRecord, StepState)?
         let commit = try journal.commit(runID: run.id, nodeID: gate) { current, currentStep in
             guard let current else { throw ApprovalRefusal.runDisappeared(runID: run.id) }
             let currentSteps = steps.compactMap { $0.nodeID == gate ? currentStep : $0 }
             if let refusal = ApprovalRules.refusal(run: current, gate: gate, steps: currentSteps) { throw refusal }
-            let approval = ApprovalRecord(
-                runID: current.id, gate: gate, by: approver, reason: reason, planHash: current.planHash, at: Date(),
-                decision: decision)
+            let (approver, reason, decision) = (approval.by, approval.reason, approval.decision)
             var batch = JournalBatch(runID: current.id)
             batch.approvals = [approval]
             batch.events = [

@@ -166,7 +166,8 @@ public struct RunController: Sendable {
         let started = RunEvent.RunStarted(
             runbook: session.runbook, inventory: session.inventory, mode: plan.mode, planHash: planHash,
             confirmedAfter: answered.timeIntervalSince(asked) >= 0.001
-                ? (answered.timeIntervalSince(record.startedAt) * 1000).rounded() / 1000 : nil)
+                ? (answered.timeIntervalSince(record.startedAt) * 1000).rounded() / 1000 : nil,
+            launchedBy: options.approver)
         start.events = [.runStarted(started)] + live.preconditions.map(precondition)
         try journal.commit(start)
         for event in start.events { session.observers.record(event, runID: runID) }
@@ -362,11 +363,23 @@ public struct RunController: Sendable {
     func makeExecutor(_ session: Session, options: ExecutionOptions, planHash: String, plan: Plan? = nil)
         -> Executor
     {
-        Executor(
+        var options = options
+        if options.launcher == nil { options.launcher = launcher(of: session.runID) }
+        return Executor(
             plan: plan ?? session.documents.plan, runID: session.runID, planHash: planHash, journal: journal,
             hosts: session.hosts, compiler: Compiler(registry: environment.registry), options: options,
             observer: session.observers, stop: session.stop,
             prompter: options.interactive ? environment.prompter : nil)
+    }
+
+    /// Who launched the run: `launched_by` of its `run.started` event (nil for a run from before
+    /// it was recorded, or that did not start).
+    func launcher(of runID: String) -> String? {
+        let events = (try? journal.events(runID: runID)) ?? []
+        for record in events where record.type == "run.started" {
+            if case .runStarted(let started)? = record.event { return started.launchedBy }
+        }
+        return nil
     }
 
     /// Commits a run-level batch (a notice if the journal refuses), then tells its events.

@@ -196,7 +196,10 @@ public final class InMemoryJournal: RunJournal, Sendable {
                 result.attemptIDs.append(id)
             }
         }
-        state.approvals.append(contentsOf: batch.approvals)
+        for var approval in batch.approvals {
+            approval.id = Int64(state.approvals.count + 1)
+            state.approvals.append(approval)
+        }
         for event in batch.events {
             guard state.runs[runID] != nil else { throw JournalError.runNotFound(runID) }
             let head = state.chainHeads[runID] ?? (0, EventChain.genesisHash)

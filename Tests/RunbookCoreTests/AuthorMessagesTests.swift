@@ -49,7 +49,7 @@ import Testing
             [
                 FindingSpec(
                     "1️⃣",
-                    "unknown key 'with' in approval gate; an approval gate takes prompt, approvers, timeout, on_timeout, directly under `approval:`, with no `with`"
+                    "unknown key 'with' in approval gate; an approval gate takes prompt, approvers, timeout, on_timeout, allowed_signers, quorum, not_by_launcher, directly under `approval:`, with no `with`"
                 )
             ])
     }

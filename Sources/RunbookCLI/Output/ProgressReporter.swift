@@ -147,6 +147,8 @@ final class ProgressReporter: RunObserver, Sendable {
             )
         case .runFinished, .runParked, .undoStarted:
             break
+        case .approvalRefused(let e):
+            write(paint("✗", "31") + " gate \(step): approval by \(e.by) refused — \(e.reason)")
         }
     }
 

@@ -145,7 +145,11 @@ extension RunbookCommand {
                             "    \(deadline.passed(now: now) ? "TIMED OUT" : "deadline"): \(deadline.describe(now: now))\n"
                     }
                     out +=
-                        "    answer: \(ReportText.approveCommand(runID: run.id, gate: step.nodeID))  (add --reject to refuse)\n"
+                        "    answer: \(ReportText.approveCommand(runID: run.id, gate: step.nodeID, signed: gates?[step.nodeID]?.allowedSigners != nil))  (add --reject to refuse)\n"
+                    if let gate = gates?[step.nodeID], let signers = gate.allowedSigners {
+                        out +=
+                            "    signed: \(gate.quorum ?? 1) distinct key\((gate.quorum ?? 1) == 1 ? "" : "s") of \(signers) must sign; `runbook approve --file FILE` hands in one signed elsewhere\n"
+                    }
                     if run.status == .running, liveness == .alive {
                         out += "    then:   the waiting run (pid \(run.pid)) continues by itself\n"
                     } else {
@@ -196,7 +200,8 @@ extension RunbookCommand {
                     for step in waiting {
                         let prompt = resolvedPrompt(of: step.nodeID, in: events) ?? gates?[step.nodeID]?.prompt
                         out += "    waiting: \(step.nodeID)\(prompt.map { ": \($0)" } ?? "")\n"
-                        out += "    answer:  \(ReportText.approveCommand(runID: run.id, gate: step.nodeID))\n"
+                        out +=
+                            "    answer:  \(ReportText.approveCommand(runID: run.id, gate: step.nodeID, signed: gates?[step.nodeID]?.allowedSigners != nil))\n"
                     }
                 }
                 switch run.status {

@@ -159,7 +159,9 @@ struct EndRenderer: Sendable {
                 + GateDeadline.waiting(steps, nodes: plan.nodes).map {
                     "gate \($0.gate) \($0.describe(now: Date()))\n"
                 }.joined()
-                + "Approve with `runbook approve \(runID) \(ShellQuoting.quote(gate)) --by NAME --reason TEXT`, then `\(resume)` (or `\(resume) --approve \(ShellQuoting.quote(gate))`)."
+                + (plan.nodes.first { $0.id == gate }?.gate?.requiresSignatures == true
+                    ? "Approve with `runbook approve \(runID) \(ShellQuoting.quote(gate)) --sign KEYFILE --reason TEXT` (signed: the gate takes nothing else), then `\(resume)`."
+                    : "Approve with `runbook approve \(runID) \(ShellQuoting.quote(gate)) --by NAME --reason TEXT`, then `\(resume)` (or `\(resume) --approve \(ShellQuoting.quote(gate))`).")
         case .interrupted(let signal):
             message =
                 "run \(runID) was interrupted (\(SignalTrap.name(signal))); everything is journaled. Continue with `\(resume)`."

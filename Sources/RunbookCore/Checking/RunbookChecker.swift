@@ -314,6 +314,7 @@ public struct RunbookChecker {
             switch gate.kind {
             case .approval(let approval):
                 if let prompt = approval.prompt { checkTemplate(prompt, scope: scope, diagnostics: &diagnostics) }
+                checkSignedApproval(approval, stepID: step.id, diagnostics: &diagnostics)
             case .until(let until):
                 if let target = until.target {
                     checkTarget(target, stepID: step.id, scope: scope, diagnostics: &diagnostics)

@@ -389,10 +389,25 @@ public enum RunbookLoader {
             var gate = ApprovalGateSpec(prompt: nil, approvers: [], timeout: nil, onTimeout: .abort)
             if !pair.value.isNull,
                 let fields = reader.mapping(
-                    pair.value, allowed: ["prompt", "approvers", "timeout", "on_timeout"], what: "approval gate",
-                    listAllowed: "directly under `approval:`, with no `with`")
+                    pair.value,
+                    allowed: [
+                        "prompt", "approvers", "timeout", "on_timeout", "allowed_signers", "quorum", "not_by_launcher",
+                    ],
+                    what: "approval gate", listAllowed: "directly under `approval:`, with no `with`")
             {
+                gate.location = pair.value.location
                 gate.prompt = fields["prompt"]?.value
+                if let signers = fields["allowed_signers"],
+                    let path = reader.string(signers.value, what: "allowed_signers")
+                {
+                    gate.allowedSigners = Located(path, at: signers.value.location)
+                }
+                if let quorum = fields["quorum"], let value = reader.int(quorum.value, what: "quorum") {
+                    gate.quorum = Located(value, at: quorum.value.location)
+                }
+                if let flag = fields["not_by_launcher"], let value = reader.bool(flag.value, what: "not_by_launcher") {
+                    gate.notByLauncher = Located(value, at: flag.value.location)
+                }
                 if let approvers = fields["approvers"], let list = reader.stringList(approvers.value, what: "approvers")
                 {
                     gate.approvers = list.map(\.value)

@@ -262,6 +262,16 @@ public struct ApprovalGateSpec: Sendable {
     /// A `timeout` given as an expression (`params.t`, `${{ params.t }}`): a duration known
     /// when the plan is made.
     public var timeoutExpression: LocatedExpression? = nil
+    /// `allowed_signers`: the OpenSSH allowed-signers file whose keys may sign an approval; when
+    /// given, only signed approvals count (as written; a relative path is read against the
+    /// runbook's directory).
+    public var allowedSigners: Located<String>? = nil
+    /// `quorum`: how many distinct allowed keys must approve (default 1).
+    public var quorum: Located<Int>? = nil
+    /// `not_by_launcher`: the person who launched the run may not approve it.
+    public var notByLauncher: Located<Bool>? = nil
+    /// Where the `approval:` mapping is, for messages about the settings together.
+    public var location: SourceLocation? = nil
 }
 
 /// An until gate: a probe is polled until a condition holds.

@@ -389,7 +389,11 @@ struct NodeBuilder {
             return GatePlan(
                 type: .approval, prompt: prompt ?? "Continue past '\(step.id)'?", approvers: approval.approvers,
                 timeout: gateTimeout(approval.timeout, approval.timeoutExpression, stepID: step.id, context: context),
-                onTimeout: approval.onTimeout)
+                onTimeout: approval.onTimeout,
+                allowedSigners: approval.allowedSigners.map {
+                    SignedApproval.resolve($0.value, from: $0.location.file)
+                },
+                quorum: approval.quorum?.value, notByLauncher: approval.notByLauncher?.value ?? false)
         case .until(let until):
             var probeHost = host
             if let (hosts, _, _) = resolveTarget(until.target, stepID: step.id), let first = hosts.first,

@@ -315,6 +315,9 @@ extension UndoPlan: Codable {
 extension GatePlan: Codable {
     enum CodingKeys: String, CodingKey {
         case approvers, condition
+        case allowedSigners = "allowed_signers"
+        case quorum
+        case notByLauncher = "not_by_launcher"
         case every = "every_seconds"
         case onTimeout = "on_timeout"
         case probe
@@ -335,6 +338,10 @@ extension GatePlan: Codable {
         try container.encodeIfPresent(prompt, forKey: .prompt)
         try container.encodeIfPresent(timeout, forKey: .timeout)
         try container.encode(type.rawValue, forKey: .type)
+        // Only when set: a plan without signed gates hashes as before.
+        try container.encodeIfPresent(allowedSigners, forKey: .allowedSigners)
+        try container.encodeIfPresent(quorum, forKey: .quorum)
+        if notByLauncher { try container.encode(true, forKey: .notByLauncher) }
     }
 
     public init(from decoder: any Decoder) throws {
@@ -348,7 +355,10 @@ extension GatePlan: Codable {
             probe: try container.decodeIfPresent(String.self, forKey: .probe),
             condition: try container.decodeIfPresent(String.self, forKey: .condition),
             every: try container.decodeIfPresent(Double.self, forKey: .every),
-            probeHost: try container.decodeIfPresent(String.self, forKey: .probeHost))
+            probeHost: try container.decodeIfPresent(String.self, forKey: .probeHost),
+            allowedSigners: try container.decodeIfPresent(String.self, forKey: .allowedSigners),
+            quorum: try container.decodeIfPresent(Int.self, forKey: .quorum),
+            notByLauncher: try container.decodeIfPresent(Bool.self, forKey: .notByLauncher) ?? false)
     }
 }
 

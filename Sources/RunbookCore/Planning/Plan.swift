@@ -198,6 +198,16 @@ public struct GatePlan: Sendable, Hashable {
     public var condition: String?
     public var every: Double?
     public var probeHost: String?
+    /// The allowed-signers file (absolute) whose keys must sign an approval; nil when the gate
+    /// takes unsigned answers.
+    public var allowedSigners: String? = nil
+    /// How many distinct allowed keys must approve (signed gates; 1 when nil).
+    public var quorum: Int? = nil
+    /// Whether the person who launched the run is refused as an approver.
+    public var notByLauncher: Bool = false
+
+    /// Whether only signed approvals count at this gate.
+    public var requiresSignatures: Bool { allowedSigners != nil }
 }
 
 /// The alternatives of a `choose` and which one is taken.

@@ -202,11 +202,20 @@ public struct PlanTextRenderer {
                 out.append(indent + "prompt: \(gate.prompt ?? "")")
                 var settings: [String] = []
                 if !gate.approvers.isEmpty { settings.append("approvers: \(gate.approvers.joined(separator: ", "))") }
+                if let signers = gate.allowedSigners {
+                    var signed =
+                        "signed by \(gate.quorum ?? 1) distinct key\((gate.quorum ?? 1) == 1 ? "" : "s") of \(signers)"
+                    if gate.notByLauncher { signed += ", not the launcher's" }
+                    settings.append(signed)
+                }
                 if let timeout = gate.timeout {
                     settings.append("timeout \(Value.formatDuration(timeout)), then \(gate.onTimeout.rawValue)")
                 }
                 settings.append(
-                    "answer with --approve \(node.gateAnswerName) or `runbook approve RUN \(node.gateAnswerName)`")
+                    gate.requiresSignatures
+                        ? "answer with `runbook approve RUN \(node.gateAnswerName) --sign KEY` or `runbook approve --file FILE`"
+                        : "answer with --approve \(node.gateAnswerName) or `runbook approve RUN \(node.gateAnswerName)`"
+                )
                 out.append(indent + settings.joined(separator: "; "))
             } else {
                 out.append(

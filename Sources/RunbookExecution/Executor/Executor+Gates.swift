@@ -11,7 +11,11 @@ extension Executor {
         }
         let firstReached = previous?.firstReachedAt ?? Date()
         let answerWith =
-            gate.type == .approval ? "runbook approve \(runID) \(node.gateName) --by NAME --reason TEXT" : nil
+            gate.type != .approval
+            ? nil
+            : gate.requiresSignatures
+                ? "runbook approve \(runID) \(node.gateName) --sign KEY --reason TEXT"
+                : "runbook approve \(runID) \(node.gateName) --by NAME --reason TEXT"
         let waiting = RunEvent.gateWaiting(
             .init(
                 step: node.id, host: host, gate: gate.type, firstReached: firstReached, prompt: gate.prompt,
@@ -146,6 +150,9 @@ extension Executor {
     }
 
     func runApproval(_ node: PlanNode, gate: GatePlan, host: String, firstReached: Date) async -> NodeOutcome {
+        if gate.requiresSignatures {
+            return await runSignedApproval(node, gate: gate, host: host, firstReached: firstReached)
+        }
         let deadline = deadline(gate, firstReached: firstReached)
         func answered() -> NodeOutcome? {
             guard let approval = try? journal.approval(runID: runID, gate: node.gateName) else { return nil }

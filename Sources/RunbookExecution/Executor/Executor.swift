@@ -22,6 +22,12 @@ public struct ExecutionOptions: Sendable {
         return name.isEmpty ? "unknown" : name
     }
 
+    /// Who launched the run (`launched_by` of its `run.started`): refused as a signer at a gate
+    /// with `not_by_launcher`. nil when not known.
+    public var launcher: String?
+    /// Verifies signed approvals (`ssh-keygen -Y verify`).
+    public var signatures = SSHSignatures()
+
     /// Whether a person can answer at the terminal.
     public var interactive = false
     public var outputLimit = 64 * 1024

@@ -25,19 +25,28 @@ extension RunEvent {
         /// Seconds the plan's "Run this plan?" waited for its answer (from the run's `startedAt`);
         /// absent when nobody was asked (`--yes`) and in runs from before it was recorded.
         public var confirmedAfter: Double?
+        /// Who launched the run (the login name, or `--by`-style name of the person at the
+        /// controls): what `not_by_launcher` compares a signer's principal with. Absent in runs
+        /// from before it was recorded.
+        public var launchedBy: String?
 
         enum CodingKeys: String, CodingKey {
             case runbook, inventory, mode
             case planHash = "plan_hash"
             case confirmedAfter = "confirmed_after"
+            case launchedBy = "launched_by"
         }
 
-        public init(runbook: String, inventory: String, mode: String, planHash: String, confirmedAfter: Double? = nil) {
+        public init(
+            runbook: String, inventory: String, mode: String, planHash: String, confirmedAfter: Double? = nil,
+            launchedBy: String? = nil
+        ) {
             self.runbook = runbook
             self.inventory = inventory
             self.mode = mode
             self.planHash = planHash
             self.confirmedAfter = confirmedAfter
+            self.launchedBy = launchedBy
         }
     }
 
@@ -375,6 +384,37 @@ extension RunEvent {
             self.state = state
             self.error = error
             self.summary = summary
+        }
+    }
+
+    /// `approval.refused`: an approval handed in at a gate that requires signatures does not
+    /// count; `kind` names why (unsigned, wrongly_signed, replayed, duplicated, launcher,
+    /// not_an_approver) and `reason` says it in full.
+    public struct ApprovalRefused: RunEventPayload {
+        public var step: String?
+        public var host: String?
+        /// The refused approval's row in the journal.
+        public var approval: Int64?
+        public var by: String
+        public var kind: String
+        public var reason: String
+        public var fingerprint: String?
+
+        enum CodingKeys: String, CodingKey {
+            case step, host, approval, by, kind, reason, fingerprint
+        }
+
+        public init(
+            step: String, host: String? = nil, approval: Int64?, by: String, kind: String, reason: String,
+            fingerprint: String? = nil
+        ) {
+            self.step = step
+            self.host = host
+            self.approval = approval
+            self.by = by
+            self.kind = kind
+            self.reason = reason
+            self.fingerprint = fingerprint
         }
     }
 }

@@ -32,6 +32,7 @@ public enum RunEvent: Sendable, Equatable {
     case objectiveMeasured(ObjectiveMeasured)
     case notifySent(NotifyDelivery)
     case notifyFailed(NotifyDelivery)
+    case approvalRefused(ApprovalRefused)
 
     /// The event type as journaled and streamed, e.g. `step.finished`.
     public var type: String {
@@ -60,6 +61,7 @@ public enum RunEvent: Sendable, Equatable {
         case .objectiveMeasured: return "objective.measured"
         case .notifySent: return "notify.sent"
         case .notifyFailed: return "notify.failed"
+        case .approvalRefused: return "approval.refused"
         }
     }
 
@@ -87,6 +89,7 @@ public enum RunEvent: Sendable, Equatable {
         case .undoFinished(let p): return p
         case .objectiveMeasured(let p): return p
         case .notifySent(let p), .notifyFailed(let p): return p
+        case .approvalRefused(let p): return p
         }
     }
 
@@ -137,6 +140,7 @@ public enum RunEvent: Sendable, Equatable {
         case "objective.measured": self = .objectiveMeasured(try decode(ObjectiveMeasured.self))
         case "notify.sent": self = .notifySent(try decode(NotifyDelivery.self))
         case "notify.failed": self = .notifyFailed(try decode(NotifyDelivery.self))
+        case "approval.refused": self = .approvalRefused(try decode(ApprovalRefused.self))
         default: return nil
         }
     }

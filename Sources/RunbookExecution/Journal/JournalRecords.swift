@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import RunbookCore
 
 /// The lifecycle status of a run.
 public enum RunStatus: String, Codable, Sendable, CaseIterable {
@@ -342,6 +343,16 @@ public struct ApprovalRecord: Codable, Sendable, Equatable, FetchableRecord {
     public var at: Date
     /// Approved or rejected.
     public var decision: ApprovalDecision
+    /// The row's id in the journal (nil until written): what an `approval.refused` event names.
+    public var id: Int64? = nil
+    /// A signed approval's statement (``ApprovalStatement``), exactly as signed; nil when unsigned.
+    public var statement: String? = nil
+    /// A signed approval's armored SSH signature; nil when unsigned.
+    public var signature: String? = nil
+    /// The allowed-signers principal the signature verified for when it was recorded.
+    public var principal: String? = nil
+    /// The signing key's fingerprint (`SHA256:...`) when it was recorded.
+    public var fingerprint: String? = nil
 
     /// Creates an approval record.
     public init(
@@ -360,6 +371,15 @@ public struct ApprovalRecord: Codable, Sendable, Equatable, FetchableRecord {
         self.planHash = planHash
         self.at = at
         self.decision = decision
+    }
+
+    /// Whether it carries a signature (only a signed approval counts at a gate with `allowed_signers`).
+    public var isSigned: Bool { signature != nil && statement != nil }
+
+    /// The signed approval it carries, if any.
+    public var signed: SignedApproval? {
+        guard let statement, let signature else { return nil }
+        return SignedApproval(statementText: statement, signature: signature)
     }
 
     func redacted(_ r: StorageRedactor) -> ApprovalRecord {

@@ -130,6 +130,11 @@ extension Journal {
         migrator.registerMigration("v6-chosen-alternative") { db in
             try db.execute(sql: RowDigest.chosenAlternativeSchema)
         }
+        // Signed approvals (issue 24, item 2): the statement and SSH signature handed in, and the
+        // principal and key fingerprint they verified for when recorded. The run verifies again.
+        migrator.registerMigration("v7-signed-approvals") { db in
+            try db.execute(sql: RowDigest.signedApprovalSchema)
+        }
         return migrator
     }
 }

@@ -198,10 +198,14 @@ public final class JournalTransaction {
         let a = approval.redacted(redactor)
         try db.execute(
             sql: """
-                INSERT INTO approvals (runID, gate, "by", reason, planHash, "at", decision)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO approvals
+                    (runID, gate, "by", reason, planHash, "at", decision, statement, signature, principal, fingerprint)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
-            arguments: [a.runID, a.gate, a.by, a.reason, a.planHash, a.at, a.decision.rawValue]
+            arguments: [
+                a.runID, a.gate, a.by, a.reason, a.planHash, a.at, a.decision.rawValue, a.statement, a.signature,
+                a.principal, a.fingerprint,
+            ]
         )
     }
 

@@ -67,7 +67,7 @@ enum RowDigest {
     static let approvals = Coverage(
         table: "approvals", kind: "approvals", digestColumn: "digest",
         columns: ["id", "runID", "gate", "by", "reason", "planHash", "at", "decision"],
-        keyColumns: ["id", "gate"])
+        keyColumns: ["id", "gate"], laterColumns: ["statement", "signature", "principal", "fingerprint"])
 
     /// How many values of each kind are always hashed (the rest are `laterColumns`).
     static let alwaysHashed = Dictionary(
@@ -162,6 +162,20 @@ enum RowDigest {
         DROP TRIGGER steps_digest_update;
 
         """ + triggers(steps, later: true)
+    }
+
+    /// The journal gains the signed approval's columns: the approvals' triggers are made again to
+    /// cover them (rows already written have them null, so their digests stand).
+    static var signedApprovalSchema: String {
+        """
+        ALTER TABLE approvals ADD COLUMN statement TEXT;
+        ALTER TABLE approvals ADD COLUMN signature TEXT;
+        ALTER TABLE approvals ADD COLUMN principal TEXT;
+        ALTER TABLE approvals ADD COLUMN fingerprint TEXT;
+        DROP TRIGGER approvals_digest_insert;
+        DROP TRIGGER approvals_digest_update;
+
+        """ + triggers(approvals, later: true)
     }
 
     /// The first row of `runID` in `coverage`'s table whose stored digest does not match its

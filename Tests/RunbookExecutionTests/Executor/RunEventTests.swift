@@ -142,6 +142,13 @@ import Testing
             .undoFinished(.init(step: "s", host: "h", state: .undoFailed, error: "e")), "undo.finished", "s", "h",
             #"{"error":"e","state":"undoFailed"}"#
         ),
+        (
+            .approvalRefused(
+                .init(
+                    step: "go", approval: 3, by: "alice@example.org", kind: "duplicated", reason: "duplicated: ...",
+                    fingerprint: "SHA256:abc")), "approval.refused", "go", nil,
+            #"{"approval":"3","by":"alice@example.org","fingerprint":"SHA256:abc","kind":"duplicated","reason":"duplicated: ..."}"#
+        ),
     ]
 
     @Test func everyEventJournalsTheSameTypeStepHostAndPayloadAsBefore() throws {
@@ -166,7 +173,7 @@ import Testing
 
     @Test func everyEventTypeIsCovered() {
         let types = Set(Self.cases.map(\.1))
-        #expect(types.count == 23)
+        #expect(types.count == 24)
     }
 
     @Test func theStreamKeepsItsFieldNamesAndVersion() throws {
