@@ -40,6 +40,11 @@ public final class WebhookReceiver: @unchecked Sendable {
                 pass
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = True
+        if len(sys.argv) > 3:
+            import ssl
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(sys.argv[2], sys.argv[3])
+            server.socket = context.wrap_socket(server.socket, server_side=True)
         print(server.server_address[1], flush=True)
         server.serve_forever()
         """
@@ -56,15 +61,36 @@ public final class WebhookReceiver: @unchecked Sendable {
         } ?? false
     }
 
-    /// Starts the server with its script and log in `directory`.
-    public init(directory: String) throws {
+    /// Starts the server with its script and log in `directory`; with `selfSignedTLS`, it speaks
+    /// HTTPS with a certificate nobody signed (made with `openssl`), which a client that verifies
+    /// must refuse.
+    public init(directory: String, selfSignedTLS: Bool = false) throws {
         let script = directory + "/webhook_receiver.py"
         log = directory + "/webhooks.jsonl"
         try Self.script.write(toFile: script, atomically: true, encoding: .utf8)
         FileManager.default.createFile(atPath: log, contents: nil)
+        var tls: [String] = []
+        if selfSignedTLS {
+            let (cert, key) = (directory + "/self-signed.crt", directory + "/self-signed.key")
+            let openssl = Process()
+            openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            openssl.arguments = [
+                "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert,
+            ]
+            openssl.standardOutput = FileHandle.nullDevice
+            openssl.standardError = FileHandle.nullDevice
+            try openssl.run()
+            while openssl.isRunning { usleep(20_000) }
+            guard openssl.terminationStatus == 0 else {
+                throw CocoaError(
+                    .fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "openssl could not make a certificate"])
+            }
+            tls = [cert, key]
+        }
         let out = Pipe()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, log]
+        process.arguments = ["python3", script, log] + tls
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -79,7 +105,7 @@ public final class WebhookReceiver: @unchecked Sendable {
             process.terminate()
             throw CocoaError(.fileReadCorruptFile, userInfo: [NSLocalizedDescriptionKey: "the receiver did not start"])
         }
-        base = "http://127.0.0.1:\(port)"
+        base = (selfSignedTLS ? "https" : "http") + "://127.0.0.1:\(port)"
     }
 
     deinit { stop() }

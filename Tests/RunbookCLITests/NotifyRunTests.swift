@@ -398,4 +398,36 @@ import Testing
         #expect(journaled.map(\.2.event) == ["gate.waiting", "run.parked"], "\(journaled)")
         #expect(journaled.allSatisfy { $0.type == "notify.failed" && $0.2.seconds <= 3.5 }, "\(journaled)")
     }
+
+    @Test func anHTTPSSinkWhoseCertificateNobodySignedIsRefusedNotTrusted() async throws {
+        let scratch = try Scratch()
+        try #require(WebhookReceiver.available, "python3 is not installed: the webhook tests need http.server")
+        let server = try WebhookReceiver(directory: scratch.work, selfSignedTLS: true)
+        defer { server.stop() }
+        let file = try scratch.write(
+            "r.yaml",
+            TestDocuments.runbookHeader(name: "drill") + """
+                steps:
+                  - id: work
+                    probe: command
+                    with: {run: [echo, done]}
+                """)
+        let inventory = try scratch.write(
+            "i.yaml",
+            Self.inventory(
+                """
+                  - name: chat
+                    webhook: {url: "\(server.base)/hooks"}
+                    events: [run.succeeded]
+                    attempts: 1
+                """))
+        let end = try await InProcessRun(scratch).start(file, inventory: inventory)
+        #expect(end.exitCode == 0, "\(end.outcome)")
+        let journaled = try deliveries(scratch, end.runID)
+        #expect(journaled.map(\.type) == ["notify.failed"], "\(journaled)")
+        #expect(
+            journaled.first?.2.detail.hasPrefix("TLS: the server's certificate was not accepted") == true,
+            "\(journaled)")
+        #expect(server.requests.isEmpty, "nothing was sent over the unverified connection: \(server.requests)")
+    }
 }

@@ -436,11 +436,16 @@ import Testing
         let result = try run(["show", Self.parkedID, "--format", "json"], state: state)
         #expect(result.status == 0, "\(result.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
-        #expect(Set(object.keys) == ["version", "run", "steps", "attempts", "approvals", "events", "chain"])
+        // `notifications` (issue 24) was added to version 2: a new key, no key changed.
+        #expect(
+            Set(object.keys) == [
+                "version", "run", "steps", "attempts", "approvals", "events", "notifications", "chain",
+            ])
+        #expect((object["notifications"] as? [Any])?.isEmpty == true, "the run had no notify sink")
         // Version 2: keys snake_case, as in the plan JSON and the event stream (issue 19, defect 11).
         #expect(object["version"] as? Int == 2)
         // Sorted keys: the top-level keys appear in order.
-        let order = ["approvals", "attempts", "chain", "events", "run", "steps", "version"].map {
+        let order = ["approvals", "attempts", "chain", "events", "notifications", "run", "steps", "version"].map {
             result.stdout.range(of: "\n  \"\($0)\"")?.lowerBound
         }
         #expect(order.allSatisfy { $0 != nil })

@@ -176,7 +176,10 @@ import Testing
     @Test func json() throws {
         let text = RunReportJSON.render(try report())
         let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
-        #expect(Set(object.keys) == ["version", "run", "steps", "attempts", "approvals", "events", "chain"])
+        #expect(
+            Set(object.keys) == [
+                "version", "run", "steps", "attempts", "approvals", "events", "notifications", "chain",
+            ])
         #expect(object["version"] as? Int == 2)
         let order = ["approvals", "attempts", "chain", "events", "run", "steps", "version"].map {
             text.range(of: "\n  \"\($0)\"")?.lowerBound

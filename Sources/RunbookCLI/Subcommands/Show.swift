@@ -14,10 +14,11 @@ extension RunbookCommand {
 
                 text: the run, then every step (state, host, attempts, times, error), every attempt \
                 (phase, number, the exact command, outcome, exit code, the first lines of stderr), \
-                every approval (who, when, why, which plan), and whether the run's hash-chained event \
+                every approval (who, when, why, which plan), every delivery to a notify sink (sent or \
+                not, after how many attempts, what answered), and whether the run's hash-chained event \
                 log is intact ("event chain: 42 events, intact" or "event chain BROKEN at event 17: ...").
 
-                json: one object with sorted keys: version, run, steps, attempts, approvals, events, \
+                json: one object with sorted keys: version, run, steps, attempts, approvals, events, notifications, \
                 chain. Times are ISO-8601 UTC with milliseconds; a missing value is null; stored JSON \
                 (params, outputs, event payloads) is embedded as JSON.
 

@@ -126,7 +126,13 @@ public enum WebhookSender {
             .serverCertificateNotYetValid, .serverCertificateHasUnknownRoot:
             return "TLS: the server's certificate was not accepted (\(error.localizedDescription))"
         case .cancelled: return "cancelled"
-        default: return error.localizedDescription
+        default:
+            // libcurl's own words, which FoundationNetworking maps to no specific code here.
+            let said = error.localizedDescription
+            if said.contains("SSL") || said.contains("certificate") {
+                return "TLS: the server's certificate was not accepted (\(said))"
+            }
+            return said
         }
     }
 
