@@ -149,11 +149,16 @@ import Testing
             ], "\(journaled)")
         #expect(journaled.allSatisfy { $0.2.attempts == 1 })
         #expect(run.printed.all.contains("notified ops-chat of gate.waiting (HTTP 200)"), "\(run.printed.all)")
+        // Answered and resumed: the gate, reached again, is not announced again.
+        try run.approve(runID, gate: "go-ahead", by: "alice", reason: "CHG-1")
+        let resumed = try await run.resume(runID)
+        #expect(resumed.exitCode == 0, "\(resumed.outcome)")
+        #expect(server.requests.count == 2, "no second gate.waiting: \(server.requests.map(\.body))")
         // `show` lists them, and so does the report.
         let shown = RunReportText.render(
             try RunReport.load(try #require(try scratch.journal().run(id: runID)), from: try scratch.journal()),
             color: false)
-        #expect(shown.contains("notifications (3):"), "\(shown)")
+        #expect(shown.contains("notifications (3):"), "\(shown)")  // the resume told nobody
         #expect(shown.contains("ops-chat: gate.waiting (go-ahead) sent in "), "\(shown)")
         let page = try run.report(runID, format: .html)
         #expect(page.contains("<section id=\"notifications\">") && page.contains("data-sink=\"recorder\""))

@@ -187,7 +187,7 @@ extension RunbookCommand {
                     approvals.filter { $0.gate == gate && $0.decision == .approved }.compactMap(\.fingerprint))
                 if keys.count < quorum {
                     Terminal.write(
-                        "quorum: \(keys.count) of \(quorum) distinct allowed keys have signed; the gate waits for \(quorum - keys.count) more\n"
+                        "quorum: \(keys.count) of \(quorum) distinct allowed keys have signed; the gate waits for \(quorum - keys.count) more (a resume before then parks at it again)\n"
                     )
                 }
             }

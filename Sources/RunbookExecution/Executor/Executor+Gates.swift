@@ -14,7 +14,7 @@ extension Executor {
             gate.type != .approval
             ? nil
             : gate.requiresSignatures
-                ? "runbook approve \(runID) \(node.gateName) --sign KEY --reason TEXT"
+                ? "runbook approve \(runID) \(node.gateName) --sign KEYFILE --reason TEXT"
                 : "runbook approve \(runID) \(node.gateName) --by NAME --reason TEXT"
         let waiting = RunEvent.gateWaiting(
             .init(

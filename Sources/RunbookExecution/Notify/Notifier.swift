@@ -16,6 +16,8 @@ public final class Notifier: RunObserver, Sendable {
     let journal: any RunJournal
     let observers: ObserverList
     let sender: any NotifySending
+    /// When this process began to tell the run's sinks.
+    let started = Date()
     /// Every delivery begun and not yet drained, and each sink's newest.
     let deliveries = Mutex(Deliveries())
 
@@ -72,6 +74,9 @@ public final class Notifier: RunObserver, Sendable {
     }
 
     public func record(_ event: RunEvent, runID: String) {
+        // A gate is announced once, when first reached: a resume that reaches it again (to find
+        // its answer, or to park again, which run.parked tells) does not repeat it.
+        if case .gateWaiting(let waiting) = event, waiting.firstReached < started { return }
         guard let notification = builder.notification(for: event, at: Date()) else { return }
         send(notification)
     }
