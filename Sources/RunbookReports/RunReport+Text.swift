@@ -8,9 +8,7 @@ import RunbookExecution
 
 public enum ReportText {
     /// `2026-11-25T09:15:02Z` (UTC, second precision).
-    public static func timestamp(_ date: Date) -> String {
-        String(JournalTimestamp.format(date).prefix(19)) + "Z"
-    }
+    public static func timestamp(_ date: Date) -> String { JournalTimestamp.seconds(date) }
 
     public static func timestamp(_ date: Date?) -> String {
         date.map(timestamp) ?? "-"

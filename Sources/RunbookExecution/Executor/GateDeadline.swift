@@ -78,7 +78,7 @@ public struct GateDeadline: Sendable, Equatable {
     }
 
     /// The deadline, `2026-12-06T22:10:00Z`.
-    public var time: String { String(JournalTimestamp.format(at).prefix(19)) + "Z" }
+    public var time: String { JournalTimestamp.seconds(at) }
 
     /// Whole seconds, as `Value.formatDuration` writes them (`9m12s`).
     static func span(_ seconds: Double) -> String {

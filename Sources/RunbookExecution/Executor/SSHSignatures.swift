@@ -18,10 +18,7 @@ public struct SSHSignatures: Sendable {
 
     /// `/usr/bin/ssh-keygen` where it is, otherwise the first `ssh-keygen` on `$PATH`.
     public static var defaultExecutable: String {
-        let candidates =
-            ["/usr/bin/ssh-keygen"]
-            + (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map { "\($0)/ssh-keygen" }
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/bin/ssh-keygen"
+        CommandSender.resolve("/usr/bin/ssh-keygen") ?? CommandSender.resolve("ssh-keygen") ?? "/usr/bin/ssh-keygen"
     }
 
     /// Why signing failed.

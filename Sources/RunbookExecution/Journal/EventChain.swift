@@ -29,6 +29,12 @@ public enum JournalTimestamp: Sendable {
         format(milliseconds: milliseconds(date))
     }
 
+    /// `2026-11-25T09:15:02Z`: ``format(_:)`` to the second, as people read it (reports, the
+    /// lock's holder, a gate's deadline, a notification).
+    public static func seconds(_ date: Date) -> String {
+        String(format(date).prefix(19)) + "Z"
+    }
+
     static func format(milliseconds ms: Int64) -> String {
         var seconds = ms / 1000
         var millis = ms % 1000

@@ -111,10 +111,8 @@ public struct NotificationBuilder: Sendable {
     func base(_ event: NotifyEvent, at: Date, text: String) -> RunNotification {
         RunNotification(
             event: event, text: text, run: runID, runbook: plan.runbook.name.value,
-            inventory: plan.inventory.name.value, mode: plan.mode, at: Self.timestamp(at))
+            inventory: plan.inventory.name.value, mode: plan.mode, at: JournalTimestamp.seconds(at))
     }
-
-    static func timestamp(_ date: Date) -> String { String(JournalTimestamp.format(date).prefix(19)) + "Z" }
 
     /// The notification an event makes while the run goes (a waiting gate, a failed
     /// precondition, a missed objective), or nil.

@@ -44,8 +44,7 @@ public struct LockHolder: Codable, Sendable, Equatable, CustomStringConvertible 
     }
 
     static func formatDate(_ date: Date) -> String {
-        let full = JournalTimestamp.format(date)  // 2026-11-25T09:15:02.123Z
-        return String(full.prefix(19)) + "Z"
+        JournalTimestamp.seconds(date)
     }
 
     static func encode(_ holder: LockHolder) -> Data {
