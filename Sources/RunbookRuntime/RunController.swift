@@ -32,6 +32,8 @@ public enum RunRefusal: Error, Sendable {
     case alreadySucceeded(RunRecord)
     /// `resume` of a run that was rolled back (exit 1).
     case rolledBack(RunRecord)
+    /// The epoch fence: the storage carries a newer epoch than the run (split brain, exit 5).
+    case splitBrain(EpochFence.Refusal)
 }
 
 /// What a rollback will undo, shown before it asks.
@@ -58,7 +60,21 @@ public struct RollbackPreview: Sendable {
 public struct ShownPlan: Sendable {
     public var live: LivePlanner.Result
     public var planHash: String
+    /// What the epoch fence read, and the epoch the run writes (nil when the plan marks nothing).
+    public var epoch: RunEvent.EpochRead?
+    /// Each marked resource as the fence read it.
+    public var fenceReadings: [EpochFence.Reading]
     public var plan: Plan { live.plan }
+
+    public init(
+        live: LivePlanner.Result, planHash: String, epoch: RunEvent.EpochRead? = nil,
+        fenceReadings: [EpochFence.Reading] = []
+    ) {
+        self.live = live
+        self.planHash = planHash
+        self.epoch = epoch
+        self.fenceReadings = fenceReadings
+    }
 }
 
 /// The run's lifecycle, out of any front end: `start`, `resume`, `rollback`, `approve`, `status`.
@@ -128,7 +144,27 @@ public struct RunController: Sendable {
             hosts: session.hosts, compiler: Compiler(registry: environment.registry), progress: probeProgress
         ).run(documents.plan)
         let planHash = documents.planHash(facts: live.facts)
-        let view = ShownPlan(live: live, planHash: planHash)
+        // The epoch fence reads the marked volumes before anything is shown or changed.
+        let fence = EpochFence(
+            plan: documents.plan, compiler: Compiler(registry: environment.registry), hosts: session.hosts)
+        var epochRead: RunEvent.EpochRead?
+        var readings: [EpochFence.Reading] = []
+        var options = options
+        if fence.marks {
+            readings = await fence.read()
+            let known = EpochFence.known(in: journal, inventory: session.inventory)
+            switch EpochFence.admit(readings, known: known) {
+            case .failure(let refusal):
+                notStarted(session, why: refusal.message)
+                throw RunRefusal.splitBrain(refusal)
+            case .success(let admission):
+                epochRead = RunEvent.EpochRead(
+                    basis: admission.basis, epoch: admission.epoch, known: known,
+                    readings: readings.map(\.line).joined(separator: "; "))
+                options.runEpoch = admission.epoch
+            }
+        }
+        let view = ShownPlan(live: live, planHash: planHash, epoch: epochRead, fenceReadings: readings)
         try shown(view)
 
         let plan = documents.plan
@@ -168,7 +204,8 @@ public struct RunController: Sendable {
             confirmedAfter: answered.timeIntervalSince(asked) >= 0.001
                 ? (answered.timeIntervalSince(record.startedAt) * 1000).rounded() / 1000 : nil,
             launchedBy: options.approver)
-        start.events = [.runStarted(started)] + live.preconditions.map(precondition)
+        start.events =
+            [.runStarted(started)] + (epochRead.map { [.epochRead($0)] } ?? []) + live.preconditions.map(precondition)
         try journal.commit(start)
         for event in start.events { session.observers.record(event, runID: runID) }
         // The very plan value shown: the live planner's (what it left out stays out).
@@ -199,6 +236,8 @@ public struct RunController: Sendable {
         let runID = record.id
         let session = Session(runID: runID, documents: documents, environment: environment)
         try claim(session)
+        var options = options
+        options.runEpoch = try await fenceCheck(session, action: "resume", journalRefusal: true)
         let executor = makeExecutor(session, options: options, planHash: record.planHash)
         let rollback = Rollback(executor: executor)
         let began = rollback.began()
@@ -260,7 +299,9 @@ public struct RunController: Sendable {
         let runID = record.id
         let session = Session(runID: runID, documents: documents, environment: environment)
         if !dryRun { try claim(session) }
-        let executor = makeExecutor(session, options: ExecutionOptions(), planHash: record.planHash)
+        var options = ExecutionOptions()
+        options.runEpoch = try await fenceCheck(session, action: "rollback", journalRefusal: !dryRun)
+        let executor = makeExecutor(session, options: options, planHash: record.planHash)
         let rollback = Rollback(executor: executor)
         let (entries, stoppedAt) = rollback.entries(pastCommit: pastCommit)
         let go = try confirm(RollbackPreview(runID: runID, reason: .requested, entries: entries, stoppedAt: stoppedAt))
@@ -347,6 +388,31 @@ public struct RunController: Sendable {
         }
         session.claim = claim
         LeftoverCommands.mark(runID: runID)
+    }
+
+    /// The epoch fence of a resume or rollback: reads the resources the run marks and refuses
+    /// (journaling `epoch.refused` in the run when `journalRefusal`) when one carries a newer
+    /// epoch than the run's. Returns the run's epoch (nil when it marks nothing).
+    func fenceCheck(_ session: Session, action: String, journalRefusal: Bool) async throws -> Int? {
+        guard let read = EpochFence.epochRead(of: session.runID, in: journal) else { return nil }
+        let fence = EpochFence(
+            plan: session.documents.plan, compiler: Compiler(registry: environment.registry), hosts: session.hosts)
+        let readings = await fence.read()
+        guard let refusal = EpochFence.check(readings, runEpoch: read.epoch, action: action, runID: session.runID)
+        else { return read.epoch }
+        if journalRefusal {
+            var batch = JournalBatch(runID: session.runID)
+            batch.events = [
+                .epochRefused(
+                    .init(
+                        step: refusal.reading.nodeID, host: refusal.reading.host, action: action,
+                        held: refusal.reading.mark?.epoch ?? 0, authority: refusal.reading.mark?.authority,
+                        runEpoch: read.epoch, reason: refusal.message))
+            ]
+            commit(batch, session)
+        }
+        await session.hosts.closeAll()
+        throw RunRefusal.splitBrain(refusal)
     }
 
     /// Tells the sinks of a run that could not start (nothing of it is journaled).

@@ -149,6 +149,10 @@ final class ProgressReporter: RunObserver, Sendable {
             break
         case .approvalRefused(let e):
             write(paint("✗", "31") + " gate \(step): approval by \(e.by) refused — \(e.reason)")
+        case .epochRead(let e):
+            write("epoch fence: newest epoch \(e.basis); this run writes epoch \(e.epoch)")
+        case .epochRefused(let e):
+            write(paint("✗", "31") + " \(e.action) refused by the epoch fence: \(e.reason)")
         }
     }
 

@@ -130,6 +130,11 @@ extension RunbookCommand {
                                 PlanTextRenderer(plan: shown.plan, color: Terminal.colorEnabled(forStderr: false))
                                     .render())
                         }
+                        if let epoch = shown.epoch {
+                            Terminal.writeError(
+                                "Epoch fence: the marked volumes hold epoch \(epoch.basis) at most; this run writes epoch \(epoch.epoch)\n"
+                                    + shown.fenceReadings.map { "  \($0.line)\n" }.joined())
+                        }
                         if let saved { try refuseDrift(saved, inputs: inputs, shown: shown, runbookFile: runbookFile) }
                     },
                     confirm: { try confirm(runID: runID, unreachable: $0.plan.unreachableHosts) })

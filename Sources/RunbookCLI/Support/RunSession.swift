@@ -100,6 +100,9 @@ struct RunSession {
         case .alreadySucceeded(let record):
             Terminal.writeError("runbook: run \(record.id) already finished successfully: nothing to resume.\n")
             return ExitCode.success
+        case .splitBrain(let refusal):
+            Terminal.writeError("runbook: error: \(refusal.message)\n")
+            return RunbookExit.locked
         case .rolledBack(let record):
             Terminal.writeError(
                 "runbook: error: run \(record.id) was rolled back; start a new run with `runbook run \(ShellQuoting.quote(record.runbookPath)) -i \(ShellQuoting.quote(record.inventoryPath))\(SuggestedCommand.inputs(of: record))`.\n"

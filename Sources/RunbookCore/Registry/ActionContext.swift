@@ -117,6 +117,11 @@ public struct ActionContext: Sendable {
     public let runner: any CommandRunner
     /// Where the commands that ran are recorded, when the caller journals them.
     public var log: CommandLog?
+    /// The epoch this run writes where it marks a resource (``EpochFencing``): one more than the
+    /// newest epoch its fence read before it started. nil outside a run (the live plan).
+    public var runEpoch: Int?
+    /// The run's id (nil outside a run).
+    public var runID: String?
 
     public init(
         node: PlanNode, host: String, settings: HostSettings = HostSettings(), phase: PlannedCommand.Purpose = .probe,

@@ -37,6 +37,9 @@ public struct ExecutionOptions: Sendable {
     public var defaultRetryDelay: Double = 2
     /// How often a waiting approval gate looks for `runbook approve` from another shell.
     public var approvalPollSeconds: Double = 1
+    /// The epoch the run writes where a step marks a resource (set by the run controller from
+    /// its epoch fence; nil when the plan marks nothing).
+    public var runEpoch: Int?
 
     public init() {}
 }
@@ -120,7 +123,10 @@ public final class Executor: Sendable {
         self.observer = observer
         self.stop = stop
         self.prompter = prompter
-        self.nodeRunner = NodeRunner(plan: plan, compiler: compiler, hosts: hosts, outputLimit: options.outputLimit)
+        var nodeRunner = NodeRunner(plan: plan, compiler: compiler, hosts: hosts, outputLimit: options.outputLimit)
+        nodeRunner.runEpoch = options.runEpoch
+        nodeRunner.runID = runID
+        self.nodeRunner = nodeRunner
     }
 
     func intent(_ commands: [PlannedCommand], fallback: String) -> String {

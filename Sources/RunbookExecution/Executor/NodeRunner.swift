@@ -18,6 +18,10 @@ public struct NodeRunner: Sendable {
     public let compiler: Compiler
     public let hosts: any HostAccess
     public let outputLimit: Int
+    /// The epoch the run writes (``ActionContext/runEpoch``).
+    public var runEpoch: Int?
+    /// The run's id (``ActionContext/runID``).
+    public var runID: String?
     let steps: [String: Step]
     let nodes: [String: PlanNode]
 
@@ -85,9 +89,12 @@ public struct NodeRunner: Sendable {
         _ node: PlanNode, host: String, phase: PlannedCommand.Purpose, timeout: Double?,
         log: CommandLog? = nil
     ) -> ActionContext {
-        ActionContext(
+        var context = ActionContext(
             node: node, host: host, settings: plan.inventory.settings(for: host), phase: phase, timeout: timeout,
             outputLimit: outputLimit, runner: hosts, log: log)
+        context.runEpoch = runEpoch
+        context.runID = runID
+        return context
     }
 
     /// The step values of journaled instances of `for_each` steps, per item (`PlanItem.identity`):

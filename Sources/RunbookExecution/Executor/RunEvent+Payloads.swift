@@ -417,4 +417,58 @@ extension RunEvent {
             self.fingerprint = fingerprint
         }
     }
+
+    /// `epoch.read`: what the run's epoch fence read before the run (or its resume or rollback)
+    /// changed anything: `basis`, the newest epoch on the resources it marks; `epoch`, the one it
+    /// writes (basis + 1); `known`, the newest this controller's journal had seen before;
+    /// `readings`, one `STEP@HOST RESOURCE: epoch N (authority SITE)` per resource, "; "-joined.
+    public struct EpochRead: RunEventPayload {
+        public var step: String?
+        public var host: String?
+        public var basis: Int
+        public var epoch: Int
+        public var known: Int?
+        public var readings: String
+
+        enum CodingKeys: String, CodingKey {
+            case step, host, basis, epoch, known, readings
+        }
+
+        public init(basis: Int, epoch: Int, known: Int?, readings: String) {
+            self.basis = basis
+            self.epoch = epoch
+            self.known = known
+            self.readings = readings
+        }
+    }
+
+    /// `epoch.refused`: a resume or rollback of this run was refused before it changed anything,
+    /// because a resource it would change carries a newer epoch than the run's (`held`, by
+    /// `authority`): split brain, said in full in `reason`.
+    public struct EpochRefused: RunEventPayload {
+        public var step: String?
+        public var host: String?
+        public var action: String
+        public var held: Int
+        public var authority: String?
+        public var runEpoch: Int
+        public var reason: String
+
+        enum CodingKeys: String, CodingKey {
+            case step, host, action, held, authority, reason
+            case runEpoch = "run_epoch"
+        }
+
+        public init(
+            step: String?, host: String?, action: String, held: Int, authority: String?, runEpoch: Int, reason: String
+        ) {
+            self.step = step
+            self.host = host
+            self.action = action
+            self.held = held
+            self.authority = authority
+            self.runEpoch = runEpoch
+            self.reason = reason
+        }
+    }
 }

@@ -33,6 +33,8 @@ public enum RunEvent: Sendable, Equatable {
     case notifySent(NotifyDelivery)
     case notifyFailed(NotifyDelivery)
     case approvalRefused(ApprovalRefused)
+    case epochRead(EpochRead)
+    case epochRefused(EpochRefused)
 
     /// The event type as journaled and streamed, e.g. `step.finished`.
     public var type: String {
@@ -62,6 +64,8 @@ public enum RunEvent: Sendable, Equatable {
         case .notifySent: return "notify.sent"
         case .notifyFailed: return "notify.failed"
         case .approvalRefused: return "approval.refused"
+        case .epochRead: return "epoch.read"
+        case .epochRefused: return "epoch.refused"
         }
     }
 
@@ -90,6 +94,8 @@ public enum RunEvent: Sendable, Equatable {
         case .objectiveMeasured(let p): return p
         case .notifySent(let p), .notifyFailed(let p): return p
         case .approvalRefused(let p): return p
+        case .epochRead(let p): return p
+        case .epochRefused(let p): return p
         }
     }
 
@@ -141,6 +147,8 @@ public enum RunEvent: Sendable, Equatable {
         case "notify.sent": self = .notifySent(try decode(NotifyDelivery.self))
         case "notify.failed": self = .notifyFailed(try decode(NotifyDelivery.self))
         case "approval.refused": self = .approvalRefused(try decode(ApprovalRefused.self))
+        case "epoch.read": self = .epochRead(try decode(EpochRead.self))
+        case "epoch.refused": self = .epochRefused(try decode(EpochRefused.self))
         default: return nil
         }
     }

@@ -20,14 +20,21 @@ struct GlusterClient: Sendable {
     /// after the last: an error that says so. A geo-rep status that fails with no reason is asked
     /// in text form whether there is no session (`GlusterdLock.isBareStatusFailure`), and read
     /// again after a wait when the text does not say so.
-    func run(_ command: CommandSpec) async throws -> (GlusterOutput, CommandResult) {
+    ///
+    /// `filling`: the values of a planned command's `<name>` placeholders, known at run time.
+    func run(_ command: CommandSpec, filling bindings: [String: String] = [:]) async throws -> (
+        GlusterOutput, CommandResult
+    ) {
         var waited = 0.0
         var tries = 0
         var lockTries = 0
         var peerTries = 0
         var statusTries = 0
         while true {
-            let result = try await context.run(command)
+            let result =
+                bindings.isEmpty
+                ? try await context.run(command)
+                : try await context.run(PlannedCommand(context.phase, on: context.host, command), filling: bindings)
             tries += 1
             if result.timedOut {
                 throw GlusterError(
@@ -87,8 +94,8 @@ struct GlusterClient: Sendable {
     }
 
     /// Runs a command that changes something and fails on a non-zero exit or `opRet`.
-    func change(_ command: CommandSpec) async throws -> CommandResult {
-        let (output, result) = try await run(command)
+    func change(_ command: CommandSpec, filling bindings: [String: String] = [:]) async throws -> CommandResult {
+        let (output, result) = try await run(command, filling: bindings)
         let isXML = command.argv.contains("--xml") && output.stdout.trimmingCharacters(in: .whitespaces).hasPrefix("<")
         if isXML {
             _ = try GlusterEnvelope.checked(output)

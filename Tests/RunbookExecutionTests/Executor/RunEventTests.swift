@@ -149,6 +149,17 @@ import Testing
                     fingerprint: "SHA256:abc")), "approval.refused", "go", nil,
             #"{"approval":"3","by":"alice@example.org","fingerprint":"SHA256:abc","kind":"duplicated","reason":"duplicated: ..."}"#
         ),
+        (
+            .epochRead(.init(basis: 6, epoch: 7, known: nil, readings: "mark[gv0] volume gv0 on b1: epoch 6")),
+            "epoch.read", nil, nil, #"{"basis":"6","epoch":"7","readings":"mark[gv0] volume gv0 on b1: epoch 6"}"#
+        ),
+        (
+            .epochRefused(
+                .init(
+                    step: "mark[gv0]", host: "b1", action: "resume", held: 7, authority: "secondary", runEpoch: 6,
+                    reason: "split brain: ...")), "epoch.refused", "mark[gv0]", "b1",
+            #"{"action":"resume","authority":"secondary","held":"7","reason":"split brain: ...","run_epoch":"6"}"#
+        ),
     ]
 
     @Test func everyEventJournalsTheSameTypeStepHostAndPayloadAsBefore() throws {
@@ -173,7 +184,7 @@ import Testing
 
     @Test func everyEventTypeIsCovered() {
         let types = Set(Self.cases.map(\.1))
-        #expect(types.count == 24)
+        #expect(types.count == 26)
     }
 
     @Test func theStreamKeepsItsFieldNamesAndVersion() throws {

@@ -1,0 +1,216 @@
+import Foundation
+import RunbookCore
+
+/// `gluster.epoch`: marks a volume with the run's authority epoch (issue 23, item 4):
+/// `volume set VOL user.runbook.authority SITE`, then `volume set VOL user.runbook.epoch N`.
+///
+/// glusterd stores `user.*` options without validating them, in the volume's pool-wide info, so
+/// every node of the cluster answers them (`volume info VOL --xml` lists them). N is the run's
+/// epoch, one more than the newest epoch the run controller's fence read on every volume the
+/// plan marks before the run started; the plan shows it as `<the run's epoch>`. The authority is
+/// set first, so a volume never shows the new epoch beside the old authority.
+///
+/// Done when the volume already holds the run's epoch and this authority. A volume holding a
+/// newer epoch fails the step (split brain: the storage moved on without this run). The undo
+/// puts the previous epoch and authority back (or resets them when there were none), only while
+/// the volume still holds what this run wrote.
+public struct EpochAction: ActionType, EpochFencing {
+    static let epochOption = "user.runbook.epoch"
+    static let authorityOption = "user.runbook.authority"
+    static let runOption = "user.runbook.run"
+    static let runPlaceholder = "this run's id"
+    static let epochPlaceholder = "the run's epoch"
+
+    public init() {}
+
+    public var descriptor: ActionDescriptor {
+        ActionDescriptor(
+            name: "gluster.epoch", kind: .action,
+            summary:
+                "Mark a volume with the run's authority epoch and site (`user.runbook.epoch`, `user.runbook.authority`): the epoch fence every run, resume and rollback reads first.",
+            parameters: [
+                ParameterSpec("volume", .string, required: true, "the volume"),
+                ParameterSpec(
+                    "authority", .string, required: true,
+                    "the site that holds the authority from now on (a name used the same way by every runbook of the site pair, e.g. the inventory role `secondary`)"
+                ),
+                ParameterSpec(
+                    "from", .string,
+                    "the site expected to hold the newest epoch before this run (the fence refuses a run that finds another)"
+                ),
+            ],
+            outputs: [
+                OutputSpec("epoch", "int", "the epoch the volume holds after the step"),
+                OutputSpec("previous_epoch", "int", "the epoch before the step (0: none)"),
+                OutputSpec("previous_authority", "string", "the authority before the step (null: none)"),
+            ],
+            changes: true,
+            undo: .derived(
+                "put the previous epoch and authority back (reset them when there were none), if the volume still holds this run's"
+            ),
+            idempotency: "the volume holds the run's epoch with this authority")
+    }
+
+    public func commands(for arguments: ResolvedArguments, on host: RenderHost) -> [PlannedCommand] {
+        let cli = GlusterCLI(host: host)
+        let volume = arguments.string("volume") ?? ""
+        let authority = arguments.string("authority") ?? ""
+        return [
+            PlannedCommand(.probe, on: host.name, cli.volumeInfo(volume)),
+            PlannedCommand(.apply, on: host.name, cli.volumeSet(volume, Self.authorityOption, authority)),
+            PlannedCommand(
+                .apply, on: host.name,
+                cli.volumeSet(volume, Self.runOption, CommandSpec.placeholder(Self.runPlaceholder))),
+            PlannedCommand(
+                .apply, on: host.name,
+                cli.volumeSet(volume, Self.epochOption, CommandSpec.placeholder(Self.epochPlaceholder))),
+            PlannedCommand(.verify, on: host.name, cli.volumeInfo(volume)),
+        ]
+    }
+
+    public func check(_ arguments: ResolvedArguments) -> [String] {
+        var messages = ArgumentChecks.volume(arguments)
+        for name in ["authority", "from"] {
+            guard let value = arguments.string(name), !ArgumentChecks.isUnknown(value) else { continue }
+            if value.range(of: "^[A-Za-z0-9_.-]{1,64}$", options: .regularExpression) == nil {
+                messages.append("`\(name)` '\(value)' is not a site name (1-64 letters, digits, _ . -)")
+            }
+        }
+        return messages
+    }
+
+    // MARK: EpochFencing
+
+    public func resource(_ arguments: ResolvedArguments) -> String {
+        "volume \(arguments.string("volume") ?? "?")"
+    }
+
+    public func authority(_ arguments: ResolvedArguments) -> String? { arguments.string("authority") }
+
+    public func expectedAuthority(_ arguments: ResolvedArguments) -> String? { arguments.string("from") }
+
+    public func readMark(_ context: ActionContext) async throws -> EpochMark {
+        let volume = try await GlusterClient(context).volume(try context.required("volume"))
+        return try Self.mark(of: volume)
+    }
+
+    /// The mark a volume's listed options carry.
+    static func mark(of volume: GlusterVolume) throws -> EpochMark {
+        let authority = volume.options.first { $0.name == authorityOption }?.value
+        let run = volume.options.first { $0.name == runOption }?.value
+        guard let text = volume.options.first(where: { $0.name == epochOption })?.value else {
+            return EpochMark(epoch: 0, authority: authority, run: run)
+        }
+        guard let epoch = Int(text.trimmingCharacters(in: .whitespaces)), epoch >= 0 else {
+            throw GlusterArgumentError(
+                message:
+                    "volume \(volume.name) holds \(epochOption) '\(text)', which is not an epoch (a whole number): someone set it by hand; set it to the newest epoch of the site pair (`gluster volume set \(volume.name) \(epochOption) N`)"
+            )
+        }
+        return EpochMark(epoch: epoch, authority: authority, run: run)
+    }
+
+    // MARK: Effects
+
+    public func probe(_ context: ActionContext) async throws -> Observation {
+        let volume = try context.required("volume")
+        let authority = try context.required("authority")
+        let mark = try await readMark(context)
+        var outputs: [String: Value] = [
+            "epoch": .int(mark.epoch), "previous_epoch": .int(mark.epoch),
+            "previous_authority": mark.authority.map(Value.string) ?? .null,
+        ]
+        let undoState = UndoJSON.encode(mark)
+        guard let runEpoch = context.runEpoch else {
+            return Observation(
+                done: false, summary: "volume \(volume) holds \(mark); the run marks it for \(authority)",
+                outputs: outputs, undoState: undoState)
+        }
+        let runID = context.runID
+        if mark.epoch > runEpoch
+            || (mark.epoch == runEpoch && (mark.authority != authority || (mark.run != nil && mark.run != runID)))
+        {
+            throw GlusterArgumentError(
+                message:
+                    "split brain: volume \(volume) on \(context.host) holds \(mark), but this run writes epoch \(runEpoch) for \(authority): another run or controller marked it since this run read the epochs. Nothing was changed by this step; find that run (`runbook history` on each controller) before going on."
+            )
+        }
+        let done = mark.epoch == runEpoch && mark.authority == authority && mark.run == runID
+        outputs["epoch"] = .int(done ? runEpoch : mark.epoch)
+        return Observation(
+            done: done,
+            summary: done
+                ? "volume \(volume) already holds epoch \(runEpoch) for \(authority)"
+                : "volume \(volume) holds \(mark); this run marks it epoch \(runEpoch) for \(authority)",
+            outputs: outputs, undoState: undoState)
+    }
+
+    public func apply(_ context: ActionContext, observation: Observation) async throws -> EffectResult {
+        guard let runEpoch = context.runEpoch else {
+            throw GlusterArgumentError(
+                message:
+                    "step \(context.node.id): the run has no epoch (its fence read nothing): run it with `runbook run`, whose fence reads the volumes first"
+            )
+        }
+        let client = GlusterClient(context)
+        var last: CommandResult?
+        for planned in context.planned(.apply) {
+            last = try await client.change(
+                planned.command,
+                filling: [Self.epochPlaceholder: String(runEpoch), Self.runPlaceholder: context.runID ?? "unknown"])
+        }
+        var outputs = observation.outputs
+        outputs["epoch"] = .int(runEpoch)
+        return EffectResult(
+            succeeded: true,
+            summary:
+                "marked volume \(context.arguments.string("volume") ?? "") epoch \(runEpoch) for \(context.arguments.string("authority") ?? "")",
+            outputs: outputs, result: last)
+    }
+
+    public func verify(_ context: ActionContext) async throws -> EffectResult {
+        let volume = context.arguments.string("volume") ?? ""
+        let authority = context.arguments.string("authority")
+        let mark = try await readMark(context.phase(.verify))
+        let wanted = EpochMark(epoch: context.runEpoch ?? -1, authority: authority, run: context.runID)
+        return EffectResult(
+            succeeded: mark == wanted,
+            summary: mark == wanted
+                ? "volume \(volume) holds \(mark)" : "volume \(volume) holds \(mark), not \(wanted)")
+    }
+
+    public func undo(_ context: ActionContext, undoState: String?) async throws -> EffectResult {
+        let volume = try context.required("volume")
+        guard let before = UndoJSON.decode(EpochMark.self, undoState) else {
+            return EffectResult(
+                succeeded: false, summary: "no previous epoch of volume \(volume) was journaled: cannot restore it")
+        }
+        let client = GlusterClient(context)
+        let now = try Self.mark(of: try await client.volume(volume))
+        if now == before {
+            return EffectResult(succeeded: true, summary: "volume \(volume) holds \(before) already")
+        }
+        let written = EpochMark(
+            epoch: context.runEpoch ?? -1, authority: context.arguments.string("authority"), run: context.runID)
+        guard now == written else {
+            return EffectResult(
+                succeeded: false,
+                summary:
+                    "volume \(volume) holds \(now), not what this run wrote (\(written)): another run marked it since; not undone"
+            )
+        }
+        var last: CommandResult?
+        let previous = [
+            (Self.epochOption, before.epoch == 0 ? nil : String(before.epoch)),
+            (Self.authorityOption, before.authority), (Self.runOption, before.run),
+        ]
+        for (option, value) in previous {
+            let command =
+                value.map { client.cli.volumeSet(volume, option, $0) }
+                ?? client.cli.volumeReset(volume, option, force: true)
+            last = try await client.change(command)
+        }
+        return EffectResult(
+            succeeded: true, summary: "put volume \(volume) back to \(before)", result: last)
+    }
+}
