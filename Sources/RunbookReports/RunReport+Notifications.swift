@@ -33,3 +33,23 @@ extension RunReport.Notification {
             "\(d.sink): \(what) NOT SENT after \(d.attempts) attempt\(d.attempts == 1 ? "" : "s") in \(took): \(d.detail)"
     }
 }
+
+extension RunReport {
+    /// What the epoch fence said of this run, in order (`epoch.read`: the epoch the run was made
+    /// under; `epoch.refused`: a resume or rollback refused as split brain), one line each.
+    public var epochLines: [(at: Date, line: String)] {
+        events.compactMap { record in
+            switch record.event {
+            case .epochRead(let read)?:
+                return (
+                    record.ts,
+                    "read epoch \(read.basis) at most, wrote epoch \(read.epoch)"
+                        + (read.known.map { " (this controller knew \($0))" } ?? "") + ": \(read.readings)"
+                )
+            case .epochRefused(let refused)?:
+                return (record.ts, "\(refused.action) REFUSED: \(refused.reason)")
+            default: return nil
+            }
+        }
+    }
+}

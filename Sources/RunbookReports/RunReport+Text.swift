@@ -338,6 +338,12 @@ public enum RunReportText {
             }
         }
 
+        let epochs = report.epochLines
+        if !epochs.isEmpty {
+            out += "\nepoch fence:\n"
+            for (at, line) in epochs { out += "  \(ReportText.timestamp(at)) \(line)\n" }
+        }
+
         out += "\n" + chainLine(report.chain) + "\n"
         return out
     }

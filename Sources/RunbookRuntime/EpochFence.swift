@@ -188,7 +188,7 @@ public struct EpochFence: Sendable {
                 return Refusal(
                     reading: reading, runEpoch: runEpoch,
                     message:
-                        "split brain: \(reading.resource) on \(reading.host) holds \(mark), newer than epoch \(runEpoch) that run \(runID) was made under: the storage moved on without this run (another run, or the controller of another site, changed the authority). Nothing was changed: a \(action) now would act on a world that is no longer the one this run knew. Do not \(action) run \(runID); look at the newest run on the controller of \(mark.authority ?? "that site") (`runbook history`), and fail back from there when the site is ready."
+                        "split brain: \(reading.resource) on \(reading.host) holds \(mark), newer than epoch \(runEpoch) that run \(runID) was made under: the storage moved on without this run (another run, or the controller of another site, changed the authority). Nothing was changed: a \(action) now would act on a world that is no longer the one this run knew. Do not \(action == "rollback" ? "roll back" : action) run \(runID); look at the newest run on the controller of \(mark.authority ?? "that site") (`runbook history`), and fail back from there when the site is ready."
                 )
             }
             if mark.epoch == runEpoch,

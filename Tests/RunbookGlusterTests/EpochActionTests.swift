@@ -40,8 +40,8 @@ import Testing
             node.commands.map { "\($0.purpose) \($0.command.argv.dropFirst(2).joined(separator: " "))" } == [
                 "probe --xml volume info slavevol",
                 "apply --xml volume set slavevol user.runbook.authority secondary",
-                "apply --xml volume set slavevol user.runbook.run <this run's id>",
-                "apply --xml volume set slavevol user.runbook.epoch <the run's epoch>",
+                "apply --xml volume set slavevol user.runbook.run <run id>",
+                "apply --xml volume set slavevol user.runbook.epoch <run epoch>",
                 "verify --xml volume info slavevol",
             ])
         let type = try #require(ActionRegistry.withGluster[node.typeName] as? any EpochFencing)

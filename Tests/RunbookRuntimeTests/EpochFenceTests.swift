@@ -80,7 +80,7 @@ import Testing
             newer?.message.hasPrefix(
                 "split brain: volume gv-b on b1 holds epoch 7 (authority secondary, run r7), newer than epoch 6 that run r6 was made under"
             ) == true, "\(String(describing: newer))")
-        #expect(newer?.message.contains("Do not rollback run r6") == true)
+        #expect(newer?.message.contains("Do not roll back run r6") == true)
         let same = EpochFence.check(
             [reading("gv-b", 6, "secondary", run: "other")], runEpoch: 6, action: "resume", runID: "r6")
         #expect(same?.message.contains("written by another run") == true, "\(String(describing: same))")
@@ -316,7 +316,7 @@ import Testing
             _ = try await siteA.controller.rollback(
                 record, documents: documentsA, pastCommit: false, dryRun: false, confirm: { _ in true })
         }
-        #expect(rolledBack?.message.contains("Do not rollback run run-a1") == true)
+        #expect(rolledBack?.message.contains("Do not roll back run run-a1") == true)
         let refusedTypes = try siteA.journal.events(runID: "run-a1").map(\.type).filter { $0 == "epoch.refused" }
         #expect(refusedTypes.count == 2, "the resume's and the rollback's refusals are in the run's journal")
         #expect(try siteA.journal.run(id: "run-a1")?.status == .parked, "nothing of the run changed")

@@ -7,7 +7,7 @@ import RunbookCore
 /// glusterd stores `user.*` options without validating them, in the volume's pool-wide info, so
 /// every node of the cluster answers them (`volume info VOL --xml` lists them). N is the run's
 /// epoch, one more than the newest epoch the run controller's fence read on every volume the
-/// plan marks before the run started; the plan shows it as `<the run's epoch>`. The authority is
+/// plan marks before the run started; the plan shows it as `<run epoch>` (and the run as `<run id>`). The authority is
 /// set first, so a volume never shows the new epoch beside the old authority.
 ///
 /// Done when the volume already holds the run's epoch and this authority. A volume holding a
@@ -18,8 +18,8 @@ public struct EpochAction: ActionType, EpochFencing {
     static let epochOption = "user.runbook.epoch"
     static let authorityOption = "user.runbook.authority"
     static let runOption = "user.runbook.run"
-    static let runPlaceholder = "this run's id"
-    static let epochPlaceholder = "the run's epoch"
+    static let runPlaceholder = "run id"
+    static let epochPlaceholder = "run epoch"
 
     public init() {}
 
