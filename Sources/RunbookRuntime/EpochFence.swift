@@ -96,30 +96,48 @@ public struct EpochFence: Sendable {
     /// Reads every marked resource once (per host and resource), without changing anything.
     public func read() async -> [Reading] {
         let runner = NodeRunner(plan: plan, compiler: compiler, hosts: hosts)
+        // The hosts are chosen and the nodes resolved in plan order, then every volume is read
+        // at once (each read is one `volume info`; a frozen site's times out beside the others).
+        var prepared: [(index: Int, node: PlanNode, type: any EpochFencing)] = []
         var readings: [Reading] = []
         var seen: Set<String> = []
         for (planned, type) in markingNodes {
-            let resource = type.resource(planned.arguments)
             switch await runner.prepare(planned, stepValues: [:], runID: nil) {
             case .failure(let failure):
                 readings.append(
                     Reading(
-                        nodeID: planned.id, host: planned.host, resource: resource, mark: nil, error: failure.message,
-                        authority: type.authority(planned.arguments),
+                        nodeID: planned.id, host: planned.host, resource: type.resource(planned.arguments), mark: nil,
+                        error: failure.message, authority: type.authority(planned.arguments),
                         expected: type.expectedAuthority(planned.arguments)))
             case .success(let (node, host)):
                 let resource = type.resource(node.arguments)
                 guard seen.insert(host + "\u{0}" + resource).inserted else { continue }
-                var reading = Reading(
-                    nodeID: node.id, host: host, resource: resource, mark: nil,
-                    authority: type.authority(node.arguments), expected: type.expectedAuthority(node.arguments))
-                do {
-                    reading.mark = try await type.readMark(
-                        runner.context(node, host: host, phase: .probe, timeout: node.timeout ?? 60))
-                } catch {
-                    reading.error = "\(error)"
+                var resolved = node
+                resolved.host = host
+                prepared.append((readings.count, resolved, type))
+                readings.append(
+                    Reading(
+                        nodeID: node.id, host: host, resource: resource, mark: nil,
+                        authority: type.authority(node.arguments), expected: type.expectedAuthority(node.arguments)))
+            }
+        }
+        let marks = await withTaskGroup(of: (Int, Result<EpochMark, any Error>).self) { group in
+            for (index, node, type) in prepared {
+                let context = runner.context(node, host: node.host, phase: .probe, timeout: node.timeout ?? 60)
+                group.addTask {
+                    do { return (index, .success(try await type.readMark(context))) } catch {
+                        return (index, .failure(error))
+                    }
                 }
-                readings.append(reading)
+            }
+            var marks: [(Int, Result<EpochMark, any Error>)] = []
+            for await mark in group { marks.append(mark) }
+            return marks
+        }
+        for (index, mark) in marks {
+            switch mark {
+            case .success(let mark): readings[index].mark = mark
+            case .failure(let error): readings[index].error = "\(error)"
             }
         }
         return readings

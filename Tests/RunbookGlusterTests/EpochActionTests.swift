@@ -39,9 +39,7 @@ import Testing
         #expect(
             node.commands.map { "\($0.purpose) \($0.command.argv.dropFirst(2).joined(separator: " "))" } == [
                 "probe --xml volume info slavevol",
-                "apply --xml volume set slavevol user.runbook.authority secondary",
-                "apply --xml volume set slavevol user.runbook.run <run id>",
-                "apply --xml volume set slavevol user.runbook.epoch <run epoch>",
+                "apply --xml volume set slavevol user.runbook.authority secondary user.runbook.run <run id> user.runbook.epoch <run epoch>",
                 "verify --xml volume info slavevol",
             ])
         let type = try #require(ActionRegistry.withGluster[node.typeName] as? any EpochFencing)
@@ -77,8 +75,8 @@ import Testing
         let after = try Self.info(epoch: 7, authority: "secondary", run: "run-7")
         host.on("--mode=script --xml volume info slavevol", before, after, after)
         for set in [
-            "user.runbook.authority secondary", "user.runbook.run run-7", "user.runbook.epoch 7",
-            "user.runbook.epoch 6", "user.runbook.authority primary", "user.runbook.run run-6",
+            "user.runbook.authority secondary user.runbook.run run-7 user.runbook.epoch 7",
+            "user.runbook.authority primary user.runbook.run run-6 user.runbook.epoch 6",
         ] {
             host.on("--mode=script --xml volume set slavevol \(set)", Lab.okXML)
         }
@@ -97,13 +95,52 @@ import Testing
         #expect(undone.succeeded, "\(undone.summary)")
         #expect(
             host.changes == [
-                "--mode=script --xml volume set slavevol user.runbook.authority secondary",
-                "--mode=script --xml volume set slavevol user.runbook.run run-7",
-                "--mode=script --xml volume set slavevol user.runbook.epoch 7",
-                "--mode=script --xml volume set slavevol user.runbook.epoch 6",
-                "--mode=script --xml volume set slavevol user.runbook.authority primary",
-                "--mode=script --xml volume set slavevol user.runbook.run run-6",
+                "--mode=script --xml volume set slavevol user.runbook.authority secondary user.runbook.run run-7 user.runbook.epoch 7",
+                "--mode=script --xml volume set slavevol user.runbook.authority primary user.runbook.run run-6 user.runbook.epoch 6",
             ])
+    }
+
+    /// glusterd refuses `volume reset` of a `user.*` option (seen on the lab's 10.3: "Did you
+    /// mean ...?"), so the undo of a first mark sets epoch 0 and `none`, which reads as unmarked.
+    @Test func theUndoOfAFirstMarkSetsNoneWhichReadsAsUnmarked() async throws {
+        let node = try Lab.node(Self.step, on: "gfs-b1")
+        let type = try #require(ActionRegistry.withGluster[node.typeName] as? any EpochFencing)
+        let host = FakeHost()
+        host.on(
+            "--mode=script --xml volume info slavevol", try Self.info(epoch: 7, authority: "secondary", run: "run-7"),
+            try Self.info(epoch: 0, authority: "none", run: "none"))
+        host.on(
+            "--mode=script --xml volume set slavevol user.runbook.authority none user.runbook.run none user.runbook.epoch 0",
+            Lab.okXML)
+        let undone = try await type.undo(
+            context(node, host, .undo, epoch: 7), undoState: #"{"epoch":0}"#)
+        #expect(undone.succeeded, "\(undone.summary)")
+        #expect(
+            host.changes == [
+                "--mode=script --xml volume set slavevol user.runbook.authority none user.runbook.run none user.runbook.epoch 0"
+            ])
+        #expect(try await type.readMark(Lab.context(node, host)) == .unmarked)
+    }
+
+    /// A failover run again after it succeeded changes nothing: the volume already names its
+    /// authority at the newest epoch the fence read (7, this run writing 8).
+    @Test func theSameAuthorityAtTheNewestEpochIsAlreadyDone() async throws {
+        let node = try Lab.node(Self.step, on: "gfs-b1")
+        let type = try #require(ActionRegistry.withGluster[node.typeName])
+        let host = FakeHost()
+        host.on(
+            "--mode=script --xml volume info slavevol", try Self.info(epoch: 7, authority: "secondary", run: "run-7"),
+            try Self.info(epoch: 7, authority: "primary", run: "run-7"), try Self.info(epoch: 6, authority: "secondary")
+        )
+        let again = try await type.probe(context(node, host, .probe, epoch: 8))
+        #expect(again.done, "\(again.summary)")
+        #expect(
+            again.summary
+                == "volume slavevol already holds epoch 7 (authority secondary, run run-7), the newest epoch: nothing to mark"
+        )
+        // Another authority at the newest, or this one at an older epoch: to be marked.
+        #expect(try await !type.probe(context(node, host, .probe, epoch: 8)).done)
+        #expect(try await !type.probe(context(node, host, .probe, epoch: 8)).done)
     }
 
     /// The run's own mark is done; a newer one (or the same epoch of another run) fails the

@@ -1,24 +1,29 @@
 import Foundation
 import RunbookCore
 
-/// `gluster.epoch`: marks a volume with the run's authority epoch (issue 23, item 4):
-/// `volume set VOL user.runbook.authority SITE`, then `volume set VOL user.runbook.epoch N`.
+/// `gluster.epoch`: marks a volume with the run's authority epoch (issue 23, item 4): one
+/// `volume set VOL user.runbook.authority SITE user.runbook.run RUN user.runbook.epoch N`.
 ///
 /// glusterd stores `user.*` options without validating them, in the volume's pool-wide info, so
 /// every node of the cluster answers them (`volume info VOL --xml` lists them). N is the run's
 /// epoch, one more than the newest epoch the run controller's fence read on every volume the
-/// plan marks before the run started; the plan shows it as `<run epoch>` (and the run as `<run id>`). The authority is
-/// set first, so a volume never shows the new epoch beside the old authority.
+/// plan marks before the run started; the plan shows it as `<run epoch>` (and the run as
+/// `<run id>`). The three are set in one transaction.
 ///
-/// Done when the volume already holds the run's epoch and this authority. A volume holding a
+/// Done when the volume already holds the run's epoch and this authority (this run marked it), or
+/// this authority at the newest epoch the fence read (a failover run again after it succeeded
+/// changes nothing: its epoch is never written). A volume holding a
 /// newer epoch fails the step (split brain: the storage moved on without this run). The undo
-/// puts the previous epoch and authority back (or resets them when there were none), only while
-/// the volume still holds what this run wrote.
+/// puts the previous epoch and authority back (epoch 0 and the word `none` where there were none:
+/// glusterd refuses `volume reset` of a `user.*` option), only while the volume still holds what
+/// this run wrote.
 public struct EpochAction: ActionType, EpochFencing {
     static let epochOption = "user.runbook.epoch"
     static let authorityOption = "user.runbook.authority"
     static let runOption = "user.runbook.run"
     static let runPlaceholder = "run id"
+    /// What an undo sets where there was no authority or run (a `user.*` option cannot be reset).
+    static let none = "none"
     static let epochPlaceholder = "run epoch"
 
     public init() {}
@@ -46,9 +51,11 @@ public struct EpochAction: ActionType, EpochFencing {
             ],
             changes: true,
             undo: .derived(
-                "put the previous epoch and authority back (reset them when there were none), if the volume still holds this run's"
+                "put the previous epoch and authority back (0 and `none` when there were none), if the volume still holds this run's"
             ),
-            idempotency: "the volume holds the run's epoch with this authority")
+            idempotency:
+                "the volume holds the run's epoch with this authority, or this authority at the newest epoch the fence read"
+        )
     }
 
     public func commands(for arguments: ResolvedArguments, on host: RenderHost) -> [PlannedCommand] {
@@ -57,15 +64,22 @@ public struct EpochAction: ActionType, EpochFencing {
         let authority = arguments.string("authority") ?? ""
         return [
             PlannedCommand(.probe, on: host.name, cli.volumeInfo(volume)),
-            PlannedCommand(.apply, on: host.name, cli.volumeSet(volume, Self.authorityOption, authority)),
             PlannedCommand(
                 .apply, on: host.name,
-                cli.volumeSet(volume, Self.runOption, CommandSpec.placeholder(Self.runPlaceholder))),
-            PlannedCommand(
-                .apply, on: host.name,
-                cli.volumeSet(volume, Self.epochOption, CommandSpec.placeholder(Self.epochPlaceholder))),
+                Self.set(
+                    cli, volume, authority: authority, run: CommandSpec.placeholder(Self.runPlaceholder),
+                    epoch: CommandSpec.placeholder(Self.epochPlaceholder))),
             PlannedCommand(.verify, on: host.name, cli.volumeInfo(volume)),
         ]
+    }
+
+    /// One `volume set` of the three options: one glusterd transaction, so no reader ever sees
+    /// a new epoch beside an old authority (several pairs in one `volume set`: seen on the lab's
+    /// 10.3).
+    static func set(_ cli: GlusterCLI, _ volume: String, authority: String, run: String, epoch: String)
+        -> CommandSpec
+    {
+        cli.xml(["volume", "set", volume, authorityOption, authority, runOption, run, epochOption, epoch])
     }
 
     public func check(_ arguments: ResolvedArguments) -> [String] {
@@ -96,8 +110,10 @@ public struct EpochAction: ActionType, EpochFencing {
 
     /// The mark a volume's listed options carry.
     static func mark(of volume: GlusterVolume) throws -> EpochMark {
-        let authority = volume.options.first { $0.name == authorityOption }?.value
-        let run = volume.options.first { $0.name == runOption }?.value
+        // glusterd refuses `volume reset` of a `user.*` option ("Did you mean ...?", 10.3 in the
+        // lab), so an undo to "none" sets the word `none` (and epoch 0).
+        let authority = volume.options.first { $0.name == authorityOption }?.value.nilIfNone
+        let run = volume.options.first { $0.name == runOption }?.value.nilIfNone
         guard let text = volume.options.first(where: { $0.name == epochOption })?.value else {
             return EpochMark(epoch: 0, authority: authority, run: run)
         }
@@ -122,8 +138,14 @@ public struct EpochAction: ActionType, EpochFencing {
         ]
         let undoState = UndoJSON.encode(mark)
         guard let runEpoch = context.runEpoch else {
+            // The plan (no fence read yet): a volume that already names this authority is shown
+            // done; the run decides against the newest epoch its fence reads.
+            let named = mark.authority == authority
             return Observation(
-                done: false, summary: "volume \(volume) holds \(mark); the run marks it for \(authority)",
+                done: named,
+                summary: named
+                    ? "volume \(volume) already holds \(mark)"
+                    : "volume \(volume) holds \(mark); the run marks it with its epoch for \(authority)",
                 outputs: outputs, undoState: undoState)
         }
         let runID = context.runID
@@ -135,14 +157,19 @@ public struct EpochAction: ActionType, EpochFencing {
                     "split brain: volume \(volume) on \(context.host) holds \(mark), but this run writes epoch \(runEpoch) for \(authority): another run or controller marked it since this run read the epochs. Nothing was changed by this step; find that run (`runbook history` on each controller) before going on."
             )
         }
-        let done = mark.epoch == runEpoch && mark.authority == authority && mark.run == runID
-        outputs["epoch"] = .int(done ? runEpoch : mark.epoch)
-        return Observation(
-            done: done,
-            summary: done
-                ? "volume \(volume) already holds epoch \(runEpoch) for \(authority)"
-                : "volume \(volume) holds \(mark); this run marks it epoch \(runEpoch) for \(authority)",
-            outputs: outputs, undoState: undoState)
+        // Done when this run marked it, or when it already names this authority at the newest
+        // epoch the fence read (a failover run again after it succeeded changes nothing).
+        let wrote = mark == EpochMark(epoch: runEpoch, authority: authority, run: runID)
+        let already = !wrote && mark.authority == authority && mark.epoch == runEpoch - 1
+        let summary: String
+        if wrote {
+            summary = "volume \(volume) already holds epoch \(runEpoch) for \(authority), from this run"
+        } else if already {
+            summary = "volume \(volume) already holds \(mark), the newest epoch: nothing to mark"
+        } else {
+            summary = "volume \(volume) holds \(mark); this run marks it epoch \(runEpoch) for \(authority)"
+        }
+        return Observation(done: wrote || already, summary: summary, outputs: outputs, undoState: undoState)
     }
 
     public func apply(_ context: ActionContext, observation: Observation) async throws -> EffectResult {
@@ -199,18 +226,16 @@ public struct EpochAction: ActionType, EpochFencing {
                     "volume \(volume) holds \(now), not what this run wrote (\(written)): another run marked it since; not undone"
             )
         }
-        var last: CommandResult?
-        let previous = [
-            (Self.epochOption, before.epoch == 0 ? nil : String(before.epoch)),
-            (Self.authorityOption, before.authority), (Self.runOption, before.run),
-        ]
-        for (option, value) in previous {
-            let command =
-                value.map { client.cli.volumeSet(volume, option, $0) }
-                ?? client.cli.volumeReset(volume, option, force: true)
-            last = try await client.change(command)
-        }
+        let last = try await client.change(
+            Self.set(
+                client.cli, volume, authority: before.authority ?? Self.none, run: before.run ?? Self.none,
+                epoch: String(before.epoch)))
         return EffectResult(
             succeeded: true, summary: "put volume \(volume) back to \(before)", result: last)
     }
+}
+
+extension String {
+    /// nil for the word `none` (what an undo leaves where there was no value).
+    fileprivate var nilIfNone: String? { self == EpochAction.none ? nil : self }
 }
