@@ -46,6 +46,9 @@ public struct EpochFence: Sendable {
             self.expected = expected
         }
 
+        /// Where it is, for a message: `volume gv0 on gfs-b1 (step mark[gv0])`.
+        public var place: String { "\(resource) on \(host) (step \(nodeID))" }
+
         /// `STEP@HOST RESOURCE: epoch N (authority SITE)`, or why it could not be read.
         public var line: String {
             "\(nodeID) \(resource) on \(host): " + (mark.map { "\($0)" } ?? "not read (\(error ?? "unknown error"))")
@@ -167,7 +170,7 @@ public struct EpochFence: Sendable {
                 Refusal(
                     reading: other, runEpoch: epoch,
                     message:
-                        "split brain: \(other.resource) on \(other.host) holds \(other.mark!) while \(newestReading.resource) on \(newestReading.host) holds \(newest): two runs marked the same epoch for different sites (two controllers acted at once). Nothing was changed. Find both runs (`runbook history` on each controller), stop one, decide which site holds the authority, and mark it on every volume of both sites by hand (`gluster volume set VOL user.runbook.epoch \(epoch)` and `gluster volume set VOL user.runbook.authority SITE`) before running again."
+                        "split brain: \(other.place) holds \(other.mark!) while \(newestReading.place) holds \(newest): two runs marked the same epoch for different sites (two controllers acted at once). Nothing was changed. Find both runs (`runbook history` on each controller), stop one, decide which site holds the authority, and mark it on every volume of both sites by hand (`gluster volume set VOL user.runbook.epoch \(epoch)` and `gluster volume set VOL user.runbook.authority SITE`) before running again."
                 ))
         }
         if newest.epoch > 0, let authority = newest.authority {
@@ -180,19 +183,19 @@ public struct EpochFence: Sendable {
                     Refusal(
                         reading: newestReading, runEpoch: epoch,
                         message:
-                            "split brain: \(newestReading.resource) on \(newestReading.host) holds \(newest), but this run (step \(reading.nodeID): \(expected) -> \(reading.authority ?? "?")) expects \(expected) to hold the authority. The authority has already moved to \(authority), by another run or another controller; nothing was changed. Look at the newest run on the controller of \(authority) (`runbook history`); to move the authority back, run the runbook that moves it from \(authority)."
+                            "split brain: \(newestReading.place) holds \(newest), but this run (step \(reading.nodeID): \(expected) -> \(reading.authority ?? "?")) expects \(expected) to hold the authority. The authority has already moved to \(authority), by another run or another controller; nothing was changed. Look at the newest run on the controller of \(authority) (`runbook history`); to move the authority back, run the runbook that moves it from \(authority)."
                     ))
             }
         }
         let disagree = readings.contains { ($0.mark?.epoch ?? newest.epoch) < newest.epoch }
         if disagree, let known, known < newest.epoch {
             let older = readings.filter { ($0.mark?.epoch ?? newest.epoch) < newest.epoch }
-                .map { "\($0.resource) on \($0.host) holds \($0.mark!)" }.joined(separator: ", ")
+                .map { "\($0.place) holds \($0.mark!)" }.joined(separator: ", ")
             return .failure(
                 Refusal(
                     reading: newestReading, runEpoch: epoch,
                     message:
-                        "split brain: \(newestReading.resource) on \(newestReading.host) holds \(newest) while \(older); this controller's journal knows only epoch \(known): the authority moved while this controller could not see it, and its journal is stale. Nothing was changed. Run this from the controller that made epoch \(newest.epoch) (the one at \(newest.authority ?? "the newest site")), which knows what it did."
+                        "split brain: \(newestReading.place) holds \(newest) while \(older); this controller's journal knows only epoch \(known): the authority moved while this controller could not see it, and its journal is stale. Nothing was changed. Run this from the controller that made epoch \(newest.epoch) (the one at \(newest.authority ?? "the newest site")), which knows what it did."
                 ))
         }
         return .success(Admission(basis: newest.epoch, epoch: epoch))
@@ -206,7 +209,7 @@ public struct EpochFence: Sendable {
                 return Refusal(
                     reading: reading, runEpoch: runEpoch,
                     message:
-                        "split brain: \(reading.resource) on \(reading.host) holds \(mark), newer than epoch \(runEpoch) that run \(runID) was made under: the storage moved on without this run (another run, or the controller of another site, changed the authority). Nothing was changed: a \(action) now would act on a world that is no longer the one this run knew. Do not \(action == "rollback" ? "roll back" : action) run \(runID); look at the newest run on the controller of \(mark.authority ?? "that site") (`runbook history`), and fail back from there when the site is ready."
+                        "split brain: \(reading.place) holds \(mark), newer than epoch \(runEpoch) that run \(runID) was made under: the storage moved on without this run (another run, or the controller of another site, changed the authority). Nothing was changed: a \(action) now would act on a world that is no longer the one this run knew. Do not \(action == "rollback" ? "roll back" : action) run \(runID); look at the newest run on the controller of \(mark.authority ?? "that site") (`runbook history`), and fail back from there when the site is ready."
                 )
             }
             if mark.epoch == runEpoch,
@@ -216,7 +219,7 @@ public struct EpochFence: Sendable {
                 return Refusal(
                     reading: reading, runEpoch: runEpoch,
                     message:
-                        "split brain: \(reading.resource) on \(reading.host) holds \(mark), the epoch run \(runID) writes, but written by another run: two runs made the same epoch (two controllers read the volumes while the other could not be seen). Nothing was changed. Find that run (`runbook history` on each controller) before going on."
+                        "split brain: \(reading.place) holds \(mark), the epoch run \(runID) writes, but written by another run: two runs made the same epoch (two controllers read the volumes while the other could not be seen). Nothing was changed. Find that run (`runbook history` on each controller) before going on."
                 )
             }
         }

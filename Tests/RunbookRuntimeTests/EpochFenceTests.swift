@@ -39,7 +39,9 @@ import Testing
             Issue.record("admitted")
             return
         }
-        #expect(refusal.message.hasPrefix("split brain: volume gv-a on a1 holds epoch 2 (authority primary, run ra)"))
+        #expect(
+            refusal.message.hasPrefix(
+                "split brain: volume gv-a on a1 (step mark[gv-a]) holds epoch 2 (authority primary, run ra)"))
     }
 
     @Test func anAuthorityThatMovedElsewhereRefuses() {
@@ -78,7 +80,7 @@ import Testing
             [reading("gv-b", 7, "secondary", run: "r7")], runEpoch: 6, action: "rollback", runID: "r6")
         #expect(
             newer?.message.hasPrefix(
-                "split brain: volume gv-b on b1 holds epoch 7 (authority secondary, run r7), newer than epoch 6 that run r6 was made under"
+                "split brain: volume gv-b on b1 (step mark[gv-b]) holds epoch 7 (authority secondary, run r7), newer than epoch 6 that run r6 was made under"
             ) == true, "\(String(describing: newer))")
         #expect(newer?.message.contains("Do not roll back run r6") == true)
         let same = EpochFence.check(
