@@ -241,21 +241,8 @@ import Testing
     }
 
     func documents(_ text: String, _ site: Site) throws -> RunDocuments {
-        let registry = site.environment.registry
-        var diagnostics = Diagnostics()
-        let runbook = RunbookLoader.load(text: text, file: "r.yaml", diagnostics: &diagnostics)
-        let inventory = InventoryLoader.load(
-            text: Self.inventory, file: "i.yaml", registry: registry, diagnostics: &diagnostics)
-        let plan = try #require(
-            runbook.flatMap { runbook in
-                inventory.flatMap {
-                    Compiler(registry: registry).compile(
-                        Compiler.Request(runbook: runbook, inventory: $0), diagnostics: &diagnostics)
-                }
-            }, "\(diagnostics.all)")
-        return RunDocuments(
-            runbookPath: "/r.yaml", runbookText: text, inventoryPath: "/i.yaml", inventoryText: Self.inventory,
-            plan: plan)
+        try RunControllerTests.documents(
+            runbookText: text, inventoryText: Self.inventory, registry: site.environment.registry)
     }
 
     func start(_ site: Site, _ runbook: String, _ runID: String, approve: Bool) async throws -> RunEnd {

@@ -92,12 +92,20 @@ import Testing
     }
 
     func documents(_ steps: String = Self.steps) throws -> RunDocuments {
-        let registry = ActionRegistry(packs: packs)
-        let runbookText = TestDocuments.runbookHeader(name: "mem") + steps
+        try Self.documents(
+            runbookText: TestDocuments.runbookHeader(name: "mem") + steps, inventoryText: Self.inventory,
+            registry: ActionRegistry(packs: packs))
+    }
+
+    /// The run documents of a runbook and an inventory text, compiled with `registry` (the
+    /// runtime suites' one way to make them).
+    static func documents(runbookText: String, inventoryText: String, registry: ActionRegistry) throws
+        -> RunDocuments
+    {
         var diagnostics = Diagnostics()
         let runbook = RunbookLoader.load(text: runbookText, file: "r.yaml", diagnostics: &diagnostics)
         let inventory = InventoryLoader.load(
-            text: Self.inventory, file: "i.yaml", registry: registry, diagnostics: &diagnostics)
+            text: inventoryText, file: "i.yaml", registry: registry, diagnostics: &diagnostics)
         let plan = try #require(
             runbook.flatMap { runbook in
                 inventory.flatMap {
@@ -106,7 +114,7 @@ import Testing
                 }
             }, "\(diagnostics.all)")
         return RunDocuments(
-            runbookPath: "/r.yaml", runbookText: runbookText, inventoryPath: "/i.yaml", inventoryText: Self.inventory,
+            runbookPath: "/r.yaml", runbookText: runbookText, inventoryPath: "/i.yaml", inventoryText: inventoryText,
             plan: plan)
     }
 
